@@ -1,0 +1,49 @@
+# Two commands do all set-up on a fresh machine:  `make run`  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+LEAFLET_VERSION := 1.9.4
+LEAFLET := static/vendor/leaflet/leaflet.js
+PORT ?= 8501
+
+.PHONY: run test lint bench demo assets browser clean
+
+# Create .venv if missing and install (again) whenever the requirements change.
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+# Leaflet from the npm registry, served by the app itself and inlined into HTML exports,
+# so maps draw with no internet. Not committed (static/vendor is git-ignored).
+assets: $(LEAFLET)
+$(LEAFLET):
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq npm >/dev/null; } || { echo "npm is needed once to fetch Leaflet: install Node.js/npm"; exit 1; }
+	rm -rf static/vendor/leaflet && mkdir -p static/vendor/leaflet
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent leaflet@$(LEAFLET_VERSION) >/dev/null && tar xzf leaflet-$(LEAFLET_VERSION).tgz && cd - >/dev/null && cp -r $$tmp/package/dist/leaflet.js $$tmp/package/dist/leaflet.css $$tmp/package/dist/images $$tmp/package/LICENSE static/vendor/leaflet/ && rm -rf $$tmp
+
+# Debian's chromium for the end-to-end test. Installed when we can (root, as on CI);
+# otherwise the browser test skips locally and says why.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; } || echo "note: chromium is not installed; the browser test will skip (apt-get install chromium)"
+
+run: $(STAMP) assets
+	$(BIN)/python -m streamlit run app.py --server.port $(PORT)
+
+test: $(STAMP) assets browser lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+demo: $(STAMP)
+	$(BIN)/python -m gapmap demo
+
+bench: $(STAMP) assets browser
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) static/vendor .pytest_cache .ruff_cache .hypothesis

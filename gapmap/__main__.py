@@ -1,0 +1,5 @@
+import sys
+
+from gapmap.cli import main
+
+sys.exit(main())

@@ -1,0 +1,150 @@
+"""`python -m gapmap …`: everything the app can do, from a terminal.
+
+Exit codes: 0 success (warnings allowed), 1 invalid input, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gapmap.errors import GapmapInputError
+
+
+def _add_input_args(p: argparse.ArgumentParser, services_required: bool) -> None:
+    p.add_argument("--services", type=Path, required=services_required, help="service list (CSV or XLSX)")
+    p.add_argument("--boundaries", type=Path, help="area boundaries (GeoJSON, GeoPackage or zipped Shapefile)")
+    p.add_argument("--population", type=Path, help="population denominators (CSV, XLSX or ONS MYE workbook)")
+    p.add_argument("--postcodes", type=Path, help="postcode lookup in ONSPD/NSPL layout (pcds, lat, long, doterm)")
+    p.add_argument("--benchmarks", type=Path, help="your own vocabulary/benchmark TOML file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m gapmap",
+        description="Map domestic abuse and sexual violence provision against population benchmarks.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check input files and print every problem found")
+    _add_input_args(p, services_required=True)
+
+    p = sub.add_parser("report", help="score benchmarks and the patchwork; write tables, maps and the pack")
+    _add_input_args(p, services_required=False)
+    p.add_argument("--profile", help="benchmark profile id (default: the profile marked default)")
+    p.add_argument("--areas", help="comma-separated area codes forming the selection (default: all)")
+    p.add_argument("--on", dest="on_date", help="YYYY-MM-DD: leave out services whose funding ends before it")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--title", help="title for maps and the pack")
+    p.add_argument("--no-maps", action="store_true", help="skip map.png, map.pdf and map.html")
+    p.add_argument("--no-pack", action="store_true", help="skip pack.pdf")
+    p.add_argument("--no-xlsx", action="store_true", help="skip gaps.xlsx")
+
+    p = sub.add_parser("demo", help="regenerate the fictional demo county under data/ (deterministic)")
+    p.add_argument("--out", type=Path, help="root folder to write into (default: the repository's data/)")
+
+    p = sub.add_parser("versions", help="list saved service-list versions")
+    p.add_argument("--dir", type=Path, help="folder of saved versions (default: data/services/saved)")
+
+    p = sub.add_parser("save", help="validate a service list and, if valid, save it as a new version")
+    _add_input_args(p, services_required=True)
+    p.add_argument("--dir", type=Path, help="folder of saved versions (default: data/services/saved)")
+
+    p = sub.add_parser("compare", help="compare two saved service-list versions")
+    p.add_argument("old", help="version id (or path to a service file)")
+    p.add_argument("new", help="version id (or path to a service file)")
+    p.add_argument("--boundaries", type=Path)
+    p.add_argument("--population", type=Path)
+    p.add_argument("--postcodes", type=Path)
+    p.add_argument("--benchmarks", type=Path)
+    p.add_argument("--profile")
+    p.add_argument("--dir", type=Path, help="folder of saved versions (default: data/services/saved)")
+    return parser
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from gapmap.dataset import validate_dataset
+
+    _, report = validate_dataset(
+        services=args.services,
+        boundaries=args.boundaries,
+        population=args.population,
+        postcodes=args.postcodes,
+        benchmarks=args.benchmarks,
+    )
+    print(report.to_text())
+    return 0 if report.ok else 1
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from gapmap.report import run_report
+
+    return run_report(args)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from gapmap.demo import write_demo
+
+    for path in write_demo(args.out):
+        print(path)
+    return 0
+
+
+def _cmd_versions(args: argparse.Namespace) -> int:
+    from gapmap.storage import list_versions
+
+    versions = list_versions(args.dir)
+    if not versions:
+        print("No saved versions yet.")
+    for v in versions:
+        print(f"{v.version_id}\t{v.saved_at}\t{v.row_count} rows\t{v.original_name}\t{v.sha256[:12]}")
+    return 0
+
+
+def _cmd_save(args: argparse.Namespace) -> int:
+    from gapmap.dataset import validate_dataset
+    from gapmap.storage import save_version
+
+    _, report = validate_dataset(
+        services=args.services,
+        boundaries=args.boundaries,
+        population=args.population,
+        postcodes=args.postcodes,
+        benchmarks=args.benchmarks,
+    )
+    print(report.to_text())
+    if not report.ok:
+        print("Nothing was saved.")
+        return 1
+    version = save_version(args.services.read_bytes(), args.services.name, root=args.dir)
+    print(f"Saved as version {version.version_id} ({version.row_count} rows).")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from gapmap.compare import run_compare
+
+    return run_compare(args)
+
+
+COMMANDS = {
+    "validate": _cmd_validate,
+    "report": _cmd_report,
+    "demo": _cmd_demo,
+    "versions": _cmd_versions,
+    "save": _cmd_save,
+    "compare": _cmd_compare,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except GapmapInputError as exc:
+        # A user mistake: the report, never a traceback.
+        print(exc.report.to_text(), file=sys.stderr)
+        return 1

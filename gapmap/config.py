@@ -1,0 +1,307 @@
+"""Vocabulary and benchmark profiles, read from TOML and validated strictly.
+
+The packaged `vocabulary.toml` holds the defaults; a user's file replaces the top-level
+sections it defines (e.g. only `[profiles]`), so a custom benchmark file can be short.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from gapmap.errors import ConfigError, Problem
+
+Measure = Literal["capacity", "count"]
+Scope = Literal["area", "selection"]
+
+DEFAULT_CONFIG_NAME = "vocabulary.toml"
+
+
+@dataclass(frozen=True)
+class ServiceType:
+    id: str
+    label: str
+    tiers: tuple[str, ...]
+    cohorts: tuple[str, ...]
+    abuse_types: tuple[str, ...]
+    capacity_unit: str  # "" when the type has no natural capacity
+    confidential: bool = False
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One per-population (or per-selection minimum) standard.
+
+    For scope "area": required = denominator x target / per.
+    For scope "selection": required = minimum, scored for the whole selection only.
+    """
+
+    id: str
+    label: str
+    service_types: tuple[str, ...]
+    measure: Measure
+    unit: str
+    source: str
+    scope: Scope = "area"
+    target: float | None = None
+    per: float | None = None
+    denominator: str | None = None
+    minimum: float | None = None
+    denominator_label: str = ""
+
+    def describe(self) -> str:
+        """A one-line definition for legends, e.g. '4 per 100,000 females aged 16 and over'."""
+        if self.scope == "selection":
+            return f"at least {self.minimum:g} for the whole selection"
+        return f"{self.target:g} per {self.per:,.0f} {self.denominator_label or self.denominator}"
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    label: str
+    benchmarks: tuple[Benchmark, ...]
+    default: bool = False
+
+    def benchmark(self, benchmark_id: str) -> Benchmark:
+        for b in self.benchmarks:
+            if b.id == benchmark_id:
+                return b
+        known = ", ".join(b.id for b in self.benchmarks)
+        raise ConfigError(f"benchmark `{benchmark_id}` is not in profile `{self.id}`; expected one of: {known}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the vocabulary TOML defines. Treat as read-only."""
+
+    source: str
+    green_at: float
+    amber_at: float
+    tiers: dict[str, dict[str, str]]
+    cohorts: dict[str, dict[str, str]]
+    abuse_types: dict[str, dict[str, str]]
+    hours: tuple[str, ...]
+    specialist_groups: tuple[str, ...]
+    capacity_units: dict[str, str]
+    service_types: dict[str, ServiceType]
+    denominators: dict[str, dict[str, Any]]
+    profiles: dict[str, Profile] = field(default_factory=dict)
+
+    @property
+    def default_profile(self) -> Profile:
+        for p in self.profiles.values():
+            if p.default:
+                return p
+        return next(iter(self.profiles.values()))
+
+    def profile(self, profile_id: str | None) -> Profile:
+        if profile_id is None:
+            return self.default_profile
+        if profile_id not in self.profiles:
+            known = ", ".join(self.profiles)
+            raise ConfigError(
+                f"benchmark profile `{profile_id}` is not defined; expected one of: {known}",
+                file=self.source,
+            )
+        return self.profiles[profile_id]
+
+    def denominator_aliases(self) -> dict[str, list[str]]:
+        return {k: list(v.get("aliases", [])) for k, v in self.denominators.items()}
+
+    def status_for(self, ratio: float | None) -> str:
+        """green / amber / red by the configured thresholds; `no_data` for a missing ratio."""
+        if ratio is None or ratio != ratio:  # NaN check without numpy
+            return "no_data"
+        if ratio >= self.green_at:
+            return "green"
+        if ratio >= self.amber_at:
+            return "amber"
+        return "red"
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return list(value or [])
+
+
+def _read_toml(path: Path | str, file_label: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"file not found: {path}. Check the path.", file=file_label) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"this is not valid TOML ({exc}). Compare it with gapmap/vocabulary.toml.", file=file_label
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError("the file is not UTF-8 text; save it as UTF-8 TOML.", file=file_label) from None
+
+
+def _build(raw: dict[str, Any], file_label: str) -> Config:
+    problems: list[Problem] = []
+
+    def err(msg: str) -> None:
+        problems.append(Problem(file_label, msg))
+
+    status = raw.get("status", {})
+    green_at = float(status.get("green_at", 1.0))
+    amber_at = float(status.get("amber_at", 0.5))
+    if not 0 <= amber_at <= green_at:
+        err(f"[status] needs 0 <= amber_at <= green_at; got amber_at={amber_at}, green_at={green_at}")
+
+    tiers = raw.get("tiers", {})
+    cohorts = raw.get("cohorts", {})
+    abuse = raw.get("abuse_types", {})
+    units = raw.get("capacity_units", {})
+    denominators = raw.get("denominators", {})
+    for section, table in (("tiers", tiers), ("cohorts", cohorts), ("abuse_types", abuse),
+                           ("denominators", denominators)):
+        if not table:
+            err(f"the `[{section}]` section is missing or empty")
+
+    service_types: dict[str, ServiceType] = {}
+    for sid, st in raw.get("service_types", {}).items():
+        where = f"[service_types.{sid}]"
+        for key, allowed in (("tiers", tiers), ("cohorts", cohorts), ("abuse_types", abuse)):
+            for v in _as_list(st.get(key)):
+                if v not in allowed:
+                    err(f"{where} `{key}` has unknown value `{v}`; expected one of: {', '.join(allowed)}")
+        unit = st.get("capacity_unit", "")
+        if unit and unit not in units:
+            err(f"{where} `capacity_unit` is `{unit}`; expected one of: {', '.join(units)} (or \"\")")
+        service_types[sid] = ServiceType(
+            id=sid,
+            label=st.get("label", sid),
+            tiers=tuple(_as_list(st.get("tiers"))),
+            cohorts=tuple(_as_list(st.get("cohorts"))),
+            abuse_types=tuple(_as_list(st.get("abuse_types"))),
+            capacity_unit=unit,
+            confidential=bool(st.get("confidential", False)),
+        )
+    if not service_types:
+        err("the `[service_types]` section is missing or empty")
+
+    profiles: dict[str, Profile] = {}
+    for pid, prof in raw.get("profiles", {}).items():
+        benches: list[Benchmark] = []
+        seen: set[str] = set()
+        for i, b in enumerate(prof.get("benchmarks", []), start=1):
+            bid = b.get("id")
+            where = f"profile `{pid}`, benchmark {i}" + (f" (`{bid}`)" if bid else "")
+            if not bid:
+                err(f"{where}: `id` is missing")
+                continue
+            if bid in seen:
+                err(f"{where}: duplicate benchmark id `{bid}`; ids must be unique within a profile")
+            seen.add(bid)
+            stypes = _as_list(b.get("service_types"))
+            if not stypes:
+                err(f"{where}: `service_types` is missing; list the service types it counts")
+            for s in stypes:
+                if s not in service_types:
+                    err(f"{where}: unknown service type `{s}`; expected one of: {', '.join(service_types)}")
+            measure = b.get("measure", "count")
+            if measure not in ("capacity", "count"):
+                err(f"{where}: `measure` was \"{measure}\" but is expected to be \"capacity\" or \"count\"")
+            scope = b.get("scope", "area")
+            if scope not in ("area", "selection"):
+                err(f"{where}: `scope` was \"{scope}\" but is expected to be \"area\" or \"selection\"")
+            if not b.get("source"):
+                err(f"{where}: `source` is missing; every benchmark must say where its figure comes from")
+            target = b.get("target")
+            per = b.get("per")
+            denominator = b.get("denominator")
+            minimum = b.get("minimum")
+            if scope == "area":
+                for key, val in (("target", target), ("per", per)):
+                    if not isinstance(val, (int, float)) or isinstance(val, bool):
+                        err(f"{where}: `{key}` must be a number, got {val!r}")
+                if isinstance(per, (int, float)) and per <= 0:
+                    err(f"{where}: `per` must be greater than zero, got {per}")
+                if isinstance(target, (int, float)) and target < 0:
+                    err(f"{where}: `target` must not be negative, got {target}")
+                if denominator not in denominators:
+                    err(
+                        f"{where}: unknown denominator `{denominator}`; expected one of: "
+                        f"{', '.join(denominators)} (or add it under [denominators])"
+                    )
+            else:
+                if not isinstance(minimum, (int, float)) or minimum <= 0:
+                    err(f"{where}: a selection-scope benchmark needs `minimum` > 0, got {minimum!r}")
+            benches.append(
+                Benchmark(
+                    id=bid,
+                    label=b.get("label", bid),
+                    service_types=tuple(stypes),
+                    measure=measure,
+                    unit=b.get("unit", "count" if measure == "count" else ""),
+                    source=b.get("source", ""),
+                    scope=scope,
+                    target=float(target) if isinstance(target, (int, float)) else None,
+                    per=float(per) if isinstance(per, (int, float)) else None,
+                    denominator=denominator,
+                    minimum=float(minimum) if isinstance(minimum, (int, float)) else None,
+                    denominator_label=denominators.get(denominator, {}).get("label", "")
+                    if isinstance(denominator, str)
+                    else "",
+                )
+            )
+        if not benches:
+            err(f"profile `{pid}` has no benchmarks")
+        profiles[pid] = Profile(pid, prof.get("label", pid), tuple(benches), bool(prof.get("default", False)))
+    if not profiles:
+        err("no benchmark profiles are defined; add at least one [profiles.NAME]")
+    if sum(p.default for p in profiles.values()) > 1:
+        err("more than one profile says `default = true`; mark only one")
+
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        source=file_label,
+        green_at=green_at,
+        amber_at=amber_at,
+        tiers=tiers,
+        cohorts=cohorts,
+        abuse_types=abuse,
+        hours=tuple(raw.get("hours", {}).get("values", [])),
+        specialist_groups=tuple(raw.get("specialist_groups", {}).get("values", [])),
+        capacity_units=units,
+        service_types=service_types,
+        denominators=denominators,
+        profiles=profiles,
+    )
+
+
+def _default_raw() -> dict[str, Any]:
+    text = resources.files("gapmap").joinpath(DEFAULT_CONFIG_NAME).read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+@lru_cache(maxsize=1)
+def default_config() -> Config:
+    """The packaged vocabulary and benchmarks."""
+    return _build(_default_raw(), DEFAULT_CONFIG_NAME)
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Load the packaged config, overridden section by section by a user's TOML file.
+
+    Parameters
+    ----------
+    path
+        A user's TOML file, or None for the packaged defaults.
+    """
+    if path is None:
+        return default_config()
+    label = Path(path).name
+    raw = _default_raw()
+    user = _read_toml(path, label)
+    raw.update(user)
+    return _build(raw, label)
