@@ -15,9 +15,13 @@ from gapmap.errors import GapmapInputError
 
 def _add_input_args(p: argparse.ArgumentParser, services_required: bool) -> None:
     p.add_argument("--services", type=Path, required=services_required, help="service list (CSV or XLSX)")
-    p.add_argument("--boundaries", type=Path, help="area boundaries (GeoJSON, GeoPackage or zipped Shapefile)")
+    p.add_argument(
+        "--boundaries", type=Path, help="area boundaries (GeoJSON, GeoPackage or zipped Shapefile)"
+    )
     p.add_argument("--population", type=Path, help="population denominators (CSV, XLSX or ONS MYE workbook)")
-    p.add_argument("--postcodes", type=Path, help="postcode lookup in ONSPD/NSPL layout (pcds, lat, long, doterm)")
+    p.add_argument(
+        "--postcodes", type=Path, help="postcode lookup in ONSPD/NSPL layout (pcds, lat, long, doterm)"
+    )
     p.add_argument("--benchmarks", type=Path, help="your own vocabulary/benchmark TOML file")
 
 

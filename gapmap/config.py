@@ -72,7 +72,9 @@ class Profile:
             if b.id == benchmark_id:
                 return b
         known = ", ".join(b.id for b in self.benchmarks)
-        raise ConfigError(f"benchmark `{benchmark_id}` is not in profile `{self.id}`; expected one of: {known}")
+        raise ConfigError(
+            f"benchmark `{benchmark_id}` is not in profile `{self.id}`; expected one of: {known}"
+        )
 
 
 @dataclass(frozen=True)
@@ -161,8 +163,12 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
     abuse = raw.get("abuse_types", {})
     units = raw.get("capacity_units", {})
     denominators = raw.get("denominators", {})
-    for section, table in (("tiers", tiers), ("cohorts", cohorts), ("abuse_types", abuse),
-                           ("denominators", denominators)):
+    for section, table in (
+        ("tiers", tiers),
+        ("cohorts", cohorts),
+        ("abuse_types", abuse),
+        ("denominators", denominators),
+    ):
         if not table:
             err(f"the `[{section}]` section is missing or empty")
 
@@ -175,7 +181,7 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
                     err(f"{where} `{key}` has unknown value `{v}`; expected one of: {', '.join(allowed)}")
         unit = st.get("capacity_unit", "")
         if unit and unit not in units:
-            err(f"{where} `capacity_unit` is `{unit}`; expected one of: {', '.join(units)} (or \"\")")
+            err(f'{where} `capacity_unit` is `{unit}`; expected one of: {", ".join(units)} (or "")')
         service_types[sid] = ServiceType(
             id=sid,
             label=st.get("label", sid),
@@ -209,10 +215,10 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
                     err(f"{where}: unknown service type `{s}`; expected one of: {', '.join(service_types)}")
             measure = b.get("measure", "count")
             if measure not in ("capacity", "count"):
-                err(f"{where}: `measure` was \"{measure}\" but is expected to be \"capacity\" or \"count\"")
+                err(f'{where}: `measure` was "{measure}" but is expected to be "capacity" or "count"')
             scope = b.get("scope", "area")
             if scope not in ("area", "selection"):
-                err(f"{where}: `scope` was \"{scope}\" but is expected to be \"area\" or \"selection\"")
+                err(f'{where}: `scope` was "{scope}" but is expected to be "area" or "selection"')
             if not b.get("source"):
                 err(f"{where}: `source` is missing; every benchmark must say where its figure comes from")
             target = b.get("target")

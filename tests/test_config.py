@@ -24,7 +24,8 @@ def test_refuge_is_confidential_by_default():
 
 
 @pytest.mark.parametrize(
-    ("ratio", "status"), [(None, "no_data"), (float("nan"), "no_data"), (1.0, "green"), (0.5, "amber"), (0.49, "red")]
+    ("ratio", "status"),
+    [(None, "no_data"), (float("nan"), "no_data"), (1.0, "green"), (0.5, "amber"), (0.49, "red")],
 )
 def test_status_thresholds(ratio, status):
     assert default_config().status_for(ratio) == status
@@ -59,10 +60,19 @@ def test_user_file_replaces_profiles_only(tmp_path):
     ("text", "expected"),
     [
         (GOOD_BENCH.format(denominator="adult_women"), "unknown denominator `adult_women`"),
-        (GOOD_BENCH.format(denominator="females").replace("per = 100000", "per = 0"), "`per` must be greater than zero"),
+        (
+            GOOD_BENCH.format(denominator="females").replace("per = 100000", "per = 0"),
+            "`per` must be greater than zero",
+        ),
         (GOOD_BENCH.format(denominator="females") * 2, "duplicate benchmark id `idva_fte`"),
-        (GOOD_BENCH.format(denominator="females").replace('["idva"]', '["idvaa"]'), "unknown service type `idvaa`"),
-        (GOOD_BENCH.format(denominator="females").replace('source = "our board, 2026"', ""), "`source` is missing"),
+        (
+            GOOD_BENCH.format(denominator="females").replace('["idva"]', '["idvaa"]'),
+            "unknown service type `idvaa`",
+        ),
+        (
+            GOOD_BENCH.format(denominator="females").replace('source = "our board, 2026"', ""),
+            "`source` is missing",
+        ),
         ("[[profiles.x.benchmarks]\n", "not valid TOML"),
     ],
 )
