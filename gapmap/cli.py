@@ -111,7 +111,7 @@ def _cmd_save(args: argparse.Namespace) -> int:
     from gapmap.dataset import validate_dataset
     from gapmap.storage import save_version
 
-    _, report = validate_dataset(
+    dataset, report = validate_dataset(
         services=args.services,
         boundaries=args.boundaries,
         population=args.population,
@@ -119,10 +119,12 @@ def _cmd_save(args: argparse.Namespace) -> int:
         benchmarks=args.benchmarks,
     )
     print(report.to_text())
-    if not report.ok:
+    if dataset is None or not report.ok:
         print("Nothing was saved.")
         return 1
-    version = save_version(args.services.read_bytes(), args.services.name, root=args.dir)
+    version = save_version(
+        args.services.read_bytes(), args.services.name, row_count=len(dataset.services), root=args.dir
+    )
     print(f"Saved as version {version.version_id} ({version.row_count} rows).")
     return 0
 
