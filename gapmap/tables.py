@@ -1,0 +1,556 @@
+"""Read the CSV and Excel tables analysts really have, or say exactly why not.
+
+One entry point, `read_table`, used by every tabular loader (services, population,
+postcodes). It never trusts a file's extension: the first bytes decide whether a file is
+an Excel workbook, a CSV text, or something else (a PDF, a Word file, a picture), so a
+workbook saved as ``list.csv`` still loads and a PDF renamed ``list.csv`` gets a message
+an analyst can act on instead of a traceback.
+
+Every cell comes back as a string (blank cells as ""), so that callers validate types
+themselves and can say which row and column is wrong. The column ``__row__`` holds the
+row number the analyst sees: in a CSV the header is row 1 and the first data row is 2;
+in a workbook it is the sheet's own row number.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gapmap import settings
+from gapmap.errors import ValidationReport
+
+ROW_COLUMN = "__row__"
+
+#: How many rows at the top of a sheet may hold titles / notes above the header row.
+HEADER_SEARCH_ROWS = 20
+
+#: A workbook may expand to at most this many times the size limit when unzipped
+#: (real .xlsx files expand 5-10x; a "zip bomb" expands thousands of times).
+MAX_XLSX_EXPANSION = 10
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls, and password-protected .xlsx
+
+#: Known non-table formats, by their first bytes, with the name an analyst recognises.
+_BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG picture"),
+    (b"\xff\xd8\xff", "a JPEG picture"),
+    (b"GIF8", "a GIF picture"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"{\\rtf", "an RTF (Word) document"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"Rar!", "a RAR archive"),
+)
+
+_CSV_DELIMITERS = (",", ";", "\t", "|")
+
+
+def normalise_header(text: object) -> str:
+    """A header cell as the caller compares it: BOM, surrounding and repeated whitespace removed."""
+    s = "" if text is None else str(text)
+    s = s.replace("\ufeff", "").replace("\u00a0", " ")
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def header_key(text: object) -> str:
+    """Case-, space- and underscore-insensitive form of a header, for matching names."""
+    return re.sub(r"[\s_]+", " ", normalise_header(text).lower()).strip()
+
+
+def human_size(n_bytes: int) -> str:
+    """`1536` -> "1.5 KB"; small values stay in bytes so a tiny test limit still reads well."""
+    if n_bytes < 1024:
+        return f"{n_bytes:,} bytes"
+    if n_bytes < 1024 * 1024:
+        return f"{n_bytes / 1024:.1f} KB"
+    return f"{n_bytes / (1024 * 1024):.1f} MB"
+
+
+def read_table(
+    path: Path | str | None,
+    *,
+    role: str,
+    report: ValidationReport,
+    content: bytes | None = None,
+    name: str | None = None,
+    max_bytes: int | None = None,
+    expected_columns: Iterable[str] = (),
+    sheet: str | None = None,
+) -> pd.DataFrame | None:
+    """Read a CSV or Excel file into a frame of strings, reporting every problem.
+
+    Parameters
+    ----------
+    path
+        The file to read; ignored when `content` is given.
+    role
+        What the file is, in words, for messages ("service list", "population").
+    report
+        Problems are added here (file = `name` or the file's name).
+    content, name
+        An upload held in memory, and its original file name.
+    max_bytes
+        Size limit; default `settings.MAX_INPUT_BYTES`.
+    expected_columns
+        Header names (and aliases) the caller accepts. Used to find the header row
+        below title rows, and to pick the sheet of a workbook. Matching ignores case,
+        spaces and underscores.
+    sheet
+        Read this worksheet of a workbook instead of choosing one.
+
+    Returns
+    -------
+    A DataFrame of str columns (headers normalised by `normalise_header`) plus the int
+    column ``__row__``, or None when the file cannot be read (the reason is in `report`).
+    ``df.attrs`` holds "format" ("csv" or "xlsx"), "header_row", "encoding" (CSV) and
+    "sheet" (Excel).
+    """
+    label = name or (Path(path).name if path is not None else "upload")
+    limit = settings.MAX_INPUT_BYTES if max_bytes is None else max_bytes
+    raw = _read_bytes(path, content, label, role, limit, report)
+    if raw is None:
+        return None
+    if not raw.strip():
+        report.error(label, f"the file is empty. Choose the {role} file that has a header row and data.")
+        return None
+    expected = {header_key(c) for c in expected_columns if header_key(c)}
+    suffix = Path(label).suffix.lower()
+
+    if raw.startswith(ZIP_MAGIC):
+        kind = _zip_kind(raw)
+        if kind == "xlsx":
+            if suffix not in (".xlsx", ".xlsm"):
+                report.warn(
+                    label,
+                    f"this file is named '{suffix or '(no extension)'}' but is really an Excel workbook; "
+                    "read it as Excel. Rename it to .xlsx to avoid confusion.",
+                )
+            return _read_workbook(raw, label, role, report, expected, limit, sheet)
+        report.error(label, f"this is {kind}, not a CSV or Excel file. Save the {role} as .xlsx or .csv.")
+        return None
+    if raw.startswith(OLE2_MAGIC):
+        report.error(
+            label,
+            "this is an old-format Excel file (.xls) or a password-protected workbook, which gapmap "
+            "cannot read. Open it in Excel, remove any password, and save it as .xlsx or CSV.",
+        )
+        return None
+    for magic, what in _BINARY_SIGNATURES:
+        if raw.startswith(magic):
+            report.error(label, f"this is {what}, not a CSV or Excel file. Upload the {role} as .csv/.xlsx.")
+            return None
+
+    text, encoding = _decode(raw, label, report)
+    if text is None:
+        return None
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        report.warn(label, f"this file is named '{suffix}' but contains CSV text; read it as CSV.")
+    return _read_csv_text(text, label, role, report, expected, encoding)
+
+
+# --------------------------------------------------------------------------- bytes
+
+
+def _read_bytes(
+    path: Path | str | None,
+    content: bytes | None,
+    label: str,
+    role: str,
+    limit: int,
+    report: ValidationReport,
+) -> bytes | None:
+    if content is not None:
+        if len(content) > limit:
+            report.error(label, _too_big(len(content), limit, role))
+            return None
+        return bytes(content)
+    if path is None:
+        report.error(label, f"no {role} file was given.")
+        return None
+    p = Path(path)
+    if not p.exists():
+        report.error(label, f"file not found: {p}. Check the path and the file name.")
+        return None
+    if not p.is_file():
+        report.error(label, f"{p} is a folder, not a file. Give the path of the {role} file itself.")
+        return None
+    size = p.stat().st_size
+    if size > limit:  # refuse before reading a huge file into memory
+        report.error(label, _too_big(size, limit, role))
+        return None
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        report.error(label, f"could not read the file ({exc.strerror or exc}). Is it open elsewhere?")
+        return None
+
+
+def _too_big(size: int, limit: int, role: str) -> str:
+    return (
+        f"the file is {human_size(size)}, over the {human_size(limit)} limit for a {role} file. "
+        "Remove unused sheets or columns, or split it."
+    )
+
+
+def _zip_kind(raw: bytes) -> str:
+    """ "xlsx" for an Excel workbook, else a description of what the zip holds."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            names = zf.namelist()
+            if "xl/workbook.xml" in names:
+                return "xlsx"
+            if "mimetype" in names:
+                mimetype = zf.read("mimetype").decode("ascii", "replace")
+                if "spreadsheet" in mimetype:
+                    return "an OpenDocument spreadsheet (.ods)"
+                return "an OpenDocument file"
+            if "word/document.xml" in names:
+                return "a Word document"
+            if "ppt/presentation.xml" in names:
+                return "a PowerPoint presentation"
+            if any(n.lower().endswith(".shp") for n in names):
+                return "a zipped Shapefile (boundaries)"
+            return "a zip archive"
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "a damaged zip archive"
+
+
+def _decode(raw: bytes, label: str, report: ValidationReport) -> tuple[str | None, str]:
+    """Text of a CSV: UTF-8 (BOM stripped), UTF-16 with a BOM, else Windows-1252 with a warning."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    head = raw[:65536]
+    if b"\x00" in head:
+        report.error(
+            label,
+            "this is not a CSV or Excel file: it contains binary data. Open it in Excel and save it "
+            "as .xlsx or CSV.",
+        )
+        return None, ""
+    try:
+        return raw.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    for encoding, label_name in (("cp1252", "Windows-1252"), ("latin-1", "Latin-1")):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        report.warn(
+            label,
+            f"the file is not UTF-8; read it as {label_name}, the encoding Excel uses for 'CSV' on "
+            "Windows. Check that accented names look right, or save it as 'CSV UTF-8'.",
+        )
+        return text.lstrip("\ufeff"), encoding
+    return None, ""  # latin-1 decodes every byte; unreachable
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _choose_delimiter(lines: Sequence[str]) -> str:
+    """The delimiter used most on the first non-blank lines (comma when none is used)."""
+    sample = [ln for ln in lines[:HEADER_SEARCH_ROWS] if ln.strip()]
+    counts = {d: sum(ln.count(d) for ln in sample) for d in _CSV_DELIMITERS}
+    best = max(_CSV_DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _read_csv_text(
+    text: str, label: str, role: str, report: ValidationReport, expected: set[str], encoding: str
+) -> pd.DataFrame | None:
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        report.error(label, f"this looks like a JSON/GeoJSON file, not a CSV table. Save the {role} as CSV.")
+        return None
+    if stripped[:15].lower().startswith(("<!doctype html", "<html", "<?xml")):
+        report.error(label, "this is a web page or XML file, not a CSV table. Download the file itself.")
+        return None
+    lines = text.splitlines()
+    delimiter = _choose_delimiter(lines)
+    records: list[tuple[int, list[str]]] = []
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        # Each record is one spreadsheet row (a quoted value may span lines), so the
+        # 1-based record index is the row number Excel shows.
+        for row_number, record in enumerate(reader, start=1):
+            records.append((row_number, record))
+    except csv.Error as exc:
+        row = len(records) + 1
+        report.error(label, f"this CSV cannot be parsed ({exc}). Re-save it from Excel as CSV.", row=row)
+        return None
+
+    non_blank = [(n, r) for n, r in records if any(c.strip() for c in r)]
+    if not non_blank:
+        report.error(label, f"the file is empty. Choose the {role} file that has a header row and data.")
+        return None
+    if _looks_like_prose(non_blank, expected):
+        first = non_blank[0][1][0].strip()
+        report.error(
+            label,
+            "this is not a CSV table: no line has commas (or semicolons or tabs) separating columns; it "
+            f"looks like plain text (first line: '{_shorten(first)}'). Save the {role} spreadsheet as CSV "
+            "or Excel.",
+        )
+        return None
+    frame = _frame_from_rows(records, label, report, expected, source="csv")
+    if frame is not None:
+        frame.attrs["format"] = "csv"
+        frame.attrs["encoding"] = encoding
+    return frame
+
+
+def _looks_like_prose(rows: list[tuple[int, list[str]]], expected: set[str]) -> bool:
+    """Plain text (a letter, notes) saved or renamed as .csv rather than a table.
+
+    A table's header holds short names, some of them expected; prose has a sentence where
+    the header should be, or no separators at all.
+    """
+    header = [c.strip() for c in rows[0][1]]
+    if expected and {header_key(c) for c in header} & expected:
+        return False
+    if all(len(r) == 1 for _, r in rows):
+        return bool(expected) or (len(header[0]) > 40 and " " in header[0])
+    return any(len(c.split()) >= 4 and c.endswith((".", "!", "?", ":")) for c in header)
+
+
+def _shorten(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# --------------------------------------------------------------------------- Excel
+
+
+def _cell_text(value: Any) -> str:
+    """An Excel cell as the text the analyst sees (1.0 -> "1", a date -> ISO date)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _sheet_rows(ws: Any) -> Iterator[tuple[int, list[str]]]:
+    """(sheet row number, cell texts) for every row, blank rows included."""
+    for row_number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        yield row_number, [_cell_text(v) for v in values]
+
+
+def open_workbook(raw: bytes, label: str, report: ValidationReport, limit: int) -> Any | None:
+    """An openpyxl read-only workbook, or None with the reason in `report`."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            expanded = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        report.error(label, "this Excel workbook is damaged (not a valid zip). Re-save it in Excel.")
+        return None
+    if expanded > MAX_XLSX_EXPANSION * max(limit, 1024 * 1024):
+        report.error(
+            label,
+            f"this workbook unpacks to {human_size(expanded)}, far more than a table of this size should. "
+            "Save the sheet you need on its own as .xlsx or CSV.",
+        )
+        return None
+    import openpyxl  # imported here: only Excel uploads pay for it
+
+    try:
+        return openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged files; none is the user's bug
+        report.error(
+            label,
+            f"this Excel workbook cannot be read ({type(exc).__name__}: {_shorten(str(exc), 120)}). "
+            "Open it in Excel and save it again as .xlsx.",
+        )
+        return None
+
+
+def workbook_sheet_rows(workbook: Any, sheet: str) -> list[tuple[int, list[str]]]:
+    """All rows of one worksheet as (sheet row number, cell texts)."""
+    return list(_sheet_rows(workbook[sheet]))
+
+
+def _read_workbook(
+    raw: bytes,
+    label: str,
+    role: str,
+    report: ValidationReport,
+    expected: set[str],
+    limit: int,
+    sheet: str | None,
+) -> pd.DataFrame | None:
+    wb = open_workbook(raw, label, report, limit)
+    if wb is None:
+        return None
+    try:
+        worksheets = [ws for ws in wb.worksheets]
+        if sheet is not None:
+            if sheet not in wb.sheetnames:
+                report.error(
+                    label, f"the workbook has no sheet '{sheet}'. Its sheets are: {', '.join(wb.sheetnames)}."
+                )
+                return None
+            worksheets = [wb[sheet]]
+        candidates: list[tuple[int, int, str, list[tuple[int, list[str]]]]] = []
+        for order, ws in enumerate(worksheets):
+            try:
+                rows = list(_sheet_rows(ws))
+            except Exception as exc:  # a damaged sheet XML
+                report.error(label, f"sheet '{ws.title}' cannot be read ({type(exc).__name__}). Re-save it.")
+                return None
+            if not any(any(c for c in r) for _, r in rows):
+                continue
+            score = _best_header(rows, expected)[1]
+            candidates.append((score, -order, ws.title, rows))
+    finally:
+        wb.close()
+    if not candidates:
+        report.error(label, f"the workbook is empty: no sheet has any data. Choose the {role} workbook.")
+        return None
+    # The sheet whose header matches the most expected names; the first sheet on a tie.
+    score, _, title, rows = max(candidates, key=lambda c: (c[0], c[1]))
+    if len(candidates) > 1:
+        report.warn(
+            label,
+            f"the workbook has {len(candidates)} sheets with data; read sheet '{title}'. "
+            "Delete the other sheets or save this one as CSV if that is the wrong one.",
+        )
+    frame = _frame_from_rows(rows, label, report, expected, source="excel")
+    if frame is not None:
+        frame.attrs["format"] = "xlsx"
+        frame.attrs["sheet"] = title
+    return frame
+
+
+# --------------------------------------------------------------------------- rows -> frame
+
+
+def _best_header(rows: Sequence[tuple[int, list[str]]], expected: set[str]) -> tuple[int, int]:
+    """(index into rows of the header row, how many expected names it holds).
+
+    The header is the row, among the first non-blank ones, holding the most expected
+    column names; without expected names (or no match) the first non-blank row.
+    """
+    first: int | None = None
+    best, best_score = None, 0
+    seen = 0
+    for i, (_, cells) in enumerate(rows):
+        if not any(c.strip() for c in cells):
+            continue
+        if first is None:
+            first = i
+        seen += 1
+        if expected:
+            score = len({header_key(c) for c in cells} & expected)
+            if score > best_score:
+                best, best_score = i, score
+        if seen >= HEADER_SEARCH_ROWS:
+            break
+    if best is None:
+        return (first if first is not None else 0), 0
+    return best, best_score
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    n = index + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _frame_from_rows(
+    rows: list[tuple[int, list[str]]],
+    label: str,
+    report: ValidationReport,
+    expected: set[str],
+    *,
+    source: str,
+) -> pd.DataFrame | None:
+    header_index, _ = _best_header(rows, expected)
+    header_row_number, raw_header = rows[header_index]
+    header = [normalise_header(h) for h in raw_header]
+    data_rows = [(n, [c.strip() for c in cells]) for n, cells in rows[header_index + 1 :]]
+
+    # Trailing columns with no header and no data are Excel's ghost columns: drop them.
+    width = len(header)
+    while (
+        width
+        and not header[width - 1]
+        and not any(len(cells) >= width and cells[width - 1] for _, cells in data_rows)
+    ):
+        width -= 1
+    header = header[:width]
+    if not header:
+        report.error(label, "the header row is empty.", row=header_row_number)
+        return None
+
+    keep: list[int] = []
+    seen: dict[str, int] = {}
+    for i, h in enumerate(header):
+        if not h:
+            h = header[i] = f"column {_column_letter(i)}"
+            report.warn(
+                label,
+                f"column {_column_letter(i)} has data but no header; it is called '{h}'. Give it a name.",
+                row=header_row_number,
+            )
+        key = header_key(h)
+        if key in seen:
+            report.warn(
+                label,
+                f"column '{h}' appears twice (columns {_column_letter(seen[key])} and {_column_letter(i)}); "
+                f"the first is used. Rename or delete column {_column_letter(i)}.",
+                row=header_row_number,
+                column=h,
+            )
+            continue
+        seen[key] = i
+        keep.append(i)
+
+    table: list[list[str]] = []
+    row_numbers: list[int] = []
+    for row_number, cells in data_rows:
+        if not any(cells):
+            continue  # blank spreadsheet rows are not data
+        extra = [c for c in cells[width:] if c]
+        if extra:
+            where = "a value probably has an unquoted comma" if source == "csv" else "they have no header"
+            report.error(
+                label,
+                f"this row has {width + len(extra)} values but the header has {width} columns ({where}); "
+                f"the extra value(s) {', '.join(repr(_shorten(e, 30)) for e in extra[:3])} were ignored.",
+                row=row_number,
+            )
+        padded = cells[:width] + [""] * (width - len(cells))
+        table.append([padded[i] for i in keep])
+        row_numbers.append(row_number)
+
+    if not table:
+        report.warn(label, "the file has a header row but no data rows below it.", row=header_row_number)
+    columns = [header[i] for i in keep]
+    frame = pd.DataFrame(table or None, columns=columns, dtype=str)
+    frame[ROW_COLUMN] = pd.Series(row_numbers, dtype="int64", index=frame.index)
+    frame.attrs["header_row"] = header_row_number
+    return frame

@@ -1,0 +1,196 @@
+"""read_table: the formats analysts really save, and the mistakes they really make."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import openpyxl
+import pytest
+
+from gapmap import settings
+from gapmap.errors import ValidationReport
+from gapmap.tables import ROW_COLUMN, header_key, human_size, read_table
+
+
+def read(content: bytes, name: str = "list.csv", **kwargs):
+    report = ValidationReport()
+    frame = read_table(None, role="service list", report=report, content=content, name=name, **kwargs)
+    return frame, report
+
+
+def xlsx_bytes(rows_by_sheet: dict[str, list[list[object]]]) -> bytes:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, rows in rows_by_sheet.items():
+        ws = wb.create_sheet(title)
+        for row in rows:
+            ws.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def test_utf8_bom_csv_strips_bom_and_header_spaces_and_numbers_rows():
+    frame, report = read(b'\xef\xbb\xbf Name ,Postcode \r\nA,LE1 1AA\r\n\r\n"B, c",x\r\n')
+    assert report.problems == []
+    assert list(frame.columns) == ["Name", "Postcode", ROW_COLUMN]
+    # header = row 1; the blank line is row 3, so "B, c" is on row 4 as Excel shows it
+    assert frame[ROW_COLUMN].tolist() == [2, 4]
+    assert frame["Name"].tolist() == ["A", "B, c"]
+
+
+def test_every_cell_is_a_string_and_blank_cells_are_empty_strings():
+    frame, _ = read(b"name,capacity\nA,\nB,3\n")
+    assert frame["capacity"].tolist() == ["", "3"]
+    assert all(isinstance(v, str) for v in frame["capacity"])
+
+
+def test_windows_1252_is_read_with_a_warning_naming_the_encoding():
+    frame, report = read("name,area\nCaf\u00e9 Refuge,Pendle\n".encode("cp1252"))
+    assert frame["name"].tolist() == ["Caf\u00e9 Refuge"]
+    assert report.ok
+    assert len(report.warnings) == 1 and "Windows-1252" in report.warnings[0].message
+
+
+def test_semicolon_delimited_csv_is_read():
+    frame, report = read(b"name;capacity\nA;2\n")
+    assert report.ok and frame["capacity"].tolist() == ["2"]
+
+
+def test_utf16_with_bom_is_read():
+    frame, report = read("name\tcapacity\nA\t2\n".encode("utf-16"))
+    assert report.ok and frame["name"].tolist() == ["A"]
+
+
+def test_csv_row_with_too_many_values_is_an_error_with_its_row():
+    frame, report = read(b"name,capacity\nA,2\nB,3,4\n")
+    assert frame is not None  # the rest of the file is still checked
+    [problem] = report.errors
+    assert problem.row == 3 and "3 values" in problem.message and "2 columns" in problem.message
+
+
+def test_title_rows_above_the_csv_header_are_skipped_when_expected_columns_given():
+    frame, report = read(
+        b"Service list,,\nApril 2026,,\nname,postcode,capacity\nA,LE1 1AA,2\n",
+        expected_columns=["name", "postcode"],
+    )
+    assert report.ok
+    assert frame.attrs["header_row"] == 3
+    assert frame[ROW_COLUMN].tolist() == [4]
+
+
+def test_excel_title_rows_sheet_row_numbers_and_cell_text():
+    content = xlsx_bytes(
+        {
+            "Services": [
+                ["Service list (fictional)"],
+                [],
+                ["Service name", "Capacity", "Funding end"],
+                ["A", 2.0, None],
+                ["B", 1.5, "2027-03-31"],
+            ]
+        }
+    )
+    frame, report = read(content, "list.xlsx", expected_columns=["service_name", "capacity"])
+    assert report.problems == []
+    assert frame.attrs["sheet"] == "Services" and frame.attrs["header_row"] == 3
+    assert frame[ROW_COLUMN].tolist() == [4, 5]
+    assert frame["Capacity"].tolist() == ["2", "1.5"]  # 2.0 shown as Excel shows it
+    assert frame["Funding end"].tolist() == ["", "2027-03-31"]
+
+
+def test_workbook_sheet_chosen_by_expected_columns_and_named_in_a_warning():
+    content = xlsx_bytes({"Notes": [["Read me"], ["some notes"]], "Data": [["name", "capacity"], ["A", 1]]})
+    frame, report = read(content, "list.xlsx", expected_columns=["name", "capacity"])
+    assert frame.attrs["sheet"] == "Data"
+    assert len(report.warnings) == 1 and "'Data'" in report.warnings[0].message
+
+
+def test_xlsx_named_csv_is_read_as_excel_with_a_rename_warning():
+    frame, report = read(xlsx_bytes({"S": [["name"], ["A"]]}), "list.csv")
+    assert frame["name"].tolist() == ["A"]
+    assert any("really an Excel workbook" in w.message and "Rename" in w.message for w in report.warnings)
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"%PDF-1.7\n...", "PDF document"),
+        (b"\x89PNG\r\n\x1a\n....", "PNG picture"),
+        (b"name,x\n\x00\x01\x02\x00", "not a CSV or Excel file"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 20, "old-format Excel file (.xls)"),
+        (b'{"type": "FeatureCollection"}', "JSON/GeoJSON"),
+        (b"<!DOCTYPE html><html></html>", "web page"),
+    ],
+)
+def test_non_tables_get_a_specific_message(content, fragment):
+    frame, report = read(content)
+    assert frame is None
+    [problem] = report.errors
+    assert fragment in problem.message and problem.file == "list.csv"
+
+
+def test_zip_that_is_not_a_workbook_says_what_it_is():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("areas.shp", b"x")
+    frame, report = read(buffer.getvalue(), "list.xlsx")
+    assert frame is None and "zipped Shapefile" in report.errors[0].message
+
+
+def test_damaged_workbook_is_a_problem_not_a_traceback():
+    content = xlsx_bytes({"S": [["name"], ["A"]]})
+    frame, report = read(content[:300], "list.xlsx")
+    assert frame is None and "damaged" in report.errors[0].message
+
+
+def test_prose_renamed_csv_is_rejected():
+    frame, report = read(
+        b"Dear colleague, please find the services below.\nThanks, Sam\n", expected_columns=["name"]
+    )
+    assert frame is None and "not a CSV table" in report.errors[0].message
+
+
+def test_empty_and_blank_files_are_errors():
+    for content in (b"", b"\n\n  \r\n"):
+        frame, report = read(content)
+        assert frame is None and "empty" in report.errors[0].message
+
+
+def test_header_only_file_warns_no_data_rows():
+    frame, report = read(b"name,capacity\n")
+    assert len(frame) == 0 and "no data rows" in report.warnings[0].message
+
+
+def test_size_limit_message_gives_size_and_limit(monkeypatch):
+    monkeypatch.setattr(settings, "MAX_INPUT_BYTES", 10)
+    frame, report = read(b"name,capacity\nA,1\n")
+    assert frame is None
+    assert "18 bytes" in report.errors[0].message and "10 bytes limit" in report.errors[0].message
+
+
+def test_size_limit_checked_before_reading_a_path(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"name\n" + b"A\n" * 1000)
+    report = ValidationReport()
+    assert read_table(path, role="population", report=report, max_bytes=100) is None
+    assert report.errors[0].file == "big.csv" and "2.0 KB" in report.errors[0].message
+
+
+def test_missing_path_is_an_error(tmp_path):
+    report = ValidationReport()
+    assert read_table(tmp_path / "nope.csv", role="population", report=report) is None
+    assert "file not found" in report.errors[0].message
+
+
+def test_duplicate_headers_keep_the_first_with_a_warning():
+    frame, report = read(b"name,Name ,capacity\nA,B,1\n")
+    assert frame["name"].tolist() == ["A"] and "Name" not in frame.columns
+    assert "appears twice" in report.warnings[0].message
+
+
+def test_helpers():
+    assert header_key(" Service_Name ") == "service name"
+    assert human_size(1536) == "1.5 KB"
+    assert human_size(3 * 1024 * 1024) == "3.0 MB"
