@@ -1,0 +1,633 @@
+"""Interactive maps (folium/Leaflet) of benchmark status and patchwork gaps, working offline.
+
+folium's stock `Map` pulls Leaflet, jQuery, Bootstrap and Font Awesome from CDNs. A meeting
+room may have no internet, so `build_map` returns an `OfflineMap` that references only Leaflet,
+either served by the app itself (`asset_mode="served"`, Streamlit static serving of
+`static/vendor/leaflet`) or inlined (`asset_mode="inline"`, for `standalone_html`). Nothing else
+on the map needs an external asset: areas are GeoJSON paths, services are CircleMarkers, the
+legend and labels are plain HTML.
+
+Everything user-supplied (area names, service names, providers) is `html.escape`d before it
+reaches HTML, because Leaflet tooltips set `innerHTML`. Confidential services (refuges) never
+become points: only `privacy.public_services` rows are drawn.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+from html import escape
+from pathlib import Path
+from typing import Any, Literal
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+
+from gapmap import settings
+from gapmap.config import Config
+from gapmap.privacy import public_services
+from gapmap.schema import AREA_CODE, AREA_NAME
+
+AssetMode = Literal["served", "inline"]
+ColourBy = Literal["benchmark", "patchwork"]
+
+#: Status colours shared by every output, always shown with a word.
+STATUS_COLOURS: dict[str, str] = {
+    "green": "#1a9850",
+    "amber": "#fdae61",
+    "red": "#d73027",
+    "no_data": "#bdbdbd",
+}
+#: The word that goes with each status colour (colour-blind and greyscale safe).
+STATUS_WORDS: dict[str, str] = {
+    "green": "Met",
+    "amber": "Partly met",
+    "red": "Not met",
+    "no_data": "No data",
+}
+
+#: Patchwork states of one tier x cohort cell in one area.
+PATCHWORK_COLOURS: dict[str, str] = {
+    "has": "#1a9850",
+    "gap": "#d73027",
+    "nowhere": "#636363",
+}
+PATCHWORK_WORDS: dict[str, str] = {
+    "has": "Provided",
+    "gap": "Gap: provided elsewhere in the partnership, not here",
+    "nowhere": "Not provided anywhere in the partnership",
+}
+
+#: Marker colours by (first) prevention tier; chosen apart from red/amber/green.
+TIER_COLOURS: dict[str, str] = {
+    "primary": "#2166ac",
+    "secondary": "#762a83",
+    "tertiary": "#1b1b1b",
+}
+OTHER_TIER_COLOUR = "#8c510a"
+
+#: Tolerance (metres, British National Grid) for display geometry. About 200 m keeps a
+#: district's shape faithful at county zoom while all of England stays well under 3 MB.
+SIMPLIFY_METRES: float = 200.0
+#: Decimal places kept in display coordinates (5 dp is about 1 m).
+COORD_DECIMALS: int = 5
+#: Draw area name labels when there are at most this many areas (more would collide).
+MAX_LABELLED_AREAS: int = 40
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+CROWN_COPYRIGHT = "Contains OS data © Crown copyright and database right {year}"
+
+SERVED_URL_PREFIX = "/app/static/vendor/leaflet"
+
+
+# --------------------------------------------------------------------------- assets
+def leaflet_paths(vendor_dir: Path | None = None) -> tuple[Path, Path]:
+    """Paths of the vendored leaflet.js and leaflet.css (installed by `make assets`)."""
+    base = Path(vendor_dir or settings.VENDOR_DIR) / "leaflet"
+    return base / "leaflet.js", base / "leaflet.css"
+
+
+def _read_vendor(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{path} is missing: run `make assets` once to install Leaflet from the npm registry"
+        ) from None
+
+
+def _inline_css_images(css: str, css_dir: Path) -> str:
+    """Replace `url(images/x.png)` in Leaflet's CSS with data: URIs so nothing is fetched."""
+
+    def repl(match: re.Match[str]) -> str:
+        rel = match.group(1).strip("'\"")
+        target = css_dir / rel
+        if rel.startswith("data:") or not target.is_file():
+            return match.group(0)
+        payload = base64.b64encode(target.read_bytes()).decode("ascii")
+        return f"url(data:image/png;base64,{payload})"
+
+    # Comments go too: they hold bug-tracker URLs, and a self-contained file should hold none.
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.DOTALL)
+    return re.sub(r"url\(([^)]+)\)", repl, css)
+
+
+class _InlineAssets(MacroElement):
+    """Puts Leaflet's JS and CSS into the page header as inline <script>/<style>."""
+
+    _template = Template(
+        """{% macro header(this, kwargs) %}
+<style>{{ this.css }}</style>
+<script>{{ this.js }}</script>
+{% endmacro %}"""
+    )
+
+    def __init__(self, js: str, css: str) -> None:
+        super().__init__()
+        self._name = "InlineLeaflet"
+        # "</script" inside the library would end the element early; Leaflet has none, but guard.
+        self.js = js.replace("</script", "<\\/script")
+        self.css = css.replace("</style", "<\\/style")
+
+
+class OfflineMap(folium.Map):
+    """A folium Map whose only asset is Leaflet, from the app or inlined; never a CDN."""
+
+    def __init__(self, *args: Any, asset_mode: AssetMode = "served", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asset_mode = asset_mode
+        if asset_mode == "served":
+            self.default_js = [("leaflet", f"{SERVED_URL_PREFIX}/leaflet.js")]
+            self.default_css = [("leaflet_css", f"{SERVED_URL_PREFIX}/leaflet.css")]
+        elif asset_mode == "inline":
+            self.default_js = []
+            self.default_css = []
+            js_path, css_path = leaflet_paths()
+            css = _inline_css_images(_read_vendor(css_path), css_path.parent)
+            # A child of the map: MacroElements put their header macro into the page header on render.
+            self.add_child(_InlineAssets(_read_vendor(js_path), css), name="leaflet_inline")
+        else:
+            raise ValueError(f'`asset_mode` was "{asset_mode}" but is expected to be "served" or "inline"')
+
+
+# --------------------------------------------------------------------------- formatting
+def uk_date(value: Any) -> str:
+    """'22 November 2026' for a date/Timestamp; '' for None/NaT."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, pd.Timestamp | datetime | date):
+        if pd.isna(value):
+            return ""
+        return f"{value.day} {value:%B %Y}"
+    return str(value)
+
+
+def _fmt_number(value: Any, decimals: int = 1) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    if math.isnan(v):
+        return "–"
+    if abs(v - round(v)) < 1e-9:
+        return f"{round(v):,}"
+    return f"{v:,.{decimals}f}"
+
+
+def _fmt_ratio(value: Any) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if math.isnan(v) else f"{v:.0%}"
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ()
+    if isinstance(value, str):
+        return (value,) if value else ()
+    return tuple(str(v) for v in value)
+
+
+def _label(table: dict[str, dict[str, str]], key: str) -> str:
+    return table.get(key, {}).get("label", key)
+
+
+# --------------------------------------------------------------------------- geometry
+def display_geometry(
+    areas: gpd.GeoDataFrame, *, tolerance_m: float = SIMPLIFY_METRES, decimals: int = COORD_DECIMALS
+) -> gpd.GeoSeries:
+    """Area outlines simplified for display, in WGS84, coordinates rounded.
+
+    Simplifies in British National Grid so the tolerance is in metres. Shared borders are
+    simplified once (`shapely.coverage_simplify`) so neighbours still meet without slivers;
+    if the layer is not a clean coverage, falls back to per-area topology-preserving simplify.
+    """
+    geoms = areas.geometry
+    if geoms.crs is None:
+        geoms = geoms.set_crs(settings.WGS84_EPSG)
+    bng = geoms.to_crs(settings.BNG_EPSG)
+    values = bng.to_numpy()
+    try:
+        simplified = shapely.coverage_simplify(values, tolerance_m)
+    except Exception:  # GEOS refuses overlapping/invalid coverages: per-area simplify is still fine
+        simplified = shapely.simplify(values, tolerance_m, preserve_topology=True)
+    # An area smaller than the tolerance must not vanish: keep its original outline.
+    empty = shapely.is_empty(simplified) | pd.isna(simplified)
+    simplified = np.where(empty, values, simplified)
+    out = gpd.GeoSeries(simplified, index=areas.index, crs=settings.BNG_EPSG).to_crs(settings.WGS84_EPSG)
+    rounded = shapely.transform(out.to_numpy(), lambda xy: np.round(xy, decimals))
+    return gpd.GeoSeries(rounded, index=areas.index, crs=settings.WGS84_EPSG)
+
+
+# --------------------------------------------------------------------------- area states
+def benchmark_states(analysis: Any, benchmark_id: str) -> tuple[dict[str, dict[str, Any]], bool]:
+    """Per-area rows of `analysis.gaps` for one benchmark, keyed by area code.
+
+    Returns the rows and whether they came from the whole-selection row (a "selection"
+    scope benchmark has no per-area figures; every area then shows the selection's status).
+    """
+    gaps = analysis.gaps
+    rows = gaps[gaps["benchmark_id"] == benchmark_id]
+    per_area = rows[rows[AREA_CODE] != "ALL"]
+    if len(per_area):
+        return {str(r[AREA_CODE]): r for r in per_area.to_dict("records")}, False
+    whole = rows[rows[AREA_CODE] == "ALL"]
+    if len(whole):
+        record = whole.iloc[0].to_dict()
+        return {code: record for code in analysis.selection}, True
+    return {}, False
+
+
+def patchwork_states(analysis: Any, tier: str, cohort: str) -> dict[str, str]:
+    """'has' / 'gap' / 'nowhere' per area for one tier x cohort cell."""
+    cov = analysis.coverage
+    cell = cov[(cov["tier"] == tier) & (cov["cohort"] == cohort)]
+    if cell.empty:
+        return {}
+    anywhere = bool((cell["services"] > 0).any())
+    states: dict[str, str] = {}
+    for rec in cell.to_dict("records"):
+        if rec["services"] > 0:
+            states[str(rec[AREA_CODE])] = "has"
+        elif anywhere:
+            states[str(rec[AREA_CODE])] = "gap"
+        else:
+            states[str(rec[AREA_CODE])] = "nowhere"
+    return states
+
+
+# --------------------------------------------------------------------------- tooltips
+def area_tooltip_benchmark(name: str, row: dict[str, Any] | None, *, whole_selection: bool) -> str:
+    """Escaped HTML tooltip for an area coloured by a benchmark."""
+    lines = [f"<b>{escape(name)}</b>"]
+    if row is None:
+        lines.append("No data")
+        return "<br>".join(lines)
+    status = str(row.get("status", "no_data"))
+    lines.append(f"<b>{escape(STATUS_WORDS.get(status, status))}</b>")
+    prefix = "Whole selection: " if whole_selection else ""
+    lines.append(
+        f"{prefix}provided {_fmt_number(row.get('provided'))} of {_fmt_number(row.get('required'))} "
+        f"required ({_fmt_ratio(row.get('ratio'))})"
+    )
+    shortfall = row.get("shortfall")
+    try:
+        if float(shortfall) > 0:
+            lines.append(f"Shortfall {_fmt_number(shortfall)}")
+    except (TypeError, ValueError):
+        pass
+    return "<br>".join(lines)
+
+
+def service_tooltip(service: dict[str, Any], config: Config) -> str:
+    """Escaped HTML tooltip for a (public) service marker."""
+    stype = str(service.get("service_type", ""))
+    type_label = config.service_types[stype].label if stype in config.service_types else stype
+    tiers = ", ".join(_label(config.tiers, t) for t in _as_tuple(service.get("tiers")))
+    cohorts = ", ".join(_label(config.cohorts, c) for c in _as_tuple(service.get("cohorts")))
+    rows = [
+        ("Provider", str(service.get("provider") or "")),
+        ("Type", type_label),
+        ("Tiers", tiers),
+        ("Cohorts", cohorts),
+        (
+            "Hours",
+            {"24_7": "24/7", "extended": "Extended", "office": "Office hours"}.get(
+                str(service.get("hours") or ""), str(service.get("hours") or "")
+            ),
+        ),
+        ("Funding ends", uk_date(service.get("funding_end"))),
+    ]
+    out = [f"<b>{escape(str(service.get('name', '')))}</b>"]
+    out += [f"{escape(k)}: {escape(v)}" for k, v in rows if v]
+    return "<br>".join(out)
+
+
+# --------------------------------------------------------------------------- legend
+class Legend(MacroElement):
+    """A Leaflet control (bottom-left) holding pre-escaped legend HTML."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+(function() {
+    var legend = L.control({position: "bottomleft"});
+    legend.onAdd = function () {
+        var div = L.DomUtil.create("div", "gapmap-legend");
+        div.innerHTML = {{ this.html_json }};
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        return div;
+    };
+    legend.addTo({{ this._parent.get_name() }});
+})();
+{% endmacro %}"""
+    )
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.html = html
+        # JSON for JS; "</" escaped so the string can never close the <script> element.
+        self.html_json = json.dumps(html).replace("</", "<\\/")
+
+
+_LEGEND_STYLE = (
+    "background:#ffffff;color:#111111;padding:10px 12px;border:2px solid #333333;"
+    "border-radius:4px;font:15px/1.35 system-ui,-apple-system,'Segoe UI',Arial,sans-serif;"
+    "max-width:360px;box-shadow:0 1px 4px rgba(0,0,0,0.3);"
+)
+
+
+def _swatch(colour: str, word: str, *, circle: bool = False) -> str:
+    radius = "50%" if circle else "2px"
+    return (
+        f'<div style="display:flex;align-items:center;margin:3px 0">'
+        f'<span style="display:inline-block;width:20px;height:20px;background:{colour};'
+        f'border:2px solid #222;border-radius:{radius};margin-right:8px;flex:none"></span>'
+        f"<span>{escape(word)}</span></div>"
+    )
+
+
+def legend_html_benchmark(benchmark: Any, config: Config, *, whole_selection: bool, year: int) -> str:
+    """Legend for benchmark colouring: label, definition, thresholds in words, source."""
+    parts = [
+        f'<div style="{_LEGEND_STYLE}">',
+        f'<div style="font-weight:700;font-size:17px">{escape(benchmark.label)}</div>',
+        f"<div>Benchmark: {escape(benchmark.describe())}</div>",
+    ]
+    if whole_selection:
+        parts.append("<div><i>Scored for the whole selection, not per area.</i></div>")
+    parts += [
+        _swatch(STATUS_COLOURS["green"], f"{STATUS_WORDS['green']} (at least {config.green_at:.0%})"),
+        _swatch(
+            STATUS_COLOURS["amber"],
+            f"{STATUS_WORDS['amber']} ({config.amber_at:.0%} to under {config.green_at:.0%})",
+        ),
+        _swatch(STATUS_COLOURS["red"], f"{STATUS_WORDS['red']} (under {config.amber_at:.0%})"),
+        _swatch(STATUS_COLOURS["no_data"], STATUS_WORDS["no_data"]),
+        f'<div style="font-size:12px;margin-top:4px">Source: {escape(benchmark.source)}</div>',
+    ]
+    return "".join(parts)
+
+
+def legend_html_patchwork(tier: str, cohort: str, config: Config) -> str:
+    """Legend for patchwork colouring of one tier x cohort cell."""
+    parts = [
+        f'<div style="{_LEGEND_STYLE}">',
+        f'<div style="font-weight:700;font-size:17px">{escape(_label(config.tiers, tier))} × '
+        f"{escape(_label(config.cohorts, cohort))}</div>",
+        "<div>Is there a service of this tier for this cohort?</div>",
+    ]
+    parts += [_swatch(PATCHWORK_COLOURS[k], PATCHWORK_WORDS[k]) for k in ("has", "gap", "nowhere")]
+    return "".join(parts)
+
+
+def _legend_services(tiers_present: Iterable[str], config: Config, *, catchments: bool) -> str:
+    parts = ['<div style="margin-top:6px;font-weight:700">Services (by first tier)</div>']
+    for tier in tiers_present:
+        parts.append(
+            _swatch(TIER_COLOURS.get(tier, OTHER_TIER_COLOUR), _label(config.tiers, tier), circle=True)
+        )
+    parts.append(
+        '<div style="font-size:12px">Refuges and other confidential services are counted in '
+        "their area's figures but never shown as points.</div>"
+    )
+    if catchments:
+        parts.append('<div style="font-size:12px">Dashed circles: stated catchment.</div>')
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- the map
+def build_map(
+    areas: gpd.GeoDataFrame,
+    analysis: Any,
+    services: gpd.GeoDataFrame,
+    config: Config,
+    *,
+    colour_by: ColourBy = "benchmark",
+    benchmark_id: str | None = None,
+    tier: str | None = None,
+    cohort: str | None = None,
+    show_services: bool = True,
+    show_catchments: bool = False,
+    basemap: bool = False,
+    asset_mode: AssetMode = "served",
+    area_labels: bool | None = None,
+    highlight_area: str | None = None,
+    year: int | None = None,
+) -> folium.Map:
+    """An interactive map of the selection, coloured by benchmark status or patchwork gap.
+
+    Parameters
+    ----------
+    areas
+        Areas (EPSG:4326) with `area_code`, `area_name`, geometry. Only those in
+        `analysis.selection` are drawn.
+    analysis
+        A `GapAnalysis` (uses `.gaps`, `.coverage`, `.profile`, `.selection`).
+    services
+        Services as `schema.SERVICE_COLUMNS`; only `privacy.public_services` rows are drawn.
+    colour_by
+        "benchmark" (status of `benchmark_id`, default the profile's first) or "patchwork"
+        (has / gap / nowhere for `tier` x `cohort`).
+    basemap
+        OpenStreetMap tiles underneath (the only network use; off by default).
+    asset_mode
+        "served": Leaflet from the app's static folder; "inline": Leaflet inside the page.
+    area_labels
+        Area names on the map; default on for up to `MAX_LABELLED_AREAS` areas.
+    highlight_area
+        An area code drawn with a thick outline (the area whose profile is open).
+    """
+    if colour_by not in ("benchmark", "patchwork"):
+        raise ValueError(f'`colour_by` was "{colour_by}" but is expected to be "benchmark" or "patchwork"')
+    year = year or date.today().year
+    selection = set(map(str, analysis.selection)) if len(analysis.selection) else set(areas[AREA_CODE])
+    shown = areas[areas[AREA_CODE].astype(str).isin(selection)]
+    if shown.empty:
+        shown = areas
+
+    m = OfflineMap(
+        tiles=None,
+        asset_mode=asset_mode,
+        control_scale=True,
+        prefer_canvas=False,
+        zoom_snap=0.25,
+        attribution_control=basemap,
+    )
+    if basemap:
+        folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19).add_to(m)
+    # White page, dark text: legible on a projector without tiles.
+    m.get_root().header.add_child(
+        folium.Element(
+            "<style>.leaflet-container{background:#ffffff;font-size:15px}"
+            ".gapmap-label{font:600 13px/1.15 system-ui,Arial,sans-serif;color:#111;"
+            "text-shadow:-1px -1px 0 #fff,1px -1px 0 #fff,-1px 1px 0 #fff,1px 1px 0 #fff,0 0 3px #fff;"
+            "white-space:nowrap;text-align:center;pointer-events:none}"
+            ".gapmap-tooltip{font-size:15px;line-height:1.35}</style>"
+        ),
+        name="gapmap_style",
+    )
+
+    # --- colouring
+    whole_selection = False
+    if colour_by == "benchmark":
+        profile = analysis.profile
+        bench = profile.benchmark(benchmark_id) if benchmark_id else profile.benchmarks[0]
+        rows, whole_selection = benchmark_states(analysis, bench.id)
+        states = {code: str(r.get("status", "no_data")) for code, r in rows.items()}
+        colours = STATUS_COLOURS
+        words = STATUS_WORDS
+        legend = legend_html_benchmark(bench, config, whole_selection=whole_selection, year=year)
+    else:
+        tier = tier or next(iter(config.tiers))
+        cohort = cohort or next(iter(config.cohorts))
+        states = patchwork_states(analysis, tier, cohort)
+        rows = {}
+        colours = {**PATCHWORK_COLOURS, "no_data": STATUS_COLOURS["no_data"]}
+        words = {
+            **PATCHWORK_WORDS,
+            "has": "Provided",
+            "gap": "Gap",
+            "nowhere": "Nowhere",
+            "no_data": "No data",
+        }
+        legend = legend_html_patchwork(tier, cohort, config)
+
+    geoms = display_geometry(shown)
+    features = []
+    for (_, area), geom in zip(shown.iterrows(), geoms, strict=True):
+        code = str(area[AREA_CODE])
+        name = str(area[AREA_NAME])
+        state = states.get(code, "no_data")
+        if colour_by == "benchmark":
+            tooltip = area_tooltip_benchmark(name, rows.get(code), whole_selection=whole_selection)
+        else:
+            tooltip = f"<b>{escape(name)}</b><br>{escape(PATCHWORK_WORDS.get(state, 'No data'))}"
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "area_code": code,
+                    "tooltip": tooltip,
+                    "fill": colours.get(state, STATUS_COLOURS["no_data"]),
+                    "selected": code == highlight_area,
+                },
+                "geometry": shapely.geometry.mapping(geom),
+            }
+        )
+    collection = {"type": "FeatureCollection", "features": features}
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        selected = feature["properties"]["selected"]
+        return {
+            "fillColor": feature["properties"]["fill"],
+            "fillOpacity": 0.75 if basemap else 0.85,
+            "color": "#000000" if selected else "#222222",
+            "weight": 5 if selected else 1.5,
+        }
+
+    folium.GeoJson(
+        collection,
+        name="Areas",
+        style_function=style,
+        highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["tooltip"], labels=False, sticky=True, class_name="gapmap-tooltip"
+        ),
+        smooth_factor=0.5,
+    ).add_to(m)
+
+    # --- labels (name + status word, so the map reads without colour)
+    if area_labels is None:
+        area_labels = len(shown) <= MAX_LABELLED_AREAS
+    if area_labels:
+        points = shown.geometry.to_crs(settings.BNG_EPSG).representative_point().to_crs(settings.WGS84_EPSG)
+        for (_, area), pt in zip(shown.iterrows(), points, strict=True):
+            state = states.get(str(area[AREA_CODE]), "no_data")
+            text = f"{escape(str(area[AREA_NAME]))}<br>{escape(words.get(state, state))}"
+            folium.Marker(
+                [round(pt.y, COORD_DECIMALS), round(pt.x, COORD_DECIMALS)],
+                icon=folium.DivIcon(
+                    html=f'<div class="gapmap-label">{text}</div>',
+                    icon_size=(160, 34),
+                    icon_anchor=(80, 17),
+                    class_name="gapmap-label-icon",
+                ),
+                interactive=False,
+            ).add_to(m)
+
+    # --- services: public ones only, never a confidential location
+    tiers_present: list[str] = []
+    if show_services and services is not None and len(services):
+        public = public_services(services)
+        layer = folium.FeatureGroup(name="Services")
+        for rec in public.to_dict("records"):
+            geom = rec["geometry"]
+            lat, lon = round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)
+            tiers = _as_tuple(rec.get("tiers"))
+            first = tiers[0] if tiers else ""
+            if first and first not in tiers_present:
+                tiers_present.append(first)
+            colour = TIER_COLOURS.get(first, OTHER_TIER_COLOUR)
+            if show_catchments:
+                km = rec.get("catchment_km")
+                if km is not None and not pd.isna(km) and float(km) > 0:
+                    folium.Circle(
+                        [lat, lon],
+                        radius=float(km) * 1000,
+                        color=colour,
+                        weight=2,
+                        dash_array="6 6",
+                        fill=False,
+                        interactive=False,
+                    ).add_to(layer)
+            folium.CircleMarker(
+                [lat, lon],
+                radius=8,
+                color="#ffffff",
+                weight=2,
+                fill=True,
+                fill_color=colour,
+                fill_opacity=1.0,
+                tooltip=folium.Tooltip(service_tooltip(rec, config), class_name="gapmap-tooltip"),
+            ).add_to(layer)
+        layer.add_to(m)
+        order = list(config.tiers)
+        tiers_present.sort(key=lambda t: order.index(t) if t in order else len(order))
+
+    legend += _legend_services(tiers_present, config, catchments=show_catchments) if tiers_present else ""
+    credit = CROWN_COPYRIGHT.format(year=year)
+    legend += f'<div style="font-size:12px;margin-top:4px">{escape(credit)}</div></div>'
+    m.add_child(Legend(legend))
+
+    minx, miny, maxx, maxy = geoms.total_bounds
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
+    return m
+
+
+def standalone_html(m: folium.Map) -> str:
+    """One self-contained HTML file: Leaflet inlined, no remote URL (tiles only if a basemap is on).
+
+    A map built with `asset_mode="served"` is switched to inline assets first.
+    """
+    if getattr(m, "asset_mode", None) != "inline":
+        js_path, css_path = leaflet_paths()
+        css = _inline_css_images(_read_vendor(css_path), css_path.parent)
+        m.default_js = []
+        m.default_css = []
+        m.add_child(_InlineAssets(_read_vendor(js_path), css), name="leaflet_inline")
+        m.asset_mode = "inline"  # type: ignore[attr-defined]
+    return m.get_root().render()
