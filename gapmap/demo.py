@@ -502,6 +502,7 @@ def _write_atomic(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are public repository files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
