@@ -1,0 +1,823 @@
+"""Static map snapshots (PNG, PDF) for needs assessments and commissioning papers.
+
+Rendered with matplotlib's object-oriented API on the Agg canvas: no browser, no internet,
+no basemap, no pyplot global state (safe inside a Streamlit server). Maps are drawn in
+British National Grid (EPSG:27700) so that the scale bar measures true metres.
+
+Every status colour is paired with a hatch pattern and a word, so a greyscale printout or a
+colour-blind reader loses nothing. Confidential services (refuges) are never drawn: only
+`gapmap.privacy.public_services` reach the map.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import geopandas as gpd
+import matplotlib
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from gapmap import render
+from gapmap.privacy import public_services
+from gapmap.settings import BNG_EPSG
+
+#: Status -> fill colour (the house palette) and hatch (for greyscale / colour-blind readers).
+STATUS_COLOURS: dict[str, str] = {
+    "green": "#1a9850",
+    "amber": "#fdae61",
+    "red": "#d73027",
+    "no_data": "#bdbdbd",
+}
+STATUS_HATCHES: dict[str, str] = {"green": "", "amber": "...", "red": "///", "no_data": "xx"}
+#: Legend order: worst first, so the eye lands on the shortfalls.
+STATUS_ORDER: tuple[str, ...] = ("red", "amber", "green", "no_data")
+
+#: Patchwork classes (the dashboard's words and colours, so every output reads the same).
+PATCHWORK_COLOURS: dict[str, str] = {**render.PATCHWORK_COLOURS, "no_data": STATUS_COLOURS["no_data"]}
+PATCHWORK_HATCHES: dict[str, str] = {"has": "", "gap": "///", "nowhere": "xxx", "no_data": "xx"}
+PATCHWORK_ORDER: tuple[str, ...] = ("gap", "nowhere", "has", "no_data")
+#: Hatch line colour per class: light on the dark "nowhere" grey so the pattern stays visible.
+HATCH_COLOURS: dict[str, str] = {"nowhere": "#ffffff"}
+
+#: Service markers by prevention tier: shape and colour both differ (Okabe-Ito blues/purples,
+#: chosen to stay distinct from the red/amber/green fills underneath).
+TIER_MARKERS: dict[str, tuple[str, str]] = {
+    "primary": ("o", "#0072B2"),
+    "secondary": ("s", "#56B4E9"),
+    "tertiary": ("^", "#332288"),
+}
+DEFAULT_MARKER: tuple[str, str] = ("D", "#666666")
+
+A4_LANDSCAPE_IN: tuple[float, float] = (11.69, 8.27)
+PNG_DPI = 300
+CROWN_COPYRIGHT = "Contains OS data © Crown copyright and database right {year}"
+ONS_ATTRIBUTION = "Source: Office for National Statistics licensed under the Open Government Licence v.3.0."
+DEMO_BADGE = "Fictional demo data"
+CONFIDENTIAL_NOTE = (
+    "Refuges and other confidential services are counted in their area's figures "
+    "but are never shown on the map."
+)
+COLOUR_BY_CHOICES: tuple[str, ...] = ("benchmark", "patchwork")
+
+_LABEL_OFFSETS_PT: tuple[tuple[float, float], ...] = (
+    (0, 0),
+    (0, 11),
+    (0, -11),
+    (16, 0),
+    (-16, 0),
+    (14, 11),
+    (-14, 11),
+    (14, -11),
+    (-14, -11),
+    (0, 22),
+    (0, -22),
+    (26, 0),
+    (-26, 0),
+)
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def uk_date(d: date) -> str:
+    """'22 November 2026' (no leading zero), the on-screen date style."""
+    return f"{d.day} {d:%B %Y}"
+
+
+def filter_description(analysis: Any) -> str:
+    """The analysis's service filter in words ("All services" when unfiltered)."""
+    service_filter = getattr(analysis, "service_filter", None)
+    if service_filter is not None and hasattr(service_filter, "describe"):
+        return str(service_filter.describe())
+    filters = (getattr(analysis, "summary", None) or {}).get("filters")
+    if isinstance(filters, str) and filters:
+        return filters
+    if isinstance(filters, dict):
+        text = filters.get("description") or filters.get("describe")
+        if text:
+            return str(text)
+    return "All services"
+
+
+def sources_line(dataset: Any) -> str:
+    """'Data sources: boundaries: x.geojson (ab12…); population: …' for footers and cover pages."""
+    sources = getattr(dataset, "sources", None) or {}
+    if not sources:
+        return "Data sources: not recorded."
+    return "Data sources: " + "; ".join(f"{role}: {value}" for role, value in sources.items()) + "."
+
+
+def pick_benchmark(analysis: Any, benchmark_id: str | None):
+    """The benchmark to map: the one named, else the profile's first area-scope benchmark."""
+    profile = analysis.profile
+    if benchmark_id is not None:
+        return profile.benchmark(benchmark_id)
+    for b in profile.benchmarks:
+        if b.scope == "area":
+            return b
+    return profile.benchmarks[0]
+
+
+def percent(x: float) -> str:
+    return f"{x * 100:.0f}%"
+
+
+def _fmt_number(x: Any) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "-"
+    if math.isnan(v):
+        return "-"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.2f}"
+
+
+def _new_figure(figsize: tuple[float, float] = A4_LANDSCAPE_IN, dpi: float = 100) -> Figure:
+    """A Figure on its own Agg canvas (no pyplot: nothing global, thread-safe enough for a server)."""
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def figure_to_bytes(fig: Figure, fmt: str, *, dpi: float | None = None) -> bytes:
+    """Save `fig` as PNG or PDF bytes. PDF text uses TrueType fonts so it stays searchable."""
+    buf = io.BytesIO()
+    # rc_context because the PDF font type is only an rcParam; restored on exit.
+    with matplotlib.rc_context({"pdf.fonttype": 42, "svg.fonttype": "none"}):
+        meta = {"Creator": "gapmap"} if fmt == "pdf" else None
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta, facecolor="white")
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- layers
+
+
+@dataclass
+class MapLayers:
+    """Geometry prepared once in EPSG:27700 (the pack reuses it for every map page)."""
+
+    areas: gpd.GeoDataFrame  # area_code, area_name, in_selection, geometry (27700)
+    services: gpd.GeoDataFrame  # public services only, with a `map_tier` column, 27700
+    bounds: tuple[float, float, float, float]  # of the selection, metres
+
+
+def _service_ids_in_analysis(analysis: Any) -> set[str] | None:
+    assignments = getattr(analysis, "assignments", None)
+    if isinstance(assignments, pd.DataFrame) and "service_id" in assignments.columns:
+        return set(assignments["service_id"].astype(str))
+    return None
+
+
+def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> MapLayers:
+    """Project areas and public services to BNG; optionally simplify for light vector output.
+
+    Parameters
+    ----------
+    simplify
+        Simplify boundaries to about 1/2500 of the selection's width: invisible in print,
+        and it keeps PDFs of many districts small.
+    """
+    areas = dataset.areas[["area_code", "area_name", "geometry"]].to_crs(BNG_EPSG)
+    areas["area_code"] = areas["area_code"].astype(str)
+    selection = {str(c) for c in (getattr(analysis, "selection", None) or ())}
+    areas["in_selection"] = areas["area_code"].isin(selection) if selection else True
+    chosen = areas.loc[areas["in_selection"]]
+    if chosen.empty:
+        chosen = areas
+    minx, miny, maxx, maxy = chosen.total_bounds
+    if simplify:
+        tolerance = max(maxx - minx, maxy - miny) / 2500
+        areas["geometry"] = _simplify(areas.geometry, tolerance)
+
+    services = public_services(dataset.services)
+    wanted = _service_ids_in_analysis(analysis)
+    if wanted is not None:
+        # Only what the analysis counted (its service filter), so map and figures agree.
+        services = services.loc[services["service_id"].astype(str).isin(wanted)]
+    services = services.to_crs(BNG_EPSG) if len(services) else services.set_crs(BNG_EPSG, allow_override=True)
+    tier_order = list(dataset.config.tiers)
+    services = services.assign(map_tier=[_first_tier(t, tier_order) for t in services.get("tiers", [])])
+    return MapLayers(areas=areas, services=services, bounds=(minx, miny, maxx, maxy))
+
+
+def _first_tier(tiers: Iterable[str] | None, order: list[str]) -> str:
+    ts = [t for t in (tiers or ()) if t in order]
+    return min(ts, key=order.index) if ts else ""
+
+
+def _simplify(geoms: gpd.GeoSeries, tolerance: float) -> gpd.GeoSeries:
+    # Coverage simplification keeps shared borders shared (no slivers between districts);
+    # fall back to per-polygon simplification where the coverage is not clean.
+    try:
+        out = geoms.simplify_coverage(tolerance)
+        if out.is_valid.all() and not out.is_empty.any():
+            return out
+    except Exception:  # any GEOS failure (not a clean coverage): use the plain method
+        pass
+    return geoms.simplify(tolerance, preserve_topology=True)
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def benchmark_classes(analysis: Any, benchmark, area_codes: Iterable[str]) -> pd.Series:
+    """Status per area code for `benchmark` (selection-scope: the whole selection's status)."""
+    gaps = analysis.gaps
+    rows = gaps.loc[gaps["benchmark_id"] == benchmark.id]
+    codes = [str(c) for c in area_codes]
+    if benchmark.scope == "selection":
+        whole = rows.loc[rows["area_code"].astype(str) == "ALL", "status"]
+        status = str(whole.iloc[0]) if len(whole) else "no_data"
+        return pd.Series(status, index=codes, dtype=object)
+    by_area = dict(zip(rows["area_code"].astype(str), rows["status"].astype(str), strict=False))
+    return pd.Series([by_area.get(c, "no_data") for c in codes], index=codes, dtype=object)
+
+
+def patchwork_classes(
+    analysis: Any, area_codes: Iterable[str], tier: str | None, cohort: str | None
+) -> pd.Series:
+    """'has' / 'gap' / 'nowhere' / 'no_data' per area for the chosen tier x cohort cells.
+
+    For one cell these match the dashboard: has = at least one service here; gap = none
+    here though another area of the selection has one (`coverage.patchwork_gap`);
+    nowhere = no service in the whole selection. With `tier` or `cohort` None the cells of
+    every tier / cohort are combined: gap if any cell is a gap, nowhere if no chosen cell has
+    a service anywhere, otherwise has.
+    """
+    cov = analysis.coverage
+    if tier is not None:
+        cov = cov.loc[cov["tier"] == tier]
+    if cohort is not None:
+        cov = cov.loc[cov["cohort"] == cohort]
+    codes = [str(c) for c in area_codes]
+    if cov.empty:
+        return pd.Series("no_data", index=codes, dtype=object)
+    cov = cov.assign(area_code=cov["area_code"].astype(str), services=cov["services"].fillna(0))
+    provided_somewhere = cov.groupby(["tier", "cohort"])["services"].transform("sum") > 0
+    cov = cov.assign(gap=cov["patchwork_gap"].astype(bool) | ((cov["services"] == 0) & provided_somewhere))
+    grouped = cov.groupby("area_code")
+    n_gap = grouped["gap"].sum()
+    n_services = grouped["services"].sum()
+    anywhere = bool(provided_somewhere.any())
+    out = []
+    for c in codes:
+        if c not in n_gap.index:
+            out.append("no_data")
+        elif n_gap[c] > 0:
+            out.append("gap")
+        elif not anywhere:
+            out.append("nowhere")
+        elif n_services[c] > 0:
+            out.append("has")
+        else:
+            out.append("nowhere")
+    return pd.Series(out, index=codes, dtype=object)
+
+
+def status_words(config: Any) -> dict[str, str]:
+    """Legend words for each status (the dashboard's words), with the configured thresholds."""
+    words = render.STATUS_WORDS
+    return {
+        "red": f"{words['red']}: below {percent(config.amber_at)} of the benchmark",
+        "amber": f"{words['amber']}: {percent(config.amber_at)} to under {percent(config.green_at)}",
+        "green": f"{words['green']}: {percent(config.green_at)} of the benchmark or more",
+        "no_data": f"{words['no_data']}: no denominator, or not scored",
+    }
+
+
+PATCHWORK_WORDS: dict[str, str] = {**render.PATCHWORK_WORDS, "no_data": "No data: not scored"}
+
+
+def _tier_label(config: Any, tier: str | None) -> str:
+    if tier is None:
+        return "all tiers"
+    return config.tiers.get(tier, {}).get("label", tier)
+
+
+def _cohort_label(config: Any, cohort: str | None) -> str:
+    if cohort is None:
+        return "all cohorts"
+    return config.cohorts.get(cohort, {}).get("label", cohort)
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def _fit_limits(
+    bounds: tuple[float, float, float, float], box_w_in: float, box_h_in: float, margin: float = 0.04
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """x/y limits around `bounds` with the axes box's aspect ratio (so 1 m = 1 m both ways)."""
+    minx, miny, maxx, maxy = bounds
+    w = max(maxx - minx, 1.0) * (1 + 2 * margin)
+    h = max(maxy - miny, 1.0) * (1 + 2 * margin)
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    box_aspect = box_w_in / box_h_in
+    if w / h > box_aspect:
+        h = w / box_aspect
+    else:
+        w = h * box_aspect
+    return (cx - w / 2, cx + w / 2), (cy - h / 2, cy + h / 2)
+
+
+def _nice_length_m(span_m: float) -> float:
+    """A round scale-bar length near a fifth of the map width (1, 2 or 5 x 10^n metres)."""
+    target = span_m / 5
+    exp = math.floor(math.log10(target))
+    best = 10**exp
+    for m in (1, 2, 5, 10):
+        if m * 10**exp <= target:
+            best = m * 10**exp
+    return float(best)
+
+
+def draw_scale_bar(ax, xlim: tuple[float, float], ylim: tuple[float, float]) -> float:
+    """A two-segment black/white scale bar in the lower left; returns its length in metres."""
+    span = xlim[1] - xlim[0]
+    length = _nice_length_m(span)
+    x0 = xlim[0] + 0.04 * span
+    y0 = ylim[0] + 0.05 * (ylim[1] - ylim[0])
+    h = 0.012 * (ylim[1] - ylim[0])
+    ax.add_patch(
+        Rectangle(
+            (x0 - 0.015 * span, y0 - 2.6 * h),
+            length + 0.05 * span,
+            5.2 * h,
+            facecolor="white",
+            edgecolor="none",
+            alpha=0.85,
+            zorder=8,
+        )
+    )
+    half = length / 2
+    for i, colour in enumerate(("black", "white")):
+        ax.add_patch(
+            Rectangle((x0 + i * half, y0), half, h, facecolor=colour, edgecolor="black", lw=0.8, zorder=9)
+        )
+    km = length / 1000
+    unit = "km" if km >= 1 else "m"
+    value = km if km >= 1 else length
+
+    def lab(v: float) -> str:
+        return f"{v:g}"
+
+    for xv, text in ((x0, "0"), (x0 + half, lab(value / 2)), (x0 + length, f"{lab(value)} {unit}")):
+        ax.text(xv, y0 - 0.6 * h, text, ha="center", va="top", fontsize=8, zorder=10)
+    return length
+
+
+def draw_north_arrow(ax) -> None:
+    """North arrow (British National Grid north, within 3 degrees of true north in England)."""
+    ax.annotate(
+        "N",
+        xy=(0.955, 0.95),
+        xytext=(0.955, 0.84),
+        xycoords="axes fraction",
+        textcoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=12,
+        fontweight="bold",
+        arrowprops={
+            "facecolor": "black",
+            "edgecolor": "black",
+            "width": 4,
+            "headwidth": 12,
+            "headlength": 12,
+        },
+        bbox={"boxstyle": "circle,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+        zorder=10,
+    )
+
+
+def place_labels(
+    ax,
+    fig: Figure,
+    points: list[tuple[float, float, str]],
+    *,
+    fontsize: float = 8,
+    offsets: int | None = None,
+) -> tuple[int, int]:
+    """Greedy, deterministic label placement without overlaps.
+
+    Each label tries the anchor point, then a ring of offsets; the first position whose
+    bounding box lies inside the axes and overlaps no placed label wins (offset labels get a
+    thin leader line). Labels that find no room are left out. Callers order `points` by
+    priority (largest areas first). Returns (placed, skipped).
+    """
+    renderer = fig.canvas.get_renderer()
+    ax_box = ax.get_window_extent(renderer)
+    placed_boxes = []
+    placed = skipped = 0
+    pad = 2.0 * fig.dpi / 72  # the label's white box padding, in pixels
+    for x, y, text in points:
+        for dx, dy in _LABEL_OFFSETS_PT[:offsets]:
+            arrow = None
+            if dx or dy:
+                arrow = {"arrowstyle": "-", "color": "#333333", "lw": 0.5, "shrinkA": 0, "shrinkB": 0}
+            t = ax.annotate(
+                text,
+                (x, y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                color="black",
+                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+                arrowprops=arrow,
+                zorder=7,
+            )
+            box = t.get_window_extent(renderer).expanded(1.0, 1.0)
+            box = box.from_extents(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad)
+            inside = (
+                box.x0 >= ax_box.x0 and box.x1 <= ax_box.x1 and box.y0 >= ax_box.y0 and box.y1 <= ax_box.y1
+            )
+            if inside and not any(box.overlaps(b) for b in placed_boxes):
+                placed_boxes.append(box)
+                placed += 1
+                break
+            t.remove()
+        else:
+            skipped += 1
+    return placed, skipped
+
+
+class _Legend:
+    """A text column drawn top-down in an axes-fraction cursor (wrapping by character count)."""
+
+    def __init__(self, ax, fig: Figure, width_chars: int = 52) -> None:
+        self.ax = ax
+        self.y = 1.0
+        self.width = width_chars
+        bbox = ax.get_position()
+        self.height_in = bbox.height * fig.get_figheight()
+
+    def _step(self, fontsize: float, lines: int = 1, spacing: float = 1.3) -> float:
+        return fontsize * spacing * lines / 72 / self.height_in
+
+    def text(
+        self,
+        s: str,
+        *,
+        fontsize: float = 9,
+        weight: str = "normal",
+        style: str = "normal",
+        colour: str = "black",
+        indent: float = 0.0,
+        width: int | None = None,
+        gap: float = 0.0,
+    ) -> None:
+        # Character budget scales with font size (the column is a fixed width).
+        chars = int((width or self.width) * 9 / fontsize)
+        lines = textwrap.wrap(s, chars) or [""]
+        for line in lines:
+            self.ax.text(
+                indent,
+                self.y,
+                line,
+                fontsize=fontsize,
+                fontweight=weight,
+                fontstyle=style,
+                color=colour,
+                va="top",
+                ha="left",
+                transform=self.ax.transAxes,
+            )
+            self.y -= self._step(fontsize)
+        self.y -= gap
+
+    def swatch(
+        self, colour: str, hatch: str, label: str, *, fontsize: float = 9, hatch_colour: str = "#2b2b2b"
+    ) -> None:
+        step = self._step(fontsize)
+        h = step * 1.15
+        self.ax.add_patch(
+            Rectangle(
+                (0, self.y - h),
+                0.1,
+                h,
+                facecolor=colour,
+                hatch=hatch,
+                edgecolor="#333333",
+                hatchcolor=hatch_colour,
+                lw=0.6,
+                transform=self.ax.transAxes,
+            )
+        )
+        lines = textwrap.wrap(label, self.width - 7)
+        y = self.y
+        for line in lines:
+            self.ax.text(0.13, y, line, fontsize=fontsize, va="top", ha="left", transform=self.ax.transAxes)
+            y -= step
+        self.y -= max(step * len(lines), h) + step * 0.35
+
+    def marker(self, marker: str, colour: str, label: str, *, fontsize: float = 9) -> None:
+        step = self._step(fontsize)
+        self.ax.plot(
+            [0.05],
+            [self.y - step * 0.5],
+            marker=marker,
+            color=colour,
+            markeredgecolor="white",
+            markersize=7,
+            transform=self.ax.transAxes,
+            linestyle="none",
+        )
+        self.ax.text(0.13, self.y, label, fontsize=fontsize, va="top", ha="left", transform=self.ax.transAxes)
+        self.y -= step * 1.25
+
+    def space(self, fontsize: float = 9, lines: float = 0.6) -> None:
+        self.y -= self._step(fontsize) * lines
+
+
+def _in_cell(row: Any, tier: str | None, cohort: str | None) -> bool:
+    tiers = getattr(row, "tiers", ()) or ()
+    cohorts = getattr(row, "cohorts", ()) or ()
+    return (tier is None or tier in tiers) and (cohort is None or cohort in cohorts)
+
+
+def _fit_title(fig: Figure, text: str, *, right: float, left: float = 0.03) -> None:
+    """The title at 18 pt, shrunk (down to 11 pt) until it fits between `left` and `right`."""
+    renderer = fig.canvas.get_renderer()
+    avail = (right - left) * fig.get_figwidth() * fig.dpi
+    size = 18.0
+    t = fig.text(left, 0.955, text, fontsize=size, fontweight="bold", va="center")
+    while size > 11 and t.get_window_extent(renderer).width > avail:
+        size -= 1
+        t.set_fontsize(size)
+
+
+# --------------------------------------------------------------------------- the figure
+
+
+def snapshot_figure(
+    dataset: Any,
+    analysis: Any,
+    *,
+    colour_by: str = "benchmark",
+    benchmark_id: str | None = None,
+    tier: str | None = None,
+    cohort: str | None = None,
+    title: str | None = None,
+    today: date | None = None,
+    layers: MapLayers | None = None,
+    figsize: tuple[float, float] = A4_LANDSCAPE_IN,
+) -> Figure:
+    """One map page: choropleth + hatches, services, labels, legend, scale, north, attribution.
+
+    Parameters
+    ----------
+    dataset, analysis
+        A `gapmap.dataset.Dataset` and the `gapmap.engine.GapAnalysis` computed from it.
+    colour_by
+        "benchmark" (status of `benchmark_id`, default the profile's first area benchmark) or
+        "patchwork" (gaps in the `tier` x `cohort` cell; None = every tier / cohort).
+    title
+        Page title; a default naming the benchmark or the patchwork cell.
+    today
+        The date printed in the subtitle (default: today). Tests pin it.
+    layers
+        Pre-projected geometry from `prepare_layers` (the pack passes simplified layers once).
+
+    Returns
+    -------
+    matplotlib.figure.Figure on an Agg canvas (save with `figure_to_bytes`).
+    """
+    if colour_by not in COLOUR_BY_CHOICES:
+        raise ValueError(f"`colour_by` was {colour_by!r} but is expected to be in {list(COLOUR_BY_CHOICES)}")
+    config = dataset.config
+    today = today or date.today()
+    layers = layers or prepare_layers(dataset, analysis)
+    areas = layers.areas
+
+    benchmark = None
+    if colour_by == "benchmark":
+        benchmark = pick_benchmark(analysis, benchmark_id)
+        classes = benchmark_classes(analysis, benchmark, areas["area_code"])
+        colours, hatches, order = STATUS_COLOURS, STATUS_HATCHES, STATUS_ORDER
+        words = status_words(config)
+        default_title = f"{benchmark.label}: provision against the benchmark"
+    else:
+        classes = patchwork_classes(analysis, areas["area_code"], tier, cohort)
+        colours, hatches, order = PATCHWORK_COLOURS, PATCHWORK_HATCHES, PATCHWORK_ORDER
+        words = PATCHWORK_WORDS
+        default_title = f"The patchwork: {_tier_label(config, tier)} × {_cohort_label(config, cohort)}"
+    areas = areas.assign(map_class=classes.to_numpy())
+
+    fig = _new_figure(figsize)
+    fig_w, fig_h = fig.get_figwidth(), fig.get_figheight()
+
+    # ---- header
+    is_demo = bool(getattr(dataset, "is_demo", False))
+    _fit_title(fig, title or default_title, right=0.70 if is_demo else 0.97)
+    profile = analysis.profile
+    subtitle = f"{filter_description(analysis)}  ·  Profile: {profile.label}  ·  {uk_date(today)}"
+    for i, line in enumerate(textwrap.wrap(subtitle, 120)[:2]):
+        fig.text(0.03, 0.915 - i * 0.025, line, fontsize=10.5, color="#333333", va="center")
+    if is_demo:
+        fig.text(
+            0.97,
+            0.955,
+            DEMO_BADGE,
+            fontsize=14,
+            fontweight="bold",
+            color="#b2182b",
+            ha="right",
+            va="center",
+            bbox={"boxstyle": "square,pad=0.4", "facecolor": "white", "edgecolor": "#b2182b", "lw": 2},
+        )
+
+    # ---- map
+    map_box = (0.03, 0.13, 0.60, 0.74)
+    ax = fig.add_axes(map_box)
+    xlim, ylim = _fit_limits(layers.bounds, map_box[2] * fig_w, map_box[3] * fig_h)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_edgecolor("#999999")
+        spine.set_linewidth(0.6)
+    ax.set_facecolor("#ffffff")
+
+    view = areas.cx[xlim[0] : xlim[1], ylim[0] : ylim[1]]
+    context = view.loc[~view["in_selection"]]
+    chosen = view.loc[view["in_selection"]]
+    if len(context):
+        context.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#cccccc", linewidth=0.4, zorder=1)
+    counts: dict[str, int] = {}
+    for cls in order:
+        part = chosen.loc[chosen["map_class"] == cls]
+        counts[cls] = len(part)
+        if part.empty:
+            continue
+        part.plot(
+            ax=ax,
+            facecolor=colours[cls],
+            hatch=hatches[cls],
+            edgecolor="none",
+            linewidth=0,
+            hatchcolor=HATCH_COLOURS.get(cls, "#2b2b2b"),
+            zorder=2,
+        )
+    if len(chosen):
+        chosen.boundary.plot(ax=ax, color="white", linewidth=1.4, zorder=3)
+        chosen.boundary.plot(ax=ax, color="#333333", linewidth=0.5, zorder=3)
+
+    # services, by first tier (in patchwork mode only those of the chosen tier/cohort)
+    svc = layers.services
+    if benchmark is None and len(svc):
+        svc = svc.loc[[_in_cell(r, tier, cohort) for r in svc.itertuples()]]
+    if len(svc):
+        svc = svc.cx[xlim[0] : xlim[1], ylim[0] : ylim[1]]
+    tier_counts: dict[str, int] = {}
+    for t in [*config.tiers, ""]:
+        part = svc.loc[svc["map_tier"] == t] if len(svc) else svc
+        tier_counts[t] = len(part)
+        if len(part) == 0:
+            continue
+        marker, colour = TIER_MARKERS.get(t, DEFAULT_MARKER)
+        ax.scatter(
+            part.geometry.x,
+            part.geometry.y,
+            marker=marker,
+            s=26 if len(svc) < 300 else 10,
+            c=colour,
+            edgecolors="white",
+            linewidths=0.7,
+            zorder=5,
+        )
+
+    # labels, biggest areas first (they have the most room; small ones try offsets)
+    labelled = chosen.assign(_size=chosen.geometry.area).sort_values(
+        ["_size", "area_code"], ascending=[False, True]
+    )
+    reps = labelled.geometry.representative_point()
+    points = [(p.x, p.y, str(n)) for p, n in zip(reps, labelled["area_name"], strict=True)]
+    many = len(points) > 40
+    # Many areas (a region, England): small type and no leader lines, which would turn into a mesh.
+    _, skipped = place_labels(ax, fig, points, fontsize=6 if many else 8, offsets=5 if many else None)
+
+    ax.set_xlabel("")  # geopandas labels projected axes; a map needs no "Easting [metre]"
+    ax.set_ylabel("")
+    draw_scale_bar(ax, xlim, ylim)
+    draw_north_arrow(ax)
+
+    # ---- legend panel
+    lax = fig.add_axes((0.66, 0.13, 0.31, 0.74))
+    lax.set_axis_off()
+    lax.set_xlim(0, 1)
+    lax.set_ylim(0, 1)
+    leg = _Legend(lax, fig)
+    if benchmark is not None:
+        leg.text(benchmark.label, fontsize=12, weight="bold", gap=0.005)
+        leg.text(f"Benchmark: {benchmark.describe()}", fontsize=9.5, gap=0.004)
+        leg.text(f"Source: {benchmark.source}", fontsize=8, style="italic", colour="#333333")
+        leg.space()
+        if benchmark.scope == "selection":
+            leg.text("Scored for the whole selection: every area shows the selection's status.", fontsize=8.5)
+        leg.text("Status: provided as a share of required", fontsize=9.5, weight="bold", gap=0.004)
+    else:
+        leg.text(
+            f"{_tier_label(config, tier)} × {_cohort_label(config, cohort)}",
+            fontsize=12,
+            weight="bold",
+            gap=0.005,
+        )
+        leg.text(
+            "A patchwork gap: a prevention tier and cohort that some areas of the selection "
+            "have and this area does not.",
+            fontsize=9,
+            gap=0.004,
+        )
+        index = (analysis.summary or {}).get("patchwork_index")
+        if isinstance(index, (int, float)) and not (isinstance(index, float) and math.isnan(index)):
+            leg.text(f"Patchwork index for the selection: {index:.2f}", fontsize=9)
+        leg.space()
+    for cls in order:
+        if cls == "no_data" and counts.get(cls, 0) == 0:
+            continue
+        n = counts.get(cls, 0)
+        leg.swatch(
+            colours[cls],
+            hatches[cls],
+            f"{words[cls]}  ({n} area{'s' if n != 1 else ''})",
+            hatch_colour=HATCH_COLOURS.get(cls, "#2b2b2b"),
+        )
+    if benchmark is not None:
+        whole = analysis.gaps.loc[
+            (analysis.gaps["benchmark_id"] == benchmark.id)
+            & (analysis.gaps["area_code"].astype(str) == "ALL")
+        ]
+        if len(whole):
+            r = whole.iloc[0]
+            ratio = r.get("ratio")
+            ratio_text = "" if ratio is None or pd.isna(ratio) else f", {percent(float(ratio))}"
+            word = render.STATUS_WORDS.get(str(r.get("status")), str(r.get("status")))
+            leg.space(lines=0.3)
+            leg.text(
+                f"Whole selection: {_fmt_number(r.get('provided'))} provided of "
+                f"{_fmt_number(r.get('required'))} required{ratio_text}: {word.lower()}.",
+                fontsize=9,
+            )
+    leg.space()
+    heading = "Services (by first prevention tier)"
+    if benchmark is None and (tier or cohort):
+        heading = "Services in this tier and cohort (by first tier)"
+    leg.text(heading, fontsize=9.5, weight="bold", gap=0.004)
+    for t in config.tiers:
+        marker, colour = TIER_MARKERS.get(t, DEFAULT_MARKER)
+        leg.marker(marker, colour, f"{_tier_label(config, t)}  ({tier_counts.get(t, 0)})", fontsize=8.5)
+    if tier_counts.get("", 0):
+        leg.marker(*DEFAULT_MARKER, f"No tier recorded  ({tier_counts['']})", fontsize=8.5)
+    leg.text(CONFIDENTIAL_NOTE, fontsize=8, style="italic", colour="#333333")
+    if skipped:
+        leg.text(f"{skipped} small area(s) left unlabelled for lack of room.", fontsize=8, colour="#333333")
+
+    # ---- footer
+    fig.text(0.03, 0.085, f"{CROWN_COPYRIGHT.format(year=today.year)}. {ONS_ATTRIBUTION}", fontsize=8)
+    for i, line in enumerate(textwrap.wrap(sources_line(dataset), 170)[:3]):
+        fig.text(0.03, 0.062 - i * 0.02, line, fontsize=7.5, color="#333333")
+    fig.text(
+        0.97,
+        0.02,
+        "Map: British National Grid (EPSG:27700). Made with gapmap.",
+        fontsize=7,
+        color="#555555",
+        ha="right",
+    )
+    return fig
+
+
+def snapshot_png(dataset: Any, analysis: Any, *, dpi: int = PNG_DPI, **kwargs: Any) -> bytes:
+    """The snapshot as PNG bytes (A4 landscape, 300 dpi by default: 3507 x 2481 pixels)."""
+    fig = snapshot_figure(dataset, analysis, **kwargs)
+    return figure_to_bytes(fig, "png", dpi=dpi)
+
+
+def snapshot_pdf(dataset: Any, analysis: Any, **kwargs: Any) -> bytes:
+    """The snapshot as a one-page vector PDF (searchable text)."""
+    fig = snapshot_figure(dataset, analysis, **kwargs)
+    return figure_to_bytes(fig, "pdf")
+
+
+__all__ = [
+    "PATCHWORK_COLOURS",
+    "STATUS_COLOURS",
+    "STATUS_HATCHES",
+    "MapLayers",
+    "prepare_layers",
+    "snapshot_figure",
+    "snapshot_pdf",
+    "snapshot_png",
+    "uk_date",
+]
