@@ -23,7 +23,6 @@ from pathlib import Path
 import pyproj
 import shapely
 from shapely.geometry import MultiPoint, Point, Polygon
-from shapely.ops import transform as transform_geometry
 
 from gapmap import settings
 
@@ -183,7 +182,7 @@ def _boundaries_text(polygons_bng: dict[str, Polygon]) -> str:
     to_wgs84 = _to_wgs84()
     features = []
     for area in AREAS:
-        polygon = transform_geometry(to_wgs84, polygons_bng[area.code])
+        polygon = shapely.transform(polygons_bng[area.code], to_wgs84, interleaved=False)
         polygon = shapely.orient_polygons(polygon)  # RFC 7946: exterior counter-clockwise
         rings = [_ring_text(polygon.exterior.coords)] + [_ring_text(r.coords) for r in polygon.interiors]
         properties = json.dumps(
