@@ -1,0 +1,927 @@
+"""The gap engine: from areas + population + services to the figures a partnership argues about.
+
+Everything here is a pure function of normalised frames (see `gapmap.schema`); loaders
+validate at the edge and the engine trusts its input. The hot path is vectorised with numpy:
+no Python loop runs once per service (loops run over benchmarks, service types or the few
+distinct tier/cohort tuples).
+
+How a service is assigned to areas (in this order of precedence):
+
+1. `serves` lists area codes: it serves exactly those areas (codes not in the dataset are
+   ignored). `("*",)` means every area of the *dataset*, not only the selection, so a
+   partnership sees only its share of a national service.
+2. `catchment_km` > 0 and a location: every area the circle (radius in km, computed in
+   British National Grid metres, exact circle, not a polygon) intersects, each with
+   `land_share` = share of the area's land inside the circle.
+3. A location: the area containing the point (one point-in-polygon query; a point exactly on a
+   shared border goes to the first area in file order).
+4. Otherwise the service is *unassigned* (counted in `summary["unassigned_services"]`).
+
+How a service is shared between the areas it serves (per benchmark):
+weight(area) = land_share(area) x denominator(area, benchmark) (land_share is 1 except for
+catchments); share = weight / sum of the service's weights. Areas whose denominator is
+missing or zero get weight 0. If *every* area a service serves lacks the denominator, its
+capacity is split by land share instead (equally for a `serves` list), and the benchmark's
+summary entry counts it in `split_without_denominator`. Capacity is therefore conserved.
+
+Benchmark rows (`gaps`): required = denominator x target / per; provided = shared capacity
+(measure "capacity") or shared count (measure "count"); ratio = provided / required;
+shortfall = max(required - provided, 0); status from `config.status_for`.
+
+- Missing denominator (the area has no population row or the value is blank): ratio NaN,
+  status `no_data`.
+- required == 0 with a known denominator (a zero denominator, or a target of 0): nothing is
+  required, so ratio is NaN (undefined), shortfall 0 and status `green`.
+- A service without capacity (or whose `capacity_unit` is set and differs from the
+  benchmark's unit) adds nothing to a capacity benchmark; the rows it serves count it in
+  `unmeasured_services`.
+- `ALL` rows: sums over the selected areas that have the denominator (denominator, required
+  and provided alike) and the ratio of the sums; what reached selected areas without the
+  denominator is in the summary as `provided_without_denominator`. Selection-scope
+  benchmarks (`minimum`) have only an `ALL` row: provided = number of distinct services of
+  the benchmark's types serving any selected area, required = minimum.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from gapmap.config import Benchmark, Config, Profile
+from gapmap.errors import GapmapInputError
+from gapmap.filters import ServiceFilter
+from gapmap.privacy import redact_confidential
+from gapmap.schema import AREA_CODE, AREA_NAME, SERVES_EVERYWHERE
+from gapmap.settings import BNG_EPSG, WGS84_EPSG
+
+ALL_CODE = "ALL"
+ALL_NAME = "All selected areas"
+
+GAPS_COLUMNS: tuple[str, ...] = (
+    "area_code",
+    "area_name",
+    "benchmark_id",
+    "benchmark_label",
+    "denominator",
+    "required",
+    "provided",
+    "ratio",
+    "shortfall",
+    "status",
+    "unmeasured_services",
+)
+COVERAGE_COLUMNS: tuple[str, ...] = ("area_code", "area_name", "tier", "cohort", "services", "patchwork_gap")
+ACCESS_COLUMNS: tuple[str, ...] = ("area_code", "area_name", "service_type", "nearest_km")
+ASSIGNMENT_COLUMNS: tuple[str, ...] = ("service_id", "area_code", "weight", "land_share", "method")
+
+#: How a service reached an area (the `method` column of `assignments`).
+METHODS: tuple[str, ...] = ("serves", "everywhere", "catchment", "point")
+_SERVES, _EVERYWHERE, _CATCHMENT, _POINT = range(4)
+
+#: The population used for the weighted patchwork index, tier capacity shares and the
+#: `weight` column of `assignments`: the first of these columns present, else the first
+#: denominator the population table has.
+PATCHWORK_POPULATION_PREFERENCE: tuple[str, ...] = ("all_persons",)
+
+
+@dataclass
+class GapAnalysis:
+    """The result of `analyse`. Frames use the column names in the module constants.
+
+    Attributes
+    ----------
+    gaps
+        One row per selected area x area-scope benchmark, plus one `ALL` row per benchmark.
+    coverage
+        One row per selected area x tier x cohort (every cell of the vocabulary, zeros included).
+    access
+        One row per selected area x service type with at least one located, non-confidential
+        service: distance in km to the nearest one.
+    summary
+        JSON-able dict: profile, filters, patchwork indices, tier shares, benchmark totals, counts.
+    assignments
+        service_id, area_code, weight, land_share, method: one row per (service, area served),
+        over the whole dataset. `weight` is the share of the service the area gets when sharing
+        by the patchwork population (`summary["patchwork_population"]`, normally all persons);
+        each benchmark shares by its own denominator in the same way (see the module docs).
+    profile
+        The benchmark profile scored.
+    selection
+        The selected area codes, in the order given.
+    """
+
+    gaps: pd.DataFrame
+    coverage: pd.DataFrame
+    access: pd.DataFrame
+    summary: dict[str, Any]
+    assignments: pd.DataFrame
+    profile: Profile
+    selection: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- projection
+
+
+@lru_cache(maxsize=4)
+def _transformer(src: int = WGS84_EPSG, dst: int = BNG_EPSG) -> Transformer:
+    # Creating a Transformer costs ~20 ms; it holds no data, so caching it is safe.
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _to_bng(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lon/lat arrays (EPSG:4326) to British National Grid metres."""
+    if len(x) == 0:
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    bx, by = _transformer().transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return np.asarray(bx, dtype=float), np.asarray(by, dtype=float)
+
+
+# --------------------------------------------------------------------------- catchments
+
+
+@dataclass
+class _AreaEdges:
+    """Every polygon edge of every area in BNG metres, contiguous per area.
+
+    Exterior rings run anticlockwise and holes clockwise, so summing signed per-edge
+    quantities gives areas directly (holes subtract).
+    """
+
+    ax: np.ndarray
+    ay: np.ndarray
+    bx: np.ndarray
+    by: np.ndarray
+    start: np.ndarray  # first edge of each area
+    count: np.ndarray  # number of edges of each area
+    bounds: np.ndarray  # (n_areas, 4) minx, miny, maxx, maxy (NaN for empty areas)
+    area_m2: np.ndarray  # (n_areas,) land area in square metres
+
+
+def _area_edges(geoms: np.ndarray) -> _AreaEdges:
+    """Project the areas to BNG once and flatten them into edge arrays."""
+    n = len(geoms)
+    parts, part_area = shapely.get_parts(geoms, return_index=True)
+    polys_mask = shapely.get_type_id(parts) == 3
+    parts, part_area = parts[polys_mask], part_area[polys_mask]
+    parts = shapely.orient_polygons(parts, exterior_cw=False)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    x, y = _to_bng(coords[:, 0], coords[:, 1])
+    same_ring = coord_ring[:-1] == coord_ring[1:]
+    edge_area = part_area[ring_part[coord_ring[:-1][same_ring]]]
+    ax, ay = x[:-1][same_ring], y[:-1][same_ring]
+    bx, by = x[1:][same_ring], y[1:][same_ring]
+    count = np.bincount(edge_area, minlength=n)
+    start = np.concatenate(([0], np.cumsum(count)[:-1]))
+    area_m2 = np.bincount(edge_area, 0.5 * (ax * by - ay * bx), minlength=n)
+    bounds = np.full((n, 4), np.nan)
+    has = count > 0
+    if has.any():
+        s = start[has]
+        bounds[has, 0] = np.minimum.reduceat(np.minimum(ax, bx), s)
+        bounds[has, 1] = np.minimum.reduceat(np.minimum(ay, by), s)
+        bounds[has, 2] = np.maximum.reduceat(np.maximum(ax, bx), s)
+        bounds[has, 3] = np.maximum.reduceat(np.maximum(ay, by), s)
+    return _AreaEdges(ax, ay, bx, by, start, count, bounds, area_m2)
+
+
+def _disk_edge_areas(
+    ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, r: np.ndarray
+) -> np.ndarray:
+    """Signed area of (triangle origin-A-B) intersected with the disk of radius r at the origin.
+
+    Summed over the edges of a closed ring this is the exact area of ring ∩ disk (the
+    standard edge decomposition: sectors where the edge lies outside the circle, the
+    triangle where it lies inside).
+    """
+    dx, dy = bx - ax, by - ay
+    a = dx * dx + dy * dy
+    half_b = ax * dx + ay * dy
+    c = ax * ax + ay * ay - r * r
+    disc = half_b * half_b - a * c
+    crosses = (disc > 0) & (a > 0)
+    safe_a = np.where(crosses, a, 1.0)
+    root = np.sqrt(np.where(crosses, disc, 0.0))
+    t1 = np.where(crosses, np.clip((-half_b - root) / safe_a, 0.0, 1.0), 0.0)
+    t2 = np.where(crosses, np.clip((-half_b + root) / safe_a, 0.0, 1.0), 0.0)
+    p1x, p1y = ax + t1 * dx, ay + t1 * dy
+    p2x, p2y = ax + t2 * dx, ay + t2 * dy
+    r2 = 0.5 * r * r
+    sector_a = r2 * np.arctan2(ax * p1y - ay * p1x, ax * p1x + ay * p1y)
+    triangle = 0.5 * (p1x * p2y - p1y * p2x)
+    sector_b = r2 * np.arctan2(p2x * by - p2y * bx, p2x * bx + p2y * by)
+    return sector_a + triangle + sector_b
+
+
+def _catchment_links(
+    cx: np.ndarray, cy: np.ndarray, radius_m: np.ndarray, edges: _AreaEdges
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(circle index, area index, land share) for every area a circle overlaps."""
+    b = edges.bounds
+    # Candidate pairs: the circle reaches the area's bounding box.
+    gx = np.maximum(np.maximum(b[None, :, 0] - cx[:, None], cx[:, None] - b[None, :, 2]), 0.0)
+    gy = np.maximum(np.maximum(b[None, :, 1] - cy[:, None], cy[:, None] - b[None, :, 3]), 0.0)
+    r2 = (radius_m * radius_m)[:, None]
+    with np.errstate(invalid="ignore"):
+        near = (gx * gx + gy * gy) < r2
+        # The whole bounding box inside the circle: the area is entirely covered.
+        fx = np.maximum(np.abs(cx[:, None] - b[None, :, 0]), np.abs(cx[:, None] - b[None, :, 2]))
+        fy = np.maximum(np.abs(cy[:, None] - b[None, :, 1]), np.abs(cy[:, None] - b[None, :, 3]))
+        full = near & ((fx * fx + fy * fy) <= r2)
+    full_c, full_a = np.nonzero(full)
+    part_c, part_a = np.nonzero(near & ~full)
+    counts = edges.count[part_a]
+    total = int(counts.sum())
+    if total:
+        pair = np.repeat(np.arange(len(part_a)), counts)
+        offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        e = np.repeat(edges.start[part_a], counts) + offsets
+        ox, oy = cx[part_c][pair], cy[part_c][pair]
+        signed = _disk_edge_areas(
+            edges.ax[e] - ox, edges.ay[e] - oy, edges.bx[e] - ox, edges.by[e] - oy, radius_m[part_c][pair]
+        )
+        inside = np.bincount(pair, signed, minlength=len(part_a))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.clip(inside / edges.area_m2[part_a], 0.0, 1.0)
+    else:
+        share = np.zeros(len(part_a))
+    keep = share > 1e-12
+    circle = np.concatenate((full_c, part_c[keep]))
+    area = np.concatenate((full_a, part_a[keep]))
+    shares = np.concatenate((np.ones(len(full_c)), share[keep]))
+    return circle, area, shares
+
+
+# --------------------------------------------------------------------------- assignment
+
+
+@dataclass
+class _Links:
+    svc: np.ndarray  # int: position of the service in the filtered frame
+    area: np.ndarray  # int: position of the area in `areas`
+    land_share: np.ndarray  # float
+    method: np.ndarray  # int8 index into METHODS
+
+
+def _assign(services: gpd.GeoDataFrame, area_geoms: np.ndarray, area_index: pd.Index) -> _Links:
+    """Which areas each service serves (see the module docs for the rules)."""
+    n = len(services)
+    n_areas = len(area_index)
+    empty_i = np.zeros(0, dtype=np.int64)
+    svc_parts: list[np.ndarray] = []
+    area_parts: list[np.ndarray] = []
+    share_parts: list[np.ndarray] = []
+    method_parts: list[np.ndarray] = []
+
+    def add(s: np.ndarray, a: np.ndarray, share: np.ndarray | float, method: int) -> None:
+        svc_parts.append(s.astype(np.int64, copy=False))
+        area_parts.append(a.astype(np.int64, copy=False))
+        share_parts.append(np.broadcast_to(np.asarray(share, dtype=float), s.shape))
+        method_parts.append(np.full(len(s), method, dtype=np.int8))
+
+    # 1. `serves` lists, flattened without a Python-level loop.
+    serves = services["serves"].to_numpy(dtype=object)
+    lengths = np.fromiter(map(len, serves), dtype=np.int64, count=n)
+    has_serves = lengths > 0
+    if has_serves.any():
+        flat = np.fromiter(itertools.chain.from_iterable(serves), dtype=object, count=int(lengths.sum()))
+        flat_svc = np.repeat(np.arange(n), lengths)
+        star = flat == SERVES_EVERYWHERE
+        star_svc = np.unique(flat_svc[star])
+        if len(star_svc):
+            add(
+                np.repeat(star_svc, n_areas),
+                np.tile(np.arange(n_areas), len(star_svc)),
+                1.0,
+                _EVERYWHERE,
+            )
+        listed = ~star & ~np.isin(flat_svc, star_svc)
+        code_pos = area_index.get_indexer(flat[listed])
+        ok = code_pos >= 0
+        s, a = flat_svc[listed][ok], code_pos[ok]
+        # A code listed twice counts once.
+        key = np.unique(s * n_areas + a)
+        add(key // n_areas, key % n_areas, 1.0, _SERVES)
+
+    # 2-3. Located services without a serves list.
+    geoms = np.asarray(services.geometry.array, dtype=object)
+    located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if n else np.zeros(0, dtype=bool)
+    catchment_km = pd.to_numeric(services["catchment_km"], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        use_catchment = ~has_serves & located & (catchment_km > 0)
+    use_point = ~has_serves & located & ~use_catchment
+
+    if use_point.any():
+        pos = np.nonzero(use_point)[0]
+        tree = shapely.STRtree(area_geoms)
+        hit_pt, hit_area = tree.query(geoms[pos], predicate="intersects")
+        # A point on a shared border touches two areas: keep the first in file order.
+        order = np.lexsort((hit_area, hit_pt))
+        hit_pt, hit_area = hit_pt[order], hit_area[order]
+        first = np.unique(hit_pt, return_index=True)[1]
+        add(pos[hit_pt[first]], hit_area[first], 1.0, _POINT)
+
+    if use_catchment.any():
+        pos = np.nonzero(use_catchment)[0]
+        cx, cy = _to_bng(shapely.get_x(geoms[pos]), shapely.get_y(geoms[pos]))
+        edges = _area_edges(area_geoms)
+        circle, area, share = _catchment_links(cx, cy, catchment_km[pos] * 1000.0, edges)
+        add(pos[circle], area, share, _CATCHMENT)
+
+    if not svc_parts:
+        return _Links(empty_i, empty_i, np.zeros(0), np.zeros(0, dtype=np.int8))
+    return _Links(
+        np.concatenate(svc_parts),
+        np.concatenate(area_parts),
+        np.concatenate(share_parts),
+        np.concatenate(method_parts),
+    )
+
+
+def _shares(links: _Links, mask: np.ndarray, denominator: np.ndarray, n_services: int):
+    """Each link's share of its service, weighting areas by land share x denominator.
+
+    Returns (link positions used, share per used link, services that fell back to land share).
+    """
+    li = np.nonzero(mask)[0]
+    ls, la, land = links.svc[li], links.area[li], links.land_share[li]
+    d = denominator[la]
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(d) & (d > 0)
+    w = np.where(usable, land * np.where(usable, d, 0.0), 0.0)
+    total = np.bincount(ls, w, minlength=n_services)
+    fallback_link = total[ls] <= 0
+    if fallback_link.any():
+        w = np.where(fallback_link, land, w)
+        total = np.bincount(ls, w, minlength=n_services)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(total[ls] > 0, w / total[ls], 0.0)
+    fallback_services = np.unique(ls[fallback_link])
+    return li, share, fallback_services
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _denominator(pop: pd.DataFrame, column: str | None) -> np.ndarray | None:
+    """The denominator per area (NaN where missing), or None when the column is absent."""
+    if column is None or column not in pop.columns:
+        return None
+    return pd.to_numeric(pop[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _json_number(x: Any) -> float | int | None:
+    if x is None:
+        return None
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return int(x)
+    x = float(x)
+    return None if not math.isfinite(x) else x
+
+
+def _status(
+    config: Config, ratio: np.ndarray, required: np.ndarray, has_denominator: np.ndarray
+) -> list[str]:
+    out = []
+    for r, req, has in zip(ratio.tolist(), required.tolist(), has_denominator.tolist(), strict=True):
+        if not has:
+            out.append("no_data")
+        elif req == 0:
+            out.append("green")  # nothing is required, so the benchmark is met
+        else:
+            out.append(config.status_for(r))
+    return out
+
+
+def _membership(uniques: Sequence[Any], vocabulary: Sequence[str]) -> np.ndarray:
+    """(len(uniques), len(vocabulary)) bool: which vocabulary ids each distinct tuple holds."""
+    m = np.zeros((len(uniques), len(vocabulary)), dtype=bool)
+    where = {v: j for j, v in enumerate(vocabulary)}
+    for i, u in enumerate(uniques):  # distinct tuples only (a handful), not services
+        for v in u or ():
+            j = where.get(v)
+            if j is not None:
+                m[i, j] = True
+    return m
+
+
+def _selection_positions(selection: Sequence[str] | None, area_index: pd.Index) -> np.ndarray:
+    if selection is None:
+        return np.arange(len(area_index))
+    codes = list(dict.fromkeys(str(c).strip() for c in selection if str(c).strip()))
+    pos = area_index.get_indexer(codes)
+    unknown = [c for c, p in zip(codes, pos, strict=True) if p < 0]
+    if unknown:
+        raise GapmapInputError(
+            f"the selection names area codes that are not in the boundaries: {', '.join(unknown)}. "
+            "Use codes from the boundary file's area_code column.",
+            file="selection",
+        )
+    if not codes:
+        raise GapmapInputError("the selection is empty; choose at least one area.", file="selection")
+    return pos
+
+
+def _representative_points(
+    area_geoms: np.ndarray,
+    area_index: pd.Index,
+    positions: np.ndarray,
+    small_area_population: pd.DataFrame | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BNG x, y of each selected area's origin for access, and whether it is population-weighted."""
+    rep = shapely.point_on_surface(area_geoms[positions])
+    x, y = _to_bng(shapely.get_x(rep), shapely.get_y(rep))
+    weighted = np.zeros(len(positions), dtype=bool)
+    if small_area_population is not None and len(small_area_population):
+        sap = small_area_population
+        idx = pd.Index(area_index[positions]).get_indexer(sap[AREA_CODE].astype(str))
+        pop = pd.to_numeric(sap["population"], errors="coerce").to_numpy(dtype=float)
+        lon = pd.to_numeric(sap["lon"], errors="coerce").to_numpy(dtype=float)
+        lat = pd.to_numeric(sap["lat"], errors="coerce").to_numpy(dtype=float)
+        ok = (idx >= 0) & np.isfinite(pop) & (pop > 0) & np.isfinite(lon) & np.isfinite(lat)
+        if ok.any():
+            sx, sy = _to_bng(lon[ok], lat[ok])
+            k = len(positions)
+            total = np.bincount(idx[ok], pop[ok], minlength=k)
+            wx = np.bincount(idx[ok], pop[ok] * sx, minlength=k)
+            wy = np.bincount(idx[ok], pop[ok] * sy, minlength=k)
+            weighted = total > 0
+            x = np.where(weighted, wx / np.where(weighted, total, 1.0), x)
+            y = np.where(weighted, wy / np.where(weighted, total, 1.0), y)
+    return x, y, weighted
+
+
+# --------------------------------------------------------------------------- analyse
+
+
+def analyse(
+    areas: gpd.GeoDataFrame,
+    population: pd.DataFrame,
+    services: gpd.GeoDataFrame,
+    config: Config,
+    *,
+    profile: str | None = None,
+    service_filter: ServiceFilter | None = None,
+    selection: Sequence[str] | None = None,
+    small_area_population: pd.DataFrame | None = None,
+) -> GapAnalysis:
+    """Score every benchmark, the tier x cohort patchwork and access for a selection of areas.
+
+    Parameters
+    ----------
+    areas
+        area_code, area_name, geometry (EPSG:4326): the whole dataset. Sharing of services
+        (including `*` services) is computed over all of it.
+    population
+        area_code + one numeric column per denominator.
+    services
+        Normalised services (`gapmap.schema.SERVICE_COLUMNS`).
+    config
+        The vocabulary and benchmark profiles.
+    profile
+        Profile id; None for the config's default profile.
+    service_filter
+        Which services to count; None for all.
+    selection
+        Area codes forming the selection (a partnership); None for every area.
+    small_area_population
+        Optional area_code, lon, lat, population rows (e.g. LSOA centroids): access is then
+        measured from each area's population-weighted centre.
+
+    Returns
+    -------
+    GapAnalysis
+    """
+    prof = config.profile(profile)
+    flt = service_filter or ServiceFilter()
+    n_in = len(services)
+    svc = services if flt.is_empty else flt.apply(services)
+    n_svc = len(svc)
+
+    if areas.crs is not None and areas.crs.to_epsg() != WGS84_EPSG:
+        areas = areas.to_crs(WGS84_EPSG)
+    if svc.crs is not None and n_svc and svc.crs.to_epsg() != WGS84_EPSG:
+        svc = svc.to_crs(WGS84_EPSG)
+
+    area_codes = areas[AREA_CODE].astype(str).to_numpy(dtype=object)
+    area_names = areas[AREA_NAME].astype(str).to_numpy(dtype=object)
+    area_index = pd.Index(area_codes, dtype=object)
+    area_geoms = np.asarray(areas.geometry.array, dtype=object)
+    n_areas = len(area_codes)
+    sel_pos = _selection_positions(selection, area_index)
+    n_sel = len(sel_pos)
+    selected = np.zeros(n_areas, dtype=bool)
+    selected[sel_pos] = True
+    sel_codes = area_codes[sel_pos]
+    sel_names = area_names[sel_pos]
+
+    pop_frame = population.copy()
+    pop_frame[AREA_CODE] = pop_frame[AREA_CODE].astype(str)
+    pop = pop_frame.drop_duplicates(AREA_CODE).set_index(AREA_CODE).reindex(area_index)
+
+    notes: list[str] = []
+    links = _assign(svc, area_geoms, area_index)
+
+    service_ids = svc["service_id"].astype(str).to_numpy(dtype=object)
+    types = svc["service_type"].astype(str).to_numpy(dtype=object)
+    capacity = pd.to_numeric(svc["capacity"], errors="coerce").to_numpy(dtype=float)
+    type_units = {k: v.capacity_unit for k, v in config.service_types.items()}
+    units = svc["capacity_unit"].fillna("").astype(str).to_numpy(dtype=object)
+    blank_unit = units == ""
+    if blank_unit.any():
+        units[blank_unit] = pd.Series(types[blank_unit]).map(type_units).fillna("").to_numpy(dtype=object)
+
+    assigned = np.zeros(n_svc, dtype=bool)
+    assigned[links.svc] = True
+    serving_sel = np.bincount(links.svc, selected[links.area], minlength=n_svc) > 0
+
+    # ---- patchwork population: weights for the weighted index, tier capacity and assignments
+    patch_col = next((c for c in PATCHWORK_POPULATION_PREFERENCE if c in pop.columns), None)
+    if patch_col is None:
+        patch_col = next((c for c in config.denominators if c in pop.columns), None)
+    if patch_col is None:
+        numeric = [c for c in pop.columns if pd.api.types.is_numeric_dtype(pop[c])]
+        patch_col = numeric[0] if numeric else None
+    patch_pop = _denominator(pop, patch_col)
+    if patch_pop is None:
+        patch_pop = np.full(n_areas, np.nan)
+        notes.append("The population table has no numeric column: the weighted patchwork index is empty.")
+    all_links = np.ones(len(links.svc), dtype=bool)
+    _, pop_share, _ = _shares(links, all_links, patch_pop, n_svc)
+
+    # ---- benchmarks
+    gap_blocks: list[dict[str, Any]] = []
+    bench_summary: dict[str, Any] = {}
+    for bench in prof.benchmarks:
+        block, entry = _score_benchmark(
+            bench,
+            config,
+            links,
+            pop,
+            types,
+            capacity,
+            units,
+            selected,
+            sel_pos,
+            serving_sel,
+            n_svc,
+            notes,
+        )
+        gap_blocks.append(block)
+        bench_summary[bench.id] = entry
+    gaps = _gaps_frame(gap_blocks, sel_codes, sel_names)
+
+    # ---- tier x cohort coverage
+    tiers = list(config.tiers)
+    cohorts = list(config.cohorts)
+    t_codes, t_uni = pd.factorize(svc["tiers"], use_na_sentinel=False)
+    c_codes, c_uni = pd.factorize(svc["cohorts"], use_na_sentinel=False)
+    tier_m = _membership(list(t_uni), tiers)
+    cohort_m = _membership(list(c_uni), cohorts)
+    n_cells = len(tiers) * len(cohorts)
+    n_combo = len(t_uni) * len(c_uni)
+    combo_cells = (tier_m[:, None, :, None] & cohort_m[None, :, None, :]).reshape(n_combo, n_cells)
+    combo = t_codes * len(c_uni) + c_codes
+    sel_of_area = np.full(n_areas, -1)
+    sel_of_area[sel_pos] = np.arange(n_sel)
+    in_sel = selected[links.area]
+    key = sel_of_area[links.area[in_sel]] * n_combo + combo[links.svc[in_sel]]
+    per_combo = np.bincount(key, minlength=n_sel * n_combo).reshape(n_sel, n_combo)
+    counts = per_combo @ combo_cells.astype(np.int64) if n_combo else np.zeros((n_sel, n_cells), int)
+    provided_anywhere = counts.sum(axis=0) > 0
+    gap_cells = (counts == 0) & provided_anywhere[None, :]
+    coverage = pd.DataFrame(
+        {
+            "area_code": np.repeat(sel_codes, n_cells),
+            "area_name": np.repeat(sel_names, n_cells),
+            "tier": np.tile(np.repeat(np.array(tiers, dtype=object), len(cohorts)), n_sel),
+            "cohort": np.tile(np.array(cohorts * len(tiers), dtype=object), n_sel),
+            "services": counts.reshape(-1).astype(np.int64),
+            "patchwork_gap": gap_cells.reshape(-1),
+        }
+    )
+    n_provided = int(provided_anywhere.sum())
+    n_gaps = int(gap_cells.sum())
+    patchwork_index = n_gaps / (n_sel * n_provided) if n_provided and n_sel else None
+    sel_pop = np.nan_to_num(patch_pop[sel_pos], nan=0.0)
+    sel_pop = np.where(sel_pop > 0, sel_pop, 0.0)
+    if n_provided and sel_pop.sum() > 0:
+        patchwork_weighted = float((gap_cells.sum(axis=1) * sel_pop).sum() / (sel_pop.sum() * n_provided))
+    else:
+        patchwork_weighted = None
+
+    # ---- tier shares (a multi-tier service counts 1/n in each of its n tiers)
+    n_tiers_of = tier_m.sum(axis=1)
+    tier_frac = np.divide(
+        tier_m, n_tiers_of[:, None], out=np.zeros(tier_m.shape), where=n_tiers_of[:, None] > 0
+    )
+    frac = tier_frac[t_codes] if n_svc else np.zeros((0, len(tiers)))
+    n_serving = int(serving_sel.sum())
+    svc_by_tier = frac[serving_sel].sum(axis=0)
+    sel_fraction = np.bincount(links.svc, pop_share * in_sel, minlength=n_svc)
+    cap_in_sel = np.where(np.isfinite(capacity), capacity, 0.0) * sel_fraction
+    tier_shares: dict[str, Any] = {}
+    cap_units = sorted({u for u, c in zip(units[serving_sel], cap_in_sel[serving_sel], strict=True) if c > 0})
+    cap_totals = {u: float(cap_in_sel[units == u].sum()) for u in cap_units}
+    for j, tier in enumerate(tiers):
+        tier_shares[tier] = {
+            "label": config.tiers[tier].get("label", tier),
+            "services": _json_number(svc_by_tier[j] / n_serving) if n_serving else None,
+            "service_count": float(svc_by_tier[j]),
+            "capacity": {
+                u: _json_number((frac[:, j] * cap_in_sel * (units == u)).sum() / cap_totals[u])
+                for u in cap_units
+            },
+        }
+
+    # ---- access
+    access, access_weighted = _access(
+        svc, types, area_geoms, area_index, sel_pos, sel_codes, sel_names, small_area_population
+    )
+
+    # ---- assignments
+    assignments = pd.DataFrame(
+        {
+            "service_id": service_ids[links.svc],
+            "area_code": area_codes[links.area],
+            "weight": pop_share,
+            "land_share": links.land_share,
+            "method": np.asarray(METHODS, dtype=object)[links.method],
+        }
+    )
+
+    summary = {
+        "profile": {"id": prof.id, "label": prof.label},
+        "filters": flt.describe(),
+        "filter": flt.to_dict(),
+        "selection": [str(c) for c in sel_codes],
+        "areas_selected": int(n_sel),
+        "areas_in_dataset": int(n_areas),
+        "services_in": int(n_in),
+        "services_after_filter": int(n_svc),
+        "unassigned_services": int((~assigned).sum()),
+        "services_serving_selection": n_serving,
+        "patchwork_index": _json_number(patchwork_index),
+        "patchwork_index_weighted": _json_number(patchwork_weighted),
+        "patchwork_population": patch_col,
+        "patchwork_gaps": n_gaps,
+        "patchwork_cells_provided": n_provided,
+        "tier_shares": tier_shares,
+        "tier_capacity_totals": cap_totals,
+        "benchmarks": bench_summary,
+        "access_origin": (
+            "population-weighted centre of small areas"
+            if access_weighted.all() and n_sel
+            else "a point inside each area"
+            if not access_weighted.any()
+            else "population-weighted centre where small-area populations exist, else a point inside the area"
+        ),
+        "notes": notes,
+    }
+    return GapAnalysis(
+        gaps=gaps,
+        coverage=coverage,
+        access=access,
+        summary=summary,
+        assignments=assignments,
+        profile=prof,
+        selection=tuple(str(c) for c in sel_codes),
+    )
+
+
+def _score_benchmark(
+    bench: Benchmark,
+    config: Config,
+    links: _Links,
+    pop: pd.DataFrame,
+    types: np.ndarray,
+    capacity: np.ndarray,
+    units: np.ndarray,
+    selected: np.ndarray,
+    sel_pos: np.ndarray,
+    serving_sel: np.ndarray,
+    n_svc: int,
+    notes: list[str],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Rows (as arrays) and the summary entry for one benchmark."""
+    is_type = np.isin(types, np.asarray(bench.service_types, dtype=object))
+    entry: dict[str, Any] = {
+        "label": bench.label,
+        "definition": bench.describe(),
+        "source": bench.source,
+        "measure": bench.measure,
+        "unit": bench.unit,
+        "scope": bench.scope,
+        "denominator": bench.denominator,
+        "service_types": list(bench.service_types),
+    }
+    if bench.scope == "selection":
+        provided = float((is_type & serving_sel).sum())
+        required = float(bench.minimum or 0)
+        ratio = provided / required if required else math.nan
+        status = config.status_for(ratio) if required else "green"
+        entry.update(
+            required=required,
+            provided=provided,
+            ratio=_json_number(ratio),
+            shortfall=max(required - provided, 0.0),
+            status=status,
+            unmeasured_services=0,
+            services_counted=int(provided),
+        )
+        block = {
+            "bench": bench,
+            "area": None,
+            "all": (math.nan, required, provided, ratio, max(required - provided, 0.0), status, 0),
+        }
+        return block, entry
+
+    n_areas = len(selected)
+    denom = _denominator(pop, bench.denominator)
+    if denom is None:
+        denom = np.full(n_areas, np.nan)
+        notes.append(
+            f"The population table has no `{bench.denominator}` column: benchmark `{bench.id}` has no data."
+        )
+    if bench.measure == "capacity":
+        unit_ok = (units == "") | (units == bench.unit)
+        measured = is_type & np.isfinite(capacity) & unit_ok
+        value = np.where(measured, capacity, 0.0)
+        unmeasured = is_type & ~measured
+    else:
+        value = is_type.astype(float)
+        unmeasured = np.zeros(n_svc, dtype=bool)
+    li, share, fallback = _shares(links, is_type[links.svc], denom, n_svc)
+    ls, la = links.svc[li], links.area[li]
+    provided_all_areas = np.bincount(la, value[ls] * share, minlength=n_areas)
+    unmeasured_area = np.bincount(la, unmeasured[ls], minlength=n_areas).astype(np.int64)
+
+    d = denom[sel_pos]
+    has = np.isfinite(d)
+    required = np.where(has, d * (bench.target or 0.0) / (bench.per or 1.0), np.nan)
+    provided = provided_all_areas[sel_pos]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(has & (required > 0), provided / np.where(required > 0, required, 1.0), np.nan)
+    shortfall = np.where(has, np.maximum(required - provided, 0.0), np.nan)
+    status = _status(config, ratio, np.nan_to_num(required, nan=-1.0), has)
+
+    # ALL row: sums over the selection, ratio of sums.
+    any_has = bool(has.any())
+    d_all = float(d[has].sum()) if any_has else math.nan
+    req_all = float(required[has].sum()) if any_has else math.nan
+    # Like with like: capacity landing in areas without the denominator (only possible through
+    # the equal-split fallback) is reported in the summary, not set against others' need.
+    prov_all = float(provided[has].sum())
+    prov_no_denominator = float(provided[~has].sum())
+    ratio_all = prov_all / req_all if any_has and req_all > 0 else math.nan
+    short_all = max(req_all - prov_all, 0.0) if any_has else math.nan
+    if not any_has:
+        status_all = "no_data"
+    elif req_all == 0:
+        status_all = "green"
+    else:
+        status_all = config.status_for(ratio_all)
+    in_sel = selected[la]
+    unmeasured_all = int((unmeasured & (np.bincount(ls, in_sel, minlength=n_svc) > 0)).sum())
+    counted = int((is_type & serving_sel).sum())
+    fallback_in_sel = int(serving_sel[fallback].sum()) if len(fallback) else 0
+    if fallback_in_sel:
+        notes.append(
+            f"Benchmark `{bench.id}`: {fallback_in_sel} service(s) serve only areas without "
+            f"`{bench.denominator}`; their capacity was split by land share (equally for a list of areas)."
+        )
+    entry.update(
+        denominator_total=_json_number(d_all),
+        required=_json_number(req_all),
+        provided=_json_number(prov_all),
+        ratio=_json_number(ratio_all),
+        shortfall=_json_number(short_all),
+        status=status_all,
+        unmeasured_services=unmeasured_all,
+        services_counted=counted,
+        split_without_denominator=fallback_in_sel,
+        provided_without_denominator=prov_no_denominator,
+        areas_without_denominator=int((~has).sum()),
+    )
+    block = {
+        "bench": bench,
+        "area": (d, required, provided, ratio, shortfall, status, unmeasured_area[sel_pos]),
+        "all": (d_all, req_all, prov_all, ratio_all, short_all, status_all, unmeasured_all),
+    }
+    return block, entry
+
+
+def _gaps_frame(blocks: list[dict[str, Any]], sel_codes: np.ndarray, sel_names: np.ndarray) -> pd.DataFrame:
+    """One frame from the per-benchmark arrays: each benchmark's area rows, then its ALL row."""
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in GAPS_COLUMNS}
+    for block in blocks:
+        bench: Benchmark = block["bench"]
+        parts = []
+        if block["area"] is not None:
+            parts.append((sel_codes, sel_names, *block["area"]))
+        d, req, prov, ratio, short, status, unmeasured = block["all"]
+        parts.append(
+            (
+                np.array([ALL_CODE], dtype=object),
+                np.array([ALL_NAME], dtype=object),
+                np.array([d]),
+                np.array([req]),
+                np.array([prov]),
+                np.array([ratio]),
+                np.array([short]),
+                [status],
+                np.array([unmeasured]),
+            )
+        )
+        for codes, names, d, req, prov, ratio, short, status, unmeasured in parts:
+            k = len(codes)
+            cols["area_code"].append(np.asarray(codes, dtype=object))
+            cols["area_name"].append(np.asarray(names, dtype=object))
+            cols["benchmark_id"].append(np.full(k, bench.id, dtype=object))
+            cols["benchmark_label"].append(np.full(k, bench.label, dtype=object))
+            cols["denominator"].append(np.asarray(d, dtype=float))
+            cols["required"].append(np.asarray(req, dtype=float))
+            cols["provided"].append(np.asarray(prov, dtype=float))
+            cols["ratio"].append(np.asarray(ratio, dtype=float))
+            cols["shortfall"].append(np.asarray(short, dtype=float))
+            cols["status"].append(np.asarray(status, dtype=object))
+            cols["unmeasured_services"].append(np.asarray(unmeasured, dtype=np.int64))
+    data = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in cols.items()}
+    return pd.DataFrame(data, columns=list(GAPS_COLUMNS))
+
+
+def _access(
+    svc: gpd.GeoDataFrame,
+    types: np.ndarray,
+    area_geoms: np.ndarray,
+    area_index: pd.Index,
+    sel_pos: np.ndarray,
+    sel_codes: np.ndarray,
+    sel_names: np.ndarray,
+    small_area_population: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Distance (km) from each selected area's origin to the nearest public service of each type."""
+    n_sel = len(sel_pos)
+    geoms = np.asarray(svc.geometry.array, dtype=object)
+    if len(geoms):
+        public = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        public &= ~svc["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
+    else:
+        public = np.zeros(0, dtype=bool)
+    ox, oy, weighted = _representative_points(area_geoms, area_index, sel_pos, small_area_population)
+    if not public.any() or n_sel == 0:
+        return pd.DataFrame({c: [] for c in ACCESS_COLUMNS}).astype({"nearest_km": float}), weighted
+    px, py = _to_bng(shapely.get_x(geoms[public]), shapely.get_y(geoms[public]))
+    ptypes = types[public]
+    type_codes, type_names = pd.factorize(ptypes, sort=True)
+    origins = shapely.points(ox, oy)
+    points = shapely.points(px, py)
+    out = np.full((len(type_names), n_sel), np.nan)
+    order = np.argsort(type_codes, kind="stable")
+    bounds = np.searchsorted(type_codes[order], np.arange(len(type_names) + 1))
+    for k in range(len(type_names)):  # one nearest-neighbour query per service type
+        tree = shapely.STRtree(points[order[bounds[k] : bounds[k + 1]]])
+        (src, _), dist = tree.query_nearest(origins, return_distance=True, all_matches=False)
+        out[k, src] = dist / 1000.0
+    access = pd.DataFrame(
+        {
+            "area_code": np.tile(sel_codes, len(type_names)),
+            "area_name": np.tile(sel_names, len(type_names)),
+            "service_type": np.repeat(np.asarray(type_names, dtype=object), n_sel),
+            "nearest_km": out.reshape(-1),
+        }
+    )
+    return access, weighted
+
+
+def worst_served(access: pd.DataFrame, service_type: str, n: int = 5) -> pd.DataFrame:
+    """The `n` selected areas farthest from their nearest service of `service_type`."""
+    rows = access[access["service_type"] == service_type]
+    return (
+        rows.sort_values(["nearest_km", "area_code"], ascending=[False, True]).head(n).reset_index(drop=True)
+    )
+
+
+def services_serving(analysis: GapAnalysis, services: gpd.GeoDataFrame, area_code: str) -> gpd.GeoDataFrame:
+    """The services that serve `area_code` in `analysis`, confidential locations redacted.
+
+    The rows carry a `share` column: the share of each service the area gets when shared by
+    `analysis.summary["patchwork_population"]`.
+    """
+    a = analysis.assignments
+    rows = a[a["area_code"] == str(area_code)]
+    share = rows.groupby("service_id")["weight"].sum()
+    ids = services["service_id"].astype(str)
+    out = services.loc[ids.isin(share.index).to_numpy()].copy()
+    out["share"] = ids[ids.isin(share.index)].map(share).to_numpy(dtype=float)
+    return redact_confidential(out)
