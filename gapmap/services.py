@@ -440,10 +440,11 @@ def validate_service_table(
     lat, lon, postcode, source = _locate(cells, col, postcodes, out, n)
 
     # ---- serves and areas
-    serves = _serves(col("serves"), areas, out)
+    serves_raw = col("serves")
+    serves = _serves(serves_raw, areas, out)
     located = ~np.isnan(lat)
     for i in np.flatnonzero(~located):
-        if not serves[i] and not out.location_error[i]:
+        if not serves[i] and serves_raw.iat[i] == "" and not out.location_error[i]:
             out.error(
                 i,
                 "serves",
@@ -890,21 +891,19 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
         bad: list[str] = []
         ambiguous: list[str] = []
         for token in tokens:
-            codes = resolve(token)
-            if codes is None and "," in token:
-                # "A, B" written with commas (area names rarely hold one: try the parts).
-                parts = [p.strip() for p in token.split(",") if p.strip()]
-                resolved = [resolve(p) for p in parts]
-                if all(r is not None for r in resolved):
-                    codes = [c for r in resolved for c in r]  # type: ignore[union-attr]
-            if codes is None:
-                bad.append(token)
-            elif len(codes) > 1:
-                ambiguous.append(token)
-            else:
-                for c in codes:
-                    if c not in found:
-                        found.append(c)
+            pieces: list[tuple[str, list[str] | None]] = [(token, resolve(token))]
+            if pieces[0][1] is None and "," in token:
+                # "A, B" written with commas (area names rarely hold one): use the parts if all match.
+                parts = [(p.strip(), resolve(p.strip())) for p in token.split(",") if p.strip()]
+                if all(codes is not None for _, codes in parts):
+                    pieces = parts
+            for piece, codes in pieces:
+                if codes is None:
+                    bad.append(piece)
+                elif len(codes) > 1:
+                    ambiguous.append(piece)
+                elif codes[0] not in found:
+                    found.append(codes[0])
         return tuple(found), bad, ambiguous
 
     parsed = _per_unique(raw, parse)
