@@ -298,7 +298,7 @@ def _read_csv_text(
         report.error(label, f"the file is empty. Choose the {role} file that has a header row and data.")
         return None
     if _looks_like_prose(non_blank, expected):
-        first = non_blank[0][1][0].strip()
+        first = next(ln for ln in lines if ln.strip()).strip()
         report.error(
             label,
             "this is not a CSV table: no line has commas (or semicolons or tabs) separating columns; it "
