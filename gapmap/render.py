@@ -172,7 +172,7 @@ def uk_date(value: Any) -> str:
     return str(value)
 
 
-def _fmt_number(value: Any, decimals: int = 1) -> str:
+def format_number(value: Any, decimals: int = 1) -> str:
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -184,7 +184,7 @@ def _fmt_number(value: Any, decimals: int = 1) -> str:
     return f"{v:,.{decimals}f}"
 
 
-def _fmt_ratio(value: Any) -> str:
+def format_ratio(value: Any) -> str:
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -251,7 +251,11 @@ def benchmark_states(analysis: Any, benchmark_id: str) -> tuple[dict[str, dict[s
 
 
 def patchwork_states(analysis: Any, tier: str, cohort: str) -> dict[str, str]:
-    """'has' / 'gap' / 'nowhere' per area for one tier x cohort cell."""
+    """'has' / 'gap' / 'nowhere' per area for one tier x cohort cell.
+
+    gap: the engine's `patchwork_gap` (none here though other areas of the selection have it);
+    nowhere: no service of this cell anywhere in the selection; has: otherwise.
+    """
     cov = analysis.coverage
     cell = cov[(cov["tier"] == tier) & (cov["cohort"] == cohort)]
     if cell.empty:
@@ -259,12 +263,13 @@ def patchwork_states(analysis: Any, tier: str, cohort: str) -> dict[str, str]:
     anywhere = bool((cell["services"] > 0).any())
     states: dict[str, str] = {}
     for rec in cell.to_dict("records"):
-        if rec["services"] > 0:
-            states[str(rec[AREA_CODE])] = "has"
-        elif anywhere:
-            states[str(rec[AREA_CODE])] = "gap"
+        if bool(rec.get("patchwork_gap", False)):
+            state = "gap"
+        elif rec["services"] > 0:
+            state = "has"
         else:
-            states[str(rec[AREA_CODE])] = "nowhere"
+            state = "gap" if anywhere else "nowhere"
+        states[str(rec[AREA_CODE])] = state
     return states
 
 
@@ -279,13 +284,13 @@ def area_tooltip_benchmark(name: str, row: dict[str, Any] | None, *, whole_selec
     lines.append(f"<b>{escape(STATUS_WORDS.get(status, status))}</b>")
     prefix = "Whole selection: " if whole_selection else ""
     lines.append(
-        f"{prefix}provided {_fmt_number(row.get('provided'))} of {_fmt_number(row.get('required'))} "
-        f"required ({_fmt_ratio(row.get('ratio'))})"
+        f"{prefix}provided {format_number(row.get('provided'))} of {format_number(row.get('required'))} "
+        f"required ({format_ratio(row.get('ratio'))})"
     )
     shortfall = row.get("shortfall")
     try:
         if float(shortfall) > 0:
-            lines.append(f"Shortfall {_fmt_number(shortfall)}")
+            lines.append(f"Shortfall {format_number(shortfall)}")
     except (TypeError, ValueError):
         pass
     return "<br>".join(lines)

@@ -103,7 +103,8 @@ def _coverage() -> pd.DataFrame:
                     services = 1
                 rows.append(dict(area_code=code, area_name=code, tier=tier, cohort=cohort, services=services))
     frame = pd.DataFrame(rows)
-    frame["patchwork_gap"] = False
+    cell_has = frame.groupby(["tier", "cohort"])["services"].transform("sum") > 0
+    frame["patchwork_gap"] = cell_has & (frame["services"] == 0)
     return frame
 
 

@@ -1,0 +1,903 @@
+"""gapmap: the Streamlit page a partnership reads on a projector.
+
+Thin by design: widgets -> gapmap package calls -> display. Every number comes from the
+package (gapmap.engine, gapmap.compare, gapmap.export ...); this file only chooses what to
+ask for and how to show it.
+
+Run with `make run` (or `streamlit run app.py`). The default dataset is the fictional demo
+county. To open your own files by default, set environment variables before starting:
+
+    GAPMAP_BOUNDARIES   area boundaries (GeoJSON, GeoPackage or zipped Shapefile)
+    GAPMAP_POPULATION   population denominators (CSV/XLSX; optional if the boundaries carry them)
+    GAPMAP_SERVICES     the service list (CSV/XLSX); required with GAPMAP_BOUNDARIES
+    GAPMAP_POSTCODES    postcode lookup (optional)
+    GAPMAP_BENCHMARKS   your own vocabulary/benchmark TOML (optional)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import date
+from html import escape
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from gapmap import render, settings
+from gapmap.dataset import Dataset, validate_dataset
+from gapmap.engine import GapAnalysis, analyse, services_serving
+from gapmap.errors import GapmapInputError, ValidationReport
+from gapmap.filters import ServiceFilter
+from gapmap.partnerships import partnerships_for
+from gapmap.privacy import redact_confidential
+
+ENV_INPUTS = {
+    "boundaries": "GAPMAP_BOUNDARIES",
+    "population": "GAPMAP_POPULATION",
+    "services": "GAPMAP_SERVICES",
+    "postcodes": "GAPMAP_POSTCODES",
+    "benchmarks": "GAPMAP_BENCHMARKS",
+}
+DEMO_KEY = "demo"
+ENV_KEY = "env"
+UPLOAD_KEY = "upload"
+ALL_AREAS = "__all__"
+CUSTOM_AREAS = "__custom__"
+MAP_HEIGHT = 640
+
+HOURS_WORDS = {"24_7": "24/7", "extended": "Extended hours", "office": "Office hours", "": ""}
+STATUS_ORDER = {"red": 0, "amber": 1, "green": 2, "no_data": 3}
+
+# Projector-friendly: large type, strong contrast, visible focus. Presentation only.
+PAGE_CSS = """
+<style>
+h1 {font-size: 2.6rem !important; line-height: 1.15 !important;}
+[data-testid="stMetricValue"] {font-size: 2.3rem !important; color: #111;}
+[data-testid="stMetricLabel"] p {font-size: 1.05rem !important; color: #222;}
+.stTabs [data-baseweb="tab"] p {font-size: 1.2rem !important; font-weight: 600;}
+.gapmap-demo {background: #fff3cd; color: #4d3800; border: 3px solid #8a6d00; padding: 8px 14px;
+              font-size: 1.25rem; font-weight: 700; border-radius: 6px; margin: 4px 0 10px 0;}
+.gapmap-sub {font-size: 1.15rem; color: #222; margin-top: -0.4rem;}
+</style>
+"""
+
+
+# --------------------------------------------------------------------------- data (cached)
+def env_inputs() -> dict[str, str]:
+    """The input files named by GAPMAP_* environment variables (only those set)."""
+    return {role: os.environ[var] for role, var in ENV_INPUTS.items() if os.environ.get(var)}
+
+
+def base_inputs() -> dict[str, Any]:
+    """Boundaries/population/postcodes/benchmarks that saved versions and uploads are checked against.
+
+    The environment's files when GAPMAP_BOUNDARIES is set, else the demo county's.
+    """
+    env = env_inputs()
+    if "boundaries" in env:
+        return {k: env.get(k) for k in ("boundaries", "population", "postcodes", "benchmarks")}
+    return {
+        "boundaries": settings.DEMO_BOUNDARIES,
+        "population": settings.DEMO_POPULATION,
+        "postcodes": settings.DEMO_POSTCODES if settings.DEMO_POSTCODES.is_file() else None,
+        "benchmarks": env.get("benchmarks"),
+    }
+
+
+@st.cache_data(show_spinner="Loading and checking the data…", max_entries=8)
+def load_source(source: str, version_path: str | None = None) -> Dataset:
+    """The dataset behind a sidebar choice ("demo", "env" or a saved version's file)."""
+    if source == DEMO_KEY:
+        dataset, report = validate_dataset(for_analysis=True)
+    elif source == ENV_KEY:
+        dataset, report = validate_dataset(for_analysis=True, **env_inputs())
+    else:
+        dataset, report = validate_dataset(version_path, for_analysis=True, **base_inputs())
+    if dataset is None:
+        raise GapmapInputError(report.problems)
+    return dataset
+
+
+@st.cache_data(show_spinner="Checking the uploaded list…", max_entries=4)
+def check_upload(content_sha256: str, _content: bytes, name: str) -> tuple[Dataset | None, ValidationReport]:
+    """Validate an uploaded service list against the current base files (never raises)."""
+    return validate_dataset(services_content=_content, services_name=name, for_analysis=True, **base_inputs())
+
+
+@st.cache_data(show_spinner="Scoring benchmarks and the patchwork…", max_entries=32)
+def run_analysis(
+    dataset_key: str,
+    _dataset: Dataset,
+    profile: str,
+    service_filter: ServiceFilter,
+    selection: tuple[str, ...],
+) -> GapAnalysis:
+    return analyse(
+        _dataset.areas,
+        _dataset.population,
+        _dataset.services,
+        _dataset.config,
+        profile=profile,
+        service_filter=service_filter,
+        selection=selection or None,
+        small_area_population=_dataset.small_area_population,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def filtered_services(dataset_key: str, _dataset: Dataset, service_filter: ServiceFilter) -> Any:
+    return service_filter.apply(_dataset.services)
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+# --------------------------------------------------------------------------- small helpers
+def uk_date(value: Any) -> str:
+    return render.uk_date(value)
+
+
+def label_of(table: dict[str, dict[str, str]], key: str) -> str:
+    return table.get(key, {}).get("label", key)
+
+
+def status_word(status: str) -> str:
+    return render.STATUS_WORDS.get(status, status)
+
+
+def report_frame(report: ValidationReport) -> pd.DataFrame:
+    """Problems as a table an analyst can work through: errors first."""
+    problems = report.errors + report.warnings
+    return pd.DataFrame(
+        {
+            "Severity": [p.severity.capitalize() for p in problems],
+            "File": [p.file for p in problems],
+            "Row": [str(p.row) if p.row is not None else "" for p in problems],
+            "Column": [p.column or "" for p in problems],
+            "What is wrong and how to fix it": [p.message for p in problems],
+        }
+    )
+
+
+def show_report(report: ValidationReport, *, what: str) -> None:
+    if report.errors:
+        st.error(
+            f"{what}: {len(report.errors)} error(s) and {len(report.warnings)} warning(s). "
+            "Nothing was saved. Fix the rows below and upload the file again."
+        )
+    elif report.warnings:
+        st.warning(f"{what}: no errors, {len(report.warnings)} warning(s).")
+    else:
+        st.success(f"{what}: no problems found.")
+    if report.problems:
+        st.dataframe(report_frame(report), hide_index=True, width="stretch", key=f"report_{what}")
+
+
+def services_table(services: Any, config: Any) -> pd.DataFrame:
+    """Services for display: confidential locations withheld, UK dates, labels not ids."""
+    red = redact_confidential(services)
+    types = config.service_types
+    conf = red["confidential"].astype(bool)
+    return pd.DataFrame(
+        {
+            "Name": red["name"].astype(str),
+            "Type": [types[t].label if t in types else t for t in red["service_type"]],
+            "Provider": red["provider"].astype(str),
+            "Tiers": [", ".join(t) for t in red["tiers"]],
+            "Cohorts": [", ".join(c) for c in red["cohorts"]],
+            "Postcode": [
+                "Withheld (confidential)" if c else p for c, p in zip(conf, red["postcode"], strict=True)
+            ],
+            "Capacity": red["capacity"],
+            "Unit": red["capacity_unit"].astype(str),
+            "Hours": [HOURS_WORDS.get(str(h), str(h)) for h in red["hours"]],
+            "Funding ends": [uk_date(d) for d in red["funding_end"]],
+        }
+    )
+
+
+def gaps_table(analysis: GapAnalysis, *, benchmark_id: str | None = None) -> pd.DataFrame:
+    g = analysis.gaps
+    if benchmark_id is not None:
+        g = g[g["benchmark_id"] == benchmark_id]
+    g = g.assign(_order=g["status"].map(STATUS_ORDER)).sort_values(["benchmark_id", "_order", "ratio"])
+    return pd.DataFrame(
+        {
+            "Area": g["area_name"].astype(str),
+            "Code": g["area_code"].astype(str),
+            "Benchmark": g["benchmark_label"].astype(str),
+            "Status": [status_word(s) for s in g["status"]],
+            "Required": g["required"].round(2),
+            "Provided": g["provided"].round(2),
+            "% of benchmark": (g["ratio"] * 100).round(0),
+            "Shortfall": g["shortfall"].round(2),
+            "Denominator": g["denominator"],
+        }
+    )
+
+
+PATCH_MARKS = {"has": "✔ {n}", "gap": "✖ GAP", "nowhere": "– none anywhere"}
+
+
+def patchwork_table(analysis: GapAnalysis, config: Any, area_codes: list[str] | None = None) -> pd.DataFrame:
+    """Areas x (tier · cohort): '✔ n' provided, '✖ GAP' patchwork gap, '– none anywhere'."""
+    cov = analysis.coverage
+    if area_codes is not None:
+        cov = cov[cov["area_code"].isin(area_codes)]
+    any_in_cell = cov.groupby(["tier", "cohort"])["services"].transform("sum") > 0
+    marks = []
+    for n, gap, anywhere in zip(cov["services"], cov["patchwork_gap"], any_in_cell, strict=True):
+        if gap:
+            marks.append(PATCH_MARKS["gap"])
+        elif n > 0:
+            marks.append(PATCH_MARKS["has"].format(n=int(n)))
+        else:
+            marks.append(PATCH_MARKS["gap"] if anywhere else PATCH_MARKS["nowhere"])
+    frame = cov.assign(
+        cell=[
+            f"{label_of(config.tiers, t).split(':')[0]} · {label_of(config.cohorts, c)}"
+            for t, c in zip(cov["tier"], cov["cohort"], strict=True)
+        ],
+        mark=marks,
+    )
+    order = list(dict.fromkeys(frame["cell"]))
+    table = frame.pivot(index="area_name", columns="cell", values="mark")
+    return table[order].rename_axis(index="Area", columns=None)
+
+
+def style_patchwork(table: pd.DataFrame) -> Any:
+    def colour(v: str) -> str:
+        if v.startswith("✖"):
+            return "background-color:#d73027;color:#ffffff;font-weight:700"
+        if v.startswith("–"):
+            return "background-color:#636363;color:#ffffff"
+        return "background-color:#d9f0d3;color:#00441b"
+
+    return table.style.map(colour)
+
+
+def style_status(table: pd.DataFrame) -> Any:
+    fills = {render.STATUS_WORDS[k]: v for k, v in render.STATUS_COLOURS.items()}
+
+    def colour(v: str) -> str:
+        fill = fills.get(v)
+        if fill is None:
+            return ""
+        text = "#ffffff" if v in (render.STATUS_WORDS["red"], render.STATUS_WORDS["green"]) else "#111111"
+        return f"background-color:{fill};color:{text};font-weight:700"
+
+    return table.style.map(colour, subset=["Status"]).format(precision=2, na_rep="–")
+
+
+# --------------------------------------------------------------------------- upload (testable)
+def sync_uploaded_file() -> None:
+    """Copy the file uploader's file into session state, where the rest of the page reads it.
+
+    Tests set `upload_content`/`upload_name` directly: the same path from here on.
+    """
+    uploaded = st.session_state.get("upload_file")
+    if uploaded is not None:
+        content = uploaded.getvalue()
+        if st.session_state.get("upload_sha") != sha256(content):
+            st.session_state["upload_content"] = content
+            st.session_state["upload_name"] = uploaded.name
+
+
+def current_upload() -> tuple[bytes, str, str] | None:
+    content = st.session_state.get("upload_content")
+    if not content:
+        return None
+    name = st.session_state.get("upload_name") or "upload.csv"
+    digest = sha256(content)
+    st.session_state["upload_sha"] = digest
+    return content, name, digest
+
+
+def save_upload(content: bytes, name: str, row_count: int) -> None:
+    from gapmap.storage import list_versions, save_version
+
+    already = [v for v in list_versions() if v.sha256 == sha256(content)]
+    if already:
+        st.session_state["save_message"] = f"This file is already saved as version {already[-1].version_id}."
+        return
+    version = save_version(content, name, row_count=row_count)
+    st.session_state["save_message"] = (
+        f"Saved as version {version.version_id} ({version.row_count} services). Earlier versions are kept."
+    )
+
+
+# --------------------------------------------------------------------------- page sections
+def sidebar_dataset() -> tuple[str, str, str | None]:
+    """Dataset choice -> (dataset_key, label, version_path)."""
+    from gapmap.storage import list_versions
+
+    options: dict[str, tuple[str, str | None]] = {}
+    if "boundaries" in env_inputs():
+        options[ENV_KEY] = ("Configured files (GAPMAP_*)", None)
+    options[DEMO_KEY] = ("Demo (fictional)", None)
+    for v in reversed(list_versions()):
+        saved = v.saved_at.replace("T", " ").replace("Z", " UTC")
+        options[f"version:{v.version_id}"] = (
+            f"Saved {v.version_id}: {v.original_name} ({saved})",
+            str(v.path),
+        )
+    upload = current_upload()
+    if upload is not None:
+        checked, _report = check_upload(upload[2], upload[0], upload[1])
+        if checked is not None:
+            options[UPLOAD_KEY] = (f"Uploaded, not saved: {upload[1]}", None)
+    if st.session_state.get("dataset_choice") not in options:
+        st.session_state.pop("dataset_choice", None)
+    choice = st.sidebar.selectbox(
+        "Dataset", list(options), format_func=lambda k: options[k][0], key="dataset_choice"
+    )
+    return choice, options[choice][0], options[choice][1]
+
+
+def get_dataset(choice: str, version_path: str | None) -> Dataset:
+    if choice == UPLOAD_KEY:
+        upload = current_upload()
+        assert upload is not None  # the option exists only when an upload is valid
+        dataset, report = check_upload(upload[2], upload[0], upload[1])
+        if dataset is None:
+            raise GapmapInputError(report.problems)
+        return dataset
+    if choice.startswith("version:"):
+        return load_source("version", version_path)
+    return load_source(choice)
+
+
+def sidebar_selection(dataset: Dataset) -> tuple[tuple[str, ...], str]:
+    """Partnership / areas -> (selected codes (empty = all), label)."""
+    codes = dataset.areas["area_code"].astype(str).tolist()
+    names = dict(zip(codes, dataset.areas["area_name"].astype(str), strict=True))
+    found = {p.id: p for p in partnerships_for(codes)}
+    options = {p.id: f"{p.label} ({len(p.area_codes)} areas)" for p in found.values()}
+    options[ALL_AREAS] = f"All areas in the dataset ({len(codes)})"
+    options[CUSTOM_AREAS] = "Choose areas…"
+    if st.session_state.get("partnership") not in options:
+        st.session_state.pop("partnership", None)
+    pick = st.sidebar.selectbox(
+        "Partnership / areas", list(options), format_func=options.get, key="partnership"
+    )
+    if pick in found:
+        return found[pick].area_codes, found[pick].label
+    if pick == CUSTOM_AREAS:
+        kept = [c for c in st.session_state.get("custom_areas", []) if c in names]
+        st.session_state["custom_areas"] = kept
+        chosen = st.sidebar.multiselect(
+            "Areas", codes, format_func=lambda c: f"{names[c]} ({c})", key="custom_areas"
+        )
+        if chosen:
+            return tuple(chosen), f"{len(chosen)} chosen areas"
+    return (), "All areas"
+
+
+def sidebar_view(dataset: Dataset) -> dict[str, Any]:
+    config = dataset.config
+    profiles = list(config.profiles)
+    if st.session_state.get("profile") not in profiles:
+        st.session_state["profile"] = config.default_profile.id
+    profile_id = st.sidebar.selectbox(
+        "Benchmark profile", profiles, format_func=lambda p: config.profiles[p].label, key="profile"
+    )
+    profile = config.profile(profile_id)
+    bench_ids = [b.id for b in profile.benchmarks]
+    if st.session_state.get("benchmark") not in bench_ids:
+        st.session_state["benchmark"] = bench_ids[0]
+    benchmark_id = st.sidebar.selectbox(
+        "Benchmark", bench_ids, format_func=lambda b: profile.benchmark(b).label, key="benchmark"
+    )
+    colour_by = st.sidebar.radio(
+        "Colour areas by",
+        ["benchmark", "patchwork"],
+        format_func={"benchmark": "Benchmark status", "patchwork": "Patchwork: tier × cohort"}.get,
+        key="colour_by",
+    )
+    tier = cohort = None
+    if colour_by == "patchwork":
+        tier = st.sidebar.selectbox(
+            "Tier", list(config.tiers), format_func=lambda t: label_of(config.tiers, t), key="tier"
+        )
+        cohort = st.sidebar.selectbox(
+            "Cohort", list(config.cohorts), format_func=lambda c: label_of(config.cohorts, c), key="cohort"
+        )
+
+    with st.sidebar.expander("Filter services", expanded=False):
+        stypes = st.multiselect(
+            "Service types (none chosen = all)",
+            list(config.service_types),
+            format_func=lambda s: config.service_types[s].label,
+            key="f_service_types",
+        )
+        tiers = st.multiselect(
+            "Tiers", list(config.tiers), format_func=lambda t: label_of(config.tiers, t), key="f_tiers"
+        )
+        cohorts = st.multiselect(
+            "Cohorts",
+            list(config.cohorts),
+            format_func=lambda c: label_of(config.cohorts, c),
+            key="f_cohorts",
+        )
+        groups = st.multiselect("Specialist groups", list(config.specialist_groups), key="f_groups")
+        use_on = st.checkbox("Only services still funded on a date (funding cliff)", key="f_use_on")
+        on = None
+        if use_on:
+            on = st.date_input("Funded on", value=date.today(), format="DD/MM/YYYY", key="f_on")
+    service_filter = ServiceFilter(
+        service_types=stypes or None,
+        tiers=tiers or None,
+        cohorts=cohorts or None,
+        specialist_groups=groups or None,
+        on=on,
+    )
+    show_catchments = st.sidebar.checkbox("Show catchment circles", key="show_catchments")
+    basemap = st.sidebar.toggle(
+        "Street map underneath (needs internet)",
+        value=False,
+        key="basemap",
+        help="OpenStreetMap tiles. Off by default: the map works with no internet.",
+    )
+    return dict(
+        profile=profile,
+        benchmark_id=benchmark_id,
+        colour_by=colour_by,
+        tier=tier,
+        cohort=cohort,
+        service_filter=service_filter,
+        show_catchments=show_catchments,
+        basemap=basemap,
+    )
+
+
+def headline(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], selection_label: str) -> None:
+    bench = view["profile"].benchmark(view["benchmark_id"])
+    gaps = analysis.gaps[analysis.gaps["benchmark_id"] == bench.id]
+    per_area = gaps[gaps["area_code"] != "ALL"]
+    whole = gaps[gaps["area_code"] == "ALL"]
+    cols = st.columns(4)
+    if len(per_area):
+        short = int((per_area["status"].isin(["red", "amber"])).sum())
+        cols[0].metric("Areas below the benchmark", f"{short} of {len(per_area)}")
+    else:
+        cols[0].metric("Areas below the benchmark", "Scored for the whole selection")
+    if len(whole):
+        w = whole.iloc[0]
+        pct = "–" if pd.isna(w["ratio"]) else f"{w['ratio']:.0%}"
+        cols[1].metric(f"{bench.label}: provided vs required", pct)
+        cols[2].metric(
+            "Provided / required",
+            f"{render.format_number(w['provided'])} / {render.format_number(w['required'])}",
+        )
+    index = analysis.summary.get("patchwork_index")
+    cols[3].metric(
+        "Patchwork index",
+        "–" if index is None else f"{float(index):.2f}",
+        help="Share of tier × cohort cells that some areas of the selection have and others lack.",
+    )
+    st.markdown(
+        f'<div class="gapmap-sub">{escape(selection_label)} · {escape(bench.label)}: '
+        f"{escape(bench.describe())} · {escape(view['service_filter'].describe())}</div>",
+        unsafe_allow_html=True,
+    )
+
+
+def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> None:
+    config = dataset.config
+    names = dict(zip(analysis.gaps["area_code"], analysis.gaps["area_name"], strict=False))
+    st.subheader(f"Area profile: {names.get(area_code, area_code)}")
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**Every benchmark**")
+        table = gaps_table(analysis)
+        table = table[table["Code"] == area_code].drop(columns=["Area", "Code"])
+        st.dataframe(style_status(table), hide_index=True, width="stretch", key="profile_benchmarks")
+        st.markdown("**Tier × cohort** (✔ provided, ✖ GAP: other areas have it, – none anywhere)")
+        matrix = patchwork_table(analysis, config, [area_code])
+        if len(matrix):
+            row = matrix.iloc[0]
+            grid = pd.DataFrame(
+                {c.split(" · ")[1]: {c.split(" · ")[0]: v} for c, v in row.items()}
+            ).rename_axis("Tier")
+            st.dataframe(style_patchwork(grid), width="stretch", key="profile_matrix")
+    with right:
+        st.markdown("**Nearest service of each type** (straight line)")
+        acc = analysis.access[analysis.access["area_code"] == area_code]
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Service type": [
+                        config.service_types[t].label if t in config.service_types else t
+                        for t in acc["service_type"]
+                    ],
+                    "Nearest (km)": acc["nearest_km"].round(1),
+                }
+            ).sort_values("Nearest (km)"),
+            hide_index=True,
+            width="stretch",
+            key="profile_access",
+        )
+        st.markdown("**Services serving this area**")
+        serving = services_serving(analysis, dataset.services, area_code)
+        table = services_table(serving, config)[["Name", "Type", "Provider", "Postcode"]]
+        if "share" in serving.columns:
+            table["Share to this area"] = [f"{s:.0%}" for s in serving["share"]]
+        st.dataframe(table, hide_index=True, width="stretch", key="profile_services")
+        n_conf = int(serving["confidential"].astype(bool).sum())
+        if n_conf:
+            st.caption(
+                f"{n_conf} confidential service(s) (e.g. refuges) are counted; locations are withheld."
+            )
+
+
+def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[str, Any]) -> None:
+    m = render.build_map(
+        dataset.areas,
+        analysis,
+        services,
+        dataset.config,
+        colour_by=view["colour_by"],
+        benchmark_id=view["benchmark_id"],
+        tier=view["tier"],
+        cohort=view["cohort"],
+        show_catchments=view["show_catchments"],
+        basemap=view["basemap"],
+    )
+    # Only a click on an area reruns the app: panning and zooming do not.
+    out = st_folium(
+        m, key="map", height=MAP_HEIGHT, use_container_width=True, returned_objects=["last_active_drawing"]
+    )
+    drawing = (out or {}).get("last_active_drawing") or {}
+    clicked = (drawing.get("properties") or {}).get("area_code")
+    if clicked and clicked != st.session_state.get("last_map_click"):
+        st.session_state["last_map_click"] = clicked
+        st.session_state["profile_area"] = clicked
+
+    codes = list(analysis.selection)
+    names = dict(
+        zip(dataset.areas["area_code"].astype(str), dataset.areas["area_name"].astype(str), strict=True)
+    )
+    if st.session_state.get("profile_area") not in codes:
+        st.session_state.pop("profile_area", None)
+    area = st.selectbox(
+        "Open an area's profile (or click an area on the map)",
+        [None, *codes],
+        format_func=lambda c: "Choose an area…" if c is None else names.get(c, c),
+        key="profile_area",
+    )
+    if area:
+        area_profile(dataset, analysis, area)
+
+
+def gaps_tab(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any]) -> None:
+    only = st.checkbox("Only the chosen benchmark", value=False, key="gaps_only_chosen")
+    table = gaps_table(analysis, benchmark_id=view["benchmark_id"] if only else None)
+    st.dataframe(style_status(table), hide_index=True, width="stretch", height=520, key="gaps_table")
+    st.download_button(
+        "Download the gap table (CSV)",
+        data=gaps_csv(analysis),
+        file_name=f"gaps_{date.today().isoformat()}.csv",
+        mime="text/csv",
+        key="gaps_csv",
+    )
+
+
+def gaps_csv(analysis: GapAnalysis) -> bytes:
+    try:
+        from gapmap.export import gaps_csv_bytes
+    except ImportError:  # the export module is optional until it lands
+        return analysis.gaps.to_csv(index=False).encode("utf-8")
+    return gaps_csv_bytes(analysis)
+
+
+def patchwork_tab(dataset: Dataset, analysis: GapAnalysis) -> None:
+    summary = analysis.summary
+    c1, c2 = st.columns(2)
+    idx = summary.get("patchwork_index")
+    widx = summary.get("patchwork_index_weighted")
+    c1.metric("Patchwork index", "–" if idx is None else f"{float(idx):.2f}")
+    c2.metric("Population-weighted", "–" if widx is None else f"{float(widx):.2f}")
+    st.markdown(
+        "✔ n = provided (n services) · **✖ GAP** = other areas of the selection have it, this one "
+        "does not · – none anywhere = no area of the selection has it"
+    )
+    table = patchwork_table(analysis, dataset.config)
+    st.dataframe(style_patchwork(table), width="stretch", height=480, key="patchwork_table")
+
+
+def services_tab(dataset: Dataset, choice_label: str) -> None:
+    from gapmap.storage import list_versions
+
+    config = dataset.config
+    st.subheader(f"Current list: {choice_label}")
+    st.dataframe(
+        services_table(dataset.services, config),
+        hide_index=True,
+        width="stretch",
+        height=320,
+        key="services_current",
+    )
+    st.caption("Confidential services (refuges) are listed without any location.")
+
+    st.subheader("Upload a new service list")
+    st.file_uploader("Service list (CSV or Excel)", type=["csv", "xlsx", "xls"], key="upload_file")
+    upload = current_upload()
+    if upload is not None:
+        content, name, digest = upload
+        checked, report = check_upload(digest, content, name)
+        show_report(report, what=name)
+        if checked is not None:
+            st.markdown(f"**Preview** ({len(checked.services)} services)")
+            st.dataframe(
+                services_table(checked.services, checked.config).head(20),
+                hide_index=True,
+                width="stretch",
+                key="upload_preview",
+            )
+            if st.button("Save as new version", type="primary", key="save_version"):
+                save_upload(content, name, len(checked.services))
+    if st.session_state.get("save_message"):
+        st.success(st.session_state["save_message"])
+
+    st.subheader("Saved versions")
+    versions = list_versions()
+    if not versions:
+        st.info("No saved versions yet.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Version": [v.version_id for v in versions],
+                "Saved (UTC)": [v.saved_at.replace("T", " ").replace("Z", "") for v in versions],
+                "Services": [v.row_count for v in versions],
+                "Original file": [v.original_name for v in versions],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="versions_table",
+    )
+    compare_section(dataset, versions)
+
+
+def compare_section(dataset: Dataset, versions: list[Any]) -> None:
+    st.subheader("Compare two versions")
+    options = {DEMO_KEY: "Demo list (fictional)"} if "boundaries" not in env_inputs() else {}
+    options.update({v.version_id: f"{v.version_id}: {v.original_name}" for v in versions})
+    paths = {v.version_id: str(v.path) for v in versions}
+    keys = list(options)
+    if len(keys) < 2:
+        st.info("Save at least two versions to compare them.")
+        return
+    c1, c2 = st.columns(2)
+    old = c1.selectbox("Older", keys, index=len(keys) - 2, format_func=options.get, key="compare_old")
+    new = c2.selectbox("Newer", keys, index=len(keys) - 1, format_func=options.get, key="compare_new")
+    if old == new:
+        st.info("Choose two different versions.")
+        return
+    from gapmap.compare import compare_versions
+
+    old_ds = load_source(DEMO_KEY) if old == DEMO_KEY else load_source("version", paths[old])
+    new_ds = load_source(DEMO_KEY) if new == DEMO_KEY else load_source("version", paths[new])
+    comparison = compare_versions(old_ds, new_ds, profile=st.session_state.get("profile"))
+    show_comparison(comparison)
+
+
+def show_comparison(comparison: Any) -> None:
+    """Show whatever frames the comparison carries: added, removed, changed, area movements."""
+    shown = False
+    for attr, title in (
+        ("added", "Added services"),
+        ("removed", "Removed services"),
+        ("changed", "Changed services"),
+        ("areas", "How each area's figures moved"),
+        ("area_changes", "How each area's figures moved"),
+        ("gaps", "How each area's figures moved"),
+    ):
+        frame = getattr(comparison, attr, None)
+        if isinstance(frame, pd.DataFrame):
+            shown = True
+            st.markdown(f"**{title}** ({len(frame)})")
+            if len(frame):
+                st.dataframe(frame, hide_index=True, width="stretch", key=f"compare_{attr}")
+    text = getattr(comparison, "to_text", None)
+    if callable(text):
+        st.text(text())
+    elif not shown:
+        st.write(comparison)
+
+
+def export_tab(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], title: str) -> None:
+    st.markdown("Exports use the current view: dataset, areas, benchmark, colouring and filters.")
+    kwargs = dict(
+        colour_by=view["colour_by"],
+        benchmark_id=view["benchmark_id"],
+        tier=view["tier"],
+        cohort=view["cohort"],
+        title=title,
+    )
+    signature = repr(
+        (
+            title,
+            sorted(kwargs.items()),
+            view["service_filter"],
+            analysis.selection,
+            dataset.sources,
+            view["profile"].id,
+        )
+    )
+    stamp = date.today().isoformat()
+
+    def make(kind: str) -> tuple[bytes, str, str]:
+        from gapmap import export, pack, snapshot
+
+        if kind == "png":
+            return snapshot.snapshot_png(dataset, analysis, **kwargs), f"map_{stamp}.png", "image/png"
+        if kind == "pdf":
+            return snapshot.snapshot_pdf(dataset, analysis, **kwargs), f"map_{stamp}.pdf", "application/pdf"
+        if kind == "xlsx":
+            mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            return export.gaps_xlsx_bytes(dataset, analysis), f"gaps_{stamp}.xlsx", mime
+        if kind == "csv":
+            return export.gaps_csv_bytes(analysis), f"gaps_{stamp}.csv", "text/csv"
+        if kind == "html":
+            html = export.map_html(dataset, analysis, **kwargs)
+            return html.encode("utf-8"), f"map_{stamp}.html", "text/html"
+        return pack.partnership_pack(dataset, analysis, title=title), f"pack_{stamp}.pdf", "application/pdf"
+
+    items = (
+        ("png", "Map snapshot (PNG, 300 dpi)"),
+        ("pdf", "Map snapshot (PDF)"),
+        ("html", "Interactive map (HTML, works offline)"),
+        ("xlsx", "Gap tables (Excel)"),
+        ("csv", "Gap table (CSV)"),
+        ("pack", "Partnership pack (PDF)"),
+    )
+    for kind, label in items:
+        c1, c2 = st.columns([2, 3])
+        if c1.button(f"Prepare: {label}", key=f"prepare_{kind}"):
+            with st.spinner(f"Preparing {label}…"):
+                st.session_state[f"export_{kind}"] = (signature, *make(kind))
+        ready = st.session_state.get(f"export_{kind}")
+        if ready and ready[0] == signature:
+            c2.download_button(
+                f"Download {label}", data=ready[1], file_name=ready[2], mime=ready[3], key=f"download_{kind}"
+            )
+
+
+def method_tab(dataset: Dataset, view: dict[str, Any]) -> None:
+    config = dataset.config
+    for profile in config.profiles.values():
+        st.subheader(f"Benchmarks: {profile.label}" + (" (default)" if profile.default else ""))
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Benchmark": [b.label for b in profile.benchmarks],
+                    "Standard": [b.describe() for b in profile.benchmarks],
+                    "Counts": [
+                        ", ".join(
+                            config.service_types[s].label
+                            for s in b.service_types
+                            if s in config.service_types
+                        )
+                        for b in profile.benchmarks
+                    ],
+                    "Source": [b.source for b in profile.benchmarks],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            key=f"method_{profile.id}",
+        )
+    st.markdown(
+        f"**Status**: ratio = provided ÷ required. {status_word('green')} (green) at "
+        f"{config.green_at:.0%} or more; {status_word('amber')} (amber) from {config.amber_at:.0%}; "
+        f"{status_word('red')} (red) below {config.amber_at:.0%}; {status_word('no_data')} (grey) when "
+        "the area has no population figure. A service serving several areas is shared between them "
+        "in proportion to each area's denominator."
+    )
+    st.subheader("Prevention tiers")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Tier": [v.get("label", k) for k, v in config.tiers.items()],
+                "What it aims to do": [v.get("description", "") for v in config.tiers.values()],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="method_tiers",
+    )
+    st.subheader("Cohorts")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Cohort": [v.get("label", k) for k, v in config.cohorts.items()],
+                "Description": [v.get("description", "") for v in config.cohorts.values()],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="method_cohorts",
+    )
+    st.subheader("The patchwork")
+    st.markdown(
+        "A tier × cohort cell (for example *secondary × perpetrators*) is a **patchwork gap** in an "
+        "area when no service of that tier for that cohort serves the area although at least one "
+        "other area of the selection has one. The **patchwork index** is the share of "
+        "area × cell combinations that are patchwork gaps, among the cells provided somewhere in "
+        "the selection (0 = every area has what any area has; 1 = nothing is shared); the "
+        "weighted index weights areas by population. Cells with nothing anywhere are shown "
+        "separately: they are partnership-wide gaps."
+    )
+    st.subheader("Confidential services")
+    st.markdown(
+        "Refuges and other confidential services count in their area's figures but are never "
+        "shown as a point, in a tooltip or with an address, on screen or in any export."
+    )
+    st.subheader("Data used")
+    st.dataframe(
+        pd.DataFrame({"Input": list(dataset.sources), "File (checksum)": list(dataset.sources.values())}),
+        hide_index=True,
+        width="stretch",
+        key="method_sources",
+    )
+
+
+# --------------------------------------------------------------------------- the page
+def main() -> None:
+    st.set_page_config(
+        page_title="gapmap: DA and SV provision", layout="wide", initial_sidebar_state="expanded"
+    )
+    st.markdown(PAGE_CSS, unsafe_allow_html=True)
+    sync_uploaded_file()
+    st.sidebar.header("What to show")
+    try:
+        choice, choice_label, version_path = sidebar_dataset()
+        dataset = get_dataset(choice, version_path)
+        selection, selection_label = sidebar_selection(dataset)
+        view = sidebar_view(dataset)
+        analysis = run_analysis(
+            f"{choice}|{version_path}|{sorted(dataset.sources.items())}",
+            dataset,
+            view["profile"].id,
+            view["service_filter"],
+            selection,
+        )
+        services = filtered_services(f"{choice}|{version_path}", dataset, view["service_filter"])
+    except GapmapInputError as exc:
+        st.title("gapmap")
+        st.error("The data could not be loaded. What is wrong and how to fix it:")
+        st.dataframe(report_frame(exc.report), hide_index=True, width="stretch", key="load_errors")
+        return
+
+    title = f"Domestic abuse and sexual violence services: {selection_label}"
+    st.title(title)
+    if dataset.is_demo:
+        st.markdown(
+            '<div class="gapmap-demo">Fictional demo data: Fenmarsh does not exist.</div>',
+            unsafe_allow_html=True,
+        )
+    st.caption(f"{uk_date(date.today())} · Dataset: {choice_label}")
+    headline(dataset, analysis, view, selection_label)
+
+    tabs = st.tabs(["Map", "Gaps", "Patchwork", "Services", "Export", "Method"])
+    with tabs[0]:
+        map_tab(dataset, analysis, services, view)
+    with tabs[1]:
+        gaps_tab(dataset, analysis, view)
+    with tabs[2]:
+        patchwork_tab(dataset, analysis)
+    with tabs[3]:
+        services_tab(dataset, choice_label)
+    with tabs[4]:
+        export_tab(dataset, analysis, view, title)
+    with tabs[5]:
+        method_tab(dataset, view)
+
+
+main()
