@@ -441,6 +441,7 @@ def validate_service_table(
 
     # ---- serves and areas
     serves_raw = col("serves")
+    postcode_raw_given = (col("postcode") != "").to_numpy()
     serves = _serves(serves_raw, areas, out)
     located = ~np.isnan(lat)
     for i in np.flatnonzero(~located):
@@ -448,9 +449,11 @@ def validate_service_table(
             out.error(
                 i,
                 "serves",
-                f"service {_quote(names.iat[i])} has no location and no `serves`, so it cannot be placed in "
-                "any area. Give `serves` (area codes or names separated by ;, or * for every area); "
-                "refuges usually have no published location: give `serves`.",
+                f"service {_quote(names.iat[i])} has no location"
+                + (" (its postcode gave none, see the warning)" if postcode_raw_given[i] else "")
+                + " and no `serves`, so it cannot be placed in any area. Give `serves` (area codes or "
+                "names separated by ;, or * for every area); refuges usually have no published "
+                "location: give `serves`.",
             )
     if areas is not None and located.any():
         _check_points_in_areas(lat, lon, located, serves, areas, out)
