@@ -86,6 +86,16 @@ AREA_CHANGE_COLUMNS: tuple[str, ...] = (
     "moved",
 )
 
+COVERAGE_CHANGE_COLUMNS: tuple[str, ...] = (
+    AREA_CODE,
+    AREA_NAME,
+    "tier",
+    "cohort",
+    "services_old",
+    "services_new",
+    "change",
+)
+
 #: Ids `gapmap.services` generates for rows without one (S0001, S0002, … in row order). They
 #: follow row order, so matching two lists by them would pair unrelated services.
 _GENERATED_ID = re.compile(r"^S\d{4,}$")
@@ -109,6 +119,9 @@ class VersionComparison:
     area_changes
         One row per area x benchmark (and the `ALL` selection rows): required, provided,
         ratio and status before and after, the differences, and `moved` (anything differs).
+    coverage_changes
+        The patchwork: one row per area x tier x cohort whose number of services changed;
+        `change` is "gap closed" (none before), "gap opened" (none after) or "".
     profile
         The benchmark profile id both versions were scored with.
     old_label, new_label
@@ -121,6 +134,9 @@ class VersionComparison:
     removed: pd.DataFrame
     changed: pd.DataFrame
     area_changes: pd.DataFrame
+    coverage_changes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(COVERAGE_CHANGE_COLUMNS))
+    )
     profile: str | None = None
     old_label: str = "old"
     new_label: str = "new"
@@ -176,6 +192,12 @@ class VersionComparison:
                     f"({_signed(row.provided_change)}); ratio {_number(row.ratio_old)} -> "
                     f"{_number(row.ratio_new)}; status {row.status_old} -> {row.status_new}"
                 )
+        opened = self.coverage_changes[self.coverage_changes["change"] != ""]
+        if len(opened):
+            lines.append("")
+            lines.append(f"Patchwork cells that opened or closed ({len(opened)}):")
+            for row in opened.itertuples(index=False):
+                lines.append(f"  {row.area_name} ({row.area_code}), {row.tier} x {row.cohort}: {row.change}")
         return "\n".join(lines)
 
 
@@ -315,10 +337,10 @@ def diff_services(
 
 
 # ---------------------------------------------------------------- area figures
-def _gaps(dataset, profile: str | None) -> pd.DataFrame:
+def _analyse(dataset, profile: str | None):
     from gapmap.engine import analyse
 
-    analysis = analyse(
+    return analyse(
         dataset.areas,
         dataset.population,
         dataset.services,
@@ -326,7 +348,6 @@ def _gaps(dataset, profile: str | None) -> pd.DataFrame:
         profile=profile,
         small_area_population=getattr(dataset, "small_area_population", None),
     )
-    return analysis.gaps
 
 
 def _changed(a: Any, b: Any) -> bool:
@@ -374,6 +395,30 @@ def compare_area_figures(old_gaps: pd.DataFrame, new_gaps: pd.DataFrame) -> pd.D
     return out[list(AREA_CHANGE_COLUMNS)].reset_index(drop=True)
 
 
+def compare_coverage(old_coverage: pd.DataFrame, new_coverage: pd.DataFrame) -> pd.DataFrame:
+    """Tier x cohort cells whose number of services changed (see `COVERAGE_CHANGE_COLUMNS`)."""
+    keys = [AREA_CODE, "tier", "cohort"]
+    left = old_coverage[[*keys, AREA_NAME, "services"]]
+    right = new_coverage[[*keys, AREA_NAME, "services"]]
+    merged = left.merge(right, on=keys, how="outer", suffixes=("_old", "_new"), sort=False)
+    out = pd.DataFrame(
+        {
+            AREA_CODE: merged[AREA_CODE],
+            AREA_NAME: merged[f"{AREA_NAME}_new"].fillna(merged[f"{AREA_NAME}_old"]),
+            "tier": merged["tier"],
+            "cohort": merged["cohort"],
+            "services_old": pd.to_numeric(merged["services_old"], errors="coerce").fillna(0.0).astype(float),
+            "services_new": pd.to_numeric(merged["services_new"], errors="coerce").fillna(0.0).astype(float),
+        }
+    )
+    out = out[(out["services_old"] - out["services_new"]).abs() > _TOLERANCE].copy()
+    before, after = out["services_old"] > _TOLERANCE, out["services_new"] > _TOLERANCE
+    out["change"] = ""
+    out.loc[~before & after, "change"] = "gap closed"
+    out.loc[before & ~after, "change"] = "gap opened"
+    return out[list(COVERAGE_CHANGE_COLUMNS)].reset_index(drop=True)
+
+
 # ---------------------------------------------------------------- public API
 def compare_versions(
     old, new, *, profile: str | None = None, old_label: str = "old", new_label: str = "new"
@@ -394,15 +439,16 @@ def compare_versions(
     notes = []
     config = new.config
     profile_id = profile or config.default_profile.id
-    old_gaps = _gaps(_with_config(old, config), profile_id)
-    new_gaps = _gaps(new, profile_id)
+    old_analysis = _analyse(_with_config(old, config), profile_id)
+    new_analysis = _analyse(new, profile_id)
     if sorted(old.areas[AREA_CODE].astype(str)) != sorted(new.areas[AREA_CODE].astype(str)):
         notes.append("Note: the two versions were checked against different areas.")
     return VersionComparison(
         added=added,
         removed=removed,
         changed=changed,
-        area_changes=compare_area_figures(old_gaps, new_gaps),
+        area_changes=compare_area_figures(old_analysis.gaps, new_analysis.gaps),
+        coverage_changes=compare_coverage(old_analysis.coverage, new_analysis.coverage),
         profile=profile_id,
         old_label=old_label,
         new_label=new_label,

@@ -245,3 +245,24 @@ def test_cli_compare_unknown_version_lists_known_ones(tmp_path, capsys):
 def test_cli_compare_neither_version_nor_file(tmp_path, capsys):
     assert main(["compare", "no-such-file.csv", "v1", "--dir", str(tmp_path)]) == 1
     assert "neither a saved version id" in capsys.readouterr().err
+
+
+def test_patchwork_cells_that_open_and_close():
+    header = "service_id,name,service_type,provider,serves,capacity\n"
+    old = header + "X1,Alpha IDVA,idva,P,E07000901,2\nP1,Change,perpetrator_programme,P,E07000901,10\n"
+    new = header + "X1,Alpha IDVA,idva,P,E07000901,2\nP2,Change B,perpetrator_programme,P,E07000902,10\n"
+    comparison = compare_versions(_dataset(old, "o.csv"), _dataset(new, "n.csv"))
+    cells = {(r.area_code, r.tier, r.cohort): r.change for r in comparison.coverage_changes.itertuples()}
+    # perpetrator programmes are secondary x perpetrators: A loses its only one, B gains one
+    assert cells == {
+        (A, "secondary", "perpetrators"): "gap opened",
+        (B, "secondary", "perpetrators"): "gap closed",
+    }
+    text = comparison.to_text()
+    assert "Area A (E07000901), secondary x perpetrators: gap opened" in text
+    assert "Area B (E07000902), secondary x perpetrators: gap closed" in text
+
+
+def test_unchanged_patchwork_has_no_coverage_rows():
+    same = compare_versions(_dataset(OLD, "a.csv"), _dataset(OLD, "b.csv"))
+    assert same.coverage_changes.empty
