@@ -21,6 +21,7 @@ from typing import Any
 
 import geopandas as gpd
 import matplotlib
+import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -281,6 +282,51 @@ def patchwork_classes(
         else:
             out.append("nowhere")
     return pd.Series(out, index=codes, dtype=object)
+
+
+GAP_COUNT_COLOURS: tuple[str, ...] = ("#fcbba1", "#fb6a4a", "#cb181d")
+GAP_COUNT_HATCHES: tuple[str, ...] = ("", "...", "///")
+
+
+def gap_count_classes(
+    analysis: Any, area_codes: Iterable[str], tier: str | None, cohort: str | None
+) -> tuple[pd.Series, dict[str, str], dict[str, str], tuple[str, ...], dict[str, str]]:
+    """Areas classed by their number of patchwork gaps among the chosen cells.
+
+    0 gaps is its own (green) class; the other counts are split into at most three classes
+    of roughly equal numbers of areas (light to dark red, with patterns). Returns the class
+    per area and the colours, hatches, legend order and legend words of the classes.
+    """
+    cov = analysis.coverage
+    if tier is not None:
+        cov = cov.loc[cov["tier"] == tier]
+    if cohort is not None:
+        cov = cov.loc[cov["cohort"] == cohort]
+    codes = [str(c) for c in area_codes]
+    n_gaps = cov.assign(area_code=cov["area_code"].astype(str)).groupby("area_code")["patchwork_gap"].sum()
+    nonzero = sorted({int(v) for v in n_gaps if v > 0})
+    groups: list[list[int]] = []
+    if nonzero:
+        k = min(3, len(nonzero))
+        groups = [list(g) for g in np.array_split(np.array(nonzero), k)]
+    colours = {"none": STATUS_COLOURS["green"], "no_data": STATUS_COLOURS["no_data"]}
+    hatches = {"none": "", "no_data": "xx"}
+    words = {"none": "No gaps", "no_data": "No data: not scored"}
+    order: list[str] = []
+    value_class: dict[int, str] = {0: "none"}
+    for i, g in enumerate(groups):
+        key = f"gaps_{i}"
+        shade = GAP_COUNT_COLOURS[i + (3 - len(groups))]
+        colours[key] = shade
+        hatches[key] = GAP_COUNT_HATCHES[i + (3 - len(groups))]
+        lo, hi = int(g[0]), int(g[-1])
+        words[key] = f"{lo} gap{'s' if hi != 1 else ''}" if lo == hi else f"{lo} to {hi} gaps"
+        for v in g:
+            value_class[int(v)] = key
+        order.append(key)
+    order = [*reversed(order), "none", "no_data"]
+    out = [value_class[int(n_gaps[c])] if c in n_gaps.index else "no_data" for c in codes]
+    return pd.Series(out, index=codes, dtype=object), colours, hatches, tuple(order), words
 
 
 def status_words(config: Any) -> dict[str, str]:
@@ -607,10 +653,21 @@ def snapshot_figure(
         words = status_words(config)
         default_title = f"{benchmark.label}: provision against the benchmark"
     else:
-        classes = patchwork_classes(analysis, areas["area_code"], tier, cohort)
-        colours, hatches, order = PATCHWORK_COLOURS, PATCHWORK_HATCHES, PATCHWORK_ORDER
-        words = PATCHWORK_WORDS
-        default_title = f"The patchwork: {_tier_label(config, tier)} × {_cohort_label(config, cohort)}"
+        if tier is not None and cohort is not None:
+            classes = patchwork_classes(analysis, areas["area_code"], tier, cohort)
+            colours, hatches, order = PATCHWORK_COLOURS, PATCHWORK_HATCHES, PATCHWORK_ORDER
+            words = PATCHWORK_WORDS
+        else:
+            # Several cells: nearly every area lacks something, so "any gap" would paint
+            # everything red. Count the gaps instead, in up to three classes.
+            classes, colours, hatches, order, words = gap_count_classes(
+                analysis, areas["area_code"], tier, cohort
+            )
+        default_title = (
+            f"The patchwork: {_tier_label(config, tier)} × {_cohort_label(config, cohort)}"
+            if tier is not None or cohort is not None
+            else "The patchwork: gaps per area across every tier and cohort"
+        )
     areas = areas.assign(map_class=classes.to_numpy())
 
     fig = _new_figure(figsize)
@@ -728,7 +785,9 @@ def snapshot_figure(
         leg.text("Status: provided as a share of required", fontsize=9.5, weight="bold", gap=0.004)
     else:
         leg.text(
-            f"{_tier_label(config, tier)} × {_cohort_label(config, cohort)}",
+            f"{_tier_label(config, tier)} × {_cohort_label(config, cohort)}"
+            if tier is not None or cohort is not None
+            else "Every prevention tier and cohort",
             fontsize=12,
             weight="bold",
             gap=0.005,
@@ -739,6 +798,8 @@ def snapshot_figure(
             fontsize=9,
             gap=0.004,
         )
+        if tier is None or cohort is None:
+            leg.text("Colour: the number of such gaps in each area.", fontsize=9, gap=0.004)
         index = (analysis.summary or {}).get("patchwork_index")
         if isinstance(index, (int, float)) and not (isinstance(index, float) and math.isnan(index)):
             leg.text(f"Patchwork index for the selection: {index:.2f}", fontsize=9)

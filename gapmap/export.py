@@ -1,0 +1,471 @@
+"""Report exports: the gap table as CSV/XLSX, an offline HTML map, and the files `gapmap report` writes.
+
+Pure builders return bytes/str (the app offers them as downloads); `write_report_exports` is the
+only function that touches the disk, and it writes atomically. Confidential services never
+leave here with a location: the service sheet goes through `privacy.redact_confidential` and
+the maps draw only `privacy.public_services`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from gapmap.privacy import redact_confidential
+from gapmap.schema import LIST_COLUMNS, LOCATION_COLUMNS, SERVICE_COLUMNS
+from gapmap.snapshot import (
+    CONFIDENTIAL_NOTE,
+    CROWN_COPYRIGHT,
+    DEMO_BADGE,
+    ONS_ATTRIBUTION,
+    STATUS_COLOURS,
+    status_words,
+)
+
+#: Excel's limit on sheet names, and the characters it forbids in them.
+MAX_SHEET_NAME = 31
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+#: Display formats for numeric columns of the gap table (values stay full precision).
+NUMBER_FORMATS: dict[str, str] = {
+    "denominator": "#,##0",
+    "required": "#,##0.00",
+    "provided": "#,##0.00",
+    "shortfall": "#,##0.00",
+    "ratio": "0%",
+    "nearest_km": "0.0",
+    "capacity": "#,##0.##",
+    "catchment_km": "0.0",
+}
+GAP_WORD = "GAP"
+GAP_FILL = STATUS_COLOURS["red"]
+HAS_FILL = "#d9f0d3"
+NOWHERE_FILL = "#d9d9d9"
+_BOLD = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def gaps_csv_bytes(analysis: Any) -> bytes:
+    """The gap table as UTF-8 CSV bytes, exactly the content of `gaps.csv` from `gapmap report`.
+
+    Full precision floats, empty cells for missing values, "\\n" line endings, no index.
+    """
+    return frame_csv_bytes(analysis.gaps)
+
+
+def frame_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """Any table as the CSV bytes the report writes (list values joined by '; ')."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].map(lambda v: isinstance(v, (tuple, list))).any():
+            out[col] = out[col].map(_join_list)
+    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def _join_list(v: Any) -> Any:
+    return "; ".join(str(x) for x in v) if isinstance(v, (tuple, list)) else v
+
+
+# --------------------------------------------------------------------------- XLSX helpers
+
+
+def safe_sheet_name(name: str, taken: Iterable[str] = ()) -> str:
+    """An Excel-legal sheet name (<= 31 characters, no []:*?/\\), unique among `taken`."""
+    base = _SHEET_FORBIDDEN.sub("-", name).strip("' ") or "Sheet"
+    if len(base) > MAX_SHEET_NAME:
+        # Cut at a word boundary so the tab reads as words, not "assault centr".
+        cut = base[: MAX_SHEET_NAME + 1].rsplit(" ", 1)[0]
+        base = (cut if len(cut) >= 12 else base[:MAX_SHEET_NAME]).rstrip(" -,(")[:MAX_SHEET_NAME]
+    lowered = {t.lower() for t in taken}
+    candidate, n = base, 2
+    while candidate.lower() in lowered:
+        suffix = f" ({n})"
+        candidate = base[: MAX_SHEET_NAME - len(suffix)] + suffix
+        n += 1
+    return candidate
+
+
+def _fill(hex_colour: str) -> PatternFill:
+    return PatternFill("solid", fgColor=hex_colour.lstrip("#").upper())
+
+
+def _cell_value(v: Any) -> Any:
+    """A value openpyxl can store: NaN/NaT/None -> empty, numpy scalars -> Python, tuples joined."""
+    if v is None:
+        return None
+    if isinstance(v, (tuple, list)):
+        return "; ".join(str(x) for x in v)
+    if isinstance(v, pd.Timestamp):
+        return None if pd.isna(v) else v.date().isoformat()
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and math.isinf(v):
+        return str(v)
+    return v
+
+
+def _write_table(
+    ws: Worksheet,
+    frame: pd.DataFrame,
+    *,
+    start_row: int = 1,
+    status_column: str | None = "status",
+    cell_style: Callable[[str, Any], PatternFill | None] | None = None,
+) -> None:
+    """Write `frame` with a bold, filled, frozen header, an autofilter and fitted widths."""
+    columns = list(frame.columns)
+    for j, col in enumerate(columns, start=1):
+        c = ws.cell(row=start_row, column=j, value=str(col))
+        c.font = _BOLD
+        c.fill = _HEADER_FILL
+    status_fills = {k: _fill(v) for k, v in STATUS_COLOURS.items()}
+    for i, record in enumerate(frame.itertuples(index=False, name=None), start=start_row + 1):
+        for j, (col, v) in enumerate(zip(columns, record, strict=True), start=1):
+            c = ws.cell(row=i, column=j, value=_cell_value(v))
+            if col in NUMBER_FORMATS and isinstance(c.value, (int, float)):
+                c.number_format = NUMBER_FORMATS[col]
+            if status_column and col == status_column and str(v) in status_fills:
+                c.fill = status_fills[str(v)]
+                c.font = _BOLD
+            elif cell_style is not None:
+                fill = cell_style(col, v)
+                if fill is not None:
+                    c.fill = fill
+    ws.freeze_panes = ws.cell(row=start_row + 1, column=1)
+    if len(frame):
+        ws.auto_filter.ref = f"A{start_row}:{get_column_letter(len(columns))}{start_row + len(frame)}"
+    _fit_widths(ws, frame, columns)
+
+
+def _fit_widths(ws: Worksheet, frame: pd.DataFrame, columns: Sequence[str], *, cap: int = 60) -> None:
+    for j, col in enumerate(columns, start=1):
+        values = frame[col].head(2000).map(lambda v: len(str(_cell_value(v) or ""))) if len(frame) else []
+        longest = max([len(str(col)), *list(values)]) if len(frame) else len(str(col))
+        ws.column_dimensions[get_column_letter(j)].width = min(max(longest + 2, 8), cap)
+
+
+def _label_value_rows(ws: Worksheet, rows: Sequence[tuple[str, Any]], start_row: int) -> int:
+    """Two-column 'label | value' rows (bold labels, wrapped values); returns the next free row."""
+    r = start_row
+    for label, value in rows:
+        ws.cell(row=r, column=1, value=label).font = _BOLD
+        c = ws.cell(row=r, column=2, value=_cell_value(value))
+        c.alignment = _WRAP
+        r += 1
+    return r
+
+
+# --------------------------------------------------------------------------- XLSX sheets
+
+
+def patchwork_matrix(analysis: Any, config: Any) -> pd.DataFrame:
+    """Areas x (tier, cohort): "GAP" where the area has none but another selected area has one,
+    else the number of services; a last column counts each area's gaps.
+
+    Column names are "<tier label> × <cohort label>" in vocabulary order.
+    """
+    cov = analysis.coverage
+    names: dict[tuple[str, str], str] = {}
+    for t in config.tiers:
+        for k in config.cohorts:
+            names[(t, k)] = f"{config.tiers[t].get('label', t)} × {config.cohorts[k].get('label', k)}"
+    areas = cov[["area_code", "area_name"]].drop_duplicates("area_code")
+    out = areas.reset_index(drop=True).copy()
+    gap_count = pd.Series(0, index=out.index)
+    for (t, k), label in names.items():
+        cell = cov.loc[(cov["tier"] == t) & (cov["cohort"] == k)].set_index("area_code")
+        values = []
+        for i, code in enumerate(out["area_code"]):
+            if code not in cell.index:
+                values.append(None)
+                continue
+            row = cell.loc[code]
+            if bool(row["patchwork_gap"]):
+                values.append(GAP_WORD)
+                gap_count.iloc[i] += 1
+            else:
+                values.append(int(row["services"]))
+        out[label] = pd.Series(values, index=out.index, dtype=object)
+    out["patchwork gaps"] = gap_count.astype(int)
+    return out
+
+
+def _patchwork_style(col: str, v: Any) -> PatternFill | None:
+    if v == GAP_WORD:
+        return _fill(GAP_FILL)
+    if col in ("area_code", "area_name", "patchwork gaps"):
+        return None
+    if isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v)):
+        return _fill(HAS_FILL) if v > 0 else _fill(NOWHERE_FILL)
+    return None
+
+
+def service_table(services: Any, config: Any) -> pd.DataFrame:
+    """The service list for export: confidential locations blanked, lists joined, no geometry."""
+    redacted = redact_confidential(services)
+    cols = [c for c in SERVICE_COLUMNS if c in redacted.columns and c != "geometry"]
+    table = pd.DataFrame(redacted[cols]).copy()
+    for col in LIST_COLUMNS:
+        if col in table.columns:
+            table[col] = table[col].map(
+                lambda v: "; ".join(map(str, v)) if isinstance(v, (tuple, list)) else v
+            )
+    if "funding_end" in table.columns:
+        table["funding_end"] = pd.to_datetime(table["funding_end"], errors="coerce").dt.strftime("%Y-%m-%d")
+    if "confidential" in table.columns:
+        conf = table["confidential"].astype(bool)
+        # Belt and braces: whatever redact_confidential does, nothing locational survives here.
+        for col in LOCATION_COLUMNS:
+            if col in table.columns and col != "geometry":
+                table[col] = table[col].astype(object)
+                table.loc[conf, col] = None
+        table["location_note"] = conf.map(
+            lambda c: "Confidential: counted in its area's figures; location withheld" if c else ""
+        )
+    return table.reset_index(drop=True)
+
+
+def gaps_xlsx_bytes(
+    dataset: Any, analysis: Any, *, title: str | None = None, today: date | None = None
+) -> bytes:
+    """The workbook report writers paste from.
+
+    Sheets: Summary (title, ISO date, profile, inputs, filters, attribution), Gaps (the full
+    gap table, same values as gaps.csv), one sheet per benchmark, Patchwork (areas x tier/cohort,
+    "GAP" marked), Access, Services (no location of any confidential service). Headers are bold
+    and frozen; status cells are filled red/amber/green/grey and carry the status word.
+    """
+    today = today or date.today()
+    config = dataset.config
+    wb = Workbook()
+    taken: list[str] = []
+
+    def sheet(name: str) -> Worksheet:
+        safe = safe_sheet_name(name, taken)
+        taken.append(safe)
+        if len(taken) == 1:
+            ws = wb.active
+            ws.title = safe
+            return ws
+        return wb.create_sheet(safe)
+
+    _summary_sheet(sheet("Summary"), dataset, analysis, title=title, today=today)
+    _write_table(sheet("Gaps"), analysis.gaps)
+
+    gaps = analysis.gaps
+    for bench in analysis.profile.benchmarks:
+        ws = sheet(bench.label)
+        ws.cell(row=1, column=1, value=bench.label).font = Font(bold=True, size=14)
+        meta = [
+            ("Benchmark", bench.describe()),
+            ("Source", bench.source),
+            (
+                "Scored",
+                "for each area and the whole selection"
+                if bench.scope == "area"
+                else "for the whole selection",
+            ),
+        ]
+        next_row = _label_value_rows(ws, meta, 2)
+        rows = gaps.loc[gaps["benchmark_id"] == bench.id].drop(columns=["benchmark_id", "benchmark_label"])
+        _write_table(ws, rows, start_row=next_row + 1)
+        ws.column_dimensions["B"].width = max(ws.column_dimensions["B"].width or 0, 30)
+
+    matrix = patchwork_matrix(analysis, config)
+    _write_table(sheet("Patchwork"), matrix, status_column=None, cell_style=_patchwork_style)
+    _write_table(sheet("Access"), analysis.access, status_column=None)
+    _write_table(sheet("Services"), service_table(dataset.services, config), status_column=None)
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | None, today: date) -> None:
+    summary = analysis.summary or {}
+    config = dataset.config
+    ws.cell(
+        row=1, column=1, value=title or "Domestic abuse and sexual violence provision: gap analysis"
+    ).font = Font(bold=True, size=16)
+    r = 2
+    if getattr(dataset, "is_demo", False):
+        c = ws.cell(row=r, column=1, value=f"{DEMO_BADGE}: the services, people and places are invented.")
+        c.font = Font(bold=True, size=13, color="B2182B")
+        r += 1
+    profile = analysis.profile
+    selection = list(getattr(analysis, "selection", ()) or ())
+    names = dict(
+        zip(dataset.areas["area_code"].astype(str), dataset.areas["area_name"].astype(str), strict=False)
+    )
+    sel_text = ", ".join(f"{names.get(c, c)} ({c})" for c in selection)
+    rows: list[tuple[str, Any]] = [
+        ("Date", today.isoformat()),
+        ("Benchmark profile", f"{profile.label} ({profile.id})"),
+        ("Service filter", summary.get("filters") or "All services"),
+        ("Selection", f"{len(selection)} areas: {sel_text}"),
+        ("Patchwork index", summary.get("patchwork_index")),
+        ("Patchwork index (population-weighted)", summary.get("patchwork_index_weighted")),
+        ("Services counted", summary.get("services_after_filter")),
+    ]
+    r = _label_value_rows(ws, rows, r + 1)
+    r += 1
+    ws.cell(row=r, column=1, value="Inputs").font = Font(bold=True, size=12)
+    r = _label_value_rows(ws, list((getattr(dataset, "sources", None) or {}).items()), r + 1)
+    r += 1
+    ws.cell(row=r, column=1, value="Status key").font = Font(bold=True, size=12)
+    r += 1
+    for status, words in status_words(config).items():
+        c = ws.cell(row=r, column=1, value=status)
+        c.fill = _fill(STATUS_COLOURS[status])
+        c.font = _BOLD
+        ws.cell(row=r, column=2, value=words)
+        r += 1
+    r += 1
+    ws.cell(row=r, column=1, value="Sheets").font = Font(bold=True, size=12)
+    sheets = [
+        (
+            "Gaps",
+            "every area x benchmark, plus ALL rows for the whole selection (the same values as gaps.csv)",
+        ),
+        ("one per benchmark", "that benchmark's rows, with its definition and source"),
+        (
+            "Patchwork",
+            f'areas x prevention tier and cohort: number of services, or "{GAP_WORD}" where the '
+            "area has none but another selected area has at least one",
+        ),
+        ("Access", "distance in km from each area to the nearest service of each type"),
+        ("Services", "the service list; confidential services (refuges) keep their row but no location"),
+    ]
+    r = _label_value_rows(ws, sheets, r + 1)
+    r += 1
+    ws.cell(row=r, column=1, value="Attribution").font = Font(bold=True, size=12)
+    attribution = [
+        ("Boundaries", CROWN_COPYRIGHT.format(year=today.year) + "."),
+        ("Population", ONS_ATTRIBUTION),
+        ("Confidentiality", CONFIDENTIAL_NOTE),
+    ]
+    _label_value_rows(ws, attribution, r + 1)
+    ws.column_dimensions["A"].width = 38
+    ws.column_dimensions["B"].width = 100
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def map_html(
+    dataset: Any,
+    analysis: Any,
+    *,
+    colour_by: str = "benchmark",
+    benchmark_id: str | None = None,
+    tier: str | None = None,
+    cohort: str | None = None,
+    title: str | None = None,
+) -> str:
+    """One self-contained HTML file (Leaflet inlined, no basemap, no remote URL) of the map."""
+    from html import escape
+
+    from gapmap import render
+
+    m = render.build_map(
+        dataset.areas,
+        analysis,
+        # The renderer draws only public services; redacting first makes sure no confidential
+        # location can reach the HTML even through a future code path (catchments, tooltips).
+        redact_confidential(dataset.services),
+        dataset.config,
+        colour_by=colour_by,
+        benchmark_id=benchmark_id,
+        tier=tier,
+        cohort=cohort,
+        basemap=False,
+        asset_mode="inline",
+    )
+    html = render.standalone_html(m)
+    heading = title or "gapmap: provision against benchmarks"
+    if getattr(dataset, "is_demo", False):
+        heading += f" ({DEMO_BADGE})"
+    # A page title so the file is recognisable in a browser tab and a folder listing.
+    if "<title>" not in html:
+        html = html.replace("<head>", f"<head>\n<title>{escape(heading)}</title>", 1)
+    return html
+
+
+# --------------------------------------------------------------------------- files
+
+
+def atomic_write(path: Path, data: bytes | str) -> Path:
+    """Write via a temp file in the same folder, fsync, then os.replace (never a half file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_report_exports(
+    out: Path,
+    dataset: Any,
+    analysis: Any,
+    *,
+    title: str | None = None,
+    maps: bool = True,
+    pack: bool = True,
+    xlsx: bool = True,
+    today: date | None = None,
+) -> list[Path]:
+    """Write map.png, map.pdf, map.html, gaps.xlsx and pack.pdf into `out` (atomically).
+
+    `maps`, `pack` and `xlsx` False skip the slow ones. Returns the paths written, in order.
+    """
+    from gapmap.pack import partnership_pack
+    from gapmap.snapshot import figure_to_bytes, snapshot_figure
+
+    out = Path(out)
+    written: list[Path] = []
+    if maps:
+        fig = snapshot_figure(dataset, analysis, title=title, today=today)
+        written.append(atomic_write(out / "map.png", figure_to_bytes(fig, "png", dpi=300)))
+        written.append(atomic_write(out / "map.pdf", figure_to_bytes(fig, "pdf")))
+        written.append(atomic_write(out / "map.html", map_html(dataset, analysis, title=title)))
+    if xlsx:
+        written.append(
+            atomic_write(out / "gaps.xlsx", gaps_xlsx_bytes(dataset, analysis, title=title, today=today))
+        )
+    if pack:
+        written.append(
+            atomic_write(out / "pack.pdf", partnership_pack(dataset, analysis, title=title, today=today))
+        )
+    return written

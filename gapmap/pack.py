@@ -1,0 +1,584 @@
+"""The partnership pack: one vector PDF to circulate before (or print for) a partnership meeting.
+
+Pages: a cover (selection, date, input versions, profile, headline results), a map per
+area-scope benchmark of the profile plus a patchwork overview map, the patchwork matrix, the
+gap table (paginated) and the method page (benchmarks with sources, tiers, cohorts, how the
+patchwork index is computed, confidentiality, attribution).
+
+All pages are A4 landscape, drawn with matplotlib's OO API (no pyplot) into `PdfPages`.
+Boundaries are simplified once for the whole pack (see `snapshot.prepare_layers`) so a county
+pack stays far below 5 MB.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from typing import Any
+
+import matplotlib
+import pandas as pd
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from gapmap import render
+from gapmap.export import GAP_WORD, HAS_FILL, NOWHERE_FILL
+from gapmap.snapshot import (
+    A4_LANDSCAPE_IN,
+    CONFIDENTIAL_NOTE,
+    CROWN_COPYRIGHT,
+    DEMO_BADGE,
+    ONS_ATTRIBUTION,
+    STATUS_COLOURS,
+    STATUS_HATCHES,
+    _fmt_number,
+    _new_figure,
+    filter_description,
+    percent,
+    prepare_layers,
+    snapshot_figure,
+    sources_line,
+    status_words,
+    uk_date,
+)
+
+DEFAULT_TITLE = "Domestic abuse and sexual violence provision: partnership pack"
+GAP_ROWS_PER_PAGE = 28
+MATRIX_ROWS_PER_PAGE = 24
+_LEFT = 0.05
+_RIGHT = 0.95
+
+
+# --------------------------------------------------------------------------- page furniture
+
+
+def _page(title: str, *, today: date, is_demo: bool, page_label: str = "") -> Figure:
+    """A blank A4 landscape page with a heading, a footer and the demo badge when needed."""
+    fig = _new_figure(A4_LANDSCAPE_IN)
+    fig.text(_LEFT, 0.94, title, fontsize=17, fontweight="bold", va="center")
+    if is_demo:
+        fig.text(
+            _RIGHT,
+            0.94,
+            DEMO_BADGE,
+            fontsize=13,
+            fontweight="bold",
+            color="#b2182b",
+            ha="right",
+            va="center",
+            bbox={"boxstyle": "square,pad=0.4", "facecolor": "white", "edgecolor": "#b2182b", "lw": 2},
+        )
+    fig.text(
+        _LEFT,
+        0.03,
+        f"{CROWN_COPYRIGHT.format(year=today.year)}. {ONS_ATTRIBUTION}",
+        fontsize=7,
+        color="#444444",
+    )
+    if page_label:
+        fig.text(_RIGHT, 0.03, page_label, fontsize=7, color="#444444", ha="right")
+    return fig
+
+
+class _Flow:
+    """Top-down text that starts a new page when the current one is full."""
+
+    def __init__(self, new_page: Callable[[], Figure], top: float = 0.88, bottom: float = 0.08) -> None:
+        self.new_page = new_page
+        self.top, self.bottom = top, bottom
+        self.pages: list[Figure] = []
+        self._start()
+
+    def _start(self) -> None:
+        self.fig = self.new_page()
+        self.pages.append(self.fig)
+        self.y = self.top
+
+    def _step(self, fontsize: float) -> float:
+        return fontsize * 1.35 / 72 / self.fig.get_figheight()
+
+    def text(
+        self,
+        s: str,
+        *,
+        fontsize: float = 10,
+        weight: str = "normal",
+        style: str = "normal",
+        indent: float = 0.0,
+        width: int = 150,
+        colour: str = "black",
+        gap: float = 0.0,
+    ) -> None:
+        chars = int(width * 10 / fontsize * (1 - indent))
+        for line in textwrap.wrap(s, chars) or [""]:
+            if self.y - self._step(fontsize) < self.bottom:
+                self._start()
+            self.fig.text(
+                _LEFT + indent,
+                self.y,
+                line,
+                fontsize=fontsize,
+                fontweight=weight,
+                fontstyle=style,
+                color=colour,
+                va="top",
+            )
+            self.y -= self._step(fontsize)
+        self.y -= gap
+
+    def heading(self, s: str) -> None:
+        if self.y - 4 * self._step(12) < self.bottom:
+            self._start()
+        self.y -= self._step(12) * 0.4
+        self.text(s, fontsize=12.5, weight="bold", gap=0.004)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _draw_table(
+    fig: Figure,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    widths: Sequence[float],
+    *,
+    top: float = 0.86,
+    row_h: float = 0.026,
+    header_h: float = 0.04,
+    fontsize: float = 8,
+    header_fontsize: float | None = None,
+    fills: Sequence[Sequence[tuple[str, str] | None]] | None = None,
+    align: Sequence[str] | None = None,
+    groups: Sequence[tuple[int, int, str]] = (),
+    bold_rows: Sequence[int] = (),
+) -> None:
+    """A plain table in figure coordinates: bold header, light rules, optional (colour, hatch) fills.
+
+    `groups` are spanning labels (first column, last column, text) drawn above the header;
+    `align` per column is "left", "right" or "center".
+    """
+    ax = fig.add_axes((_LEFT, 0.07, _RIGHT - _LEFT, 0.93 - 0.07))
+    ax.set_axis_off()
+    ax.set_xlim(_LEFT, _RIGHT)
+    ax.set_ylim(0.07, 0.93)
+    total = sum(widths)
+    xs = [_LEFT]
+    for w in widths:
+        xs.append(xs[-1] + w / total * (_RIGHT - _LEFT))
+    align = list(align or ["left"] * len(header))
+
+    def x_for(j: int) -> float:
+        if align[j] == "center":
+            return (xs[j] + xs[j + 1]) / 2
+        return xs[j] + 0.004 if align[j] == "left" else xs[j + 1] - 0.004
+
+    y = top
+    group_h = 0.03
+    for first, last, label in groups:
+        ax.add_patch(
+            Rectangle(
+                (xs[first] + 0.002, y - group_h),
+                xs[last + 1] - xs[first] - 0.004,
+                group_h,
+                facecolor="#bdbdbd",
+                edgecolor="none",
+            )
+        )
+        ax.text(
+            (xs[first] + xs[last + 1]) / 2,
+            y - group_h / 2,
+            label,
+            fontsize=fontsize + 1,
+            fontweight="bold",
+            ha="center",
+            va="center",
+        )
+    if groups:
+        y -= group_h
+    ax.add_patch(
+        Rectangle((_LEFT, y - header_h), _RIGHT - _LEFT, header_h, facecolor="#e6e6e6", edgecolor="none")
+    )
+    for j, h in enumerate(header):
+        ax.text(
+            x_for(j),
+            y - header_h / 2,
+            h,
+            fontsize=header_fontsize or fontsize,
+            fontweight="bold",
+            va="center",
+            ha=align[j],
+            multialignment=align[j],
+            linespacing=1.1,
+        )
+    y -= header_h
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            fill = fills[i][j] if fills else None
+            if fill is not None:
+                colour, hatch = fill
+                ax.add_patch(
+                    Rectangle(
+                        (xs[j], y - row_h),
+                        xs[j + 1] - xs[j],
+                        row_h,
+                        facecolor=colour,
+                        hatch=hatch,
+                        hatchcolor="#2b2b2b",
+                        edgecolor="white",
+                        lw=0.8,
+                    )
+                )
+            boxed = fill is not None and bool(fill[1])
+            ax.text(
+                x_for(j),
+                y - row_h / 2,
+                value,
+                fontsize=fontsize,
+                va="center",
+                ha=align[j],
+                fontweight="bold" if fill is not None or i in bold_rows else "normal",
+                # a white box keeps words legible on a hatched cell
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6} if boxed else None,
+            )
+        ax.plot([_LEFT, _RIGHT], [y - row_h, y - row_h], color="#cccccc", lw=0.4)
+        y -= row_h
+
+
+def _chunks(n: int, size: int) -> Iterator[range]:
+    for start in range(0, max(n, 1), size):
+        yield range(start, min(start + size, n))
+
+
+def _status_fill(status: str) -> tuple[str, str]:
+    return STATUS_COLOURS.get(status, STATUS_COLOURS["no_data"]), STATUS_HATCHES.get(status, "")
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
+    is_demo = bool(getattr(dataset, "is_demo", False))
+    fig = _page(title, today=today, is_demo=is_demo)
+    names = dict(
+        zip(dataset.areas["area_code"].astype(str), dataset.areas["area_name"].astype(str), strict=False)
+    )
+    selection = [str(c) for c in analysis.selection]
+    if len(selection) <= 25:
+        sel_text = ", ".join(names.get(c, c) for c in selection)
+    else:
+        sel_text = f"{len(selection)} areas (listed in the gap table)"
+    summary = analysis.summary or {}
+    lines: list[tuple[str, str]] = [
+        ("Selection", f"{sel_text} ({len(selection)} area{'s' if len(selection) != 1 else ''})"),
+        ("Date", uk_date(today)),
+        ("Benchmark profile", analysis.profile.label),
+        ("Services counted", filter_description(analysis)),
+        ("Inputs", sources_line(dataset).removeprefix("Data sources: ")),
+    ]
+    y = 0.86
+    for label, value in lines:
+        fig.text(_LEFT, y, label, fontsize=10.5, fontweight="bold", va="top")
+        wrapped = textwrap.wrap(value, 120) or [""]
+        for line in wrapped:
+            fig.text(_LEFT + 0.17, y, line, fontsize=10.5, va="top")
+            y -= 0.028
+        y -= 0.008
+    if is_demo:
+        fig.text(
+            _LEFT,
+            y,
+            f"{DEMO_BADGE}: every service, provider, place and figure in this pack is invented "
+            "for demonstration.",
+            fontsize=10.5,
+            fontweight="bold",
+            color="#b2182b",
+            va="top",
+        )
+        y -= 0.04
+
+    # Headline: the whole selection against every benchmark.
+    fig.text(
+        _LEFT,
+        y - 0.01,
+        "Headline: the whole selection against each benchmark",
+        fontsize=12.5,
+        fontweight="bold",
+        va="top",
+    )
+    whole = analysis.gaps.loc[analysis.gaps["area_code"].astype(str) == "ALL"]
+    header = ["Benchmark", "Definition", "Required", "Provided", "Share", "Status"]
+    rows, fills = [], []
+    for bench in analysis.profile.benchmarks:
+        r = whole.loc[whole["benchmark_id"] == bench.id]
+        rec = r.iloc[0] if len(r) else {}
+        status = str(rec.get("status", "no_data")) if len(r) else "no_data"
+        ratio = rec.get("ratio") if len(r) else None
+        rows.append(
+            [
+                bench.label,
+                textwrap.shorten(bench.describe(), 60),
+                _fmt_number(rec.get("required")) if len(r) else "-",
+                _fmt_number(rec.get("provided")) if len(r) else "-",
+                "-" if ratio is None or pd.isna(ratio) else percent(float(ratio)),
+                render.STATUS_WORDS.get(status, status),
+            ]
+        )
+        fills.append([None] * 5 + [_status_fill(status)])
+    _draw_table(
+        fig,
+        header,
+        rows,
+        [2.2, 3.2, 0.9, 0.9, 0.7, 1.0],
+        top=y - 0.05,
+        fills=fills,
+        align=["left", "left", "right", "right", "right", "left"],
+        fontsize=9,
+        row_h=0.03,
+    )
+    y_after = y - 0.05 - 0.04 - 0.03 * len(rows) - 0.03
+    index = summary.get("patchwork_index")
+    gaps_n = summary.get("patchwork_gaps")
+    if index is not None:
+        fig.text(
+            _LEFT,
+            y_after,
+            f"Patchwork index: {index:.2f}  ({gaps_n} tier x cohort gaps across the selection; "
+            "0 = every area has what any area has).",
+            fontsize=10,
+            va="top",
+        )
+        y_after -= 0.03
+    fig.text(
+        _LEFT,
+        max(y_after, 0.08),
+        "Contents: cover · maps (one per benchmark, then the patchwork) · "
+        "patchwork matrix · gap table · method and sources",
+        fontsize=9,
+        color="#333333",
+        va="top",
+    )
+    return fig
+
+
+def _matrix_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
+    config = dataset.config
+    cov = analysis.coverage
+    is_demo = bool(getattr(dataset, "is_demo", False))
+    cells = [(t, k) for t in config.tiers for k in config.cohorts]
+    areas = cov[["area_code", "area_name"]].drop_duplicates("area_code").reset_index(drop=True)
+    lookup = {(str(r.area_code), r.tier, r.cohort): r for r in cov.itertuples(index=False)}
+    header = [
+        "Area",
+        *[
+            "\n".join(textwrap.wrap(config.cohorts[k].get("label", k), 11, break_long_words=False)[:3])
+            for _, k in cells
+        ],
+        "Gaps",
+    ]
+    n_cohorts = len(config.cohorts)
+    groups = [
+        (1 + i * n_cohorts, (i + 1) * n_cohorts, config.tiers[t].get("label", t))
+        for i, t in enumerate(config.tiers)
+    ]
+    pages = []
+    chunks = list(_chunks(len(areas), MATRIX_ROWS_PER_PAGE))
+    for n, chunk in enumerate(chunks, start=1):
+        rows, fills = [], []
+        for i in chunk:
+            code, name = str(areas.at[i, "area_code"]), str(areas.at[i, "area_name"])
+            row, fill, gaps = [textwrap.shorten(name, 26)], [None], 0
+            for t, k in cells:
+                rec = lookup.get((code, t, k))
+                if rec is None:
+                    row.append("")
+                    fill.append(None)
+                elif bool(rec.patchwork_gap):
+                    row.append(GAP_WORD)
+                    fill.append((STATUS_COLOURS["red"], "///"))
+                    gaps += 1
+                elif rec.services > 0:
+                    row.append(str(int(rec.services)))
+                    fill.append((HAS_FILL, ""))
+                else:
+                    row.append("0")
+                    fill.append((NOWHERE_FILL, ""))
+            row.append(str(gaps))
+            fill.append(None)
+            rows.append(row)
+            fills.append(fill)
+        label = f"Patchwork matrix ({n} of {len(chunks)})" if len(chunks) > 1 else "Patchwork matrix"
+        fig = _page(label, today=today, is_demo=is_demo)
+        intro = (
+            f"Number of services in each prevention tier x cohort. {GAP_WORD} (red, hatched): none here "
+            "although another area of the selection has at least one. Grey 0: none anywhere in the "
+            "selection. Gaps: the area's number of GAP cells."
+        )
+        for line_no, line in enumerate(textwrap.wrap(intro, 165)):
+            fig.text(_LEFT, 0.895 - line_no * 0.022, line, fontsize=9, va="center", color="#333333")
+        _draw_table(
+            fig,
+            header,
+            rows,
+            [2.4] + [1.0] * len(cells) + [0.6],
+            top=0.85,
+            header_h=0.075,
+            row_h=0.028,
+            fontsize=7,
+            header_fontsize=6.5,
+            fills=fills,
+            groups=groups,
+            align=["left"] + ["center"] * (len(cells) + 1),
+        )
+        pages.append(fig)
+    return pages
+
+
+def _gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
+    is_demo = bool(getattr(dataset, "is_demo", False))
+    gaps = analysis.gaps
+    header = ["Area", "Benchmark", "Denominator", "Required", "Provided", "Share", "Shortfall", "Status"]
+    chunks = list(_chunks(len(gaps), GAP_ROWS_PER_PAGE))
+    pages = []
+    for n, chunk in enumerate(chunks, start=1):
+        rows, fills = [], []
+        for i in chunk:
+            r = gaps.iloc[i]
+            status = str(r["status"])
+            area = "Whole selection" if str(r["area_code"]) == "ALL" else str(r["area_name"])
+            ratio = r["ratio"]
+            rows.append(
+                [
+                    textwrap.shorten(area, 30),
+                    textwrap.shorten(str(r["benchmark_label"]), 36),
+                    _fmt_number(r["denominator"]),
+                    _fmt_number(r["required"]),
+                    _fmt_number(r["provided"]),
+                    "-" if pd.isna(ratio) else percent(float(ratio)),
+                    _fmt_number(r["shortfall"]),
+                    render.STATUS_WORDS.get(status, status),
+                ]
+            )
+            fills.append([None] * 7 + [_status_fill(status)])
+        label = f"Gap table ({n} of {len(chunks)})" if len(chunks) > 1 else "Gap table"
+        fig = _page(label, today=today, is_demo=is_demo)
+        intro = (
+            "Share = provided ÷ required. Whole selection rows sum the selected areas. Statuses: "
+            + "; ".join(status_words(dataset.config).values())
+            + "."
+        )
+        for line_no, line in enumerate(textwrap.wrap(intro, 175)):
+            fig.text(_LEFT, 0.895 - line_no * 0.02, line, fontsize=8.5, va="center", color="#333333")
+        whole_rows = [k for k, i in enumerate(chunk) if str(gaps.iloc[i]["area_code"]) == "ALL"]
+        _draw_table(
+            fig,
+            header,
+            rows,
+            [2.4, 2.8, 1.1, 1.0, 1.0, 0.7, 1.0, 1.1],
+            top=0.85,
+            fills=fills,
+            bold_rows=whole_rows,
+            align=["left", "left", "right", "right", "right", "right", "right", "left"],
+        )
+        pages.append(fig)
+    return pages
+
+
+def _method_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
+    config = dataset.config
+    is_demo = bool(getattr(dataset, "is_demo", False))
+    flow = _Flow(lambda: _page("Method and sources", today=today, is_demo=is_demo))
+    profile = analysis.profile
+    flow.heading(f"Benchmarks: {profile.label}")
+    flow.text(
+        "For each area: required = denominator x target ÷ per; provided = the capacity (or number) of "
+        "the services serving the area; share = provided ÷ required; shortfall = required - provided "
+        "where positive. A service serving several areas is shared between them in proportion to each "
+        "area's denominator. 'At least one' standards are scored for the whole selection only.",
+        fontsize=9.5,
+        gap=0.006,
+    )
+    for bench in profile.benchmarks:
+        flow.text(f"{bench.label}: {bench.describe()}.", fontsize=9.5, weight="bold")
+        flow.text(f"Source: {bench.source}", fontsize=8.5, style="italic", indent=0.02, gap=0.004)
+    words = status_words(config)
+    flow.text(
+        "Status: " + "; ".join(words[s] for s in ("green", "amber", "red", "no_data")) + ". Every colour "
+        "is also shown with a word and a pattern (hatched = not met; dotted = partly met).",
+        fontsize=9.5,
+        gap=0.004,
+    )
+    flow.heading("Prevention tiers")
+    for tid, tier in config.tiers.items():
+        flow.text(f"{tier.get('label', tid)}: {tier.get('description', '')}", fontsize=9.5, gap=0.002)
+    flow.heading("Cohorts")
+    flow.text("; ".join(c.get("label", cid) for cid, c in config.cohorts.items()) + ".", fontsize=9.5)
+    flow.heading("The patchwork")
+    flow.text(
+        "A patchwork gap is a prevention tier x cohort cell (for example secondary x perpetrators) that "
+        "an area lacks while at least one other area of the selection has a service in it. "
+        "Patchwork index = number of gaps ÷ (areas in the selection x cells provided somewhere in the "
+        "selection): 0 when every area has everything that any area has, close to 1 when each such cell "
+        "is provided in one area only. The population-weighted index weights each area's gaps by "
+        "its population.",
+        fontsize=9.5,
+    )
+    flow.heading("Confidential services")
+    flow.text(
+        CONFIDENTIAL_NOTE + " Their locations are left out of every map, table and file in this pack.",
+        fontsize=9.5,
+    )
+    flow.heading("Inputs and attribution")
+    flow.text(sources_line(dataset), fontsize=9.5)
+    flow.text(f"{CROWN_COPYRIGHT.format(year=today.year)}. {ONS_ATTRIBUTION}", fontsize=9.5)
+    if is_demo:
+        flow.text(
+            f"{DEMO_BADGE}: the county, its services and its figures are invented.",
+            fontsize=9.5,
+            weight="bold",
+            colour="#b2182b",
+        )
+    return flow.pages
+
+
+# --------------------------------------------------------------------------- the pack
+
+
+def pack_figures(
+    dataset: Any, analysis: Any, *, title: str | None = None, today: date | None = None
+) -> Iterator[Figure]:
+    """The pack's pages, one Figure at a time (so a caller can stream them or show progress)."""
+    today = today or date.today()
+    title = title or DEFAULT_TITLE
+    yield _cover(dataset, analysis, title=title, today=today)
+    layers = prepare_layers(dataset, analysis, simplify=True)
+    for bench in analysis.profile.benchmarks:
+        if bench.scope != "area":
+            continue
+        yield snapshot_figure(dataset, analysis, benchmark_id=bench.id, layers=layers, today=today)
+    yield snapshot_figure(
+        dataset,
+        analysis,
+        colour_by="patchwork",
+        layers=layers,
+        today=today,
+        title="The patchwork: areas missing what others in the selection have",
+    )
+    yield from _matrix_pages(dataset, analysis, today=today)
+    yield from _gap_table_pages(dataset, analysis, today=today)
+    yield from _method_pages(dataset, analysis, today=today)
+
+
+def partnership_pack(
+    dataset: Any, analysis: Any, *, title: str | None = None, today: date | None = None
+) -> bytes:
+    """The whole pack as PDF bytes (vector, searchable text)."""
+    buf = io.BytesIO()
+    metadata = {"Title": title or DEFAULT_TITLE, "Creator": "gapmap"}
+    # TrueType fonts (type 42) keep the PDF's text searchable/extractable; rc_context restores it.
+    with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(buf, metadata=metadata) as pdf:
+        for fig in pack_figures(dataset, analysis, title=title, today=today):
+            pdf.savefig(fig, facecolor="white")
+    return buf.getvalue()
