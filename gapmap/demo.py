@@ -169,13 +169,21 @@ def _to_wgs84():
 
 
 def _ring_text(coords) -> str:
-    """GeoJSON ring with coordinates at 5 dp (about a metre); consecutive repeats dropped."""
-    out: list[str] = []
-    for x, y in coords:
-        pair = f"[{x:.5f},{y:.5f}]"
-        if not out or out[-1] != pair:
-            out.append(pair)
-    return "[" + ",".join(out) + "]"
+    """GeoJSON ring with coordinates at 5 dp (about a metre), in a canonical form.
+
+    Consecutive repeats are dropped and the ring starts at its smallest (lon, lat) vertex, so
+    the text does not depend on where GEOS happens to start a ring.
+    """
+    pairs: list[tuple[str, str]] = []
+    for x, y in list(coords)[:-1]:  # the closing vertex is added back below
+        pair = (f"{x:.5f}", f"{y:.5f}")
+        if not pairs or pairs[-1] != pair:
+            pairs.append(pair)
+    while len(pairs) > 1 and pairs[-1] == pairs[0]:
+        pairs.pop()
+    start = min(range(len(pairs)), key=lambda i: (float(pairs[i][0]), float(pairs[i][1])))
+    pairs = pairs[start:] + pairs[:start] + [pairs[start]]
+    return "[" + ",".join(f"[{x},{y}]" for x, y in pairs) + "]"
 
 
 def _boundaries_text(polygons_bng: dict[str, Polygon]) -> str:
@@ -234,13 +242,17 @@ class DemoPostcode:
 
 
 def _random_points(polygon: Polygon, count: int, rng: _Lcg, margin_m: float = 400.0) -> list[Point]:
-    """`count` points well inside `polygon` (at least `margin_m` from its edge), by rejection."""
-    core = polygon.buffer(-margin_m)
-    minx, miny, maxx, maxy = core.bounds
+    """`count` points well inside `polygon` (at least `margin_m` from its edge), by rejection.
+
+    Tested with an exact point-to-edge distance rather than a negative buffer, whose arc
+    approximation could differ between GEOS versions and shift every later point.
+    """
+    minx, miny, maxx, maxy = polygon.bounds
+    edge = polygon.boundary
     points: list[Point] = []
     while len(points) < count:
         p = Point(round(rng.uniform(minx, maxx)), round(rng.uniform(miny, maxy)))
-        if core.contains(p):
+        if polygon.contains(p) and edge.distance(p) >= margin_m:
             points.append(p)
     return points
 
