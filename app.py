@@ -46,20 +46,23 @@ ENV_KEY = "env"
 UPLOAD_KEY = "upload"
 ALL_AREAS = "__all__"
 CUSTOM_AREAS = "__custom__"
-MAP_HEIGHT = 640
+MAP_HEIGHT = 560
 
+UNIT_WORDS = {"fte": "FTE", "family_spaces": "family spaces", "places": "places", "count": ""}
 HOURS_WORDS = {"24_7": "24/7", "extended": "Extended hours", "office": "Office hours", "": ""}
 STATUS_ORDER = {"red": 0, "amber": 1, "green": 2, "no_data": 3}
 
 # Projector-friendly: large type, strong contrast, visible focus. Presentation only.
 PAGE_CSS = """
 <style>
-h1 {font-size: 2.6rem !important; line-height: 1.15 !important;}
-[data-testid="stMetricValue"] {font-size: 2.3rem !important; color: #111;}
+.block-container {padding-top: 1.6rem !important; padding-bottom: 1rem !important;}
+h1 {font-size: 2.4rem !important; line-height: 1.15 !important; padding-bottom: 0.2rem !important;}
+[data-testid="stMetricValue"] {font-size: 2rem !important; color: #111;}
 [data-testid="stMetricLabel"] p {font-size: 1.05rem !important; color: #222;}
-.stTabs [data-baseweb="tab"] p {font-size: 1.2rem !important; font-weight: 600;}
-.gapmap-demo {background: #fff3cd; color: #4d3800; border: 3px solid #8a6d00; padding: 8px 14px;
-              font-size: 1.25rem; font-weight: 700; border-radius: 6px; margin: 4px 0 10px 0;}
+.stTabs [data-baseweb="tab"] p {font-size: 1.25rem !important; font-weight: 600;}
+.gapmap-demo {display: inline-block; background: #fff3cd; color: #4d3800; border: 3px solid #8a6d00;
+              padding: 2px 12px; font-weight: 700; border-radius: 6px; margin-right: 12px;}
+.gapmap-kicker {font-size: 1.2rem; color: #222; margin: -0.3rem 0 0.6rem 0;}
 .gapmap-sub {font-size: 1.15rem; color: #222; margin-top: -0.4rem;}
 </style>
 """
@@ -464,13 +467,14 @@ def headline(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], sele
         short = int((per_area["status"].isin(["red", "amber"])).sum())
         cols[0].metric("Areas below the benchmark", f"{short} of {len(per_area)}")
     else:
-        cols[0].metric("Areas below the benchmark", "Scored for the whole selection")
+        cols[0].metric("Areas below the benchmark", "n/a", help="Scored for the whole selection only.")
     if len(whole):
         w = whole.iloc[0]
         pct = "–" if pd.isna(w["ratio"]) else f"{w['ratio']:.0%}"
-        cols[1].metric(f"{bench.label}: provided vs required", pct)
+        cols[1].metric("Whole selection: % of benchmark", pct)
+        unit = UNIT_WORDS.get(bench.unit, bench.unit)
         cols[2].metric(
-            "Provided / required",
+            f"Provided / required{f' ({unit})' if unit else ''}",
             f"{render.format_number(w['provided'])} / {render.format_number(w['required'])}",
         )
     index = analysis.summary.get("patchwork_index")
@@ -479,11 +483,11 @@ def headline(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], sele
         "–" if index is None else f"{float(index):.2f}",
         help="Share of tier × cohort cells that some areas of the selection have and others lack.",
     )
-    st.markdown(
-        f'<div class="gapmap-sub">{escape(selection_label)} · {escape(bench.label)}: '
-        f"{escape(bench.describe())} · {escape(view['service_filter'].describe())}</div>",
-        unsafe_allow_html=True,
-    )
+    if not view["service_filter"].is_empty:
+        st.markdown(
+            f'<div class="gapmap-sub">Counting only: {escape(view["service_filter"].describe())}</div>',
+            unsafe_allow_html=True,
+        )
 
 
 def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> None:
@@ -683,32 +687,72 @@ def compare_section(dataset: Dataset, versions: list[Any]) -> None:
 
     old_ds = load_source(DEMO_KEY) if old == DEMO_KEY else load_source("version", paths[old])
     new_ds = load_source(DEMO_KEY) if new == DEMO_KEY else load_source("version", paths[new])
-    comparison = compare_versions(old_ds, new_ds, profile=st.session_state.get("profile"))
+    comparison = compare_versions(
+        old_ds,
+        new_ds,
+        profile=st.session_state.get("profile"),
+        old_label=options[old],
+        new_label=options[new],
+    )
     show_comparison(comparison)
 
 
 def show_comparison(comparison: Any) -> None:
-    """Show whatever frames the comparison carries: added, removed, changed, area movements."""
-    shown = False
-    for attr, title in (
-        ("added", "Added services"),
-        ("removed", "Removed services"),
-        ("changed", "Changed services"),
-        ("areas", "How each area's figures moved"),
-        ("area_changes", "How each area's figures moved"),
-        ("gaps", "How each area's figures moved"),
+    """Added / removed / changed services and how each area's figures moved (gapmap.compare)."""
+    st.markdown(
+        f"**{escape(comparison.old_label)}** ({comparison.old_count} services) → "
+        f"**{escape(comparison.new_label)}** ({comparison.new_count} services); "
+        f"services matched by {escape(comparison.matched_by)}."
+    )
+    for note in comparison.notes:
+        st.info(note)
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Added", len(comparison.added))
+    c2.metric("Removed", len(comparison.removed))
+    c3.metric("Changed", comparison.changed["service_id"].nunique() if len(comparison.changed) else 0)
+    c4.metric("Area figures that moved", len(comparison.moved))
+    for frame, title, key in (
+        (comparison.added, "Added services", "compare_added"),
+        (comparison.removed, "Removed services", "compare_removed"),
+        (comparison.changed, "Changed services (field by field)", "compare_changed"),
     ):
-        frame = getattr(comparison, attr, None)
-        if isinstance(frame, pd.DataFrame):
-            shown = True
-            st.markdown(f"**{title}** ({len(frame)})")
-            if len(frame):
-                st.dataframe(frame, hide_index=True, width="stretch", key=f"compare_{attr}")
-    text = getattr(comparison, "to_text", None)
-    if callable(text):
-        st.text(text())
-    elif not shown:
-        st.write(comparison)
+        if len(frame):
+            st.markdown(f"**{title}**")
+            cols = [c for c in frame.columns if c not in ("latitude", "longitude")]
+            st.dataframe(frame[cols], hide_index=True, width="stretch", key=key)
+    moved = comparison.moved
+    if len(moved):
+        st.markdown("**How each area's figures moved**")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Area": moved["area_name"],
+                    "Benchmark": moved["benchmark_label"],
+                    "Provided before": moved["provided_old"].round(2),
+                    "Provided after": moved["provided_new"].round(2),
+                    "Change": moved["provided_change"].round(2),
+                    "% before": (moved["ratio_old"] * 100).round(0),
+                    "% after": (moved["ratio_new"] * 100).round(0),
+                    "Status before": [status_word(x) for x in moved["status_old"]],
+                    "Status after": [status_word(x) for x in moved["status_new"]],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            key="compare_moved",
+        )
+    else:
+        st.markdown("No area's benchmark figures moved.")
+    cells = comparison.coverage_changes
+    cells = cells[cells["change"] != ""] if len(cells) else cells
+    if len(cells):
+        st.markdown("**Patchwork cells that opened or closed**")
+        st.dataframe(
+            cells.rename(columns={"area_name": "Area", "services_old": "Before", "services_new": "After"}),
+            hide_index=True,
+            width="stretch",
+            key="compare_cells",
+        )
 
 
 def export_tab(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], title: str) -> None:
@@ -875,14 +919,14 @@ def main() -> None:
         st.dataframe(report_frame(exc.report), hide_index=True, width="stretch", key="load_errors")
         return
 
-    title = f"Domestic abuse and sexual violence services: {selection_label}"
-    st.title(title)
-    if dataset.is_demo:
-        st.markdown(
-            '<div class="gapmap-demo">Fictional demo data: Fenmarsh does not exist.</div>',
-            unsafe_allow_html=True,
-        )
-    st.caption(f"{uk_date(date.today())} · Dataset: {choice_label}")
+    title = f"{selection_label}: domestic abuse and sexual violence services"
+    st.title(selection_label)
+    badge = '<span class="gapmap-demo">Fictional demo data</span>' if dataset.is_demo else ""
+    st.markdown(
+        f'<div class="gapmap-kicker">{badge}Domestic abuse and sexual violence services · '
+        f"{uk_date(date.today())} · Dataset: {escape(choice_label)}</div>",
+        unsafe_allow_html=True,
+    )
     headline(dataset, analysis, view, selection_label)
 
     tabs = st.tabs(["Map", "Gaps", "Patchwork", "Services", "Export", "Method"])

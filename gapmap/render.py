@@ -67,19 +67,23 @@ PATCHWORK_WORDS: dict[str, str] = {
     "nowhere": "Not provided anywhere in the partnership",
 }
 
-#: Marker colours by (first) prevention tier; chosen apart from red/amber/green.
+#: Marker colours by (first) prevention tier, apart from red/amber/green. Primary and secondary
+#: match the static snapshot (gapmap.snapshot.TIER_MARKERS); tertiary is near-black because the
+#: snapshot's indigo cannot be told from primary blue on a projector without its marker shapes.
 TIER_COLOURS: dict[str, str] = {
-    "primary": "#2166ac",
-    "secondary": "#762a83",
+    "primary": "#0072B2",
+    "secondary": "#56B4E9",
     "tertiary": "#1b1b1b",
 }
-OTHER_TIER_COLOUR = "#8c510a"
+OTHER_TIER_COLOUR = "#666666"
 
 #: Tolerance (metres, British National Grid) for display geometry. About 200 m keeps a
 #: district's shape faithful at county zoom while all of England stays well under 3 MB.
 SIMPLIFY_METRES: float = 200.0
 #: Decimal places kept in display coordinates (5 dp is about 1 m).
 COORD_DECIMALS: int = 5
+#: Legend width on screen; the first view leaves this much room on the left for it.
+LEGEND_WIDTH_PX: int = 330
 #: Draw area name labels when there are at most this many areas (more would collide).
 MAX_LABELLED_AREAS: int = 40
 
@@ -351,7 +355,7 @@ class Legend(MacroElement):
 _LEGEND_STYLE = (
     "background:#ffffff;color:#111111;padding:10px 12px;border:2px solid #333333;"
     "border-radius:4px;font:15px/1.35 system-ui,-apple-system,'Segoe UI',Arial,sans-serif;"
-    "max-width:360px;box-shadow:0 1px 4px rgba(0,0,0,0.3);"
+    "width:300px;box-shadow:0 1px 4px rgba(0,0,0,0.3);"
 )
 
 
@@ -619,7 +623,10 @@ def build_map(
     m.add_child(Legend(legend))
 
     minx, miny, maxx, maxy = geoms.total_bounds
-    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(10, 10))
+    # Keep the areas clear of the legend (bottom left) when the map first opens.
+    m.fit_bounds(
+        [[miny, minx], [maxy, maxx]], padding_top_left=(LEGEND_WIDTH_PX, 10), padding_bottom_right=(10, 10)
+    )
     return m
 
 

@@ -1,0 +1,163 @@
+"""End to end: the real app in headless Chromium, offline.
+
+Starts `streamlit run app.py` on a free local port, opens it with Playwright driving Debian's
+/usr/bin/chromium (never a downloaded browser), and checks through the DOM that Leaflet drew
+the demo's areas and service markers, that every request stayed on this machine, and saves a
+1600x900 screenshot to tests/artifacts/app.png (git-ignored) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from conftest import REPO_ROOT, in_ci
+
+CHROMIUM = Path(os.environ.get("GAPMAP_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+LOCAL_SCHEMES = {"data", "blob", "about"}
+
+pytestmark = pytest.mark.browser
+
+
+def require_browser() -> Path:
+    """Chromium and Playwright, or skip (locally) / fail (CI=true) saying what is missing."""
+    problems = []
+    if not CHROMIUM.is_file():
+        problems.append(f"{CHROMIUM} not found (apt-get install chromium, or `make browser`)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        problems.append("the playwright package is not installed (pip install -r requirements-dev.txt)")
+    if not (REPO_ROOT / "static" / "vendor" / "leaflet" / "leaflet.js").is_file():
+        problems.append("Leaflet is not installed under static/vendor (run `make assets`)")
+    if problems:
+        message = "; ".join(problems)
+        if in_ci():
+            pytest.fail(message + " (CI=true: the browser test must run)")
+        pytest.skip(message)
+    return CHROMIUM
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
+    """`streamlit run app.py` on a free port; yields the base URL once /_stcore/health answers."""
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
+        "--server.headless", "true",
+        "--server.port", str(port),
+        "--server.address", "127.0.0.1",
+        "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    log = ARTIFACTS / f"streamlit_{port}.log"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log}")
+                try:
+                    with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not become healthy in {timeout_s} s; see {log}")
+                time.sleep(0.3)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def is_local(url: str) -> bool:
+    parsed = urlparse(url)
+    if parsed.scheme in LOCAL_SCHEMES:
+        return True
+    return parsed.hostname in LOCAL_HOSTS
+
+
+def open_page(playwright, chromium: Path):
+    browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+    context = browser.new_context(viewport={"width": 1600, "height": 900}, device_scale_factor=1)
+    return browser, context
+
+
+def wait_for_map(page, *, min_paths: int, timeout_ms: int = 90_000):
+    """The st_folium iframe once Leaflet has drawn at least `min_paths` interactive paths."""
+    page.wait_for_selector(
+        "iframe[title*='st_folium'], iframe[title*='streamlit_folium']", timeout=timeout_ms
+    )
+    frame_el = page.query_selector("iframe[title*='st_folium'], iframe[title*='streamlit_folium']")
+    frame = frame_el.content_frame()
+    frame.wait_for_function(
+        "n => document.querySelectorAll('path.leaflet-interactive').length >= n", arg=min_paths,
+        timeout=timeout_ms,
+    )  # fmt: skip
+    return frame
+
+
+def test_app_draws_demo_map_offline():
+    chromium = require_browser()
+    from playwright.sync_api import sync_playwright
+
+    from gapmap.dataset import load_demo
+    from gapmap.privacy import public_services
+
+    demo = load_demo()
+    n_areas = len(demo.areas)
+    n_public = len(public_services(demo.services))
+    requests: list[str] = []
+    with running_app() as base, sync_playwright() as p:
+        browser, context = open_page(p, chromium)
+        try:
+            context.on("request", lambda req: requests.append(req.url))
+            page = context.new_page()
+            page.goto(base, wait_until="domcontentloaded", timeout=90_000)
+            frame = wait_for_map(page, min_paths=n_areas)
+            # Areas are SVG paths with the outline class; markers are circle paths too.
+            paths = frame.eval_on_selector_all("path.leaflet-interactive", "els => els.length")
+            assert paths >= n_areas + n_public
+            legend = frame.inner_text(".gapmap-legend")
+            assert "IDVA posts (FTE)" in legend and "Source:" in legend
+            assert frame.evaluate("typeof L !== 'undefined' && L.version") == "1.9.4"
+            page.wait_for_timeout(1500)  # let fonts and the legend settle for the screenshot
+            page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=False)
+        finally:
+            context.close()
+            browser.close()
+    assert requests, "no request was recorded"
+    remote = sorted({u for u in requests if not is_local(u)})
+    assert not remote, f"requests left this machine: {remote}"
+    assert any("/app/static/vendor/leaflet/leaflet.js" in u for u in requests), (
+        "Leaflet not served by the app"
+    )
