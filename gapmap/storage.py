@@ -317,12 +317,17 @@ def list_versions(
     found = ValidationReport()
     versions = _scan(folder, found)
     if found.problems:
-        with _locked(folder):
-            # Re-scan under the lock: a concurrent save may have finished meanwhile.
-            found = ValidationReport()
-            versions = _scan(folder, found)
-            if found.problems:
-                _repair(folder, versions, found)
+        try:
+            with _locked(folder):
+                # Re-scan under the lock: a concurrent save may have finished meanwhile.
+                found = ValidationReport()
+                versions = _scan(folder, found)
+                if found.problems:
+                    _repair(folder, versions, found)
+        except OSError as exc:  # e.g. a read-only folder: still list what is there
+            found.warn(
+                str(folder / MANIFEST_NAME), f"the list of saved versions could not be repaired: {exc}"
+            )
         for problem in found.problems:
             logger.warning("%s", problem)
     if report is not None:

@@ -212,3 +212,41 @@ def test_concurrent_saves_get_distinct_versions_and_valid_manifest(tmp_path):
         index = v.original_name.removeprefix("list_").removesuffix(".csv")
         assert v.path.read_bytes() == f"name,service_type\nService {index},idva\n".encode()
         assert hashlib.sha256(v.path.read_bytes()).hexdigest() == v.sha256
+
+
+def test_damaged_manifest_in_read_only_folder_still_lists(tmp_path, monkeypatch):
+    import gapmap.storage as storage
+
+    save_version(CSV, "a.csv", row_count=2, root=tmp_path)
+    (tmp_path / MANIFEST_NAME).write_text("not json", encoding="utf-8")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(storage, "_repair", refuse)
+    report = ValidationReport()
+    assert [v.version_id for v in list_versions(tmp_path, report=report)] == ["v0001"]
+    assert any("could not be repaired" in p.message for p in report.warnings)
+
+
+def test_cli_save_then_versions(tmp_path, capsys):
+    from gapmap.cli import main
+
+    saved = tmp_path / "saved"
+    args = ["save", "--services", str(settings.DEMO_SERVICES), "--boundaries", str(settings.DEMO_BOUNDARIES)]
+    assert main([*args, "--dir", str(saved)]) == 0
+    assert "Saved as version v0001 (60 rows)" in capsys.readouterr().out
+    assert main(["versions", "--dir", str(saved)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("v0001\t") and "60 rows\tdemo_county_services.csv" in out
+
+
+def test_cli_save_invalid_list_saves_nothing(tmp_path, capsys):
+    from gapmap.cli import main
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,service_type\nA,not_a_type\n", encoding="utf-8")
+    saved = tmp_path / "saved"
+    assert main(["save", "--services", str(bad), "--dir", str(saved)]) == 1
+    assert "Nothing was saved" in capsys.readouterr().out
+    assert list_versions(saved) == []
