@@ -19,6 +19,7 @@ import io
 import json
 import re
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
@@ -169,15 +170,23 @@ def _materialise(content: bytes, label: str, tmp: Path, report: ValidationReport
         target = tmp / "boundaries.gpkg"
         target.write_bytes(content)
         return target
-    if head.startswith((b"{", b"\xef\xbb\xbf{")):
+    if head.startswith((b"{", b"[", b"\xef\xbb\xbf{")):
         text = content.decode("utf-8-sig", errors="replace")
         try:
-            json.loads(text)
+            document = json.loads(text)
         except json.JSONDecodeError as exc:
             report.error(
                 label,
                 f"this GeoJSON is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
                 "the file is probably cut short or damaged. Download or export it again.",
+            )
+            return None
+        kind = document.get("type") if isinstance(document, dict) else None
+        if kind not in ("FeatureCollection", "Feature", "Topology"):
+            report.error(
+                label,
+                'this JSON file is not GeoJSON: it has no "type": "FeatureCollection" of features. '
+                "Download the boundaries as GeoJSON from the ONS Open Geography Portal.",
             )
             return None
         target = tmp / "boundaries.geojson"
@@ -289,31 +298,41 @@ def _extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, tmp: Path, targe
 
 
 def _read_layer(source: Path, label: str, report: ValidationReport) -> gpd.GeoDataFrame | None:
-    try:
-        layers = pyogrio.list_layers(source)
-    except Exception as exc:  # GDAL's errors for damaged files; none is the user's bug
-        report.error(label, f"this boundary file cannot be opened ({_gdal_message(exc)}). Export it again.")
-        return None
-    layer = None
-    if len(layers) > 1:
-        polygon_layers = [str(n) for n, g in layers if g and "polygon" in str(g).lower()]
-        if not polygon_layers:
+    # GDAL's own RuntimeWarnings (field names laundered, odd GeoPackage ids) mean nothing
+    # to an analyst and would leak temp paths into logs; real failures raise and are reported.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            layers = pyogrio.list_layers(source)
+        except Exception as exc:  # GDAL's errors for damaged files; none is the user's bug
             report.error(
-                label, f"none of the layers ({', '.join(str(n) for n, _ in layers)}) holds polygons."
+                label, f"this boundary file cannot be opened ({_gdal_message(exc)}). Export it again."
             )
             return None
-        layer = polygon_layers[0]
-        if len(polygon_layers) > 1:
-            report.warn(label, f"the file has {len(polygon_layers)} polygon layers; read '{layer}'.")
-    try:
-        return pyogrio.read_dataframe(source, layer=layer)
-    except Exception as exc:
-        report.error(label, f"this boundary file cannot be read ({_gdal_message(exc)}). Export it again.")
-        return None
+        layer = None
+        if len(layers) > 1:
+            polygon_layers = [str(n) for n, g in layers if g and "polygon" in str(g).lower()]
+            if not polygon_layers:
+                names = ", ".join(str(n) for n, _ in layers)
+                report.error(label, f"none of the layers ({names}) holds polygons.")
+                return None
+            layer = polygon_layers[0]
+            if len(polygon_layers) > 1:
+                report.warn(
+                    label,
+                    f"the file has {len(polygon_layers)} polygon layers ({', '.join(polygon_layers)}); read "
+                    f"'{layer}'. Save the layer you want on its own if that is the wrong one.",
+                )
+        try:
+            return pyogrio.read_dataframe(source, layer=layer)
+        except Exception as exc:
+            report.error(label, f"this boundary file cannot be read ({_gdal_message(exc)}). Export it again.")
+            return None
 
 
 def _gdal_message(exc: Exception) -> str:
-    text = str(exc).replace(str(Path(tempfile.gettempdir())), "")
+    """GDAL's message without our temporary path (meaningless to the analyst)."""
+    text = re.sub(r"'?[^\s']*gapmap-boundaries-[^\s']*'?", "the file", str(exc))
     return text if len(text) < 160 else text[:159] + "…"
 
 

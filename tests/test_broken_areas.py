@@ -49,6 +49,7 @@ CASES: list[tuple[str, str, str, int | None, str | None]] = [
         None,
     ),
     ("truncated.geojson", "error", "not valid JSON", None, None),
+    ("not_geojson.geojson", "error", "this JSON file is not GeoJSON", None, None),
     (
         "bng_without_crs.geojson",
         "warning",

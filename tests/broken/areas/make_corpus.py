@@ -125,6 +125,7 @@ def main() -> None:
         }
     )
     (HERE / "truncated.geojson").write_text(full[: len(full) // 2], encoding="utf-8")
+    (HERE / "not_geojson.geojson").write_text('{"areas": ["Northwold", "Southwold"]}\n', encoding="utf-8")
     bng = [box(450_000, 300_000, 460_000, 310_000), box(460_000, 300_000, 470_000, 310_000)]
     write_geojson(
         "bng_without_crs.geojson",
