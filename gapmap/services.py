@@ -585,7 +585,9 @@ def _number_column(
     canonical: str, raw: pd.Series, out: _Collector, *, minimum: float, strict: bool
 ) -> np.ndarray:
     """Numbers >= minimum (> minimum when strict); blanks are NaN."""
-    cleaned = raw.str.replace(",", "", regex=False).str.replace(" ", "", regex=False)
+    # "1,200" is a thousands separator; "2,5" (a decimal comma) stays unreadable and is reported.
+    thousands = raw.str.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?").fillna(False).astype(bool)
+    cleaned = raw.where(~thousands, raw.str.replace(",", "", regex=False))
     values = (
         pd.to_numeric(cleaned.where(cleaned != "", None), errors="coerce").astype(float).to_numpy().copy()
     )
@@ -596,7 +598,8 @@ def _number_column(
             i,
             canonical,
             f"`{canonical}` is {_quote(raw.iat[i])}, which is not a number; write a number such as 2.5 "
-            "(no units or words), or leave the cell blank if unknown.",
+            + ("(with a decimal point, not a comma) " if re.fullmatch(r"-?\d+,\d+", raw.iat[i]) else "")
+            + "(no units or words), or leave the cell blank if unknown.",
         )
     with np.errstate(invalid="ignore"):
         too_small = present & np.isfinite(values) & ((values <= minimum) if strict else (values < minimum))
