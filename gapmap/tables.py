@@ -293,7 +293,7 @@ def _read_csv_text(
         report.error(label, f"this CSV cannot be parsed ({exc}). Re-save it from Excel as CSV.", row=row)
         return None
 
-    non_blank = [(n, r) for n, r in records if any(c.strip() for c in r)]
+    non_blank = [(n, r) for n, r in records if "".join(r).strip()]
     if not non_blank:
         report.error(label, f"the file is empty. Choose the {role} file that has a header row and data.")
         return None
@@ -491,14 +491,16 @@ def _frame_from_rows(
     header_index, _ = _best_header(rows, expected)
     header_row_number, raw_header = rows[header_index]
     header = [normalise_header(h) for h in raw_header]
-    data_rows = [(n, [c.strip() for c in cells]) for n, cells in rows[header_index + 1 :]]
+    # Blank spreadsheet rows are not data. (Joined-string tests run in C: this loop is the
+    # hot path for a large CSV.)
+    data_rows = [(n, cells) for n, cells in rows[header_index + 1 :] if "".join(cells).strip()]
 
     # Trailing columns with no header and no data are Excel's ghost columns: drop them.
     width = len(header)
     while (
         width
         and not header[width - 1]
-        and not any(len(cells) >= width and cells[width - 1] for _, cells in data_rows)
+        and not any(len(cells) >= width and cells[width - 1].strip() for _, cells in data_rows)
     ):
         width -= 1
     header = header[:width]
@@ -532,25 +534,29 @@ def _frame_from_rows(
     table: list[list[str]] = []
     row_numbers: list[int] = []
     for row_number, cells in data_rows:
-        if not any(cells):
-            continue  # blank spreadsheet rows are not data
-        extra = [c for c in cells[width:] if c]
-        if extra:
-            where = "a value probably has an unquoted comma" if source == "csv" else "they have no header"
-            report.error(
-                label,
-                f"this row has {width + len(extra)} values but the header has {width} columns ({where}); "
-                f"the extra value(s) {', '.join(repr(_shorten(e, 30)) for e in extra[:3])} were ignored.",
-                row=row_number,
-            )
-        padded = cells[:width] + [""] * (width - len(cells))
-        table.append([padded[i] for i in keep])
+        if len(cells) != width:
+            if len(cells) > width and "".join(cells[width:]).strip():
+                extra = [c.strip() for c in cells[width:] if c.strip()]
+                where = "a value probably has an unquoted comma" if source == "csv" else "they have no header"
+                report.error(
+                    label,
+                    f"this row has {width + len(extra)} values but the header has {width} columns ({where}); "
+                    f"the extra value(s) {', '.join(repr(_shorten(e, 30)) for e in extra[:3])} were ignored.",
+                    row=row_number,
+                )
+            cells = cells[:width] + [""] * (width - len(cells))
+        table.append(cells)
         row_numbers.append(row_number)
 
     if not table:
         report.warn(label, "the file has a header row but no data rows below it.", row=header_row_number)
-    columns = [header[i] for i in keep]
-    frame = pd.DataFrame(table or None, columns=columns, dtype=str)
+    # Built column by column: much faster than a row-wise DataFrame for large files.
+    by_column = list(zip(*table, strict=True)) if table else [() for _ in range(width)]
+    frame = pd.DataFrame(
+        {header[i]: pd.Series(by_column[i], dtype="str").str.strip() for i in keep}
+        if table
+        else {header[i]: pd.Series([], dtype="str") for i in keep}
+    )
     frame[ROW_COLUMN] = pd.Series(row_numbers, dtype="int64", index=frame.index)
     frame.attrs["header_row"] = header_row_number
     return frame
