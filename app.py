@@ -359,8 +359,11 @@ def sidebar_selection(dataset: Dataset) -> tuple[tuple[str, ...], str]:
     codes = dataset.areas["area_code"].astype(str).tolist()
     names = dict(zip(codes, dataset.areas["area_name"].astype(str), strict=True))
     found = {p.id: p for p in partnerships_for(codes)}
-    options = {p.id: f"{p.label} ({len(p.area_codes)} areas)" for p in found.values()}
+    # First (the default): a partnership covering the whole dataset (the demo county), else all areas.
+    whole = [p.id for p in found.values() if len(p.area_codes) == len(set(codes))]
+    options = {pid: f"{found[pid].label} ({len(found[pid].area_codes)} areas)" for pid in whole}
     options[ALL_AREAS] = f"All areas in the dataset ({len(codes)})"
+    options.update({p.id: f"{p.label} ({len(p.area_codes)} areas)" for p in found.values()})
     options[CUSTOM_AREAS] = "Choose areas…"
     if st.session_state.get("partnership") not in options:
         st.session_state.pop("partnership", None)
@@ -644,6 +647,7 @@ def services_tab(dataset: Dataset, choice_label: str) -> None:
             )
             if st.button("Save as new version", type="primary", key="save_version"):
                 save_upload(content, name, len(checked.services))
+                st.rerun()  # the sidebar (drawn earlier in this run) must list the new version
     if st.session_state.get("save_message"):
         st.success(st.session_state["save_message"])
 

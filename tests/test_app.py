@@ -1,0 +1,185 @@
+"""The Streamlit page driven with streamlit.testing.AppTest on the fictional demo county.
+
+Expected figures are hand-computed from data/ (demo population and service list):
+females aged 16+ over the nine areas = 415,126, so IDVA required = 4 x 415,126 / 100,000 =
+16.6 FTE; MARAC required = 4.15 and the demo has 3 MARACs (City, North, South).
+
+What is and is not driven: AppTest cannot operate `st.file_uploader` or the st_folium
+component. The uploader only copies the file's bytes and name into session state
+(`sync_uploaded_file` in app.py); these tests put the bytes there themselves and drive
+everything after that point (validation report, preview, the "Save as new version" button,
+the saved-version list, dataset choice and comparison) through the real widgets. A map click
+sets the same `profile_area` state the area selectbox sets; the selectbox is driven here and
+the click itself is covered by the browser test only as far as the map drawing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gapmap import settings
+from gapmap.storage import list_versions
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+DEMO_CSV = settings.DEMO_SERVICES
+
+
+def metric(at: AppTest, label: str) -> str:
+    values = [m.value for m in at.metric if m.label == label]
+    assert values, f"no metric {label!r}; have {[m.label for m in at.metric]}"
+    return values[0]
+
+
+def tables_with(at: AppTest, column: str) -> list[pd.DataFrame]:
+    """Every table on the page (in page order) that has `column`."""
+    found = []
+    for df in at.dataframe:
+        value = df.value
+        if hasattr(value, "data"):  # a Styler
+            value = value.data
+        if column in value.columns:
+            found.append(value)
+    return found
+
+
+def dataframe_with(at: AppTest, column: str) -> pd.DataFrame:
+    found = tables_with(at, column)
+    assert found, f"no table with a column {column!r}"
+    return found[0]
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def demo_csv_without(service_id: str) -> bytes:
+    lines = DEMO_CSV.read_bytes().splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith(service_id.encode() + b",")]
+    assert len(kept) == len(lines) - 1
+    return b"".join(kept)
+
+
+def upload(at: AppTest, content: bytes, name: str) -> AppTest:
+    """What the file uploader does: hand the bytes to the page (see the module docstring)."""
+    at.session_state["upload_content"] = content
+    at.session_state["upload_name"] = name
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_default_page_shows_the_demo():
+    at = start()
+    assert at.title[0].value == "Fenmarsh (fictional demo county)"
+    assert any("Fictional demo data" in m.value for m in at.markdown)
+    assert metric(at, "Provided / required (FTE)") == "11.5 / 16.6"
+    assert metric(at, "Whole selection: % of benchmark") == "69%"  # 11.5 / 16.605
+    assert metric(at, "Areas below the benchmark") == "8 of 9"
+    assert not at.error
+
+
+def test_choosing_another_benchmark_changes_the_figures():
+    at = start()
+    at.selectbox(key="benchmark").set_value("marac").run()
+    assert not at.exception
+    assert metric(at, "Provided / required") == "3 / 4.2"  # 3 MARACs for 4.15 required
+    assert metric(at, "Whole selection: % of benchmark") == "72%"  # 3 / 4.15126
+
+
+def test_a_filter_changes_the_figures():
+    at = start()
+    # No IDVA service is primary prevention: with only primary services counted, none is provided.
+    at.multiselect(key="f_tiers").set_value(["primary"]).run()
+    assert not at.exception
+    assert metric(at, "Provided / required (FTE)") == "0 / 16.6"
+    assert metric(at, "Areas below the benchmark") == "9 of 9"
+    assert any("Counting only: Tiers: primary" in m.value for m in at.markdown)
+
+
+def test_area_profile_lists_benchmarks_matrix_and_services_without_refuge_locations():
+    at = start()
+    at.selectbox(key="profile_area").set_value("E07999002").run()
+    assert not at.exception
+    assert any("Area profile: Haverby Wolds" in s.value for s in at.subheader)
+    benches = dataframe_with(at, "Shortfall")
+    idva = benches[benches["Benchmark"] == "IDVA posts (FTE)"].iloc[0]
+    assert idva["Status"] == "Partly met"
+    serving = dataframe_with(at, "Share to this area")
+    refuge = serving[serving["Name"] == "North Fenmarsh Refuge (fictional)"].iloc[0]
+    assert refuge["Postcode"] == "Withheld (confidential)"
+    assert "Haverby Wolds Hospital IDVA (fictional)" in set(serving["Name"])
+
+
+def test_invalid_upload_shows_errors_and_saves_nothing():
+    at = start()
+    header = DEMO_CSV.read_text(encoding="utf-8").splitlines()[0]
+    bad = (
+        header + "\n"
+        "X-1,Good Outreach,outreach,P,,,,QX1 0AE,,,,,E06999001,,1,fte,,office,,,\n"
+        "X-2,Typo Service,refugee_centre,P,,,,QX1 0AE,,,,,E06999001,,1,,,office,,,\n"
+    ).encode("utf-8")
+    upload(at, bad, "bad_list.csv")
+    assert any("error(s)" in e.value and "Nothing was saved" in e.value for e in at.error)
+    problems = dataframe_with(at, "What is wrong and how to fix it")
+    errors = problems[problems["Severity"] == "Error"]
+    assert (
+        (errors["File"] == "bad_list.csv") & (errors["Row"] == "3") & (errors["Column"] == "service_type")
+    ).any()
+    assert not [b for b in at.button if b.key == "save_version"]
+    assert list_versions() == []
+    # An invalid list is never offered as a dataset.
+    assert all("Uploaded" not in str(o) for o in at.selectbox(key="dataset_choice").options)
+
+
+def test_valid_upload_saves_new_version_and_keeps_the_old_one():
+    at = start()
+    upload(at, demo_csv_without("FEN-022"), "services_march.csv")
+    current, preview = tables_with(at, "Funding ends")  # the list in use, then the upload's preview
+    assert len(current) == 60 and len(preview) == 20  # the preview shows the first 20 of 59
+    assert any("Preview** (59 services)" in m.value for m in at.markdown)
+    at.button(key="save_version").click().run()
+    assert not at.exception
+    assert [v.row_count for v in list_versions()] == [59]
+    assert any("Saved as version v0001" in s.value for s in at.success)
+
+    upload(at, DEMO_CSV.read_bytes(), "services_april.csv")
+    at.button(key="save_version").click().run()
+    versions = list_versions()
+    assert [(v.version_id, v.original_name) for v in versions] == [
+        ("v0001", "services_march.csv"),
+        ("v0002", "services_april.csv"),
+    ]
+    options = at.selectbox(key="dataset_choice").options
+    assert any("v0001" in o for o in options) and any("v0002" in o for o in options)
+    table = dataframe_with(at, "Original file")
+    assert list(table["Version"]) == ["v0001", "v0002"]
+
+    # The older version is still usable: without FEN-022 (0.4 FTE) the county has 11.1 FTE.
+    at.selectbox(key="dataset_choice").set_value("version:v0001").run()
+    assert not at.exception
+    assert metric(at, "Provided / required (FTE)") == "11.1 / 16.6"
+
+
+def test_comparing_two_versions_shows_the_difference():
+    at = start()
+    upload(at, demo_csv_without("FEN-022"), "services_march.csv")
+    at.button(key="save_version").click().run()
+    upload(at, DEMO_CSV.read_bytes(), "services_april.csv")
+    at.button(key="save_version").click().run()
+    at.selectbox(key="compare_old").set_value("v0001")
+    at.selectbox(key="compare_new").set_value("v0002").run()
+    assert not at.exception
+    assert metric(at, "Added") == "1"
+    assert metric(at, "Removed") == "0"
+    added = dataframe_with(at, "service_id")
+    assert list(added["service_id"]) == ["FEN-022"]
+    moved = dataframe_with(at, "Provided after")
+    haverby = moved[(moved["Area"] == "Haverby Wolds") & (moved["Benchmark"] == "IDVA posts (FTE)")].iloc[0]
+    assert haverby["Provided after"] - haverby["Provided before"] == pytest.approx(0.4, abs=0.01)
