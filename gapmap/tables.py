@@ -262,11 +262,28 @@ def _decode(raw: bytes, label: str, report: ValidationReport) -> tuple[str | Non
 
 
 def _choose_delimiter(lines: Sequence[str]) -> str:
-    """The delimiter used most on the first non-blank lines (comma when none is used)."""
-    sample = [ln for ln in lines[:HEADER_SEARCH_ROWS] if ln.strip()]
-    counts = {d: sum(ln.count(d) for ln in sample) for d in _CSV_DELIMITERS}
-    best = max(_CSV_DELIMITERS, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    """The delimiter that splits the first lines into the most rows of one consistent width.
+
+    Counting characters is not enough: a service list's `tiers` and `serves` cells hold
+    ";"-separated lists, which can outnumber the commas between columns.
+    """
+    sample = "\n".join(ln for ln in lines[:50] if ln.strip())
+    best, best_score = ",", (0, 0)
+    for delimiter in _CSV_DELIMITERS:
+        try:
+            widths = [len(r) for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+        except csv.Error:
+            continue
+        counts: dict[int, int] = {}
+        for w in widths:
+            if w > 1:
+                counts[w] = counts.get(w, 0) + 1
+        if not counts:
+            continue
+        width, rows = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        if (rows, width) > best_score:  # ties keep the earlier delimiter (comma first)
+            best, best_score = delimiter, (rows, width)
+    return best
 
 
 def _read_csv_text(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from gapmap import settings
 from gapmap.errors import ValidationReport
@@ -194,3 +198,41 @@ def test_helpers():
     assert header_key(" Service_Name ") == "service name"
     assert human_size(1536) == "1.5 KB"
     assert human_size(3 * 1024 * 1024) == "3.0 MB"
+
+
+def test_semicolon_lists_inside_cells_do_not_fool_the_delimiter():
+    content = (
+        b"name,tiers,serves\n"
+        b"A,secondary;tertiary,E07000129;E07000130;E07000131;E07000132\n"
+        b"B,primary,E07000133;E07000134;E07000135\n"
+    )
+    frame, report = read(content)
+    assert report.ok and frame["serves"].tolist() == [
+        "E07000129;E07000130;E07000131;E07000132",
+        "E07000133;E07000134;E07000135",
+    ]
+
+
+def test_semicolon_file_with_decimal_commas():
+    frame, report = read(b"name;capacity\nA;1,5\nB;2\nC;0,5\n")
+    assert report.ok and frame["capacity"].tolist() == ["1,5", "2", "0,5"]
+
+
+csv_cell = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=12
+)
+
+
+@settings_hypothesis(max_examples=60, deadline=None)
+@given(st.lists(st.lists(csv_cell, min_size=3, max_size=3), min_size=1, max_size=8))
+def test_any_csv_written_by_csv_writer_round_trips_with_row_numbers(rows):
+    """Cells come back stripped, and __row__ counts spreadsheet rows (a quoted newline is one row)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["alpha", "beta", "gamma"])
+    writer.writerows(rows)
+    frame, report = read(buffer.getvalue().encode("utf-8"), expected_columns=["alpha", "beta", "gamma"])
+    assert report.ok, report.to_text()
+    kept = [(i + 2, [c.strip() for c in r]) for i, r in enumerate(rows) if "".join(r).strip()]
+    assert frame[ROW_COLUMN].tolist() == [n for n, _ in kept]
+    assert frame[["alpha", "beta", "gamma"]].values.tolist() == [r for _, r in kept]
