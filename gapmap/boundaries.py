@@ -230,11 +230,11 @@ def _extract_shapefile(content: bytes, label: str, tmp: Path, report: Validation
                 label, "this is an Excel workbook, not boundaries. Upload a GeoJSON, GeoPackage or zip."
             )
             return None
+        # macOS adds resource forks (__MACOSX/, ._name) to zips made in the Finder.
+        infos = [i for i in infos if not _is_macos_junk(i.filename)]
         by_stem: dict[str, dict[str, zipfile.ZipInfo]] = {}
         for info in infos:
             member = PurePosixPath(info.filename.replace("\\", "/"))
-            if member.name.startswith(".") or "__MACOSX" in member.parts:
-                continue  # macOS resource forks
             suffix = member.suffix.lower()
             stem = str(member.with_suffix("")).lower()
             by_stem.setdefault(stem, {})[suffix] = info
@@ -282,6 +282,11 @@ def _extract_shapefile(content: bytes, label: str, tmp: Path, report: Validation
                 if ext == ".shp":
                     target = written
         return target
+
+
+def _is_macos_junk(filename: str) -> bool:
+    member = PurePosixPath(filename.replace("\\", "/"))
+    return member.name.startswith(".") or "__MACOSX" in member.parts
 
 
 def _is_unsafe_member(filename: str) -> bool:
@@ -349,7 +354,7 @@ def _normalise(frame: gpd.GeoDataFrame, label: str, report: ValidationReport) ->
     code_col, name_col = columns
     rows = np.arange(1, len(frame) + 1)  # feature index + 1, the number GIS tools show
 
-    codes = frame[code_col].astype("string").str.strip().fillna("")
+    codes = normalise_codes(frame[code_col].astype("string").fillna(""))
     if name_col is None:
         names = codes.copy()
         report.warn(label, f"no area name column found; the codes in `{code_col}` are used as names.")
@@ -405,6 +410,16 @@ def _normalise(frame: gpd.GeoDataFrame, label: str, report: ValidationReport) ->
     out.attrs["code_column"] = code_col
     out.attrs["name_column"] = name_col
     return out
+
+
+def normalise_codes(codes: pd.Series) -> pd.Series:
+    """Strip codes and upper-case GSS codes typed in lower case ("e06000001" -> "E06000001").
+
+    Boundaries and population are joined on these codes, so both loaders use this.
+    """
+    stripped = codes.astype(str).str.strip()
+    gss = stripped.str.fullmatch(r"[A-Za-z]\d{8}")
+    return stripped.where(~gss, stripped.str.upper())
 
 
 def _list_codes(codes: pd.Series | Sequence[str], rows: np.ndarray | Sequence[int], limit: int = 10) -> str:

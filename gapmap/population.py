@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from gapmap import settings
+from gapmap.boundaries import normalise_codes
 from gapmap.config import Config
 from gapmap.errors import GapmapInputError, ValidationReport
 from gapmap.schema import AREA_CODE, AREA_NAME
@@ -215,7 +216,7 @@ def _from_plain_table(
         )
         return None
     rows = table[ROW_COLUMN]
-    codes = table[code_col].astype(str).str.strip()
+    codes = normalise_codes(table[code_col])
     ok = _check_codes(codes, rows, code_col, label, report)
     sources: dict[str, str] = {AREA_CODE: code_col}
     out = pd.DataFrame({AREA_CODE: codes.to_numpy()})
@@ -363,7 +364,7 @@ def _load_mye(
             )
             ok = False
             continue
-        codes = table[keys["code"]].astype(str).str.strip()
+        codes = normalise_codes(table[keys["code"]])
         rows = table[ROW_COLUMN]
         ok = _check_codes(codes, rows, keys["code"], where, report) and ok
         frame = pd.DataFrame({AREA_CODE: codes.to_numpy()})

@@ -238,3 +238,14 @@ def test_size_limit_applies_to_uploads(monkeypatch):
     monkeypatch.setattr(settings, "MAX_BOUNDARY_BYTES", 10)
     areas, report = load(None, content=b"{" + b" " * 20 + b"}", name="big.geojson")
     assert areas is None and "22 bytes" in report.errors[0].message
+
+
+def test_zip_holding_a_geojson_and_macos_junk_loads(tmp_path):
+    path = tmp_path / "areas.zip"
+    content = geojson_bytes([({"LAD24CD": "e07000129", "LAD24NM": "Blaby"}, box(-1.3, 52.5, -1.2, 52.6))])
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("download/areas.geojson", content)
+        zf.writestr("__MACOSX/download/._areas.geojson", b"junk")
+    areas, report = load(path)
+    assert report.ok, report.to_text()
+    assert areas["area_code"].tolist() == ["E07000129"]  # a GSS code typed in lower case is upper-cased
