@@ -8,6 +8,8 @@ from datetime import date
 import geopandas as gpd
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import box
 
 from gapmap.config import default_config
@@ -487,3 +489,77 @@ def test_ten_thousand_rows_validate(tmp_path, areas, postcodes):
     assert len(services) == 10_000
     assert services["location_source"].value_counts().to_dict() == {"latlon": 5000, "postcode": 5000}
     assert services["capacity"].sum() == sum(i % 5 for i in range(1, 10_000, 2)) + 3 * 5000
+
+
+# ---- property: a confidential service's location never reaches a message
+
+_coordinate = st.floats(min_value=-400, max_value=1_500_000, allow_nan=False, allow_infinity=False).map(
+    lambda x: f"{x:.4f}"
+)
+_postcode = st.from_regex(r"[A-Z]{2}[0-9] [0-9][A-Z]{2}", fullmatch=True)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lat=st.one_of(st.just(""), _coordinate),
+    lon=st.one_of(st.just(""), _coordinate),
+    east=st.one_of(st.just(""), _coordinate),
+    north=st.one_of(st.just(""), _coordinate),
+    postcode=st.one_of(st.just(""), _postcode),
+    flag=st.sampled_from(["", "yes", "true", "1", "perhaps"]),
+)
+def test_confidential_location_never_in_any_message(areas, postcodes, lat, lon, east, north, postcode, flag):
+    table = pd.DataFrame(
+        {
+            "name": ["Safe House"],
+            "service_type": ["refuge"],
+            "latitude": [lat],
+            "longitude": [lon],
+            "easting": [east],
+            "northing": [north],
+            "postcode": [postcode],
+            "address": ["1 Hidden Lane"],
+            "confidential": [flag],
+            "__row__": [2],
+        },
+        dtype=object,
+    )
+    report = ValidationReport()
+    validate_service_table(
+        table,
+        file="s.csv",
+        config=default_config(),
+        areas=areas,
+        postcodes=postcodes,
+        report=report,
+        today=TODAY,
+    )
+    secrets = [v for v in (lat, lon, east, north, postcode, "Hidden Lane") if v]
+    # also the short form messages use for numbers (long enough not to match ordinary text)
+    secrets += [f"{float(v):g}" for v in (lat, lon, east, north) if v and len(f"{float(v):g}") >= 4]
+    for problem in report.problems:
+        for secret in secrets:
+            assert secret not in problem.message, (secret, str(problem))
+
+
+@pytest.mark.shared_data
+def test_serves_and_points_against_real_lad24_boundaries(shared_data, tmp_path):
+    from gapmap.boundaries import load_boundaries
+
+    areas = load_boundaries(shared_data / "boundaries" / "england_lad_2024_buc.geojson")
+    text = (
+        "name,service_type,latitude,longitude,serves\n"
+        "Clock Tower IDVA,idva,52.6357,-1.1339,\n"  # Leicester city centre
+        'LLR Helpline,helpline,,,"leicester; Rutland; Blaby"\n'
+        'Bristol Refuge,refuge,,,"Bristol, City of"\n'
+        "Lancs MARAC,marac,,,E07000117\n"  # Burnley
+    )
+    services, report = run(tmp_path, text, areas=areas)
+    assert report.ok, report.to_text()
+    assert services["serves"].tolist() == [
+        (),
+        ("E06000016", "E06000017", "E07000129"),
+        ("E06000023",),
+        ("E07000117",),
+    ]
+    assert report.warnings == []  # the Leicester point lies inside an area
