@@ -153,9 +153,14 @@ def validate_services(
 
 
 def _text(series: pd.Series) -> pd.Series:
-    """Cells as stripped text, "" for blanks (NA, None, NaN)."""
+    """Cells as stripped text, "" for blanks (NA, None, NaN).
+
+    Object dtype on purpose: the row loops that build messages index single cells, which is
+    ten times faster than on Arrow-backed strings.
+    """
     out = series.astype("string").fillna("").str.strip()
-    return out.mask(out.str.lower().isin(["nan", "nat", "none"]), "")
+    out = out.mask(out.str.lower().isin(["nan", "nat", "none"]), "")
+    return pd.Series(out.to_numpy(dtype=object), index=series.index, dtype=object)
 
 
 def _quote(value: str) -> str:
@@ -360,7 +365,7 @@ def validate_service_table(
         return None
 
     def col(canonical: str) -> pd.Series:
-        return cells[canonical] if canonical in cells else pd.Series([""] * n, dtype="string")
+        return cells[canonical] if canonical in cells else pd.Series([""] * n, dtype=object)
 
     out = _Collector(report, file, rows, headers)
 
