@@ -26,6 +26,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
 from gapmap import render
 from gapmap.privacy import public_services
@@ -70,19 +71,20 @@ CONFIDENTIAL_NOTE = (
 COLOUR_BY_CHOICES: tuple[str, ...] = ("benchmark", "patchwork")
 
 _LABEL_OFFSETS_PT: tuple[tuple[float, float], ...] = (
+    # In points from the anchor. 16 pt clears one line of 8 pt text with its box.
     (0, 0),
-    (0, 11),
-    (0, -11),
-    (16, 0),
-    (-16, 0),
-    (14, 11),
-    (-14, 11),
-    (14, -11),
-    (-14, -11),
-    (0, 22),
-    (0, -22),
-    (26, 0),
-    (-26, 0),
+    (0, 16),
+    (0, -16),
+    (30, 0),
+    (-30, 0),
+    (24, 16),
+    (-24, 16),
+    (24, -16),
+    (-24, -16),
+    (0, 32),
+    (0, -32),
+    (45, 0),
+    (-45, 0),
 )
 
 
@@ -139,6 +141,8 @@ def _fmt_number(x: Any) -> str:
         return "-"
     if math.isnan(v):
         return "-"
+    if abs(v - round(v)) < 1e-9:
+        return f"{round(v):,}"
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.2f}"
 
 
@@ -482,7 +486,9 @@ def place_labels(
                 arrowprops=arrow,
                 zorder=7,
             )
-            box = t.get_window_extent(renderer).expanded(1.0, 1.0)
+            # The text alone (an Annotation's own extent also spans its leader line).
+            t.update_positions(renderer)
+            box = Text.get_window_extent(t, renderer)
             box = box.from_extents(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad)
             inside = (
                 box.x0 >= ax_box.x0 and box.x1 <= ax_box.x1 and box.y0 >= ax_box.y0 and box.y1 <= ax_box.y1
@@ -591,12 +597,13 @@ def _in_cell(row: Any, tier: str | None, cohort: str | None) -> bool:
     return (tier is None or tier in tiers) and (cohort is None or cohort in cohorts)
 
 
-def _fit_title(fig: Figure, text: str, *, right: float, left: float = 0.03) -> None:
-    """The title at 18 pt, shrunk (down to 11 pt) until it fits between `left` and `right`."""
+def _fit_title(
+    fig: Figure, text: str, *, right: float, left: float = 0.03, y: float = 0.955, size: float = 18.0
+) -> None:
+    """The title at `size` pt, shrunk (down to 11 pt) until it fits between `left` and `right`."""
     renderer = fig.canvas.get_renderer()
     avail = (right - left) * fig.get_figwidth() * fig.dpi
-    size = 18.0
-    t = fig.text(left, 0.955, text, fontsize=size, fontweight="bold", va="center")
+    t = fig.text(left, y, text, fontsize=size, fontweight="bold", va="center")
     while size > 11 and t.get_window_extent(renderer).width > avail:
         size -= 1
         t.set_fontsize(size)
