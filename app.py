@@ -933,19 +933,22 @@ def main() -> None:
     )
     headline(dataset, analysis, view, selection_label)
 
-    tabs = st.tabs(["Map", "Gaps", "Patchwork", "Services", "Export", "Method"])
-    with tabs[0]:
-        map_tab(dataset, analysis, services, view)
-    with tabs[1]:
-        gaps_tab(dataset, analysis, view)
-    with tabs[2]:
-        patchwork_tab(dataset, analysis)
-    with tabs[3]:
-        services_tab(dataset, choice_label)
-    with tabs[4]:
-        export_tab(dataset, analysis, view, title)
-    with tabs[5]:
-        method_tab(dataset, view)
+    # Lazy tabs: only the open tab runs, so the first page (the map) arrives sooner and a
+    # change of filter recomputes only what that tab shows.
+    names = ["Map", "Gaps", "Patchwork", "Services", "Export", "Method"]
+    tabs = dict(zip(names, st.tabs(names, key="tab", on_change="rerun"), strict=True))
+    sections = {
+        "Map": lambda: map_tab(dataset, analysis, services, view),
+        "Gaps": lambda: gaps_tab(dataset, analysis, view),
+        "Patchwork": lambda: patchwork_tab(dataset, analysis),
+        "Services": lambda: services_tab(dataset, choice_label),
+        "Export": lambda: export_tab(dataset, analysis, view, title),
+        "Method": lambda: method_tab(dataset, view),
+    }
+    for name, tab in tabs.items():
+        if tab.open:
+            with tab:
+                sections[name]()
 
 
 main()

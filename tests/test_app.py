@@ -66,8 +66,17 @@ def demo_csv_without(service_id: str) -> bytes:
     return b"".join(kept)
 
 
+def open_tab(at: AppTest, name: str) -> AppTest:
+    """Tabs are lazy (only the open one runs); this is what clicking a tab does."""
+    at.session_state["tab"] = name
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def upload(at: AppTest, content: bytes, name: str) -> AppTest:
     """What the file uploader does: hand the bytes to the page (see the module docstring)."""
+    at.session_state["tab"] = "Services"
     at.session_state["upload_content"] = content
     at.session_state["upload_name"] = name
     at.run()
@@ -162,6 +171,7 @@ def test_valid_upload_saves_new_version_and_keeps_the_old_one():
     assert list(table["Version"]) == ["v0001", "v0002"]
 
     # The older version is still usable: without FEN-022 (0.4 FTE) the county has 11.1 FTE.
+    open_tab(at, "Map")
     at.selectbox(key="dataset_choice").set_value("version:v0001").run()
     assert not at.exception
     assert metric(at, "Provided / required (FTE)") == "11.1 / 16.6"
@@ -183,3 +193,33 @@ def test_comparing_two_versions_shows_the_difference():
     moved = dataframe_with(at, "Provided after")
     haverby = moved[(moved["Area"] == "Haverby Wolds") & (moved["Benchmark"] == "IDVA posts (FTE)")].iloc[0]
     assert haverby["Provided after"] - haverby["Provided before"] == pytest.approx(0.4, abs=0.01)
+
+
+def test_gaps_patchwork_and_method_tabs():
+    at = start()
+    open_tab(at, "Gaps")
+    gaps = dataframe_with(at, "% of benchmark")
+    saltmere = gaps[(gaps["Area"] == "Saltmere") & (gaps["Benchmark"] == "IDVA posts (FTE)")].iloc[0]
+    assert saltmere["Status"] == "Not met"  # 0.51 of 1.41 FTE = 36%
+    assert saltmere["% of benchmark"] == 36
+    assert [b.label for b in at.download_button] == ["Download the gap table (CSV)"]
+
+    open_tab(at, "Patchwork")
+    matrix = dataframe_with(at, "Secondary · Perpetrators")
+    # No demo perpetrator programme serves Wykesand while Fenmarsh City has one (FEN-040):
+    # a patchwork gap, marked in words, not only in colour.
+    assert matrix.loc["Wykesand", "Secondary · Perpetrators"] == "✖ GAP"
+    assert matrix.loc["Fenmarsh City", "Secondary · Perpetrators"].startswith("✔")
+
+    open_tab(at, "Method")
+    sources = " ".join(dataframe_with(at, "Source")["Source"])
+    assert "CAADA (now SafeLives)" in sources
+
+
+def test_export_tab_prepares_a_download_for_the_current_view():
+    at = start()
+    open_tab(at, "Export")
+    assert not [b for b in at.download_button if b.key == "download_csv"]
+    at.button(key="prepare_csv").click().run()
+    assert not at.exception, at.exception
+    assert [b.label for b in at.download_button] == ["Download Gap table (CSV)"]
