@@ -242,6 +242,7 @@ def _from_plain_table(
         if values is not None:
             out[snake] = values.to_numpy()
             sources[snake] = column
+    _derive_from_single_years(out, table, columns, sources)
     found = [d for d in config.denominators if d in out.columns]
     if not found:
         expected = "; ".join(f"`{d}` (or {', '.join(a)})" for d, a in config.denominator_aliases().items())
@@ -259,6 +260,40 @@ def _from_plain_table(
     if name_col:
         out.attrs["area_names"] = dict(zip(codes, table[name_col].astype(str).str.strip(), strict=True))
     return out
+
+
+#: (total column, derived column, first age, last age): a table of single-year ages (an MYE
+#: sheet saved as CSV) yields the age-band denominator when its ages add up to the total.
+_AGE_DERIVATIONS = (("all_persons", "persons_0_17", 0, 17), ("females", "females_16_plus", 16, 90))
+
+
+def _derive_from_single_years(
+    out: pd.DataFrame, table: pd.DataFrame, columns: list[str], sources: dict[str, str]
+) -> None:
+    """Add persons_0_17 / females_16_plus from single-year age columns 0 … 90+ when missing.
+
+    A plain table does not say whose ages its columns count, so they are used only for
+    the total they add up to (within 1 person in every row with figures).
+    """
+    ages = _age_columns(columns)
+    if ages is None:
+        return
+    by_age = {
+        a: pd.to_numeric(table[c].str.replace(_THOUSANDS, "", regex=True), errors="coerce")
+        for a, c in ages.items()
+    }
+    every_age = sum(by_age.values())
+    for total, derived, first, last in _AGE_DERIVATIONS:
+        if total not in out.columns or derived in out.columns:
+            continue
+        known = out[total].notna() & every_age.notna().to_numpy()
+        if not known.any() or not np.allclose(every_age[known.to_numpy()], out.loc[known, total], atol=1):
+            continue
+        band = sum(by_age[a] for a in range(first, last + 1))
+        out[derived] = band.astype(float).to_numpy()
+        sources[derived] = (
+            f"single-year age columns {ages[first]}-{ages[last]} (they add up to {sources[total]})"
+        )
 
 
 def _check_codes(

@@ -67,6 +67,20 @@ def test_real_population_against_lad_2013_boundaries_reports_vintage_mismatch(sh
     assert second.startswith("11 population row(s) match no area") and "E06000058 (row 56)" in second
 
 
+@pytest.mark.shared_data
+def test_real_single_year_csv_derives_children(shared_data):
+    path = shared_data / "population" / "mye2020_persons_single_year_age_ltla21_ew.csv"
+    report = ValidationReport()
+    frame = load_population(path, config=CONFIG, report=report)
+    assert report.ok and len(frame) == 331
+    assert frame.attrs["column_sources"]["area_code"] == "ltla21_code"
+    hartlepool = frame.set_index("area_code").loc["E06000001"]
+    assert hartlepool["all_persons"] == 93836
+    # oracle: the file's own columns "0" … "17" for Hartlepool, summed by pandas
+    raw = pd.read_csv(path).set_index("ltla21_code").loc["E06000001"]
+    assert hartlepool["persons_0_17"] == sum(raw[str(a)] for a in range(18)) == 20108
+
+
 # --------------------------------------------------------------------------- plain tables
 
 
@@ -254,3 +268,15 @@ def test_coverage_warns_about_zero_denominators():
         areas, pd.DataFrame({"area_code": ["E1"], "females": [0.0]}), report, file="p.csv"
     )
     assert report.warnings[0].column == "females" and "is 0 for E1" in report.warnings[0].message
+
+
+def _single_year_csv(total: int, per_age: int) -> bytes:
+    header = "area_code,all_persons," + ",".join(str(a) for a in range(90)) + ",90+\n"
+    return (header + f"E1,{total}," + ",".join([str(per_age)] * 91) + "\n").encode()
+
+
+def test_single_year_columns_give_children_only_when_they_add_up_to_the_total():
+    frame, _ = load(_single_year_csv(91 * 2, 2))
+    assert frame["persons_0_17"].tolist() == [36.0]  # 18 ages x 2
+    frame, _ = load(_single_year_csv(1000, 2))  # the ages are not the total's population
+    assert "persons_0_17" not in frame.columns
