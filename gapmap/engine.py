@@ -149,50 +149,119 @@ def _to_bng(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- catchments
 
 
+#: Edges per chunk. A chunk whose bounding box misses a circle contributes one circular
+#: sector (exact: a box that excludes the centre subtends less than half a turn), and one
+#: wholly inside contributes one triangle sum, so only chunks the circle's edge crosses are
+#: expanded to their edges.
+_CHUNK_EDGES = 8
+
+
 @dataclass
 class _AreaEdges:
-    """Every polygon edge of every area in BNG metres, contiguous per area.
+    """Every polygon edge of every area in BNG metres, contiguous per area, grouped in chunks.
 
     Exterior rings run anticlockwise and holes clockwise, so summing signed per-edge
     quantities gives areas directly (holes subtract).
     """
 
-    ax: np.ndarray
-    ay: np.ndarray
-    bx: np.ndarray
-    by: np.ndarray
-    start: np.ndarray  # first edge of each area
-    count: np.ndarray  # number of edges of each area
+    segments: np.ndarray  # (n_edges, 4): ax, ay, bx, by
     bounds: np.ndarray  # (n_areas, 4) minx, miny, maxx, maxy (NaN for empty areas)
     area_m2: np.ndarray  # (n_areas,) land area in square metres
+    chunk_start: np.ndarray  # (n_areas,) first chunk of each area
+    chunk_count: np.ndarray  # (n_areas,) number of chunks of each area
+    chunk_bounds: np.ndarray  # (n_chunks, 4)
+    chunk_ends: np.ndarray  # (n_chunks, 4): first vertex x, y, last vertex x, y
+    chunk_cross: np.ndarray  # (n_chunks,) sum of ax*by - ay*bx over the chunk's edges
+    chunk_edge_start: np.ndarray  # (n_chunks,)
+    chunk_edge_count: np.ndarray  # (n_chunks,)
 
 
 def _area_edges(geoms: np.ndarray) -> _AreaEdges:
-    """Project the areas to BNG once and flatten them into edge arrays."""
+    """Project the areas to BNG once and flatten them into edge and chunk arrays."""
     n = len(geoms)
     parts, part_area = shapely.get_parts(geoms, return_index=True)
     polys_mask = shapely.get_type_id(parts) == 3
     parts, part_area = parts[polys_mask], part_area[polys_mask]
-    parts = shapely.orient_polygons(parts, exterior_cw=False)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
     x, y = _to_bng(coords[:, 0], coords[:, 1])
-    same_ring = coord_ring[:-1] == coord_ring[1:]
-    edge_area = part_area[ring_part[coord_ring[:-1][same_ring]]]
-    ax, ay = x[:-1][same_ring], y[:-1][same_ring]
-    bx, by = x[1:][same_ring], y[1:][same_ring]
-    count = np.bincount(edge_area, minlength=n)
-    start = np.concatenate(([0], np.cumsum(count)[:-1]))
+    n_rings = len(rings)
+    # Orient rings: exteriors anticlockwise (positive area), holes clockwise, by reversing
+    # the coordinate order of the rings that run the wrong way.
+    same = coord_ring[:-1] == coord_ring[1:]
+    ring_area = np.bincount(
+        coord_ring[:-1][same], 0.5 * (x[:-1] * y[1:] - y[:-1] * x[1:])[same], minlength=n_rings
+    )
+    exterior = np.ones(n_rings, dtype=bool)
+    exterior[1:] = ring_part[1:] != ring_part[:-1]  # get_rings lists the exterior first
+    flip = np.where(exterior, ring_area < 0, ring_area > 0)
+    if flip.any():
+        ring_len = np.bincount(coord_ring, minlength=n_rings)
+        ring_first = np.cumsum(ring_len) - ring_len
+        idx = np.arange(len(x))
+        r = coord_ring
+        src = np.where(flip[r], 2 * ring_first[r] + ring_len[r] - 1 - idx, idx)
+        x, y = x[src], y[src]
+    ax, ay = x[:-1][same], y[:-1][same]
+    bx, by = x[1:][same], y[1:][same]
+    edge_ring = coord_ring[:-1][same]
+    edge_area = part_area[ring_part[edge_ring]]
+    n_edges = len(ax)
     area_m2 = np.bincount(edge_area, 0.5 * (ax * by - ay * bx), minlength=n)
+
+    # Chunks of up to _CHUNK_EDGES consecutive edges of one ring.
+    new_ring = np.ones(n_edges, dtype=bool)
+    new_ring[1:] = edge_ring[1:] != edge_ring[:-1]
+    ring_edge_first = np.maximum.accumulate(np.where(new_ring, np.arange(n_edges), 0))
+    new_chunk = new_ring | ((np.arange(n_edges) - ring_edge_first) % _CHUNK_EDGES == 0)
+    c_start = np.nonzero(new_chunk)[0]
+    c_count = np.diff(np.append(c_start, n_edges))
+    c_last = c_start + c_count - 1
+    lo_x, lo_y = np.minimum(ax, bx), np.minimum(ay, by)
+    hi_x, hi_y = np.maximum(ax, bx), np.maximum(ay, by)
+    if n_edges:
+        chunk_bounds = np.column_stack(
+            (
+                np.minimum.reduceat(lo_x, c_start),
+                np.minimum.reduceat(lo_y, c_start),
+                np.maximum.reduceat(hi_x, c_start),
+                np.maximum.reduceat(hi_y, c_start),
+            )
+        )
+        chunk_cross = np.add.reduceat(ax * by - ay * bx, c_start)
+    else:
+        chunk_bounds = np.zeros((0, 4))
+        chunk_cross = np.zeros(0)
+    chunk_area = edge_area[c_start]
+    chunk_count = np.bincount(chunk_area, minlength=n)
     bounds = np.full((n, 4), np.nan)
-    has = count > 0
+    has = chunk_count > 0
     if has.any():
-        s = start[has]
-        bounds[has, 0] = np.minimum.reduceat(np.minimum(ax, bx), s)
-        bounds[has, 1] = np.minimum.reduceat(np.minimum(ay, by), s)
-        bounds[has, 2] = np.maximum.reduceat(np.maximum(ax, bx), s)
-        bounds[has, 3] = np.maximum.reduceat(np.maximum(ay, by), s)
-    return _AreaEdges(ax, ay, bx, by, start, count, bounds, area_m2)
+        first_chunk = (np.cumsum(chunk_count) - chunk_count)[has]
+        bounds[has, 0] = np.minimum.reduceat(chunk_bounds[:, 0], first_chunk)
+        bounds[has, 1] = np.minimum.reduceat(chunk_bounds[:, 1], first_chunk)
+        bounds[has, 2] = np.maximum.reduceat(chunk_bounds[:, 2], first_chunk)
+        bounds[has, 3] = np.maximum.reduceat(chunk_bounds[:, 3], first_chunk)
+    return _AreaEdges(
+        segments=np.column_stack((ax, ay, bx, by)),
+        bounds=bounds,
+        area_m2=area_m2,
+        chunk_start=np.cumsum(chunk_count) - chunk_count,
+        chunk_count=chunk_count,
+        chunk_bounds=chunk_bounds,
+        chunk_ends=np.column_stack((ax[c_start], ay[c_start], bx[c_last], by[c_last])),
+        chunk_cross=chunk_cross,
+        chunk_edge_start=c_start,
+        chunk_edge_count=c_count,
+    )
+
+
+def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ranges (start, count): (owner of each element, element index), concatenated."""
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(len(counts)), counts)
+    first = np.cumsum(counts) - counts
+    return owner, np.arange(total) + np.repeat(starts - first, counts)
 
 
 def _disk_edge_areas(
@@ -201,26 +270,34 @@ def _disk_edge_areas(
     """Signed area of (triangle origin-A-B) intersected with the disk of radius r at the origin.
 
     Summed over the edges of a closed ring this is the exact area of ring ∩ disk (the
-    standard edge decomposition: sectors where the edge lies outside the circle, the
-    triangle where it lies inside).
+    standard edge decomposition: a circular sector where the edge lies outside the circle,
+    the triangle where it lies inside). Most edges miss the circle and need only the sector,
+    so the full formula runs on the few that cross it.
     """
+    half_r2 = 0.5 * r * r
+    out = half_r2 * np.arctan2(ax * by - ay * bx, ax * bx + ay * by)
     dx, dy = bx - ax, by - ay
     a = dx * dx + dy * dy
     half_b = ax * dx + ay * dy
-    c = ax * ax + ay * ay - r * r
-    disc = half_b * half_b - a * c
-    crosses = (disc > 0) & (a > 0)
-    safe_a = np.where(crosses, a, 1.0)
-    root = np.sqrt(np.where(crosses, disc, 0.0))
-    t1 = np.where(crosses, np.clip((-half_b - root) / safe_a, 0.0, 1.0), 0.0)
-    t2 = np.where(crosses, np.clip((-half_b + root) / safe_a, 0.0, 1.0), 0.0)
-    p1x, p1y = ax + t1 * dx, ay + t1 * dy
-    p2x, p2y = ax + t2 * dx, ay + t2 * dy
-    r2 = 0.5 * r * r
-    sector_a = r2 * np.arctan2(ax * p1y - ay * p1x, ax * p1x + ay * p1y)
-    triangle = 0.5 * (p1x * p2y - p1y * p2x)
-    sector_b = r2 * np.arctan2(p2x * by - p2y * bx, p2x * bx + p2y * by)
-    return sector_a + triangle + sector_b
+    disc = half_b * half_b - a * (ax * ax + ay * ay - r * r)
+    hit = np.nonzero((disc > 0) & (a > 0))[0]
+    root = np.sqrt(disc[hit])
+    ah, hb = a[hit], half_b[hit]
+    t1 = (-hb - root) / ah
+    t2 = (-hb + root) / ah
+    touch = (t1 < 1.0) & (t2 > 0.0)  # the segment itself, not only its line, enters the disk
+    i = hit[touch]
+    t1 = np.clip(t1[touch], 0.0, 1.0)
+    t2 = np.clip(t2[touch], 0.0, 1.0)
+    pax, pay, pbx, pby, pdx, pdy = ax[i], ay[i], bx[i], by[i], dx[i], dy[i]
+    p1x, p1y = pax + t1 * pdx, pay + t1 * pdy
+    p2x, p2y = pax + t2 * pdx, pay + t2 * pdy
+    out[i] = (
+        half_r2[i] * np.arctan2(pax * p1y - pay * p1x, pax * p1x + pay * p1y)
+        + 0.5 * (p1x * p2y - p1y * p2x)
+        + half_r2[i] * np.arctan2(p2x * pby - p2y * pbx, p2x * pbx + p2y * pby)
+    )
+    return out
 
 
 def _catchment_links(
@@ -228,38 +305,72 @@ def _catchment_links(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(circle index, area index, land share) for every area a circle overlaps."""
     b = edges.bounds
-    # Candidate pairs: the circle reaches the area's bounding box.
-    gx = np.maximum(np.maximum(b[None, :, 0] - cx[:, None], cx[:, None] - b[None, :, 2]), 0.0)
-    gy = np.maximum(np.maximum(b[None, :, 1] - cy[:, None], cy[:, None] - b[None, :, 3]), 0.0)
-    r2 = (radius_m * radius_m)[:, None]
-    with np.errstate(invalid="ignore"):
-        near = (gx * gx + gy * gy) < r2
-        # The whole bounding box inside the circle: the area is entirely covered.
-        fx = np.maximum(np.abs(cx[:, None] - b[None, :, 0]), np.abs(cx[:, None] - b[None, :, 2]))
-        fy = np.maximum(np.abs(cy[:, None] - b[None, :, 1]), np.abs(cy[:, None] - b[None, :, 3]))
-        full = near & ((fx * fx + fy * fy) <= r2)
-    full_c, full_a = np.nonzero(full)
-    part_c, part_a = np.nonzero(near & ~full)
-    counts = edges.count[part_a]
-    total = int(counts.sum())
-    if total:
-        pair = np.repeat(np.arange(len(part_a)), counts)
-        offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        e = np.repeat(edges.start[part_a], counts) + offsets
-        ox, oy = cx[part_c][pair], cy[part_c][pair]
-        signed = _disk_edge_areas(
-            edges.ax[e] - ox, edges.ay[e] - oy, edges.bx[e] - ox, edges.by[e] - oy, radius_m[part_c][pair]
-        )
-        inside = np.bincount(pair, signed, minlength=len(part_a))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.clip(inside / edges.area_m2[part_a], 0.0, 1.0)
-    else:
-        share = np.zeros(len(part_a))
+    has_edges = np.nonzero(np.isfinite(b[:, 0]))[0]
+    if len(has_edges) == 0 or len(cx) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    # Candidate pairs: bounding boxes overlap (tree query), then the circle reaches the box.
+    area_boxes = shapely.box(*b[has_edges].T)
+    circle_boxes = shapely.box(cx - radius_m, cy - radius_m, cx + radius_m, cy + radius_m)
+    pc, pa = shapely.STRtree(area_boxes).query(circle_boxes)
+    pa = has_edges[pa]
+    bb = b[pa]
+    ccx, ccy, rr = cx[pc], cy[pc], radius_m[pc]
+    gx = np.maximum(np.maximum(bb[:, 0] - ccx, ccx - bb[:, 2]), 0.0)
+    gy = np.maximum(np.maximum(bb[:, 1] - ccy, ccy - bb[:, 3]), 0.0)
+    r2 = rr * rr
+    near = (gx * gx + gy * gy) < r2
+    # The whole bounding box inside the circle: the area is entirely covered.
+    fx = np.maximum(np.abs(ccx - bb[:, 0]), np.abs(ccx - bb[:, 2]))
+    fy = np.maximum(np.abs(ccy - bb[:, 1]), np.abs(ccy - bb[:, 3]))
+    full = near & ((fx * fx + fy * fy) <= r2)
+    partial = near & ~full
+    full_c, full_a = pc[full], pa[full]
+    part_c, part_a = pc[partial], pa[partial]
+    share = _partial_shares(cx[part_c], cy[part_c], radius_m[part_c], part_a, edges)
     keep = share > 1e-12
     circle = np.concatenate((full_c, part_c[keep]))
     area = np.concatenate((full_a, part_a[keep]))
     shares = np.concatenate((np.ones(len(full_c)), share[keep]))
-    return circle, area, shares
+    order = np.lexsort((area, circle))
+    return circle[order], area[order], shares[order]
+
+
+def _partial_shares(
+    cx: np.ndarray, cy: np.ndarray, r: np.ndarray, area: np.ndarray, edges: _AreaEdges
+) -> np.ndarray:
+    """Share of each area's land inside its circle, for (circle, area) pairs."""
+    if len(area) == 0:
+        return np.zeros(0)
+    pair, chunk = _expand(edges.chunk_start[area], edges.chunk_count[area])
+    ox, oy, rr = cx[pair], cy[pair], r[pair]
+    cb = edges.chunk_bounds[chunk]
+    gx = np.maximum(np.maximum(cb[:, 0] - ox, ox - cb[:, 2]), 0.0)
+    gy = np.maximum(np.maximum(cb[:, 1] - oy, oy - cb[:, 3]), 0.0)
+    fx = np.maximum(np.abs(ox - cb[:, 0]), np.abs(ox - cb[:, 2]))
+    fy = np.maximum(np.abs(oy - cb[:, 1]), np.abs(oy - cb[:, 3]))
+    r2 = rr * rr
+    outside = (gx * gx + gy * gy) >= r2
+    inside = ~outside & ((fx * fx + fy * fy) <= r2)
+    ends = edges.chunk_ends[chunk]
+    fxr, fyr, lxr, lyr = ends[:, 0] - ox, ends[:, 1] - oy, ends[:, 2] - ox, ends[:, 3] - oy
+    contribution = np.where(
+        outside,
+        0.5 * r2 * np.arctan2(fxr * lyr - fyr * lxr, fxr * lxr + fyr * lyr),
+        # Sum of cross(A - O, B - O) over a path = sum cross(A, B) - cross(O, last - first).
+        0.5 * (edges.chunk_cross[chunk] - (ox * (ends[:, 3] - ends[:, 1]) - oy * (ends[:, 2] - ends[:, 0]))),
+    )
+    crossing = np.nonzero(~outside & ~inside)[0]
+    if len(crossing):
+        sub, e = _expand(edges.chunk_edge_start[chunk[crossing]], edges.chunk_edge_count[chunk[crossing]])
+        seg = edges.segments[e]
+        owner = crossing[sub]
+        sx, sy = ox[owner], oy[owner]
+        per_edge = _disk_edge_areas(seg[:, 0] - sx, seg[:, 1] - sy, seg[:, 2] - sx, seg[:, 3] - sy, rr[owner])
+        contribution[crossing] = np.bincount(sub, per_edge, minlength=len(crossing))
+    covered = np.bincount(pair, contribution, minlength=len(area))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.clip(covered / edges.area_m2[area], 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------- assignment
@@ -273,7 +384,31 @@ class _Links:
     method: np.ndarray  # int8 index into METHODS
 
 
-def _assign(services: gpd.GeoDataFrame, area_geoms: np.ndarray, area_index: pd.Index) -> _Links:
+@dataclass
+class _Locations:
+    """Service points: shapely geometries (EPSG:4326) and BNG metres (NaN where unlocated)."""
+
+    geoms: np.ndarray
+    located: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+
+def _locate(services: gpd.GeoDataFrame) -> _Locations:
+    """Project every located service once; catchments and access both use the result."""
+    geoms = np.asarray(services.geometry.array, dtype=object)
+    n = len(geoms)
+    located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if n else np.zeros(0, dtype=bool)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    if located.any():
+        x[located], y[located] = _to_bng(shapely.get_x(geoms[located]), shapely.get_y(geoms[located]))
+    return _Locations(geoms, located, x, y)
+
+
+def _assign(
+    services: gpd.GeoDataFrame, where: _Locations, area_geoms: np.ndarray, area_index: pd.Index
+) -> _Links:
     """Which areas each service serves (see the module docs for the rules)."""
     n = len(services)
     n_areas = len(area_index)
@@ -314,8 +449,7 @@ def _assign(services: gpd.GeoDataFrame, area_geoms: np.ndarray, area_index: pd.I
         add(key // n_areas, key % n_areas, 1.0, _SERVES)
 
     # 2-3. Located services without a serves list.
-    geoms = np.asarray(services.geometry.array, dtype=object)
-    located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if n else np.zeros(0, dtype=bool)
+    geoms, located = where.geoms, where.located
     catchment_km = pd.to_numeric(services["catchment_km"], errors="coerce").to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         use_catchment = ~has_serves & located & (catchment_km > 0)
@@ -323,8 +457,9 @@ def _assign(services: gpd.GeoDataFrame, area_geoms: np.ndarray, area_index: pd.I
 
     if use_point.any():
         pos = np.nonzero(use_point)[0]
-        tree = shapely.STRtree(area_geoms)
-        hit_pt, hit_area = tree.query(geoms[pos], predicate="intersects")
+        # A tree of the points queried with each area: GEOS prepares each polygon once, which
+        # is faster than testing every point against unprepared polygons.
+        hit_area, hit_pt = shapely.STRtree(geoms[pos]).query(area_geoms, predicate="covers")
         # A point on a shared border touches two areas: keep the first in file order.
         order = np.lexsort((hit_area, hit_pt))
         hit_pt, hit_area = hit_pt[order], hit_area[order]
@@ -333,7 +468,7 @@ def _assign(services: gpd.GeoDataFrame, area_geoms: np.ndarray, area_index: pd.I
 
     if use_catchment.any():
         pos = np.nonzero(use_catchment)[0]
-        cx, cy = _to_bng(shapely.get_x(geoms[pos]), shapely.get_y(geoms[pos]))
+        cx, cy = where.x[pos], where.y[pos]
         edges = _area_edges(area_geoms)
         circle, area, share = _catchment_links(cx, cy, catchment_km[pos] * 1000.0, edges)
         add(pos[circle], area, share, _CATCHMENT)
@@ -373,11 +508,58 @@ def _shares(links: _Links, mask: np.ndarray, denominator: np.ndarray, n_services
 # --------------------------------------------------------------------------- helpers
 
 
-def _denominator(pop: pd.DataFrame, column: str | None) -> np.ndarray | None:
-    """The denominator per area (NaN where missing), or None when the column is absent."""
-    if column is None or column not in pop.columns:
-        return None
-    return pd.to_numeric(pop[column], errors="coerce").to_numpy(dtype=float)
+class _Population:
+    """Population columns aligned to the areas (NaN where an area has no row or value).
+
+    The first row wins when a code appears twice (the loader reports duplicates).
+    """
+
+    def __init__(self, population: pd.DataFrame, area_index: pd.Index) -> None:
+        # A plain frame without `attrs`: pandas deep-copies attrs on every column access.
+        self._frame = pd.DataFrame(population, copy=False)
+        codes = self._frame[AREA_CODE].astype(str).to_numpy(dtype=object)
+        rows = np.nonzero(~pd.Index(codes).duplicated())[0]
+        pos = pd.Index(codes[rows], dtype=object).get_indexer(area_index)
+        self._rows = np.where(pos >= 0, rows[np.maximum(pos, 0)], -1) if len(rows) else np.full(len(pos), -1)
+        self.columns = [c for c in self._frame.columns if c != AREA_CODE]
+        self._cache: dict[str, np.ndarray] = {}
+
+    def is_numeric(self, column: str) -> bool:
+        return pd.api.types.is_numeric_dtype(self._frame[column])
+
+    def get(self, column: str | None) -> np.ndarray | None:
+        """The column per area, or None when the table has no such column."""
+        if column is None or column not in self.columns:
+            return None
+        if column not in self._cache:
+            values = pd.to_numeric(self._frame[column], errors="coerce").to_numpy(dtype=float)
+            out = np.full(len(self._rows), np.nan)
+            ok = self._rows >= 0
+            out[ok] = values[self._rows[ok]]
+            self._cache[column] = out
+        return self._cache[column]
+
+
+def _strings(values: pd.Series, missing: str = "") -> np.ndarray:
+    """A string column as a numpy object array, converting each distinct value only once.
+
+    pandas 3 stores strings in Arrow; converting every cell to a Python object is the slow
+    part of `to_numpy(dtype=object)`, and service columns repeat a few values many times.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.append(np.asarray(uniques, dtype=object), missing)  # code -1 -> `missing`
+    return table[codes]
+
+
+def _labels(codes: np.ndarray, categories: np.ndarray | pd.Index) -> pd.Categorical | np.ndarray:
+    """Strings for a large column, as a categorical when the labels are unique.
+
+    Building a categorical from integer codes avoids converting tens of thousands of Python
+    strings (a `*` service has one row per area of the dataset).
+    """
+    if pd.Index(categories).is_unique:
+        return pd.Categorical.from_codes(codes, categories=categories)
+    return np.asarray(categories, dtype=object)[codes]
 
 
 def _json_number(x: Any) -> float | int | None:
@@ -387,6 +569,14 @@ def _json_number(x: Any) -> float | int | None:
         return int(x)
     x = float(x)
     return None if not math.isfinite(x) else x
+
+
+def _is_one_of(values: np.ndarray, wanted: Sequence[str]) -> np.ndarray:
+    """`np.isin` for object arrays of a few distinct strings, via their distinct values."""
+    codes, uniques = pd.factorize(values)
+    wanted_set = set(wanted)
+    lut = np.array([u in wanted_set for u in uniques] + [False], dtype=bool)
+    return lut[codes]
 
 
 def _status(
@@ -513,8 +703,8 @@ def analyse(
     if svc.crs is not None and n_svc and svc.crs.to_epsg() != WGS84_EPSG:
         svc = svc.to_crs(WGS84_EPSG)
 
-    area_codes = areas[AREA_CODE].astype(str).to_numpy(dtype=object)
-    area_names = areas[AREA_NAME].astype(str).to_numpy(dtype=object)
+    area_codes = _strings(areas[AREA_CODE].astype(str))
+    area_names = _strings(areas[AREA_NAME].astype(str))
     area_index = pd.Index(area_codes, dtype=object)
     area_geoms = np.asarray(areas.geometry.array, dtype=object)
     n_areas = len(area_codes)
@@ -525,21 +715,20 @@ def analyse(
     sel_codes = area_codes[sel_pos]
     sel_names = area_names[sel_pos]
 
-    pop_frame = population.copy()
-    pop_frame[AREA_CODE] = pop_frame[AREA_CODE].astype(str)
-    pop = pop_frame.drop_duplicates(AREA_CODE).set_index(AREA_CODE).reindex(area_index)
+    pop = _Population(population, area_index)
 
     notes: list[str] = []
-    links = _assign(svc, area_geoms, area_index)
+    where = _locate(svc)
+    links = _assign(svc, where, area_geoms, area_index)
 
-    service_ids = svc["service_id"].astype(str).to_numpy(dtype=object)
-    types = svc["service_type"].astype(str).to_numpy(dtype=object)
+    service_ids = pd.Index(svc["service_id"].astype(str))
+    types = _strings(svc["service_type"])
     capacity = pd.to_numeric(svc["capacity"], errors="coerce").to_numpy(dtype=float)
-    type_units = {k: v.capacity_unit for k, v in config.service_types.items()}
-    units = svc["capacity_unit"].fillna("").astype(str).to_numpy(dtype=object)
+    units = _strings(svc["capacity_unit"])
     blank_unit = units == ""
     if blank_unit.any():
-        units[blank_unit] = pd.Series(types[blank_unit]).map(type_units).fillna("").to_numpy(dtype=object)
+        type_units = {k: v.capacity_unit for k, v in config.service_types.items()}
+        units[blank_unit] = pd.Series(types[blank_unit], dtype=object).map(type_units).fillna("").to_numpy()
 
     assigned = np.zeros(n_svc, dtype=bool)
     assigned[links.svc] = True
@@ -550,9 +739,9 @@ def analyse(
     if patch_col is None:
         patch_col = next((c for c in config.denominators if c in pop.columns), None)
     if patch_col is None:
-        numeric = [c for c in pop.columns if pd.api.types.is_numeric_dtype(pop[c])]
+        numeric = [c for c in pop.columns if pop.is_numeric(c)]
         patch_col = numeric[0] if numeric else None
-    patch_pop = _denominator(pop, patch_col)
+    patch_pop = pop.get(patch_col)
     if patch_pop is None:
         patch_pop = np.full(n_areas, np.nan)
         notes.append("The population table has no numeric column: the weighted patchwork index is empty.")
@@ -631,32 +820,32 @@ def analyse(
     sel_fraction = np.bincount(links.svc, pop_share * in_sel, minlength=n_svc)
     cap_in_sel = np.where(np.isfinite(capacity), capacity, 0.0) * sel_fraction
     tier_shares: dict[str, Any] = {}
-    cap_units = sorted({u for u, c in zip(units[serving_sel], cap_in_sel[serving_sel], strict=True) if c > 0})
-    cap_totals = {u: float(cap_in_sel[units == u].sum()) for u in cap_units}
+    unit_codes, unit_names = pd.factorize(units)
+    unit_totals = np.bincount(unit_codes, cap_in_sel, minlength=len(unit_names))
+    cap_units = sorted((str(u), k) for k, u in enumerate(unit_names) if unit_totals[k] > 0)
+    cap_totals = {u: float(unit_totals[k]) for u, k in cap_units}
     for j, tier in enumerate(tiers):
+        by_unit = np.bincount(unit_codes, frac[:, j] * cap_in_sel, minlength=len(unit_names))
         tier_shares[tier] = {
             "label": config.tiers[tier].get("label", tier),
             "services": _json_number(svc_by_tier[j] / n_serving) if n_serving else None,
             "service_count": float(svc_by_tier[j]),
-            "capacity": {
-                u: _json_number((frac[:, j] * cap_in_sel * (units == u)).sum() / cap_totals[u])
-                for u in cap_units
-            },
+            "capacity": {u: _json_number(by_unit[k] / unit_totals[k]) for u, k in cap_units},
         }
 
     # ---- access
     access, access_weighted = _access(
-        svc, types, area_geoms, area_index, sel_pos, sel_codes, sel_names, small_area_population
+        svc, where, types, area_geoms, area_index, sel_pos, sel_codes, sel_names, small_area_population
     )
 
     # ---- assignments
     assignments = pd.DataFrame(
         {
-            "service_id": service_ids[links.svc],
-            "area_code": area_codes[links.area],
+            "service_id": _labels(links.svc, service_ids),
+            "area_code": _labels(links.area, area_codes),
             "weight": pop_share,
             "land_share": links.land_share,
-            "method": np.asarray(METHODS, dtype=object)[links.method],
+            "method": _labels(links.method, np.asarray(METHODS, dtype=object)),
         }
     )
 
@@ -703,7 +892,7 @@ def _score_benchmark(
     bench: Benchmark,
     config: Config,
     links: _Links,
-    pop: pd.DataFrame,
+    pop: _Population,
     types: np.ndarray,
     capacity: np.ndarray,
     units: np.ndarray,
@@ -714,7 +903,7 @@ def _score_benchmark(
     notes: list[str],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Rows (as arrays) and the summary entry for one benchmark."""
-    is_type = np.isin(types, np.asarray(bench.service_types, dtype=object))
+    is_type = _is_one_of(types, bench.service_types)
     entry: dict[str, Any] = {
         "label": bench.label,
         "definition": bench.describe(),
@@ -747,7 +936,7 @@ def _score_benchmark(
         return block, entry
 
     n_areas = len(selected)
-    denom = _denominator(pop, bench.denominator)
+    denom = pop.get(bench.denominator)
     if denom is None:
         denom = np.full(n_areas, np.nan)
         notes.append(
@@ -862,6 +1051,7 @@ def _gaps_frame(blocks: list[dict[str, Any]], sel_codes: np.ndarray, sel_names: 
 
 def _access(
     svc: gpd.GeoDataFrame,
+    where: _Locations,
     types: np.ndarray,
     area_geoms: np.ndarray,
     area_index: pd.Index,
@@ -872,27 +1062,14 @@ def _access(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Distance (km) from each selected area's origin to the nearest public service of each type."""
     n_sel = len(sel_pos)
-    geoms = np.asarray(svc.geometry.array, dtype=object)
-    if len(geoms):
-        public = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        public &= ~svc["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
-    else:
-        public = np.zeros(0, dtype=bool)
+    public = where.located & ~svc["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
     ox, oy, weighted = _representative_points(area_geoms, area_index, sel_pos, small_area_population)
     if not public.any() or n_sel == 0:
         return pd.DataFrame({c: [] for c in ACCESS_COLUMNS}).astype({"nearest_km": float}), weighted
-    px, py = _to_bng(shapely.get_x(geoms[public]), shapely.get_y(geoms[public]))
+    px, py = where.x[public], where.y[public]
     ptypes = types[public]
     type_codes, type_names = pd.factorize(ptypes, sort=True)
-    origins = shapely.points(ox, oy)
-    points = shapely.points(px, py)
-    out = np.full((len(type_names), n_sel), np.nan)
-    order = np.argsort(type_codes, kind="stable")
-    bounds = np.searchsorted(type_codes[order], np.arange(len(type_names) + 1))
-    for k in range(len(type_names)):  # one nearest-neighbour query per service type
-        tree = shapely.STRtree(points[order[bounds[k] : bounds[k + 1]]])
-        (src, _), dist = tree.query_nearest(origins, return_distance=True, all_matches=False)
-        out[k, src] = dist / 1000.0
+    out = _nearest_by_group(ox, oy, px, py, type_codes, len(type_names)) / 1000.0
     access = pd.DataFrame(
         {
             "area_code": np.tile(sel_codes, len(type_names)),
@@ -902,6 +1079,34 @@ def _access(
         }
     )
     return access, weighted
+
+
+#: Distance-matrix cells computed at once by `_nearest_by_group` (bounds memory to ~64 MB).
+_NEAREST_BLOCK_CELLS = 4_000_000
+
+
+def _nearest_by_group(
+    ox: np.ndarray, oy: np.ndarray, px: np.ndarray, py: np.ndarray, group: np.ndarray, n_groups: int
+) -> np.ndarray:
+    """(n_groups, n_origins) distance from each origin to the nearest point of each group.
+
+    Exact brute force over blocks of origins: for a few hundred areas and ten thousand
+    services this is as fast as a nearest-neighbour tree per service type, needs no loop over
+    types, and memory stays bounded by `_NEAREST_BLOCK_CELLS`.
+    """
+    order = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[order], np.arange(n_groups))
+    sx, sy = px[order], py[order]
+    out = np.empty((n_groups, len(ox)))
+    block = max(1, _NEAREST_BLOCK_CELLS // max(len(sx), 1))
+    for b in range(0, len(ox), block):  # blocks of areas, not services
+        d2 = ox[b : b + block, None] - sx[None, :]
+        d2 *= d2
+        dy = oy[b : b + block, None] - sy[None, :]
+        dy *= dy
+        d2 += dy
+        out[:, b : b + block] = np.sqrt(np.minimum.reduceat(d2, starts, axis=1)).T
+    return out
 
 
 def worst_served(access: pd.DataFrame, service_type: str, n: int = 5) -> pd.DataFrame:
