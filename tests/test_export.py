@@ -1,0 +1,331 @@
+"""Report exports: XLSX formatting and values (= gaps.csv), the offline HTML map, atomic files."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from gapmap import export
+from gapmap.config import default_config
+from gapmap.dataset import Dataset, load_demo
+from gapmap.engine import GapAnalysis, analyse
+from gapmap.errors import ValidationReport
+
+TODAY = date(2026, 11, 22)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    dataset = load_demo(today=TODAY)
+    analysis = analyse(dataset.areas, dataset.population, dataset.services, dataset.config)
+    return dataset, analysis
+
+
+@pytest.fixture(scope="module")
+def demo_xlsx(demo):
+    dataset, analysis = demo
+    return export.gaps_xlsx_bytes(dataset, analysis, title="Fenmarsh gaps", today=TODAY)
+
+
+# --------------------------------------------------------------------------- a tiny hand-made case
+
+
+def tiny() -> tuple[Dataset, GapAnalysis]:
+    """Two areas, one IDVA benchmark row each + ALL; one public service and one refuge."""
+    config = default_config()
+    profile = config.default_profile
+    areas = gpd.GeoDataFrame(
+        {"area_code": ["E1", "E2"], "area_name": ["Alpha", "Beta"]},
+        geometry=[box(0.0, 54.0, 0.1, 54.1), box(0.1, 54.0, 0.2, 54.1)],
+        crs=4326,
+    )
+    services = gpd.GeoDataFrame(
+        {
+            "service_id": ["S1", "R1"],
+            "name": ["Alpha IDVA", "Secret refuge"],
+            "service_type": ["idva", "refuge"],
+            "tiers": [("secondary", "tertiary"), ("tertiary",)],
+            "cohorts": [("victims",), ("victims", "cyp")],
+            "latitude": [54.05, 54.0777],
+            "longitude": [0.05, 0.1666],
+            "postcode": ["QX1 1AA", "QX9 9ZZ"],
+            "address": ["1 Open Street", "9 Hidden Road"],
+            "capacity": [2.0, 6.0],
+            "funding_end": [pd.Timestamp("2027-03-31"), pd.NaT],
+            "confidential": [False, True],
+        },
+        geometry=[Point(0.05, 54.05), Point(0.1666, 54.0777)],
+        crs=4326,
+    )
+    gaps = pd.DataFrame(
+        {
+            "area_code": ["E1", "E2", "ALL"],
+            "area_name": ["Alpha", "Beta", "All selected areas"],
+            "benchmark_id": ["idva_fte"] * 3,
+            "benchmark_label": ["IDVA posts (FTE)"] * 3,
+            "denominator": [40_000.0, 10_000.0, 50_000.0],
+            "required": [1.6, 0.4, 2.0],
+            "provided": [2.0, 0.0, 2.0],
+            "ratio": [1.25, 0.0, 1.0],
+            "shortfall": [0.0, 0.4, 0.0],
+            "status": ["green", "red", "green"],
+            "unmeasured_services": [0, 0, 0],
+        }
+    )
+    coverage = pd.DataFrame(
+        {
+            "area_code": ["E1", "E1", "E2", "E2"],
+            "area_name": ["Alpha", "Alpha", "Beta", "Beta"],
+            "tier": ["secondary", "tertiary", "secondary", "tertiary"],
+            "cohort": ["victims", "victims", "victims", "victims"],
+            "services": [1, 1, 0, 1],
+            "patchwork_gap": [False, False, True, False],
+        }
+    )
+    access = pd.DataFrame(
+        {
+            "area_code": ["E1", "E2"],
+            "area_name": ["Alpha", "Beta"],
+            "service_type": ["idva"] * 2,
+            "nearest_km": [0.0, 5.5],
+        }
+    )
+    analysis = GapAnalysis(
+        gaps=gaps,
+        coverage=coverage,
+        access=access,
+        summary={"filters": "All services", "patchwork_index": 0.25},
+        assignments=pd.DataFrame(
+            {"service_id": ["S1", "R1"], "area_code": ["E1", "E2"], "weight": [1.0, 1.0]}
+        ),
+        profile=profile,
+        selection=("E1", "E2"),
+    )
+    dataset = Dataset(
+        areas=areas,
+        population=pd.DataFrame({"area_code": ["E1", "E2"]}),
+        services=services,
+        config=config,
+        report=ValidationReport(),
+        sources={"boundaries": "tiny.geojson (000000000000)", "services": "tiny.csv (111111111111)"},
+        is_demo=False,
+    )
+    return dataset, analysis
+
+
+def test_tiny_workbook_sheets_formatting_and_values():
+    dataset, analysis = tiny()
+    wb = openpyxl.load_workbook(io.BytesIO(export.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
+    labels = [b.label for b in analysis.profile.benchmarks]
+    assert wb.sheetnames[:2] == ["Summary", "Gaps"]
+    assert wb.sheetnames[-3:] == ["Patchwork", "Access", "Services"]
+    assert len(wb.sheetnames) == 5 + len(labels)
+    assert all(len(n) <= 31 for n in wb.sheetnames)
+
+    gaps = wb["Gaps"]
+    assert gaps.freeze_panes == "A2"
+    header = [c.value for c in gaps[1]]
+    assert header == list(analysis.gaps.columns)
+    assert all(c.font.bold for c in gaps[1])
+    status_col = header.index("status") + 1
+    # Row 3 is Beta: red, and the cell says so in words as well as colour.
+    beta = gaps.cell(row=3, column=status_col)
+    assert beta.value == "red"
+    assert beta.fill.fgColor.rgb.endswith("D73027")
+    assert gaps.cell(row=2, column=status_col).fill.fgColor.rgb.endswith("1A9850")
+    assert gaps.cell(row=3, column=header.index("ratio") + 1).number_format == "0%"
+    assert gaps.column_dimensions["B"].width >= len("All selected areas")
+
+    summary = [c.value for row in wb["Summary"].iter_rows() for c in row if c.value is not None]
+    assert "2026-11-22" in summary
+    assert any("Contains OS data © Crown copyright and database right 2026" in str(v) for v in summary)
+    assert "tiny.csv (111111111111)" in summary
+    assert not any("Fictional" in str(v) for v in summary)
+
+
+def test_tiny_patchwork_sheet_marks_gaps_by_hand():
+    dataset, analysis = tiny()
+    matrix = export.patchwork_matrix(analysis, dataset.config)
+    col_sv = "Secondary: early intervention × Adult victim-survivors"
+    col_tv = "Tertiary: reduction and recovery × Adult victim-survivors"
+    assert matrix.set_index("area_code")[col_sv].to_dict() == {"E1": 1, "E2": "GAP"}
+    assert matrix.set_index("area_code")[col_tv].to_dict() == {"E1": 1, "E2": 1}
+    assert matrix.set_index("area_code")["patchwork gaps"].to_dict() == {"E1": 0, "E2": 1}
+    wb = openpyxl.load_workbook(io.BytesIO(export.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
+    ws = wb["Patchwork"]
+    header = [c.value for c in ws[1]]
+    cell = ws.cell(row=3, column=header.index(col_sv) + 1)
+    assert cell.value == "GAP" and cell.fill.fgColor.rgb.endswith("D73027")
+
+
+def test_tiny_service_sheet_withholds_the_refuge_location():
+    dataset, analysis = tiny()
+    wb = openpyxl.load_workbook(io.BytesIO(export.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
+    rows = list(wb["Services"].iter_rows(values_only=True))
+    header = rows[0]
+    by_id = {r[header.index("service_id")]: dict(zip(header, r, strict=True)) for r in rows[1:]}
+    refuge, idva = by_id["R1"], by_id["S1"]
+    for col in ("latitude", "longitude", "postcode", "address"):
+        assert refuge[col] is None, col
+    assert refuge["capacity"] == 6  # still listed and counted
+    assert "withheld" in refuge["location_note"]
+    assert (idva["latitude"], idva["postcode"], idva["address"]) == (54.05, "QX1 1AA", "1 Open Street")
+    assert idva["tiers"] == "secondary; tertiary"
+    assert idva["funding_end"] == "2027-03-31"
+    text = " ".join(str(v) for r in rows for v in r)
+    assert "54.0777" not in text and "0.1666" not in text and "QX9 9ZZ" not in text and "Hidden" not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "taken", "expected"),
+    [
+        ("Sexual violence / assault centres", [], "Sexual violence - assault"),
+        ("IDVA posts (FTE)", [], "IDVA posts (FTE)"),
+        ("Gaps", ["Gaps"], "Gaps (2)"),
+        ("gaps", ["Gaps", "gaps (2)"], "gaps (3)"),
+        ("[a]:b*c?d", [], "-a--b-c-d"),
+        ("x" * 40, ["x" * 31], "x" * 27 + " (2)"),
+    ],
+)
+def test_safe_sheet_name(name, taken, expected):
+    got = export.safe_sheet_name(name, taken)
+    assert got == expected
+    assert len(got) <= 31
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+def test_demo_gap_sheet_equals_gaps_csv(demo, demo_xlsx):
+    _, analysis = demo
+    from_csv = pd.read_csv(io.BytesIO(export.gaps_csv_bytes(analysis)))
+    from_xlsx = pd.read_excel(io.BytesIO(demo_xlsx), sheet_name="Gaps")
+    assert len(from_csv) == len(analysis.gaps) > 0
+    pd.testing.assert_frame_equal(from_xlsx, from_csv, check_dtype=False)
+
+
+def test_demo_benchmark_sheets_hold_their_rows(demo, demo_xlsx):
+    _, analysis = demo
+    from_csv = pd.read_csv(io.BytesIO(export.gaps_csv_bytes(analysis)))
+    wb = openpyxl.load_workbook(io.BytesIO(demo_xlsx))
+    for bench in analysis.profile.benchmarks:
+        name = export.safe_sheet_name(bench.label)
+        ws = wb[name]
+        assert ws["A1"].value == bench.label
+        values = [c.value for c in ws["B"]]
+        assert bench.describe() in values and bench.source in values
+        header_row = next(
+            i for i, row in enumerate(ws.iter_rows(values_only=True), 1) if row[0] == "area_code"
+        )
+        sheet = pd.read_excel(io.BytesIO(demo_xlsx), sheet_name=name, header=header_row - 1)
+        want = from_csv[from_csv["benchmark_id"] == bench.id].drop(
+            columns=["benchmark_id", "benchmark_label"]
+        )
+        pd.testing.assert_frame_equal(sheet, want.reset_index(drop=True), check_dtype=False)
+        assert ws.freeze_panes == f"A{header_row + 1}"
+
+
+def test_demo_workbook_summary_access_and_patchwork(demo, demo_xlsx):
+    dataset, analysis = demo
+    wb = openpyxl.load_workbook(io.BytesIO(demo_xlsx))
+    summary = [str(c.value) for row in wb["Summary"].iter_rows() for c in row if c.value is not None]
+    assert summary[0] == "Fenmarsh gaps"
+    assert any(v.startswith("Fictional demo data") for v in summary)
+    assert analysis.profile.id in " ".join(summary)
+    for value in dataset.sources.values():
+        assert value in summary
+    access = pd.read_excel(io.BytesIO(demo_xlsx), sheet_name="Access")
+    assert len(access) == len(analysis.access)
+    assert np.allclose(access["nearest_km"], analysis.access["nearest_km"])
+    matrix = pd.read_excel(io.BytesIO(demo_xlsx), sheet_name="Patchwork")
+    assert len(matrix) == len(analysis.selection)
+    assert int((matrix == "GAP").sum().sum()) == int(analysis.coverage["patchwork_gap"].sum())
+
+
+# --------------------------------------------------------------------------- HTML
+
+#: Strings Leaflet's own source contains that are not requests: the SVG namespace and the
+#: attribution-prefix link (the attribution control is off without a basemap).
+ALLOWED_URLS = {"http://www.w3.org/2000/svg", "https://leafletjs.com"}
+
+
+def remote_urls(html: str) -> set[str]:
+    return set(re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}[^\s\"'()<>]*", html, flags=re.I)) - {
+        u for u in ALLOWED_URLS
+    }
+
+
+def test_map_html_is_self_contained(demo):
+    dataset, analysis = demo
+    html = export.map_html(dataset, analysis, title="Fenmarsh <IDVA> map")
+    assert remote_urls(html) == set()
+    assert not re.search(r"<script[^>]+src=", html, flags=re.I)
+    assert not re.search(r"<link[^>]+href=", html, flags=re.I)
+    assert "L.map(" in html or "L.map (" in html  # Leaflet is inside the page
+    assert "<title>Fenmarsh &lt;IDVA&gt; map (Fictional demo data)</title>" in html
+    for name in dataset.areas["area_name"]:
+        assert name in html
+
+
+def test_remote_url_check_can_fail():
+    assert remote_urls('<script src="https://unpkg.com/leaflet.js"></script>') == {
+        "https://unpkg.com/leaflet.js"
+    }
+    assert remote_urls("<link href='//cdn.example.org/x.css'>") == {"//cdn.example.org/x.css"}
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_write_report_exports_writes_every_file(demo, tmp_path):
+    dataset, analysis = demo
+    paths = export.write_report_exports(tmp_path / "out", dataset, analysis, title="Fenmarsh", today=TODAY)
+    names = [p.name for p in paths]
+    assert names == ["map.png", "map.pdf", "map.html", "gaps.xlsx", "pack.pdf"]
+    assert sorted(os.listdir(tmp_path / "out")) == sorted(names)  # no temp files left
+    assert (tmp_path / "out" / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for pdf in ("map.pdf", "pack.pdf"):
+        assert (tmp_path / "out" / pdf).read_bytes()[:5] == b"%PDF-"
+    assert (tmp_path / "out" / "gaps.xlsx").read_bytes()[:2] == b"PK"
+
+
+def test_write_report_exports_flags_skip_the_slow_ones(tmp_path):
+    dataset, analysis = tiny()
+    paths = export.write_report_exports(tmp_path, dataset, analysis, maps=False, pack=False, today=TODAY)
+    assert [p.name for p in paths] == ["gaps.xlsx"]
+    assert (
+        export.write_report_exports(tmp_path / "none", dataset, analysis, maps=False, pack=False, xlsx=False)
+        == []
+    )
+
+
+def test_atomic_write_keeps_the_old_file_when_replacing_fails(tmp_path, monkeypatch):
+    target = tmp_path / "gaps.xlsx"
+    target.write_bytes(b"old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        export.atomic_write(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["gaps.xlsx"]
+
+
+def test_atomic_write_replaces_and_creates_folders(tmp_path):
+    target = tmp_path / "a" / "b" / "map.html"
+    export.atomic_write(target, "<p>one</p>")
+    export.atomic_write(target, "<p>two</p>")
+    assert target.read_text() == "<p>two</p>"
+    assert isinstance(target, Path) and oct(target.stat().st_mode & 0o777) == "0o644"
