@@ -71,7 +71,8 @@ def england_services(boundaries: Path, out: Path) -> Path:
         if i % 4 == 0:
             rows.append(
                 dict(service_id=f"P-{i:04d}", name=f"Schools programme {code}",
-                     service_type="school_programme", provider="Bench", latitude=round(pt.y + 0.01, 5), longitude=round(pt.x, 5),
+                     service_type="school_programme", provider="Bench",
+                     latitude=round(pt.y + 0.01, 5), longitude=round(pt.x, 5),
                      capacity=100, capacity_unit="places", hours="office")
             )  # fmt: skip
     rows.append(dict(service_id="H-1", name="National helpline", service_type="helpline", provider="Bench",
