@@ -34,6 +34,7 @@ from gapmap.snapshot import (
     ONS_ATTRIBUTION,
     STATUS_COLOURS,
     STATUS_HATCHES,
+    _fit_title,
     _fmt_number,
     _new_figure,
     filter_description,
@@ -58,7 +59,7 @@ _RIGHT = 0.95
 def _page(title: str, *, today: date, is_demo: bool, page_label: str = "") -> Figure:
     """A blank A4 landscape page with a heading, a footer and the demo badge when needed."""
     fig = _new_figure(A4_LANDSCAPE_IN)
-    fig.text(_LEFT, 0.94, title, fontsize=17, fontweight="bold", va="center")
+    _fit_title(fig, title, left=_LEFT, right=0.72 if is_demo else _RIGHT, y=0.94, size=17)
     if is_demo:
         fig.text(
             _RIGHT,
@@ -422,12 +423,13 @@ def _matrix_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
             fig,
             header,
             rows,
-            [2.4] + [1.0] * len(cells) + [0.6],
+            [2.2] + [1.0] * len(cells) + [0.6],
             top=0.85,
             header_h=0.075,
-            row_h=0.028,
-            fontsize=7,
-            header_fontsize=6.5,
+            # Few areas: taller rows, easier to read on a projector; many: 24 rows a page.
+            row_h=min(0.045, 0.68 / max(len(rows), 1)),
+            fontsize=7.5 if len(rows) <= 12 else 7,
+            header_fontsize=6,
             fills=fills,
             groups=groups,
             align=["left"] + ["center"] * (len(cells) + 1),

@@ -1,0 +1,131 @@
+"""The partnership pack PDF: its pages, their text, vector output and size."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+
+from gapmap import pack
+from gapmap.dataset import load_demo
+from gapmap.engine import analyse
+
+TODAY = date(2026, 11, 22)
+
+
+def squash(text: str) -> str:
+    return "".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def demo():
+    dataset = load_demo(today=TODAY)
+    analysis = analyse(dataset.areas, dataset.population, dataset.services, dataset.config)
+    return dataset, analysis
+
+
+@pytest.fixture(scope="module")
+def demo_pack(demo):
+    dataset, analysis = demo
+    data = pack.partnership_pack(dataset, analysis, title="Fenmarsh partnership pack", today=TODAY)
+    reader = PdfReader(io.BytesIO(data))
+    return data, reader, [page.extract_text() for page in reader.pages]
+
+
+def test_pack_pages_in_order(demo, demo_pack):
+    _, analysis = demo
+    _, reader, texts = demo_pack
+    area_benchmarks = [b for b in analysis.profile.benchmarks if b.scope == "area"]
+    n_matrix = math.ceil(len(analysis.selection) / pack.MATRIX_ROWS_PER_PAGE)
+    n_gaps = math.ceil(len(analysis.gaps) / pack.GAP_ROWS_PER_PAGE)
+    n_method = sum("Method and sources" in t for t in texts)
+    assert n_method >= 1
+    assert len(reader.pages) == 1 + len(area_benchmarks) + 1 + n_matrix + n_gaps + n_method
+
+    assert "Fenmarsh partnership pack" in texts[0]
+    maps = texts[1 : 1 + len(area_benchmarks)]
+    for bench, text in zip(area_benchmarks, maps, strict=True):
+        assert squash(f"{bench.label}: provision against the benchmark") in squash(text)
+        assert squash(f"Benchmark: {bench.describe()}") in squash(text)
+    assert "The patchwork" in texts[1 + len(area_benchmarks)]
+    rest = texts[2 + len(area_benchmarks) :]
+    assert all("Patchwork matrix" in t for t in rest[:n_matrix])
+    assert all("Gap table" in t for t in rest[n_matrix : n_matrix + n_gaps])
+    assert all("Method and sources" in t for t in rest[n_matrix + n_gaps :])
+
+
+def test_every_page_says_demo_and_carries_the_crown_copyright_line(demo_pack):
+    _, _, texts = demo_pack
+    for text in texts:
+        assert "Fictional demo data" in text
+        assert squash("Contains OS data © Crown copyright and database right 2026") in squash(text)
+
+
+def test_cover_states_selection_date_inputs_profile_and_headline(demo, demo_pack):
+    dataset, analysis = demo
+    cover = squash(demo_pack[2][0])
+    assert squash("22 November 2026") in cover
+    assert squash(analysis.profile.label) in cover
+    for name in dataset.areas["area_name"]:
+        assert squash(name) in cover
+    for value in dataset.sources.values():
+        assert squash(value) in cover
+    for bench in analysis.profile.benchmarks:
+        assert squash(bench.label) in cover
+    assert squash(f"Patchwork index: {analysis.summary['patchwork_index']:.2f}") in cover
+
+
+def test_matrix_and_gap_table_hold_every_gap_and_row(demo, demo_pack):
+    _, analysis = demo
+    texts = demo_pack[2]
+    matrix = " ".join(t for t in texts if "Patchwork matrix" in t)
+    # "GAP" also appears twice in each matrix page's explanation.
+    n_pages = sum("Patchwork matrix" in t for t in texts)
+    assert matrix.count("GAP") - 2 * n_pages == int(analysis.coverage["patchwork_gap"].sum())
+    table = squash(" ".join(t for t in texts if "Gap table" in t))
+    for name in analysis.gaps.loc[analysis.gaps["area_code"] != "ALL", "area_name"].unique():
+        assert squash(name) in table
+    n_whole = int((analysis.gaps["area_code"] == "ALL").sum())
+    assert table.count("Wholeselection") - table.count("Wholeselectionrowssum") == n_whole
+
+
+def test_method_page_cites_every_benchmark_source(demo, demo_pack):
+    _, analysis = demo
+    method = squash(" ".join(t for t in demo_pack[2] if "Method and sources" in t))
+    for bench in analysis.profile.benchmarks:
+        assert squash(bench.source) in method
+    assert squash("Patchwork index = number of gaps") in method
+    assert squash("Refuges and other confidential services are counted") in method
+
+
+def test_pack_is_vector_and_small(demo_pack):
+    data, reader, _ = demo_pack
+    assert all(len(page.images) == 0 for page in reader.pages)
+    assert len(data) < 5 * 1024 * 1024
+    assert reader.metadata.title == "Fenmarsh partnership pack"
+
+
+def test_real_data_pack_has_no_demo_words(demo):
+    dataset, analysis = demo
+    data = pack.partnership_pack(dataclasses.replace(dataset, is_demo=False), analysis, today=TODAY)
+    reader = PdfReader(io.BytesIO(data))
+    text = " ".join(p.extract_text() for p in reader.pages)
+    assert "Fictional" not in text
+    assert pack.DEFAULT_TITLE in text
+
+
+def test_selection_subset_only_lists_its_areas(demo):
+    dataset, _ = demo
+    selection = ["E07999001", "E07999002"]
+    analysis = analyse(
+        dataset.areas, dataset.population, dataset.services, dataset.config, selection=selection
+    )
+    reader = PdfReader(io.BytesIO(pack.partnership_pack(dataset, analysis, today=TODAY)))
+    cover = reader.pages[0].extract_text()
+    assert "Saltmere" in cover and "Haverby Wolds" in cover
+    assert "Wykesand" not in cover
+    assert "(2 areas)" in cover
