@@ -1,0 +1,260 @@
+"""`python -m gapmap report`: score a selection and write the tables a report writer needs.
+
+Writes into `--out` (created only once the analysis has succeeded; every file atomically):
+
+- gaps.csv      area_code, area_name, benchmark_id, denominator, required, provided, ratio,
+                shortfall, status, unmeasured_services (one row per area x benchmark plus
+                the `ALL` rows)
+- coverage.csv  area_code, area_name, tier, cohort, services, patchwork_gap
+- access.csv    area_code, area_name, service_type, nearest_km
+- summary.json  profile, filters, patchwork indices, tier shares, benchmark totals, the
+                inputs used (file names and hashes / version ids) and whether it is the demo
+- the maps, gaps.xlsx and pack.pdf from `gapmap.export.write_report_exports`
+
+With invalid inputs it prints the validation report, writes nothing and returns 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gapmap.engine import GapAnalysis, analyse
+from gapmap.errors import GapmapInputError
+from gapmap.filters import ServiceFilter
+
+GAPS_CSV_COLUMNS: tuple[str, ...] = (
+    "area_code",
+    "area_name",
+    "benchmark_id",
+    "denominator",
+    "required",
+    "provided",
+    "ratio",
+    "shortfall",
+    "status",
+    "unmeasured_services",
+)
+COVERAGE_CSV_COLUMNS: tuple[str, ...] = (
+    "area_code",
+    "area_name",
+    "tier",
+    "cohort",
+    "services",
+    "patchwork_gap",
+)
+ACCESS_CSV_COLUMNS: tuple[str, ...] = ("area_code", "area_name", "service_type", "nearest_km")
+
+#: Decimal places written per column: enough to recompute a ratio by hand, no float noise.
+ROUNDING: dict[str, int] = {
+    "denominator": 1,
+    "required": 4,
+    "provided": 4,
+    "ratio": 4,
+    "shortfall": 4,
+    "nearest_km": 2,
+}
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def parse_on_date(text: str | None) -> date | None:
+    """`--on YYYY-MM-DD` -> a date; raises ValueError with a readable message."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"--on was {text!r} but is expected to be a date as YYYY-MM-DD, e.g. 2027-04-01"
+        ) from None
+
+
+def parse_areas(text: str | None) -> list[str] | None:
+    """`--areas E07000117,E07000118` -> a list of codes (None for every area)."""
+    if text is None or not text.strip():
+        return None
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _rounded(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    out = frame.loc[:, list(columns)].copy()
+    for col, places in ROUNDING.items():
+        if col in out.columns:
+            out[col] = out[col].astype(float).round(places)
+    return out
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    # Empty cells for missing values (no "nan"), "\n" line ends, UTF-8 without BOM.
+    return frame.to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
+
+
+def gaps_csv(analysis: GapAnalysis) -> bytes:
+    """gaps.csv exactly as issue 3 specifies (benchmark_label is left to the XLSX)."""
+    frame = _rounded(analysis.gaps, GAPS_CSV_COLUMNS)
+    frame["unmeasured_services"] = frame["unmeasured_services"].astype(int)
+    return _csv_bytes(frame)
+
+
+def coverage_csv(analysis: GapAnalysis) -> bytes:
+    frame = analysis.coverage.loc[:, list(COVERAGE_CSV_COLUMNS)].copy()
+    frame["services"] = frame["services"].astype(int)
+    frame["patchwork_gap"] = frame["patchwork_gap"].astype(bool)
+    return _csv_bytes(frame)
+
+
+def access_csv(analysis: GapAnalysis) -> bytes:
+    return _csv_bytes(_rounded(analysis.access, ACCESS_CSV_COLUMNS))
+
+
+def json_safe(value: Any) -> Any:
+    """numpy scalars -> Python, NaN/inf -> None, dates -> ISO strings, recursively."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(float(value)) else None
+    if isinstance(value, (date, datetime, pd.Timestamp)):
+        return value.isoformat()
+    return value
+
+
+def summary_document(
+    analysis: GapAnalysis, *, sources: dict[str, str], is_demo: bool, generated: datetime | None = None
+) -> dict[str, Any]:
+    """summary.json: the engine's summary plus where the inputs came from."""
+    generated = generated or datetime.now(UTC)
+    doc = dict(analysis.summary)
+    doc["inputs"] = dict(sources)
+    doc["is_demo"] = bool(is_demo)
+    doc["generated_at"] = generated.replace(microsecond=0).isoformat()
+    doc["files"] = ["gaps.csv", "coverage.csv", "access.csv", "summary.json"]
+    return json_safe(doc)
+
+
+def atomic_write(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` via a temporary file in the same folder, fsync, then rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are ordinary shareable outputs
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def report_files(analysis: GapAnalysis, *, sources: dict[str, str], is_demo: bool) -> dict[str, bytes]:
+    """File name -> bytes for the four tables (pure: nothing is written)."""
+    summary = summary_document(analysis, sources=sources, is_demo=is_demo)
+    return {
+        "gaps.csv": gaps_csv(analysis),
+        "coverage.csv": coverage_csv(analysis),
+        "access.csv": access_csv(analysis),
+        "summary.json": (json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode(
+            "utf-8"
+        ),
+    }
+
+
+def _headline(analysis: GapAnalysis) -> str:
+    rows = analysis.gaps[analysis.gaps["area_code"] == "ALL"]
+    lines = [f"Profile: {analysis.profile.label}", f"Services: {analysis.summary['filters']}"]
+    for _, r in rows.iterrows():
+        ratio = "no data" if pd.isna(r["ratio"]) else f"{r['ratio']:.2f}"
+        lines.append(f"  {r['benchmark_label']}: ratio {ratio} ({r['status']})")
+    pi = analysis.summary.get("patchwork_index")
+    lines.append(f"Patchwork index: {'n/a' if pi is None else f'{pi:.3f}'}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Run `python -m gapmap report` (see the module docs). Returns the exit code."""
+    from gapmap.dataset import load_dataset
+
+    try:
+        on = parse_on_date(getattr(args, "on_date", None))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        print(f"error: --out {out} is a file; give a folder to write the report into.", file=sys.stderr)
+        return 2
+
+    try:
+        dataset = load_dataset(
+            services=args.services,
+            boundaries=args.boundaries,
+            population=args.population,
+            postcodes=args.postcodes,
+            benchmarks=args.benchmarks,
+        )
+        analysis = analyse(
+            dataset.areas,
+            dataset.population,
+            dataset.services,
+            dataset.config,
+            profile=getattr(args, "profile", None),
+            service_filter=ServiceFilter(on=on),
+            selection=parse_areas(getattr(args, "areas", None)),
+            small_area_population=dataset.small_area_population,
+        )
+        files = report_files(analysis, sources=dataset.sources, is_demo=dataset.is_demo)
+    except GapmapInputError as exc:
+        print(exc.report.to_text())
+        print("Nothing was written.")
+        return 1
+
+    if dataset.report.warnings:
+        print(dataset.report.to_text())
+    # Only now, with every table computed, does the output folder come into existence.
+    out.mkdir(parents=True, exist_ok=True)
+    written = [atomic_write(out / name, data) for name, data in files.items()]
+
+    # ---- EXPORTS: maps, gaps.xlsx and pack.pdf (gapmap.export, owned by the exports helper).
+    from gapmap.export import write_report_exports
+
+    written += write_report_exports(
+        out,
+        dataset,
+        analysis,
+        title=getattr(args, "title", None),
+        maps=not getattr(args, "no_maps", False),
+        pack=not getattr(args, "no_pack", False),
+        xlsx=not getattr(args, "no_xlsx", False),
+    )
+    # ---- end of EXPORTS
+
+    print(_headline(analysis))
+    if dataset.is_demo:
+        print("(demo data: the fictional county, not real provision)")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
