@@ -380,7 +380,7 @@ def sidebar_selection(dataset: Dataset) -> tuple[tuple[str, ...], str]:
         )
         if chosen:
             return tuple(chosen), f"{len(chosen)} chosen areas"
-    return (), "All areas"
+    return (), "All areas in the dataset"
 
 
 def sidebar_view(dataset: Dataset) -> dict[str, Any]:
@@ -474,7 +474,7 @@ def headline(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], sele
     if len(whole):
         w = whole.iloc[0]
         pct = "–" if pd.isna(w["ratio"]) else f"{w['ratio']:.0%}"
-        cols[1].metric("Whole selection: % of benchmark", pct)
+        cols[1].metric("Whole selection", pct, help="Provided as a share of what the benchmark requires.")
         unit = UNIT_WORDS.get(bench.unit, bench.unit)
         cols[2].metric(
             f"Provided / required{f' ({unit})' if unit else ''}",

@@ -82,6 +82,8 @@ OTHER_TIER_COLOUR = "#666666"
 SIMPLIFY_METRES: float = 200.0
 #: Decimal places kept in display coordinates (5 dp is about 1 m).
 COORD_DECIMALS: int = 5
+#: Above this many service markers they are drawn smaller.
+MANY_MARKERS: int = 150
 #: Legend width on screen; the first view leaves this much room on the left for it.
 LEGEND_WIDTH_PX: int = 330
 #: Draw area name labels when there are at most this many areas (more would collide).
@@ -582,6 +584,8 @@ def build_map(
     tiers_present: list[str] = []
     if show_services and services is not None and len(services):
         public = public_services(services)
+        # Smaller dots when there are many (a national map), so areas stay readable.
+        radius = 8 if len(public) <= MANY_MARKERS else 5
         layer = folium.FeatureGroup(name="Services")
         for rec in public.to_dict("records"):
             geom = rec["geometry"]
@@ -605,7 +609,7 @@ def build_map(
                     ).add_to(layer)
             folium.CircleMarker(
                 [lat, lon],
-                radius=8,
+                radius=radius,
                 color="#ffffff",
                 weight=2,
                 fill=True,
