@@ -51,8 +51,24 @@ def normalise_postcode(text: object) -> str | None:
     return f"{compact[:-3]} {compact[-3:]}"
 
 
+_NORMALISED_POSTCODE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}")
+
+
 def normalise_postcodes(values: pd.Series) -> pd.Series:
     """Vectorised `normalise_postcode`: a string Series with NA where the shape is invalid."""
+    values = _as_text(values)
+    # ONSPD's `pcds` is already in the normalised form: one regex pass instead of five.
+    done = values.str.fullmatch(_NORMALISED_POSTCODE.pattern).fillna(False).astype(bool)
+    if done.all():
+        return values
+    if done.any():
+        out = values.copy()
+        out[~done] = _normalise_all(values[~done])
+        return out
+    return _normalise_all(values)
+
+
+def _normalise_all(values: pd.Series) -> pd.Series:
     compact = values.astype("string").str.replace(_SPACES.pattern, "", regex=True).str.upper()
     valid = compact.str.fullmatch(_COMPACT_POSTCODE.pattern).fillna(False).astype(bool)
     out = compact.str[:-3] + " " + compact.str[-3:]
@@ -91,14 +107,7 @@ def _read_csv_columns(source, label: str, report: ValidationReport) -> pd.DataFr
                 return None
             if hasattr(source, "seek"):
                 source.seek(0)
-            frame = pd.read_csv(
-                source,
-                usecols=list(picked.values()),
-                dtype=str,
-                keep_default_na=False,
-                encoding=encoding,
-                engine="c",
-            )
+            frame = _read_picked(source, picked, encoding)
             return frame.rename(columns={v: k for k, v in picked.items()})
         except UnicodeDecodeError:
             continue
@@ -114,6 +123,20 @@ def _read_csv_columns(source, label: str, report: ValidationReport) -> pd.DataFr
             return None
     report.error(label, "the file is not text in UTF-8 or Windows-1252; save it as CSV (UTF-8).")
     return None
+
+
+def _read_picked(source, picked: dict[str, str], encoding: str) -> pd.DataFrame:
+    """The picked columns; lat/long parsed as floats by the C parser when they all are numbers
+    (four times faster on a national file), else everything as text for `_tidy` to check."""
+    common = {"usecols": list(picked.values()), "encoding": encoding, "engine": "c", "keep_default_na": False}
+    numeric = {picked["lat"]: float, picked["long"]: float}
+    try:
+        dtypes = {col: (numeric.get(col, str)) for col in picked.values()}
+        return pd.read_csv(source, dtype=dtypes, na_values={c: [""] for c in numeric}, **common)
+    except ValueError:
+        if hasattr(source, "seek"):
+            source.seek(0)
+        return pd.read_csv(source, dtype=str, **common)
 
 
 def _missing_columns(report: ValidationReport, label: str, missing: list[str], found: list) -> None:
@@ -210,15 +233,27 @@ def _read_excel(path: Path, label: str, report: ValidationReport) -> pd.DataFram
     return table[list(picked.values())].rename(columns={v: k for k, v in picked.items()}).astype(str)
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    # Converting a national file's str column to another string dtype costs seconds: only
+    # convert what is not text already (numbers from an Excel sheet).
+    return values if pd.api.types.is_string_dtype(values) else values.astype("string")
+
+
+def _as_float(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_float_dtype(values):
+        return values.astype(float)
+    return pd.to_numeric(_as_text(values).str.strip(), errors="coerce").astype(float)
+
+
 def _tidy(frame: pd.DataFrame, label: str, report: ValidationReport) -> pd.DataFrame:
     postcode = normalise_postcodes(frame["postcode"])
-    lat = pd.to_numeric(frame["lat"].astype("string").str.strip(), errors="coerce").astype(float)
-    lon = pd.to_numeric(frame["long"].astype("string").str.strip(), errors="coerce").astype(float)
+    lat = _as_float(frame["lat"])
+    lon = _as_float(frame["long"])
     no_location = (lat.abs() > _NO_LOCATION_LAT) | lat.isna() | lon.isna()
     lat = lat.mask(no_location)
     lon = lon.mask(no_location)
     if "doterm" in frame.columns:
-        doterm = frame["doterm"].astype("string").fillna("").str.strip()
+        doterm = _as_text(frame["doterm"]).fillna("").str.strip()
         terminated = (doterm != "") & (doterm.str.lower() != "nan")
     else:
         terminated = pd.Series(False, index=frame.index)

@@ -299,6 +299,9 @@ def validate_service_table(
     for col in data_columns:
         key = header_key(col)
         canonical = _ALIAS_TO_COLUMN.get(key)
+        if canonical is None and "(" in str(col):
+            # "Capacity (FTE)", "Funding end date (DD/MM/YYYY)": the note in brackets is not the name.
+            canonical = _ALIAS_TO_COLUMN.get(header_key(re.sub(r"\(.*?\)", " ", str(col))))
         if canonical is None:
             if key and not key.startswith("unnamed"):
                 unrecognised.append(str(col))

@@ -98,6 +98,7 @@ def test_minimal_list_normalised_with_defaults_from_type(tmp_path, areas):
         "SERVICE,service type,latitude,LONGITUDE",
         "Name ,Service-Type ,Lat ,Lon ",
         "name,service_type,Latitude,Longitude",
+        "Name of service,Type of service,Latitude (WGS84),Longitude (WGS84)",
     ],
 )
 def test_header_aliases_and_case(tmp_path, header):
