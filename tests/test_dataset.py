@@ -6,6 +6,7 @@ import hashlib
 import re
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from gapmap import settings
@@ -173,3 +174,35 @@ def test_missing_services_file(tmp_path):
     dataset, report = validate_dataset(tmp_path / "nope.csv")
     assert dataset is None
     assert "not found" in report.errors[0].message
+
+
+def test_excel_upload_bytes(fx):
+    content = (fx.parent.parent / "broken" / "services" / "excel_title_row.xlsx").read_bytes()
+    dataset, report = validate_dataset(
+        boundaries=fx / "two_areas.geojson",
+        population=fx / "population.csv",
+        services_content=content,
+        services_name="list.xlsx",
+        today=TODAY,
+    )
+    assert report.ok, report.to_text()
+    assert dataset.services["service_id"].tolist() == ["X1", "X2"]
+    assert dataset.services["funding_end"].tolist()[0] == pd.Timestamp("2027-03-31")
+
+
+def test_problems_in_several_files_are_all_reported_without_raising(fx, tmp_path):
+    dataset, report = validate_dataset(
+        fx.parent.parent / "broken" / "services" / "unknown_tier.csv",
+        tmp_path / "missing.geojson",
+        tmp_path / "missing_population.csv",
+        today=TODAY,
+    )
+    assert dataset is None
+    files = {p.file for p in report.errors}
+    assert {"unknown_tier.csv", "missing.geojson", "missing_population.csv"} <= files
+
+
+def test_load_dataset_raises_with_every_problem(fx):
+    with pytest.raises(GapmapInputError) as exc:
+        load_dataset(fx.parent.parent / "broken" / "services" / "duplicate_ids.csv", fx / "two_areas.geojson")
+    assert any("also used on row 2" in p.message for p in exc.value.problems)
