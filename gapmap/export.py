@@ -63,15 +63,41 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def gaps_csv_bytes(analysis: Any) -> bytes:
-    """The gap table as UTF-8 CSV bytes, exactly the content of `gaps.csv` from `gapmap report`.
+    """The gap table as CSV bytes: exactly `gaps.csv` of `gapmap report` (same function)."""
+    from gapmap.report import gaps_csv
 
-    Full precision floats, empty cells for missing values, "\\n" line endings, no index.
-    """
-    return frame_csv_bytes(analysis.gaps)
+    return gaps_csv(analysis)
+
+
+def gaps_table(analysis: Any) -> pd.DataFrame:
+    """gaps.csv read back (so the workbook holds the very values of the CSV), with the
+    benchmark's label added after its id for human readers."""
+    frame = _read_back(
+        gaps_csv_bytes(analysis), text_columns=("area_code", "area_name", "benchmark_id", "status")
+    )
+    labels = analysis.gaps["benchmark_label"].astype(str).to_numpy()
+    if len(labels) == len(frame):
+        frame.insert(frame.columns.get_loc("benchmark_id") + 1, "benchmark_label", labels)
+    return frame
+
+
+def access_table(analysis: Any) -> pd.DataFrame:
+    """access.csv of `gapmap report`, read back."""
+    from gapmap.report import access_csv
+
+    return _read_back(access_csv(analysis), text_columns=("area_code", "area_name", "service_type"))
+
+
+def _read_back(data: bytes, *, text_columns: Sequence[str]) -> pd.DataFrame:
+    frame = pd.read_csv(io.BytesIO(data), dtype=dict.fromkeys(text_columns, str))
+    for col in text_columns:
+        if col in frame.columns:
+            frame[col] = frame[col].fillna("")
+    return frame
 
 
 def frame_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """Any table as the CSV bytes the report writes (list values joined by '; ')."""
+    """Any table as CSV bytes (list values joined by '; ')."""
     out = frame.copy()
     for col in out.columns:
         if out[col].map(lambda v: isinstance(v, (tuple, list))).any():
@@ -272,9 +298,9 @@ def gaps_xlsx_bytes(
         return wb.create_sheet(safe)
 
     _summary_sheet(sheet("Summary"), dataset, analysis, title=title, today=today)
-    _write_table(sheet("Gaps"), analysis.gaps)
+    gaps = gaps_table(analysis)
+    _write_table(sheet("Gaps"), gaps)
 
-    gaps = analysis.gaps
     for bench in analysis.profile.benchmarks:
         ws = sheet(bench.label)
         ws.cell(row=1, column=1, value=bench.label).font = Font(bold=True, size=14)
@@ -295,7 +321,7 @@ def gaps_xlsx_bytes(
 
     matrix = patchwork_matrix(analysis, config)
     _write_table(sheet("Patchwork"), matrix, status_column=None, cell_style=_patchwork_style)
-    _write_table(sheet("Access"), analysis.access, status_column=None)
+    _write_table(sheet("Access"), access_table(analysis), status_column=None)
     _write_table(sheet("Services"), service_table(dataset.services, config), status_column=None)
 
     buf = io.BytesIO()
