@@ -1,0 +1,181 @@
+"""Invariants of the engine, checked with hypothesis on random service lists.
+
+- shared capacity sums to the capacity of the (assigned, measured) services;
+- splitting a service into two halves changes no benchmark figure;
+- adding a service never lowers any area's `provided`;
+- the order of the rows changes nothing;
+- the exact circle/area overlap agrees with shapely on polygons with holes and several parts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyproj import Transformer
+from test_engine import KM, A, B, C, D, make_areas, make_population, make_services, service
+
+from gapmap.config import default_config
+from gapmap.engine import _area_edges, _catchment_links, analyse
+
+CONFIG = default_config()
+CODES = [A, B, C, D]
+TYPES = ["idva", "outreach", "marac", "refuge", "helpline", "perpetrator_programme", "school_programme"]
+AREAS = make_areas()
+POPULATION = make_population()
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def service_rows(draw, prefix: str = "S", min_size: int = 0, max_size: int = 8) -> list[dict]:
+    n = draw(st.integers(min_size, max_size))
+    rows = []
+    for i in range(n):
+        stype = draw(st.sampled_from(TYPES))
+        kind = draw(st.sampled_from(["serves", "star", "point", "catchment"]))
+        capacity = draw(st.one_of(st.just(math.nan), st.floats(0.25, 50, allow_nan=False)))
+        kw: dict = {"capacity": capacity}
+        # Points span a little beyond the squares, so some fall outside every area.
+        x = draw(st.floats(398, 422)) * KM
+        y = draw(st.floats(298, 322)) * KM
+        if kind == "serves":
+            kw["serves"] = tuple(draw(st.lists(st.sampled_from(CODES), min_size=1, max_size=4, unique=True)))
+        elif kind == "star":
+            kw["serves"] = ("*",)
+        elif kind == "point":
+            kw["bng"] = (x, y)
+        else:
+            kw["bng"] = (x, y)
+            kw["catchment_km"] = draw(st.floats(0.5, 25))
+        rows.append(service(f"{prefix}{i}", stype, **kw))
+    return rows
+
+
+def run(rows, **kw):
+    return analyse(AREAS, POPULATION, make_services(rows), CONFIG, **kw)
+
+
+def figures(analysis) -> pd.DataFrame:
+    cols = ["denominator", "required", "provided", "ratio", "shortfall"]
+    g = analysis.gaps.set_index(["area_code", "benchmark_id"])
+    return g[[*cols, "status", "unmeasured_services"]]
+
+
+def assert_same_figures(a, b):
+    fa, fb = figures(a), figures(b)
+    assert list(fa.index) == list(fb.index)
+    for col in ["denominator", "required", "provided", "ratio", "shortfall"]:
+        np.testing.assert_allclose(fa[col].to_numpy(float), fb[col].to_numpy(float), rtol=1e-9, atol=1e-9)
+    assert list(fa["status"]) == list(fb["status"])
+
+
+@SETTINGS
+@given(service_rows(min_size=1))
+def test_shared_capacity_sums_to_the_services_capacity(rows):
+    analysis = run(rows)
+    services = make_services(rows)
+    assigned = set(analysis.assignments["service_id"].astype(str))
+    for bench in ("idva_fte", "refuge_family_spaces"):
+        b = CONFIG.profile(None).benchmark(bench)
+        mask = services.service_type.isin(b.service_types) & services.service_id.isin(assigned)
+        expected = services.loc[mask, "capacity"].fillna(0).sum()
+        area_rows = analysis.gaps[(analysis.gaps.benchmark_id == bench) & (analysis.gaps.area_code != "ALL")]
+        assert math.isclose(area_rows.provided.sum(), expected, rel_tol=1e-9, abs_tol=1e-9)
+    # Each assigned service's weights (the population shares) sum to one.
+    sums = analysis.assignments.groupby("service_id", observed=True)["weight"].sum()
+    np.testing.assert_allclose(sums.to_numpy(), 1.0, rtol=1e-9)
+
+
+@SETTINGS
+@given(service_rows(min_size=1), st.data())
+def test_splitting_a_service_into_halves_changes_no_figure(rows, data):
+    capacity_rows = [i for i, r in enumerate(rows) if r["service_type"] in ("idva", "outreach", "refuge")]
+    if not capacity_rows:
+        rows = [*rows, service("extra", "idva", serves=(A, C), capacity=4.0)]
+        capacity_rows = [len(rows) - 1]
+    i = data.draw(st.sampled_from(capacity_rows))
+    half = dict(rows[i], capacity=rows[i]["capacity"] / 2)
+    split = [*rows[:i], dict(half, service_id="half1"), dict(half, service_id="half2"), *rows[i + 1 :]]
+    if rows[i]["service_type"] == "refuge":
+        # A refuge also counts towards "at least one refuge": two halves are still >= 1 there.
+        before, after = run(rows), run(split)
+        keep = ["idva_fte", "refuge_family_spaces", "marac"]
+        fb = figures(before).loc[(slice(None), keep), :]
+        fa = figures(after).loc[(slice(None), keep), :]
+        np.testing.assert_allclose(fa.provided.to_numpy(float), fb.provided.to_numpy(float), atol=1e-9)
+        return
+    assert_same_figures(run(rows), run(split))
+
+
+@SETTINGS
+@given(service_rows(), service_rows(prefix="new", min_size=1, max_size=1))
+def test_adding_a_service_never_lowers_provided(rows, extra):
+    before = figures(run(rows))
+    after = figures(run(rows + extra))
+    assert list(before.index) == list(after.index)
+    assert (after.provided.to_numpy() >= before.provided.to_numpy() - 1e-9).all()
+
+
+@SETTINGS
+@given(service_rows(min_size=2), st.randoms(use_true_random=False))
+def test_row_order_changes_nothing(rows, rnd):
+    shuffled = list(rows)
+    rnd.shuffle(shuffled)
+    a, b = run(rows), run(shuffled)
+    assert_same_figures(a, b)
+    key = ["area_code", "tier", "cohort"]
+    pd.testing.assert_frame_equal(
+        a.coverage.sort_values(key).reset_index(drop=True), b.coverage.sort_values(key).reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(a.access, b.access)
+    assert a.summary["patchwork_index"] == b.summary["patchwork_index"]
+
+
+# --------------------------------------------------------------------------- circle overlap oracle
+
+TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
+
+
+def _to_wgs84(geom):
+    return shapely.transform(geom, lambda xy: np.column_stack(TO_WGS84.transform(xy[:, 0], xy[:, 1])))
+
+
+# BNG metres: a square with a square hole, an L shape given clockwise, and two separate squares
+# forming one area: the hole must subtract and orientation must not matter. Edges are split
+# every 1.5 km so that rings span several chunks of edges.
+BNG_AREAS = [
+    shapely.Polygon(
+        [(0, 0), (20_000, 0), (20_000, 20_000), (0, 20_000)],
+        holes=[[(5_000, 5_000), (5_000, 15_000), (15_000, 15_000), (15_000, 5_000)]],
+    ),
+    shapely.Polygon(
+        [(20_000, 0), (20_000, 30_000), (30_000, 30_000), (30_000, 10_000), (40_000, 10_000), (40_000, 0)]
+    ),
+    shapely.MultiPolygon([shapely.box(0, 20_000, 10_000, 30_000), shapely.box(0, 32_000, 8_000, 40_000)]),
+]
+ORIGIN = (400_000.0, 300_000.0)
+AREA_GEOMS = np.array(
+    [_to_wgs84(shapely.segmentize(shapely.affinity.translate(g, *ORIGIN), 1_500)) for g in BNG_AREAS],
+    dtype=object,
+)
+EDGES = _area_edges(AREA_GEOMS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-5_000, 45_000), st.floats(-5_000, 45_000), st.floats(300, 30_000))
+def test_circle_overlap_matches_shapely(x, y, r):
+    _, area, share = _catchment_links(
+        np.array([ORIGIN[0] + x]), np.array([ORIGIN[1] + y]), np.array([r]), EDGES
+    )
+    got = dict(zip(area.tolist(), share.tolist(), strict=True))
+    # The oracle: the same projected polygons (vertices through pyproj) against a fine polygonal circle.
+    disk = shapely.Point(ORIGIN[0] + x, ORIGIN[1] + y).buffer(r, quad_segs=1024)
+    proj = Transformer.from_crs(4326, 27700, always_xy=True)
+    for k, geom in enumerate(AREA_GEOMS):
+        bng = shapely.transform(geom, lambda xy: np.column_stack(proj.transform(xy[:, 0], xy[:, 1])))
+        expected = disk.intersection(bng).area / bng.area
+        assert math.isclose(got.get(k, 0.0), expected, rel_tol=1e-4, abs_tol=1e-6), (k, got.get(k), expected)
