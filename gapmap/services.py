@@ -12,6 +12,7 @@ address; they are referred to by row (and name) only.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Callable, Iterable
@@ -132,9 +133,10 @@ def validate_services(
     if path_or_none is None and content is None:
         report.error(label, "no service list was given; pass a CSV or XLSX file (`--services FILE`).")
         return None
+    first = len(report.problems)
     table = read_table(
         path_or_none if path_or_none is not None else label,
-        role="services",
+        role="service list",
         report=report,
         content=content,
         name=name,
@@ -143,9 +145,50 @@ def validate_services(
     )
     if table is None:
         return None
+    _withhold_in_reader_messages(report, first, table, config)
     return validate_service_table(
         table, file=label, config=config, areas=areas, postcodes=postcodes, report=report, today=today
     )
+
+
+def _withhold_in_reader_messages(
+    report: ValidationReport, first: int, table: pd.DataFrame, config: Config
+) -> None:
+    """Blank the quoted cell values in the reader's row messages about confidential services.
+
+    `read_table` may quote a row's values (e.g. extra values past the last column); for a
+    refuge those could be its address or coordinates.
+    """
+    rows = _confidential_row_numbers(table, config)
+    for k in range(first, len(report.problems)):
+        problem = report.problems[k]
+        if problem.row is not None and problem.row in rows and "'" in problem.message:
+            message = re.sub(r"'[^']*'", _WITHHELD, problem.message)
+            report.problems[k] = dataclasses.replace(problem, message=message)
+
+
+def _confidential_row_numbers(table: pd.DataFrame, config: Config) -> set[int]:
+    """Row numbers of services that are (or may be) confidential, judged before validation."""
+    rows = pd.to_numeric(table.get("__row__", pd.Series(dtype=float)), errors="coerce").fillna(0).astype(int)
+    headers: dict[str, str] = {}
+    for col in table.columns:
+        canonical = _ALIAS_TO_COLUMN.get(header_key(col))
+        if canonical and canonical not in headers:
+            headers[canonical] = col
+    if "service_type" not in headers:
+        return set(rows.tolist())  # cannot tell: treat every row as confidential
+    lookup = _vocab_lookup(config.service_types)
+    types = _text(table[headers["service_type"]]).map(lambda v: lookup.get(header_key(v)))
+    flags = _text(table[headers["confidential"]]) if "confidential" in headers else None
+    confidential: set[int] = set()
+    for i, row in enumerate(rows.tolist()):
+        flag = flags.iat[i].lower() if flags is not None else ""
+        type_id = types.iat[i]
+        if flag in _FALSE:
+            continue
+        if flag in _TRUE or type_id is None or config.service_types[type_id].confidential or flag:
+            confidential.add(row)
+    return confidential
 
 
 # --------------------------------------------------------------------------------------

@@ -564,3 +564,15 @@ def test_serves_and_points_against_real_lad24_boundaries(shared_data, tmp_path):
         ("E07000117",),
     ]
     assert report.warnings == []  # the Leicester point lies inside an area
+
+
+def test_reader_messages_about_a_refuge_row_do_not_quote_its_values(tmp_path):
+    text = (
+        "name,service_type,serves,address\n"
+        "Safe House,refuge,*,1 Hidden Lane,LE1 5WW,52.63\n"
+        "Open IDVA,idva,*,2 Open Road,overflow\n"
+    )
+    _, report = run(tmp_path, text)
+    by_row = {p.row: p.message for p in report.errors}
+    assert "LE1 5WW" not in by_row[2] and "52.63" not in by_row[2] and "withheld" in by_row[2]
+    assert "'overflow'" in by_row[3]  # not confidential: the analyst sees what was dropped
