@@ -178,12 +178,12 @@ def _confidential_row_numbers(table: pd.DataFrame, config: Config) -> set[int]:
     if "service_type" not in headers:
         return set(rows.tolist())  # cannot tell: treat every row as confidential
     lookup = _vocab_lookup(config.service_types)
-    types = _text(table[headers["service_type"]]).map(lambda v: lookup.get(header_key(v)))
+    types = [lookup.get(header_key(v)) for v in _text(table[headers["service_type"]])]
     flags = _text(table[headers["confidential"]]) if "confidential" in headers else None
     confidential: set[int] = set()
     for i, row in enumerate(rows.tolist()):
         flag = flags.iat[i].lower() if flags is not None else ""
-        type_id = types.iat[i]
+        type_id = types[i]
         if flag in _FALSE:
             continue
         if flag in _TRUE or type_id is None or config.service_types[type_id].confidential or flag:
