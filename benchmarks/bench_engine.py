@@ -190,7 +190,7 @@ def main(argv=None) -> int:
         return analyse(areas, population, services, config)
 
     def run_sjoin():
-        return gpd.sjoin(points, areas_only, how="left", predicate="intersects")
+        return gpd.sjoin(points, areas_only)  # the bare call: inner join, predicate "intersects"
 
     run_engine()  # warm-up: imports, the cached CRS transformer
     run_sjoin()

@@ -271,15 +271,21 @@ def _disk_edge_areas(
 
     Summed over the edges of a closed ring this is the exact area of ring ∩ disk (the
     standard edge decomposition: a circular sector where the edge lies outside the circle,
-    the triangle where it lies inside). Most edges miss the circle and need only the sector,
-    so the full formula runs on the few that cross it.
+    the triangle where it lies inside). Most edges lie wholly inside or wholly outside, so the
+    full formula runs only on the few that cross the circle.
     """
-    half_r2 = 0.5 * r * r
-    out = half_r2 * np.arctan2(ax * by - ay * bx, ax * bx + ay * by)
+    r2 = r * r
+    la2 = ax * ax + ay * ay
+    out = 0.5 * (ax * by - ay * bx)  # the triangle: exact for edges wholly inside the disk
+    rest = np.nonzero((la2 > r2) | (bx * bx + by * by > r2))[0]
+    ax, ay, bx, by, r2, la2 = ax[rest], ay[rest], bx[rest], by[rest], r2[rest], la2[rest]
+    half_r2 = 0.5 * r2
+    # The sector: exact for edges that miss the disk; corrected below for those crossing it.
+    part = half_r2 * np.arctan2(2.0 * out[rest], ax * bx + ay * by)
     dx, dy = bx - ax, by - ay
     a = dx * dx + dy * dy
     half_b = ax * dx + ay * dy
-    disc = half_b * half_b - a * (ax * ax + ay * ay - r * r)
+    disc = half_b * half_b - a * (la2 - r2)
     hit = np.nonzero((disc > 0) & (a > 0))[0]
     root = np.sqrt(disc[hit])
     ah, hb = a[hit], half_b[hit]
@@ -292,11 +298,12 @@ def _disk_edge_areas(
     pax, pay, pbx, pby, pdx, pdy = ax[i], ay[i], bx[i], by[i], dx[i], dy[i]
     p1x, p1y = pax + t1 * pdx, pay + t1 * pdy
     p2x, p2y = pax + t2 * pdx, pay + t2 * pdy
-    out[i] = (
+    part[i] = (
         half_r2[i] * np.arctan2(pax * p1y - pay * p1x, pax * p1x + pay * p1y)
         + 0.5 * (p1x * p2y - p1y * p2x)
         + half_r2[i] * np.arctan2(p2x * pby - p2y * pbx, p2x * pbx + p2y * pby)
     )
+    out[rest] = part
     return out
 
 
@@ -378,10 +385,16 @@ def _partial_shares(
 
 @dataclass
 class _Links:
+    """(service, area) pairs, except `*` services, which serve every area of the dataset and
+    are handled in closed form (share of area j = its denominator / the dataset's total)
+    rather than as one link per area.
+    """
+
     svc: np.ndarray  # int: position of the service in the filtered frame
     area: np.ndarray  # int: position of the area in `areas`
     land_share: np.ndarray  # float
     method: np.ndarray  # int8 index into METHODS
+    star: np.ndarray  # int: positions of the `*` services
 
 
 @dataclass
@@ -406,6 +419,21 @@ def _locate(services: gpd.GeoDataFrame) -> _Locations:
     return _Locations(geoms, located, x, y)
 
 
+def _areas_near_circles(area_geoms: np.ndarray, centres: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
+    """Positions of the areas whose lon/lat box meets a generous lon/lat box round any circle.
+
+    Only these areas are projected and decomposed into edges. The margin (10% + 0.01 degree)
+    covers the difference between BNG metres and the degree boxes many times over.
+    """
+    lon, lat = shapely.get_x(centres), shapely.get_y(centres)
+    dlat = radius_m / 111_000.0 * 1.1 + 0.01
+    top = np.minimum(np.abs(lat) + dlat, 89.0)
+    dlon = radius_m / (111_320.0 * np.cos(np.radians(top))) * 1.1 + 0.01
+    boxes = shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+    _, hit = shapely.STRtree(area_geoms).query(boxes)
+    return np.unique(hit)
+
+
 def _assign(
     services: gpd.GeoDataFrame, where: _Locations, area_geoms: np.ndarray, area_index: pd.Index
 ) -> _Links:
@@ -413,6 +441,7 @@ def _assign(
     n = len(services)
     n_areas = len(area_index)
     empty_i = np.zeros(0, dtype=np.int64)
+    star_svc = empty_i
     svc_parts: list[np.ndarray] = []
     area_parts: list[np.ndarray] = []
     share_parts: list[np.ndarray] = []
@@ -433,13 +462,6 @@ def _assign(
         flat_svc = np.repeat(np.arange(n), lengths)
         star = flat == SERVES_EVERYWHERE
         star_svc = np.unique(flat_svc[star])
-        if len(star_svc):
-            add(
-                np.repeat(star_svc, n_areas),
-                np.tile(np.arange(n_areas), len(star_svc)),
-                1.0,
-                _EVERYWHERE,
-            )
         listed = ~star & ~np.isin(flat_svc, star_svc)
         code_pos = area_index.get_indexer(flat[listed])
         ok = code_pos >= 0
@@ -468,18 +490,20 @@ def _assign(
 
     if use_catchment.any():
         pos = np.nonzero(use_catchment)[0]
-        cx, cy = where.x[pos], where.y[pos]
-        edges = _area_edges(area_geoms)
-        circle, area, share = _catchment_links(cx, cy, catchment_km[pos] * 1000.0, edges)
-        add(pos[circle], area, share, _CATCHMENT)
+        radius_m = catchment_km[pos] * 1000.0
+        near = _areas_near_circles(area_geoms, geoms[pos], radius_m)
+        edges = _area_edges(area_geoms[near])
+        circle, area, share = _catchment_links(where.x[pos], where.y[pos], radius_m, edges)
+        add(pos[circle], near[area], share, _CATCHMENT)
 
     if not svc_parts:
-        return _Links(empty_i, empty_i, np.zeros(0), np.zeros(0, dtype=np.int8))
+        return _Links(empty_i, empty_i, np.zeros(0), np.zeros(0, dtype=np.int8), star_svc)
     return _Links(
         np.concatenate(svc_parts),
         np.concatenate(area_parts),
         np.concatenate(share_parts),
         np.concatenate(method_parts),
+        star_svc,
     )
 
 
@@ -503,6 +527,18 @@ def _shares(links: _Links, mask: np.ndarray, denominator: np.ndarray, n_services
         share = np.where(total[ls] > 0, w / total[ls], 0.0)
     fallback_services = np.unique(ls[fallback_link])
     return li, share, fallback_services
+
+
+def _star_weights(denominator: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Share of a `*` service each area of the dataset gets, and whether it fell back to equal."""
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(denominator) & (denominator > 0)
+    d = np.where(usable, denominator, 0.0)
+    total = d.sum()
+    if total > 0:
+        return d / total, False
+    n = len(denominator)
+    return np.full(n, 1.0 / n if n else 0.0), True
 
 
 # --------------------------------------------------------------------------- helpers
@@ -571,12 +607,16 @@ def _json_number(x: Any) -> float | int | None:
     return None if not math.isfinite(x) else x
 
 
-def _is_one_of(values: np.ndarray, wanted: Sequence[str]) -> np.ndarray:
-    """`np.isin` for object arrays of a few distinct strings, via their distinct values."""
-    codes, uniques = pd.factorize(values)
-    wanted_set = set(wanted)
-    lut = np.array([u in wanted_set for u in uniques] + [False], dtype=bool)
-    return lut[codes]
+class _Codes:
+    """A string column factorised once: `isin` then costs one lookup per distinct value."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.codes, self.uniques = pd.factorize(values)
+
+    def isin(self, wanted: Sequence[str]) -> np.ndarray:
+        wanted_set = set(wanted)
+        lut = np.array([u in wanted_set for u in self.uniques] + [False], dtype=bool)
+        return lut[self.codes]  # code -1 (missing) picks the final False
 
 
 def _status(
@@ -724,15 +764,20 @@ def analyse(
     service_ids = pd.Index(svc["service_id"].astype(str))
     types = _strings(svc["service_type"])
     capacity = pd.to_numeric(svc["capacity"], errors="coerce").to_numpy(dtype=float)
+    type_codes = _Codes(types)
     units = _strings(svc["capacity_unit"])
     blank_unit = units == ""
     if blank_unit.any():
         type_units = {k: v.capacity_unit for k, v in config.service_types.items()}
         units[blank_unit] = pd.Series(types[blank_unit], dtype=object).map(type_units).fillna("").to_numpy()
 
-    assigned = np.zeros(n_svc, dtype=bool)
+    is_star = np.zeros(n_svc, dtype=bool)
+    is_star[links.star] = True
+    assigned = is_star.copy()
     assigned[links.svc] = True
-    serving_sel = np.bincount(links.svc, selected[links.area], minlength=n_svc) > 0
+    serving_sel = (np.bincount(links.svc, selected[links.area], minlength=n_svc) > 0) | (
+        is_star & (n_sel > 0)
+    )
 
     # ---- patchwork population: weights for the weighted index, tier capacity and assignments
     patch_col = next((c for c in PATCHWORK_POPULATION_PREFERENCE if c in pop.columns), None)
@@ -747,6 +792,7 @@ def analyse(
         notes.append("The population table has no numeric column: the weighted patchwork index is empty.")
     all_links = np.ones(len(links.svc), dtype=bool)
     _, pop_share, _ = _shares(links, all_links, patch_pop, n_svc)
+    star_pop_share, _ = _star_weights(patch_pop)
 
     # ---- benchmarks
     gap_blocks: list[dict[str, Any]] = []
@@ -757,12 +803,13 @@ def analyse(
             config,
             links,
             pop,
-            types,
+            type_codes,
             capacity,
             units,
             selected,
             sel_pos,
             serving_sel,
+            is_star,
             n_svc,
             notes,
         )
@@ -787,6 +834,8 @@ def analyse(
     key = sel_of_area[links.area[in_sel]] * n_combo + combo[links.svc[in_sel]]
     per_combo = np.bincount(key, minlength=n_sel * n_combo).reshape(n_sel, n_combo)
     counts = per_combo @ combo_cells.astype(np.int64) if n_combo else np.zeros((n_sel, n_cells), int)
+    if len(links.star):  # every `*` service serves every area
+        counts = counts + combo_cells[combo[links.star]].sum(axis=0, dtype=np.int64)[None, :]
     provided_anywhere = counts.sum(axis=0) > 0
     gap_cells = (counts == 0) & provided_anywhere[None, :]
     coverage = pd.DataFrame(
@@ -817,7 +866,8 @@ def analyse(
     frac = tier_frac[t_codes] if n_svc else np.zeros((0, len(tiers)))
     n_serving = int(serving_sel.sum())
     svc_by_tier = frac[serving_sel].sum(axis=0)
-    sel_fraction = np.bincount(links.svc, pop_share * in_sel, minlength=n_svc)
+    sel_fraction = np.bincount(links.svc, pop_share * in_sel, minlength=n_svc).astype(float)
+    sel_fraction[is_star] = star_pop_share[selected].sum()
     cap_in_sel = np.where(np.isfinite(capacity), capacity, 0.0) * sel_fraction
     tier_shares: dict[str, Any] = {}
     unit_codes, unit_names = pd.factorize(units)
@@ -839,13 +889,19 @@ def analyse(
     )
 
     # ---- assignments
+    n_star = len(links.star)
     assignments = pd.DataFrame(
         {
-            "service_id": _labels(links.svc, service_ids),
-            "area_code": _labels(links.area, area_codes),
-            "weight": pop_share,
-            "land_share": links.land_share,
-            "method": _labels(links.method, np.asarray(METHODS, dtype=object)),
+            "service_id": _labels(np.concatenate((links.svc, np.repeat(links.star, n_areas))), service_ids),
+            "area_code": _labels(
+                np.concatenate((links.area, np.tile(np.arange(n_areas), n_star))), area_codes
+            ),
+            "weight": np.concatenate((pop_share, np.tile(star_pop_share, n_star))),
+            "land_share": np.concatenate((links.land_share, np.ones(n_areas * n_star))),
+            "method": _labels(
+                np.concatenate((links.method, np.full(n_areas * n_star, _EVERYWHERE, dtype=np.int8))),
+                np.asarray(METHODS, dtype=object),
+            ),
         }
     )
 
@@ -893,17 +949,18 @@ def _score_benchmark(
     config: Config,
     links: _Links,
     pop: _Population,
-    types: np.ndarray,
+    types: _Codes,
     capacity: np.ndarray,
     units: np.ndarray,
     selected: np.ndarray,
     sel_pos: np.ndarray,
     serving_sel: np.ndarray,
+    is_star: np.ndarray,
     n_svc: int,
     notes: list[str],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Rows (as arrays) and the summary entry for one benchmark."""
-    is_type = _is_one_of(types, bench.service_types)
+    is_type = types.isin(bench.service_types)
     entry: dict[str, Any] = {
         "label": bench.label,
         "definition": bench.describe(),
@@ -952,8 +1009,15 @@ def _score_benchmark(
         unmeasured = np.zeros(n_svc, dtype=bool)
     li, share, fallback = _shares(links, is_type[links.svc], denom, n_svc)
     ls, la = links.svc[li], links.area[li]
-    provided_all_areas = np.bincount(la, value[ls] * share, minlength=n_areas)
+    # (bincount of nothing is int64, hence the cast)
+    provided_all_areas = np.bincount(la, value[ls] * share, minlength=n_areas).astype(float)
     unmeasured_area = np.bincount(la, unmeasured[ls], minlength=n_areas).astype(np.int64)
+    star_here = is_type & is_star
+    star_fallback = False
+    if star_here.any():
+        star_share, star_fallback = _star_weights(denom)
+        provided_all_areas += value[star_here].sum() * star_share
+        unmeasured_area += int((unmeasured & is_star).sum())
 
     d = denom[sel_pos]
     has = np.isfinite(d)
@@ -980,10 +1044,11 @@ def _score_benchmark(
         status_all = "green"
     else:
         status_all = config.status_for(ratio_all)
-    in_sel = selected[la]
-    unmeasured_all = int((unmeasured & (np.bincount(ls, in_sel, minlength=n_svc) > 0)).sum())
+    unmeasured_all = int((unmeasured & serving_sel).sum())
     counted = int((is_type & serving_sel).sum())
     fallback_in_sel = int(serving_sel[fallback].sum()) if len(fallback) else 0
+    if star_fallback:
+        fallback_in_sel += int((star_here & serving_sel).sum())
     if fallback_in_sel:
         notes.append(
             f"Benchmark `{bench.id}`: {fallback_in_sel} service(s) serve only areas without "
@@ -1096,7 +1161,12 @@ def _nearest_by_group(
     """
     order = np.argsort(group, kind="stable")
     starts = np.searchsorted(group[order], np.arange(n_groups))
-    sx, sy = px[order], py[order]
+    # float32 halves the memory traffic; centred BNG coordinates (< 700 km) keep ~5 cm.
+    x0, y0 = float(np.mean(px)), float(np.mean(py))
+    sx = (px[order] - x0).astype(np.float32)
+    sy = (py[order] - y0).astype(np.float32)
+    ox = (ox - x0).astype(np.float32)
+    oy = (oy - y0).astype(np.float32)
     out = np.empty((n_groups, len(ox)))
     block = max(1, _NEAREST_BLOCK_CELLS // max(len(sx), 1))
     for b in range(0, len(ox), block):  # blocks of areas, not services
@@ -1105,7 +1175,7 @@ def _nearest_by_group(
         dy = oy[b : b + block, None] - sy[None, :]
         dy *= dy
         d2 += dy
-        out[:, b : b + block] = np.sqrt(np.minimum.reduceat(d2, starts, axis=1)).T
+        out[:, b : b + block] = np.sqrt(np.minimum.reduceat(d2, starts, axis=1).astype(float)).T
     return out
 
 

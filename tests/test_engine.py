@@ -516,3 +516,21 @@ def test_status_agrees_with_config_status_for():
     g = run().gaps
     measured = g[g.status != "no_data"].dropna(subset=["ratio"])
     assert list(measured.status) == [CONFIG.status_for(r) for r in measured.ratio]
+
+
+def test_only_star_services():
+    services = make_services(
+        [
+            service("nat", "idva", serves=("*",), capacity=10.0),
+            service("train", "professional_training", serves=("*",), capacity=30.0),
+        ]
+    )
+    analysis = analyse(make_areas(), make_population(), services, CONFIG, selection=[A, B])
+    # Shared over the whole dataset by females 16+ (D has none): A 5/10, B 2.5/10.
+    assert gap(analysis, A, "idva_fte").provided == pytest.approx(5.0)
+    assert gap(analysis, "ALL", "idva_fte").provided == pytest.approx(7.5)
+    # The selection holds (120k + 100k) / 320k of the all-persons population.
+    assert analysis.summary["tier_capacity_totals"]["places"] == pytest.approx(30 * 220 / 320)
+    assert analysis.summary["tier_shares"]["primary"]["capacity"]["places"] == pytest.approx(0.5)
+    assert cell(analysis, A, "primary", "community").services == 1
+    assert len(analysis.assignments) == 2 * 4
