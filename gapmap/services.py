@@ -329,6 +329,7 @@ def validate_service_table(
     """
     today = today or date.today()
     errors_before = len(report.errors)
+    problems_before = len(report.problems)
 
     if "__row__" in table.columns:
         rows_all = pd.to_numeric(table["__row__"], errors="coerce").fillna(0).astype(int).to_numpy()
@@ -509,6 +510,10 @@ def validate_service_table(
     if areas is not None and located.any():
         _check_points_in_areas(lat, lon, located, serves, areas, out)
 
+    # In row order, so an analyst can work down the sheet (whole-file problems first).
+    report.problems[problems_before:] = sorted(
+        report.problems[problems_before:], key=lambda p: -1 if p.row is None else p.row
+    )
     if len(report.errors) > errors_before:
         return None
 
