@@ -430,7 +430,7 @@ def _areas_near_circles(area_geoms: np.ndarray, centres: np.ndarray, radius_m: n
     top = np.minimum(np.abs(lat) + dlat, 89.0)
     dlon = radius_m / (111_320.0 * np.cos(np.radians(top))) * 1.1 + 0.01
     boxes = shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
-    _, hit = shapely.STRtree(area_geoms).query(boxes)
+    _, hit = shapely.STRtree(area_geoms).query(boxes)  # scales to many areas and circles
     return np.unique(hit)
 
 
@@ -622,15 +622,22 @@ class _Codes:
 def _status(
     config: Config, ratio: np.ndarray, required: np.ndarray, has_denominator: np.ndarray
 ) -> list[str]:
-    out = []
-    for r, req, has in zip(ratio.tolist(), required.tolist(), has_denominator.tolist(), strict=True):
-        if not has:
-            out.append("no_data")
-        elif req == 0:
-            out.append("green")  # nothing is required, so the benchmark is met
-        else:
-            out.append(config.status_for(r))
-    return out
+    """`config.status_for` for arrays (same thresholds, same comparisons), plus the two cases
+    it cannot see: no denominator -> no_data; nothing required -> green (the benchmark is met).
+    """
+    with np.errstate(invalid="ignore"):
+        status = np.select(
+            [
+                ~has_denominator,
+                required == 0,
+                np.isnan(ratio),
+                ratio >= config.green_at,
+                ratio >= config.amber_at,
+            ],
+            ["no_data", "green", "no_data", "green", "amber"],
+            default="red",
+        )
+    return status.astype(object)
 
 
 def _membership(uniques: Sequence[Any], vocabulary: Sequence[str]) -> np.ndarray:
