@@ -40,6 +40,26 @@ shortfall = max(required - provided, 0); status from `config.status_for`.
   denominator is in the summary as `provided_without_denominator`. Selection-scope
   benchmarks (`minimum`) have only an `ALL` row: provided = number of distinct services of
   the benchmark's types serving any selected area, required = minimum.
+
+Tier x cohort coverage (`coverage`): for every selected area and every (tier, cohort) cell of
+the vocabulary, the number of services serving the area whose tiers include the tier and
+whose cohorts include the cohort (a service counts in every cell of its tiers x cohorts).
+`patchwork_gap` = this area has none while another selected area has at least one.
+`summary["patchwork_index"]` = patchwork gaps / (selected areas x cells provided anywhere
+in the selection); `patchwork_index_weighted` weights each area by its population (the
+column named in `summary["patchwork_population"]`: all_persons if present, else the first
+denominator available), i.e. the share of the population living without a cell that exists
+elsewhere in the selection.
+
+Tier shares (`summary["tier_shares"]`): over the services serving the selection, each
+tier's share of services and, per capacity unit, of capacity. A service with n tiers counts
+1/n in each. Capacity is the part of each service that reaches the selection (shared by the
+patchwork population), so a national service adds only the selection's share.
+
+Access (`access`): straight-line distance in km (BNG) from each selected area's origin to the
+nearest located, non-confidential service of each type (filters apply). The origin is the
+population-weighted centre of the area's small areas when `small_area_population` is
+given, otherwise a point guaranteed inside the polygon (`point_on_surface`).
 """
 
 from __future__ import annotations
