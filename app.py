@@ -148,6 +148,18 @@ def label_of(table: dict[str, dict[str, str]], key: str) -> str:
     return table.get(key, {}).get("label", key)
 
 
+_MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$&:")
+
+
+def md(text: Any) -> str:
+    """User text (file, area, service names) safe inside Streamlit markdown: shown as typed.
+
+    Streamlit already refuses raw HTML here; this also stops names being read as links,
+    emphasis or headings.
+    """
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+
+
 def status_word(status: str) -> str:
     return render.STATUS_WORDS.get(status, status)
 
@@ -169,13 +181,13 @@ def report_frame(report: ValidationReport) -> pd.DataFrame:
 def show_report(report: ValidationReport, *, what: str) -> None:
     if report.errors:
         st.error(
-            f"{what}: {len(report.errors)} error(s) and {len(report.warnings)} warning(s). "
+            f"{md(what)}: {len(report.errors)} error(s) and {len(report.warnings)} warning(s). "
             "Nothing was saved. Fix the rows below and upload the file again."
         )
     elif report.warnings:
-        st.warning(f"{what}: no errors, {len(report.warnings)} warning(s).")
+        st.warning(f"{md(what)}: no errors, {len(report.warnings)} warning(s).")
     else:
-        st.success(f"{what}: no problems found.")
+        st.success(f"{md(what)}: no problems found.")
     if report.problems:
         st.dataframe(report_frame(report), hide_index=True, width="stretch", key=f"report_{what}")
 
@@ -496,7 +508,7 @@ def headline(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], sele
 def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> None:
     config = dataset.config
     names = dict(zip(analysis.gaps["area_code"], analysis.gaps["area_name"], strict=False))
-    st.subheader(f"Area profile: {names.get(area_code, area_code)}")
+    st.subheader(f"Area profile: {md(names.get(area_code, area_code))}")
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**Every benchmark**")
@@ -620,7 +632,7 @@ def services_tab(dataset: Dataset, choice_label: str) -> None:
     from gapmap.storage import list_versions
 
     config = dataset.config
-    st.subheader(f"Current list: {choice_label}")
+    st.subheader(f"Current list: {md(choice_label)}")
     st.dataframe(
         services_table(dataset.services, config),
         hide_index=True,
@@ -704,12 +716,12 @@ def compare_section(dataset: Dataset, versions: list[Any]) -> None:
 def show_comparison(comparison: Any) -> None:
     """Added / removed / changed services and how each area's figures moved (gapmap.compare)."""
     st.markdown(
-        f"**{escape(comparison.old_label)}** ({comparison.old_count} services) → "
-        f"**{escape(comparison.new_label)}** ({comparison.new_count} services); "
-        f"services matched by {escape(comparison.matched_by)}."
+        f"**{md(comparison.old_label)}** ({comparison.old_count} services) → "
+        f"**{md(comparison.new_label)}** ({comparison.new_count} services); "
+        f"services matched by {md(comparison.matched_by)}."
     )
     for note in comparison.notes:
-        st.info(note)
+        st.info(md(note))
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Added", len(comparison.added))
     c2.metric("Removed", len(comparison.removed))
@@ -820,7 +832,7 @@ def export_tab(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], ti
 def method_tab(dataset: Dataset, view: dict[str, Any]) -> None:
     config = dataset.config
     for profile in config.profiles.values():
-        st.subheader(f"Benchmarks: {profile.label}" + (" (default)" if profile.default else ""))
+        st.subheader(f"Benchmarks: {md(profile.label)}" + (" (default)" if profile.default else ""))
         st.dataframe(
             pd.DataFrame(
                 {

@@ -84,7 +84,7 @@ SIMPLIFY_METRES: float = 200.0
 COORD_DECIMALS: int = 5
 #: Above this many service markers they are drawn smaller.
 MANY_MARKERS: int = 150
-#: Legend width on screen; the first view leaves this much room on the left for it.
+#: Legend width on screen; the first view leaves this much room on the right for it.
 LEGEND_WIDTH_PX: int = 330
 #: Draw area name labels when there are at most this many areas (more would collide).
 MAX_LABELLED_AREAS: int = 40
@@ -328,12 +328,12 @@ def service_tooltip(service: dict[str, Any], config: Config) -> str:
 
 # --------------------------------------------------------------------------- legend
 class Legend(MacroElement):
-    """A Leaflet control (bottom-left) holding pre-escaped legend HTML."""
+    """A Leaflet control (bottom right, clear of the zoom buttons) holding pre-escaped legend HTML."""
 
     _template = Template(
         """{% macro script(this, kwargs) %}
 (function() {
-    var legend = L.control({position: "bottomleft"});
+    var legend = L.control({position: "bottomright"});
     legend.onAdd = function () {
         var div = L.DomUtil.create("div", "gapmap-legend");
         div.innerHTML = {{ this.html_json }};
@@ -627,9 +627,9 @@ def build_map(
     m.add_child(Legend(legend))
 
     minx, miny, maxx, maxy = geoms.total_bounds
-    # Keep the areas clear of the legend (bottom left) when the map first opens.
+    # Keep the areas clear of the legend (bottom right) when the map first opens.
     m.fit_bounds(
-        [[miny, minx], [maxy, maxx]], padding_top_left=(LEGEND_WIDTH_PX, 10), padding_bottom_right=(10, 10)
+        [[miny, minx], [maxy, maxx]], padding_top_left=(10, 10), padding_bottom_right=(LEGEND_WIDTH_PX, 10)
     )
     return m
 

@@ -8,6 +8,7 @@ the demo's areas and service markers, that every request stayed on this machine,
 
 from __future__ import annotations
 
+import csv
 import os
 import socket
 import subprocess
@@ -161,3 +162,99 @@ def test_app_draws_demo_map_offline():
     assert any("/app/static/vendor/leaflet/leaflet.js" in u for u in requests), (
         "Leaflet not served by the app"
     )
+
+
+XSS = "<img src=x onerror=alert(1)>"
+
+# Leaflet calls used below: fire a real layer click (propagated to the GeoJSON group, as a
+# mouse click is, so streamlit-folium reports it) and open every tooltip at once.
+CLICK_AREA_JS = """code => {
+    for (const id in window.map._layers) {
+        const layer = window.map._layers[id];
+        if (layer.feature && layer.feature.properties && layer.feature.properties.area_code === code) {
+            layer.fire("click", {latlng: layer.getBounds().getCenter()}, true);
+            return true;
+        }
+    }
+    return false;
+}"""
+OPEN_MARKER_TOOLTIPS_JS = """() => {
+    let n = 0;
+    window.map.eachLayer(layer => {
+        if (layer.getTooltip && layer.getTooltip() && layer.getLatLng) { layer.openTooltip(); n += 1; }
+    });
+    return n;
+}"""
+HOVER_AREA_JS = CLICK_AREA_JS.replace('layer.fire("click"', 'layer.fire("mouseover"')
+
+
+def hostile_dataset(folder: Path) -> dict[str, str]:
+    """The demo with an area and a service whose name and provider are HTML/JS."""
+    import json
+
+    from shapely.geometry import shape
+
+    from gapmap import settings
+
+    geo = json.loads(settings.DEMO_BOUNDARIES.read_text(encoding="utf-8"))
+    for feature in geo["features"]:
+        if feature["properties"]["area_code"] == "E07999001":
+            feature["properties"]["area_name"] = XSS
+            saltmere = feature
+    boundaries = folder / "hostile_areas.geojson"
+    boundaries.write_text(json.dumps(geo), encoding="utf-8")
+    with open(settings.DEMO_SERVICES, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:  # the demo names Saltmere in `serves`; it is renamed here
+        row["serves"] = ";".join("E07999001" if s == "Saltmere" else s for s in row["serves"].split(";"))
+    inside = shape(saltmere["geometry"]).representative_point()
+    rows.append(
+        {**dict.fromkeys(rows[0], ""), "service_id": "XSS-1", "name": XSS, "service_type": "outreach",
+         "provider": XSS, "latitude": f"{inside.y:.5f}", "longitude": f"{inside.x:.5f}",
+         "serves": "E07999001", "capacity": "1", "capacity_unit": "fte", "hours": "office"}
+    )  # fmt: skip
+    services = folder / "hostile_services.csv"
+    with open(services, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return {
+        "GAPMAP_BOUNDARIES": str(boundaries),
+        "GAPMAP_POPULATION": str(settings.DEMO_POPULATION),
+        "GAPMAP_POSTCODES": str(settings.DEMO_POSTCODES),
+        "GAPMAP_SERVICES": str(services),
+    }
+
+
+def test_hostile_names_show_as_text_and_a_map_click_opens_the_profile(tmp_path):
+    chromium = require_browser()
+    from playwright.sync_api import sync_playwright
+
+    dialogs: list[str] = []
+    with running_app(env=hostile_dataset(tmp_path)) as base, sync_playwright() as p:
+        browser, context = open_page(p, chromium)
+        try:
+            page = context.new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(base, wait_until="domcontentloaded", timeout=90_000)
+            frame = wait_for_map(page, min_paths=9)
+            labels = frame.eval_on_selector_all(".gapmap-label", "els => els.map(e => e.innerText)")
+            assert any(XSS in text for text in labels), labels
+            assert frame.evaluate(OPEN_MARKER_TOOLTIPS_JS) > 9
+            assert frame.evaluate(HOVER_AREA_JS, "E07999001")
+            tips = frame.eval_on_selector_all(".leaflet-tooltip", "els => els.map(e => e.innerText)")
+            assert any(text.startswith(XSS) and "Not met" in text for text in tips), tips
+            assert any(f"Provider: {XSS}" in text for text in tips), "service tooltip"
+            assert frame.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+
+            # A click on the hostile area opens its profile below the map (st_folium -> rerun).
+            assert frame.evaluate(CLICK_AREA_JS, "E07999001")
+            heading = page.get_by_text("Area profile:", exact=False)
+            heading.first.wait_for(timeout=60_000)
+            assert XSS in heading.first.inner_text()
+            page.get_by_text("Every benchmark").first.wait_for(timeout=60_000)
+            assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+        finally:
+            context.close()
+            browser.close()
+    assert dialogs == [], f"script ran from a name: {dialogs}"
