@@ -151,13 +151,11 @@ def load_services(services_csv: Path, postcodes_csv: Path, areas, config):
     return services
 
 
-def timed(fn, runs: int) -> list[float]:
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
+def timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) for one call."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w0, time.process_time() - c0
 
 
 def main(argv=None) -> int:
@@ -194,11 +192,15 @@ def main(argv=None) -> int:
 
     run_engine()  # warm-up: imports, the cached CRS transformer
     run_sjoin()
-    engine_times: list[float] = []
-    sjoin_times: list[float] = []
+    engine_runs: list[tuple[float, float]] = []
+    sjoin_runs: list[tuple[float, float]] = []
     for _ in range(args.runs):  # interleaved, so machine load affects both alike
-        engine_times += timed(run_engine, 1)
-        sjoin_times += timed(run_sjoin, 1)
+        engine_runs.append(timed(run_engine))
+        sjoin_runs.append(timed(run_sjoin))
+    engine_times = [w for w, _ in engine_runs]
+    sjoin_times = [w for w, _ in sjoin_runs]
+    engine_cpu = statistics.median(c for _, c in engine_runs)
+    sjoin_cpu = statistics.median(c for _, c in sjoin_runs)
 
     tracemalloc.start()
     analysis = run_engine()
@@ -226,6 +228,9 @@ def main(argv=None) -> int:
             f"{baseline * 1000:.1f} ms (min {min(sjoin_times) * 1000:.1f})",
         ),
         ("ratio engine / sjoin", f"{ratio:.2f}x"),
+        ("CPU-time medians (load-robust)", f"{engine_cpu * 1000:.1f} ms vs {sjoin_cpu * 1000:.1f} ms"),
+        ("CPU-time ratio", f"{engine_cpu / sjoin_cpu:.2f}x"),
+        ("load average (1 min) at the end", f"{__import__('os').getloadavg()[0]:.2f}"),
         ("tracemalloc peak (one analyse)", f"{peak / 1024**2:.1f} MiB"),
         ("process max RSS", f"{max_rss / 1024**2:.0f} MiB"),
     ]

@@ -501,7 +501,7 @@ def _assign(
         pos = np.nonzero(use_point)[0]
         # A tree of the points queried with each area: GEOS prepares each polygon once, which
         # is faster than testing every point against unprepared polygons.
-        hit_area, hit_pt = shapely.STRtree(geoms[pos]).query(area_geoms, predicate="covers")
+        hit_area, hit_pt = shapely.STRtree(geoms[pos]).query(area_geoms, predicate="intersects")
         # A point on a shared border touches two areas: keep the first in file order.
         order = np.lexsort((hit_area, hit_pt))
         hit_pt, hit_area = hit_pt[order], hit_area[order]
@@ -614,7 +614,8 @@ def _labels(codes: np.ndarray, categories: np.ndarray | pd.Index) -> pd.Categori
     strings (a `*` service has one row per area of the dataset).
     """
     if pd.Index(categories).is_unique:
-        return pd.Categorical.from_codes(codes, categories=categories)
+        # The codes are positions computed here, so pandas need not re-check them.
+        return pd.Categorical.from_codes(codes, categories=categories, validate=False)
     return np.asarray(categories, dtype=object)[codes]
 
 
