@@ -216,10 +216,13 @@ def services_table(services: Any, config: Any) -> pd.DataFrame:
 
 
 def gaps_table(analysis: GapAnalysis, *, benchmark_id: str | None = None) -> pd.DataFrame:
+    """Benchmark rows in profile order, worst first within each benchmark."""
     g = analysis.gaps
     if benchmark_id is not None:
         g = g[g["benchmark_id"] == benchmark_id]
-    g = g.assign(_order=g["status"].map(STATUS_ORDER)).sort_values(["benchmark_id", "_order", "ratio"])
+    bench_order = {b.id: i for i, b in enumerate(analysis.profile.benchmarks)}
+    g = g.assign(_bench=g["benchmark_id"].map(bench_order), _status=g["status"].map(STATUS_ORDER))
+    g = g.sort_values(["_bench", "_status", "ratio"], kind="stable")
     return pd.DataFrame(
         {
             "Area": g["area_name"].astype(str),
@@ -236,28 +239,40 @@ def gaps_table(analysis: GapAnalysis, *, benchmark_id: str | None = None) -> pd.
 
 
 PATCH_MARKS = {"has": "✔ {n}", "gap": "✖ GAP", "nowhere": "– none anywhere"}
+COHORT_SHORT = {
+    "victims": "Adult victims",
+    "cyp": "Children & young people",
+    "perpetrators": "Perpetrators",
+    "whole_family": "Whole families",
+    "community": "Community",
+}
+
+
+def cell_name(config: Any, tier: str, cohort: str) -> str:
+    """'Secondary · Perpetrators': short enough for a table header on a projector."""
+    tier_word = label_of(config.tiers, tier).split(":")[0].split()[0]
+    return f"{tier_word} · {COHORT_SHORT.get(cohort, label_of(config.cohorts, cohort))}"
 
 
 def patchwork_table(analysis: GapAnalysis, config: Any, area_codes: list[str] | None = None) -> pd.DataFrame:
-    """Areas x (tier · cohort): '✔ n' provided, '✖ GAP' patchwork gap, '– none anywhere'."""
+    """Areas x (tier · cohort): '✔ n' provided, '✖ GAP' patchwork gap, '– none anywhere'.
+
+    A cell without services that is not a patchwork gap (the engine's `patchwork_gap`) has
+    nothing anywhere in the selection.
+    """
     cov = analysis.coverage
     if area_codes is not None:
         cov = cov[cov["area_code"].isin(area_codes)]
-    any_in_cell = cov.groupby(["tier", "cohort"])["services"].transform("sum") > 0
-    marks = []
-    for n, gap, anywhere in zip(cov["services"], cov["patchwork_gap"], any_in_cell, strict=True):
-        if gap:
-            marks.append(PATCH_MARKS["gap"])
-        elif n > 0:
-            marks.append(PATCH_MARKS["has"].format(n=int(n)))
-        else:
-            marks.append(PATCH_MARKS["gap"] if anywhere else PATCH_MARKS["nowhere"])
+    marks = [
+        PATCH_MARKS["gap"]
+        if gap
+        else PATCH_MARKS["has"].format(n=int(n))
+        if n > 0
+        else PATCH_MARKS["nowhere"]
+        for n, gap in zip(cov["services"], cov["patchwork_gap"], strict=True)
+    ]
     frame = cov.assign(
-        cell=[
-            f"{label_of(config.tiers, t).split(':')[0]} · {label_of(config.cohorts, c)}"
-            for t, c in zip(cov["tier"], cov["cohort"], strict=True)
-        ],
-        mark=marks,
+        cell=[cell_name(config, t, c) for t, c in zip(cov["tier"], cov["cohort"], strict=True)], mark=marks
     )
     order = list(dict.fromkeys(frame["cell"]))
     table = frame.pivot(index="area_name", columns="cell", values="mark")
@@ -269,8 +284,8 @@ def style_patchwork(table: pd.DataFrame) -> Any:
         if v.startswith("✖"):
             return "background-color:#d73027;color:#ffffff;font-weight:700"
         if v.startswith("–"):
-            return "background-color:#636363;color:#ffffff"
-        return "background-color:#d9f0d3;color:#00441b"
+            return "background-color:#eeeeee;color:#333333"
+        return "background-color:#c7e9c0;color:#00441b;font-weight:600"
 
     return table.style.map(colour)
 
@@ -282,10 +297,18 @@ def style_status(table: pd.DataFrame) -> Any:
         fill = fills.get(v)
         if fill is None:
             return ""
-        text = "#ffffff" if v in (render.STATUS_WORDS["red"], render.STATUS_WORDS["green"]) else "#111111"
+        text = "#ffffff" if v == render.STATUS_WORDS["red"] else "#111111"
         return f"background-color:{fill};color:{text};font-weight:700"
 
-    return table.style.map(colour, subset=["Status"]).format(precision=2, na_rep="–")
+    formats = {
+        "Required": "{:,.2f}",
+        "Provided": "{:,.2f}",
+        "Shortfall": "{:,.2f}",
+        "% of benchmark": "{:.0f}%",
+        "Denominator": "{:,.0f}",
+    }
+    present = {k: v for k, v in formats.items() if k in table.columns}
+    return table.style.map(colour, subset=["Status"]).format(present, na_rep="–")
 
 
 # --------------------------------------------------------------------------- upload (testable)
@@ -833,26 +856,16 @@ def method_tab(dataset: Dataset, view: dict[str, Any]) -> None:
     config = dataset.config
     for profile in config.profiles.values():
         st.subheader(f"Benchmarks: {md(profile.label)}" + (" (default)" if profile.default else ""))
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "Benchmark": [b.label for b in profile.benchmarks],
-                    "Standard": [b.describe() for b in profile.benchmarks],
-                    "Counts": [
-                        ", ".join(
-                            config.service_types[s].label
-                            for s in b.service_types
-                            if s in config.service_types
-                        )
-                        for b in profile.benchmarks
-                    ],
-                    "Source": [b.source for b in profile.benchmarks],
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-            key=f"method_{profile.id}",
-        )
+        lines = []
+        for b in profile.benchmarks:
+            counts = ", ".join(
+                config.service_types[s].label for s in b.service_types if s in config.service_types
+            )
+            lines.append(
+                f"- **{md(b.label)}**: {md(b.describe())}. Counts: {md(counts)}.  \n"
+                f"  *Source:* {md(b.source)}"
+            )
+        st.markdown("\n".join(lines))
     st.markdown(
         f"**Status**: ratio = provided ÷ required. {status_word('green')} (green) at "
         f"{config.green_at:.0%} or more; {status_word('amber')} (amber) from {config.amber_at:.0%}; "

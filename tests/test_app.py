@@ -212,8 +212,9 @@ def test_gaps_patchwork_and_method_tabs():
     assert matrix.loc["Fenmarsh City", "Secondary · Perpetrators"].startswith("✔")
 
     open_tab(at, "Method")
-    sources = " ".join(dataframe_with(at, "Source")["Source"])
-    assert "CAADA (now SafeLives)" in sources
+    method = " ".join(m.value for m in at.markdown)
+    assert "*Source:* CAADA \\(now SafeLives\\)" in method  # markdown-escaped, shown as typed
+    assert "4 per 100,000 females aged 16 and over" in method.replace("\\", "")
 
 
 def test_export_tab_prepares_a_download_for_the_current_view():
