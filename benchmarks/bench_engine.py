@@ -60,7 +60,9 @@ def load_areas_and_population(config):
     return areas, population
 
 
-def synthesise(areas: gpd.GeoDataFrame, config, n: int, folder: Path, seed: int = 20261122):
+def synthesise(
+    areas: gpd.GeoDataFrame, config, n: int, folder: Path, seed: int = 20261122, catchment_share: float = 0.07
+):
     """Write a service list CSV and an NSPL-layout postcode lookup; return their paths.
 
     Mix (by row): 55% lat/long points, 15% postcode points, 20% `serves` lists of 1-6
@@ -78,7 +80,7 @@ def synthesise(areas: gpd.GeoDataFrame, config, n: int, folder: Path, seed: int 
     kind = rng.choice(
         ["latlon", "postcode", "serves", "catchment", "star", "none"],
         size=n,
-        p=[0.55, 0.15, 0.20, 0.07, 0.02, 0.01],
+        p=[0.62 - catchment_share, 0.15, 0.20, catchment_share, 0.02, 0.01],
     )
     types = np.array(list(config.service_types), dtype=object)
     stype = types[rng.integers(0, len(types), n)]
@@ -165,6 +167,12 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--services", type=int, default=10_000)
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--catchment-share",
+        type=float,
+        default=0.07,
+        help="share of services given a catchment circle (default 0.07; a diagnostic knob)",
+    )
     args = parser.parse_args(argv)
     if not (BOUNDARIES.is_file() and POPULATION.is_file()):
         print(f"../shared/data is missing (looked for {BOUNDARIES} and {POPULATION})", file=sys.stderr)
@@ -173,7 +181,9 @@ def main(argv=None) -> int:
     config = default_config()
     areas, population = load_areas_and_population(config)
     with tempfile.TemporaryDirectory() as tmp:
-        services_csv, postcodes_csv, _ = synthesise(areas, config, args.services, Path(tmp))
+        services_csv, postcodes_csv, _ = synthesise(
+            areas, config, args.services, Path(tmp), catchment_share=args.catchment_share
+        )
         t0 = time.perf_counter()
         services = load_services(services_csv, postcodes_csv, areas, config)
         load_seconds = time.perf_counter() - t0
@@ -214,7 +224,11 @@ def main(argv=None) -> int:
     s = analysis.summary
     methods = analysis.assignments["method"].value_counts().to_dict()
     rows = [
-        ("input", f"{len(areas)} districts, {len(services)} services ({len(points)} located)"),
+        (
+            "input",
+            f"{len(areas)} districts, {len(services)} services ({len(points)} located, "
+            f"{args.catchment_share:.0%} with catchments)",
+        ),
         ("assignments", ", ".join(f"{k} {v}" for k, v in sorted(methods.items()))),
         ("unassigned services", f"{s['unassigned_services']}"),
         (
