@@ -529,15 +529,17 @@ def headline(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], sele
 
 
 def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> None:
+    """Everything about one area: benchmarks, tier x cohort cells, nearest services, who serves it."""
     config = dataset.config
     names = dict(zip(analysis.gaps["area_code"], analysis.gaps["area_name"], strict=False))
     st.subheader(f"Area profile: {md(names.get(area_code, area_code))}")
+    st.markdown("**Every benchmark**")
+    table = gaps_table(analysis)
+    table = table[table["Code"] == area_code].drop(columns=["Area", "Code"])
+    st.dataframe(style_status(table), hide_index=True, width="stretch", key="profile_benchmarks")
+
     left, right = st.columns([3, 2])
     with left:
-        st.markdown("**Every benchmark**")
-        table = gaps_table(analysis)
-        table = table[table["Code"] == area_code].drop(columns=["Area", "Code"])
-        st.dataframe(style_status(table), hide_index=True, width="stretch", key="profile_benchmarks")
         st.markdown("**Tier × cohort** (✔ provided, ✖ GAP: other areas have it, – none anywhere)")
         matrix = patchwork_table(analysis, config, [area_code])
         if len(matrix):
@@ -549,31 +551,26 @@ def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> Non
     with right:
         st.markdown("**Nearest service of each type** (straight line)")
         acc = analysis.access[analysis.access["area_code"] == area_code]
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "Service type": [
-                        config.service_types[t].label if t in config.service_types else t
-                        for t in acc["service_type"]
-                    ],
-                    "Nearest (km)": acc["nearest_km"].round(1),
-                }
-            ).sort_values("Nearest (km)"),
-            hide_index=True,
-            width="stretch",
-            key="profile_access",
-        )
-        st.markdown("**Services serving this area**")
-        serving = services_serving(analysis, dataset.services, area_code)
-        table = services_table(serving, config)[["Name", "Type", "Provider", "Postcode"]]
-        if "share" in serving.columns:
-            table["Share to this area"] = [f"{s:.0%}" for s in serving["share"]]
-        st.dataframe(table, hide_index=True, width="stretch", key="profile_services")
-        n_conf = int(serving["confidential"].astype(bool).sum())
-        if n_conf:
-            st.caption(
-                f"{n_conf} confidential service(s) (e.g. refuges) are counted; locations are withheld."
-            )
+        nearest = pd.DataFrame(
+            {
+                "km": acc["nearest_km"].round(1),
+                "Service type": [
+                    config.service_types[t].label if t in config.service_types else t
+                    for t in acc["service_type"]
+                ],
+            }
+        ).sort_values("km")
+        st.dataframe(nearest, hide_index=True, width="stretch", key="profile_access")
+
+    st.markdown("**Services serving this area**")
+    serving = services_serving(analysis, dataset.services, area_code)
+    table = services_table(serving, config)[["Name", "Type", "Provider", "Postcode", "Capacity", "Unit"]]
+    if "share" in serving.columns:
+        table["Share to this area"] = [f"{s:.0%}" for s in serving["share"]]
+    st.dataframe(table, hide_index=True, width="stretch", key="profile_services")
+    n_conf = int(serving["confidential"].astype(bool).sum())
+    if n_conf:
+        st.caption(f"{n_conf} confidential service(s) (e.g. refuges) are counted; locations are withheld.")
 
 
 def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[str, Any]) -> None:
