@@ -21,6 +21,7 @@ from typing import Any
 import matplotlib
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -215,24 +216,26 @@ def _draw_table(
             linespacing=1.1,
         )
     y -= header_h
+    # Fills go into one collection per hatch (thousands of add_patch calls are slow), and a
+    # white plate under each word on a hatched cell keeps it legible.
+    fills_by_hatch: dict[str, tuple[list[Rectangle], list[str]]] = {}
+    plates: list[Rectangle] = []
+    char_w = fontsize * 0.62 / 72 / fig.get_figwidth()  # a bold character's width, figure fraction
+    rules = []
     for i, row in enumerate(rows):
         for j, value in enumerate(row):
             fill = fills[i][j] if fills else None
             if fill is not None:
                 colour, hatch = fill
-                ax.add_patch(
-                    Rectangle(
-                        (xs[j], y - row_h),
-                        xs[j + 1] - xs[j],
-                        row_h,
-                        facecolor=colour,
-                        hatch=hatch,
-                        hatchcolor="#2b2b2b",
-                        edgecolor="white",
-                        lw=0.8,
+                rects, colours = fills_by_hatch.setdefault(hatch, ([], []))
+                rects.append(Rectangle((xs[j], y - row_h), xs[j + 1] - xs[j], row_h))
+                colours.append(colour)
+                if hatch and value:
+                    w = min(len(value) * char_w + 0.006, xs[j + 1] - xs[j])
+                    x0 = {"left": xs[j] + 0.001, "right": xs[j + 1] - 0.001 - w}.get(
+                        align[j], (xs[j] + xs[j + 1] - w) / 2
                     )
-                )
-            boxed = fill is not None and bool(fill[1])
+                    plates.append(Rectangle((x0, y - row_h * 0.8), w, row_h * 0.6))
             ax.text(
                 x_for(j),
                 y - row_h / 2,
@@ -241,11 +244,21 @@ def _draw_table(
                 va="center",
                 ha=align[j],
                 fontweight="bold" if fill is not None or i in bold_rows else "normal",
-                # a white box keeps words legible on a hatched cell
-                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6} if boxed else None,
+                zorder=3,
             )
-        ax.plot([_LEFT, _RIGHT], [y - row_h, y - row_h], color="#cccccc", lw=0.4)
+        rules.append(y - row_h)
         y -= row_h
+    for hatch, (rects, colours) in fills_by_hatch.items():
+        ax.add_collection(
+            PatchCollection(
+                rects, facecolors=colours, edgecolors="white", linewidths=0.8, hatch=hatch or None,
+                hatchcolor="#2b2b2b", zorder=1,
+            )
+        )  # fmt: skip
+    if plates:
+        ax.add_collection(PatchCollection(plates, facecolors="white", edgecolors="none", zorder=2))
+    if rules:
+        ax.hlines(rules, _LEFT, _RIGHT, colors="#cccccc", linewidths=0.4, zorder=0)
 
 
 def _chunks(n: int, size: int) -> Iterator[range]:

@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
-from matplotlib.text import Text
 
 from gapmap import render
 from gapmap.privacy import public_services
@@ -462,42 +462,54 @@ def place_labels(
     bounding box lies inside the axes and overlaps no placed label wins (offset labels get a
     thin leader line). Labels that find no room are left out. Callers order `points` by
     priority (largest areas first). Returns (placed, skipped).
+
+    Boxes are computed from each text's measured size (one measurement per label), and only
+    the winners become artists: trying positions costs arithmetic, not matplotlib layouts.
     """
     renderer = fig.canvas.get_renderer()
     ax_box = ax.get_window_extent(renderer)
-    placed_boxes = []
+    font = FontProperties(size=fontsize)
+    px_per_pt = fig.dpi / 72
+    pad = 2.0 * px_per_pt  # the label's white box padding, in pixels
+    anchors = ax.transData.transform([(x, y) for x, y, _ in points]) if points else []
+    placed_boxes: list[tuple[float, float, float, float]] = []
     placed = skipped = 0
-    pad = 2.0 * fig.dpi / 72  # the label's white box padding, in pixels
-    for x, y, text in points:
+    for (x, y, text), (ax_px, ay_px) in zip(points, anchors, strict=True):
+        w, h, _ = renderer.get_text_width_height_descent(text, font, ismath=False)
+        half_w, half_h = w / 2 + pad, h / 2 + pad
         for dx, dy in _LABEL_OFFSETS_PT[:offsets]:
-            arrow = None
-            if dx or dy:
-                arrow = {"arrowstyle": "-", "color": "#333333", "lw": 0.5, "shrinkA": 0, "shrinkB": 0}
-            t = ax.annotate(
-                text,
-                (x, y),
-                xytext=(dx, dy),
-                textcoords="offset points",
-                ha="center",
-                va="center",
-                fontsize=fontsize,
-                color="black",
-                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
-                arrowprops=arrow,
-                zorder=7,
-            )
-            # The text alone (an Annotation's own extent also spans its leader line).
-            t.update_positions(renderer)
-            box = Text.get_window_extent(t, renderer)
-            box = box.from_extents(box.x0 - pad, box.y0 - pad, box.x1 + pad, box.y1 + pad)
+            cx, cy = ax_px + dx * px_per_pt, ay_px + dy * px_per_pt
+            box = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
             inside = (
-                box.x0 >= ax_box.x0 and box.x1 <= ax_box.x1 and box.y0 >= ax_box.y0 and box.y1 <= ax_box.y1
+                box[0] >= ax_box.x0 and box[2] <= ax_box.x1 and box[1] >= ax_box.y0 and box[3] <= ax_box.y1
             )
-            if inside and not any(box.overlaps(b) for b in placed_boxes):
+            if inside and not any(
+                box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed_boxes
+            ):
                 placed_boxes.append(box)
                 placed += 1
+                arrow = None
+                if dx or dy:
+                    arrow = {"arrowstyle": "-", "color": "#333333", "lw": 0.5, "shrinkA": 0, "shrinkB": 0}
+                ax.annotate(
+                    text,
+                    (x, y),
+                    xytext=(dx, dy),
+                    textcoords="offset points",
+                    ha="center",
+                    va="center",
+                    fontsize=fontsize,
+                    color="black",
+                    bbox={
+                        "boxstyle": "round,pad=0.2",
+                        "facecolor": "white",
+                        "edgecolor": "none",
+                        "alpha": 0.8,
+                    },
+                    arrowprops=arrow,
+                    zorder=7,
+                )
                 break
-            t.remove()
         else:
             skipped += 1
     return placed, skipped

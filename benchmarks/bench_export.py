@@ -1,0 +1,165 @@
+"""How long the report exports take, and how big they are, for the demo and for all of England.
+
+For each scenario the dataset is loaded and analysed once (not timed), then each export is
+produced `--runs` times (median reported, min/max beside it):
+
+* map.png: `snapshot_png` at 300 dpi (A4 landscape), the report's static map;
+* pack.pdf: `partnership_pack` (cover, a map per area benchmark + patchwork map, matrix,
+  gap table, method pages);
+* baseline: a bare `GeoDataFrame.plot` of the same areas saved as a 300 dpi PNG, in the same
+  run, so the ratio says what our legend, hatching, labels and layout cost over plain geopandas.
+
+Also written once and measured: map.pdf, map.html, gaps.xlsx (sizes, and the pack's page count).
+
+Scenarios: the fictional demo (9 areas) and all English districts (296 LAD 2024 BUC areas from
+../shared/data, with denominators from la_denominators_lad24_england.csv and a generated
+service list: an IDVA service per district, a refuge in every third, a schools programme in
+every fourth, a national helpline). Target: a county pack under 5 MB.
+
+Usage: .venv/bin/python benchmarks/bench_export.py [--runs 3] [--scenario demo|england|all]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+SHARED = REPO.parent / "shared" / "data"
+OUT = REPO / "benchmarks" / "out" / "export"
+ENGLAND = ("boundaries/england_lad_2024_buc.geojson", "population/la_denominators_lad24_england.csv")
+
+
+def england_services(boundaries: Path, out: Path) -> Path:
+    """A plausible national service list for the given districts (deterministic)."""
+    import pandas as pd
+
+    from gapmap.boundaries import load_boundaries
+
+    areas = load_boundaries(boundaries)
+    points = areas.to_crs(27700).representative_point().to_crs(4326)
+    rows = []
+    for i, (code, pt) in enumerate(zip(areas["area_code"], points, strict=True)):
+        rows.append(
+            dict(service_id=f"B-{i:04d}", name=f"IDVA service {code}", service_type="idva", provider="Bench",
+                 latitude=round(pt.y, 5), longitude=round(pt.x, 5), serves=code, capacity=2 + i % 5,
+                 capacity_unit="fte", hours="office")
+        )  # fmt: skip
+        if i % 3 == 0:
+            rows.append(
+                dict(service_id=f"R-{i:04d}", name=f"Refuge {code}", service_type="refuge", provider="Bench",
+                     serves=code, capacity=5, capacity_unit="family_spaces", hours="24_7", confidential="true")
+            )  # fmt: skip
+        if i % 4 == 0:
+            rows.append(
+                dict(service_id=f"P-{i:04d}", name=f"Schools programme {code}", service_type="school_programme",
+                     provider="Bench", latitude=round(pt.y + 0.01, 5), longitude=round(pt.x, 5),
+                     capacity=100, capacity_unit="places", hours="office")
+            )  # fmt: skip
+    rows.append(dict(service_id="H-1", name="National helpline", service_type="helpline", provider="Bench",
+                     serves="*", hours="24_7"))  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(out, index=False)
+    return out
+
+
+def load(scenario: str):
+    from gapmap.dataset import load_dataset, load_demo
+    from gapmap.engine import analyse
+
+    if scenario == "demo":
+        dataset = load_demo()
+    else:
+        if not SHARED.is_dir():
+            raise SystemExit(f"{SHARED} not found: the England scenario needs ../shared/data")
+        boundaries, population = (SHARED / p for p in ENGLAND)
+        services = england_services(boundaries, OUT / "england_services.csv")
+        dataset = load_dataset(services=services, boundaries=boundaries, population=population)
+    analysis = analyse(dataset.areas, dataset.population, dataset.services, dataset.config)
+    return dataset, analysis
+
+
+def timed(fn: Callable[[], bytes], runs: int) -> tuple[list[float], bytes]:
+    times, result = [], b""
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return times, result
+
+
+def baseline_png(dataset) -> bytes:
+    """Plain geopandas: the same areas, one colour, no legend or labels, 300 dpi A4 PNG."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11.69, 8.27))
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.03, 0.13, 0.6, 0.74))
+    dataset.areas.to_crs(27700).plot(ax=ax, color="#fdae61", edgecolor="#333333", linewidth=0.5)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=300)
+    return buf.getvalue()
+
+
+def fmt_times(times: list[float]) -> str:
+    return f"{statistics.median(times):6.2f} s (min {min(times):.2f}, max {max(times):.2f})"
+
+
+def run(scenario: str, runs: int) -> None:
+    from pypdf import PdfReader
+
+    from gapmap import export, pack, snapshot
+
+    dataset, analysis = load(scenario)
+    out = OUT / scenario
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"\n== {scenario}: {len(dataset.areas)} areas, {len(dataset.services)} services, {runs} runs")
+
+    base_t, base_png = timed(lambda: baseline_png(dataset), runs)
+    png_t, png = timed(lambda: snapshot.snapshot_png(dataset, analysis), runs)
+    pack_t, pdf = timed(lambda: pack.partnership_pack(dataset, analysis), runs)
+    (out / "map.png").write_bytes(png)
+    (out / "pack.pdf").write_bytes(pdf)
+    base = statistics.median(base_t)
+    print(f"baseline plain geopandas PNG : {fmt_times(base_t)}  {len(base_png) / 1e6:6.2f} MB")
+    print(
+        f"map.png (300 dpi)            : {fmt_times(png_t)}  {len(png) / 1e6:6.2f} MB"
+        f"  ratio vs baseline {statistics.median(png_t) / base:.1f}x"
+    )
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    print(
+        f"pack.pdf                     : {fmt_times(pack_t)}  {len(pdf) / 1e6:6.2f} MB, {pages} pages"
+        f"  ratio vs baseline {statistics.median(pack_t) / base:.1f}x"
+    )
+    once = {
+        "map.pdf": lambda: snapshot.snapshot_pdf(dataset, analysis),
+        "map.html": lambda: export.map_html(dataset, analysis).encode("utf-8"),
+        "gaps.xlsx": lambda: export.gaps_xlsx_bytes(dataset, analysis),
+    }
+    for name, fn in once.items():
+        (t,), data = timed(fn, 1)
+        (out / name).write_bytes(data)
+        print(f"{name:<29}: {t:6.2f} s (1 run)  {len(data) / 1e6:6.2f} MB")
+    print(f"files in {out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--scenario", choices=("demo", "england", "all"), default="all")
+    args = parser.parse_args()
+    scenarios = ("demo", "england") if args.scenario == "all" else (args.scenario,)
+    for scenario in scenarios:
+        run(scenario, max(args.runs, 3))
+
+
+if __name__ == "__main__":
+    main()
