@@ -184,13 +184,13 @@ class _AreaEdges:
     quantities gives areas directly (holes subtract).
     """
 
-    segments: np.ndarray  # (n_edges, 4): ax, ay, bx, by
+    segments: np.ndarray  # (4, n_edges): ax, ay, bx, by (rows, so gathers stay 1-D)
     bounds: np.ndarray  # (n_areas, 4) minx, miny, maxx, maxy (NaN for empty areas)
     area_m2: np.ndarray  # (n_areas,) land area in square metres
     chunk_start: np.ndarray  # (n_areas,) first chunk of each area
     chunk_count: np.ndarray  # (n_areas,) number of chunks of each area
-    chunk_bounds: np.ndarray  # (n_chunks, 4)
-    chunk_ends: np.ndarray  # (n_chunks, 4): first vertex x, y, last vertex x, y
+    chunk_bounds: np.ndarray  # (4, n_chunks): minx, miny, maxx, maxy
+    chunk_ends: np.ndarray  # (4, n_chunks): first vertex x, y, last vertex x, y
     chunk_cross: np.ndarray  # (n_chunks,) sum of ax*by - ay*bx over the chunk's edges
     chunk_edge_start: np.ndarray  # (n_chunks,)
     chunk_edge_count: np.ndarray  # (n_chunks,)
@@ -263,13 +263,13 @@ def _area_edges(geoms: np.ndarray) -> _AreaEdges:
         bounds[has, 2] = np.maximum.reduceat(chunk_bounds[:, 2], first_chunk)
         bounds[has, 3] = np.maximum.reduceat(chunk_bounds[:, 3], first_chunk)
     return _AreaEdges(
-        segments=np.column_stack((ax, ay, bx, by)),
+        segments=np.vstack((ax, ay, bx, by)),
         bounds=bounds,
         area_m2=area_m2,
         chunk_start=np.cumsum(chunk_count) - chunk_count,
         chunk_count=chunk_count,
-        chunk_bounds=chunk_bounds,
-        chunk_ends=np.column_stack((ax[c_start], ay[c_start], bx[c_last], by[c_last])),
+        chunk_bounds=np.ascontiguousarray(chunk_bounds.T),
+        chunk_ends=np.vstack((ax[c_start], ay[c_start], bx[c_last], by[c_last])),
         chunk_cross=chunk_cross,
         chunk_edge_start=c_start,
         chunk_edge_count=c_count,
@@ -363,37 +363,65 @@ def _catchment_links(
     return circle[order], area[order], shares[order]
 
 
+#: Work arrays are processed in blocks of about this many elements. Small temporaries stay
+#: in the CPU cache and below the allocator's mmap threshold; one big array per step costs
+#: more in page faults than in arithmetic (measured: about half the catchment time).
+_BLOCK = 4096
+
+
+def _blocks(sizes: np.ndarray, limit: int | None = None) -> list[tuple[int, int]]:
+    """Consecutive (start, stop) ranges whose `sizes` add up to about `limit` each."""
+    limit = limit or _BLOCK
+    if len(sizes) == 0:
+        return []
+    ends = np.cumsum(sizes)
+    cuts = np.searchsorted(ends, np.arange(limit, ends[-1], limit), side="right")
+    bounds = np.unique(np.concatenate(([0], cuts, [len(sizes)])))
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+
 def _partial_shares(
     cx: np.ndarray, cy: np.ndarray, r: np.ndarray, area: np.ndarray, edges: _AreaEdges
 ) -> np.ndarray:
     """Share of each area's land inside its circle, for (circle, area) pairs."""
+    out = np.zeros(len(area))
+    for a, b in _blocks(edges.chunk_count[area]):  # blocks of pairs, not a loop over services
+        out[a:b] = _partial_shares_block(cx[a:b], cy[a:b], r[a:b], area[a:b], edges)
+    return out
+
+
+def _partial_shares_block(
+    cx: np.ndarray, cy: np.ndarray, r: np.ndarray, area: np.ndarray, edges: _AreaEdges
+) -> np.ndarray:
     if len(area) == 0:
         return np.zeros(0)
     pair, chunk = _expand(edges.chunk_start[area], edges.chunk_count[area])
     ox, oy, rr = cx[pair], cy[pair], r[pair]
-    cb = edges.chunk_bounds[chunk]
-    gx = np.maximum(np.maximum(cb[:, 0] - ox, ox - cb[:, 2]), 0.0)
-    gy = np.maximum(np.maximum(cb[:, 1] - oy, oy - cb[:, 3]), 0.0)
-    fx = np.maximum(np.abs(ox - cb[:, 0]), np.abs(ox - cb[:, 2]))
-    fy = np.maximum(np.abs(oy - cb[:, 1]), np.abs(oy - cb[:, 3]))
+    b = edges.chunk_bounds
+    x0, y0, x1, y1 = b[0][chunk], b[1][chunk], b[2][chunk], b[3][chunk]
+    gx = np.maximum(np.maximum(x0 - ox, ox - x1), 0.0)
+    gy = np.maximum(np.maximum(y0 - oy, oy - y1), 0.0)
+    fx = np.maximum(np.abs(ox - x0), np.abs(ox - x1))
+    fy = np.maximum(np.abs(oy - y0), np.abs(oy - y1))
     r2 = rr * rr
     outside = (gx * gx + gy * gy) >= r2
     inside = ~outside & ((fx * fx + fy * fy) <= r2)
-    ends = edges.chunk_ends[chunk]
-    fxr, fyr, lxr, lyr = ends[:, 0] - ox, ends[:, 1] - oy, ends[:, 2] - ox, ends[:, 3] - oy
+    ends = edges.chunk_ends
+    fxa, fya, lxa, lya = ends[0][chunk], ends[1][chunk], ends[2][chunk], ends[3][chunk]
+    fxr, fyr, lxr, lyr = fxa - ox, fya - oy, lxa - ox, lya - oy
     contribution = np.where(
         outside,
         0.5 * r2 * np.arctan2(fxr * lyr - fyr * lxr, fxr * lxr + fyr * lyr),
         # Sum of cross(A - O, B - O) over a path = sum cross(A, B) - cross(O, last - first).
-        0.5 * (edges.chunk_cross[chunk] - (ox * (ends[:, 3] - ends[:, 1]) - oy * (ends[:, 2] - ends[:, 0]))),
+        0.5 * (edges.chunk_cross[chunk] - (ox * (lya - fya) - oy * (lxa - fxa))),
     )
     crossing = np.nonzero(~outside & ~inside)[0]
     if len(crossing):
         sub, e = _expand(edges.chunk_edge_start[chunk[crossing]], edges.chunk_edge_count[chunk[crossing]])
-        seg = edges.segments[e]
+        seg = edges.segments
         owner = crossing[sub]
         sx, sy = ox[owner], oy[owner]
-        per_edge = _disk_edge_areas(seg[:, 0] - sx, seg[:, 1] - sy, seg[:, 2] - sx, seg[:, 3] - sy, rr[owner])
+        per_edge = _disk_edge_areas(seg[0][e] - sx, seg[1][e] - sy, seg[2][e] - sx, seg[3][e] - sy, rr[owner])
         contribution[crossing] = np.bincount(sub, per_edge, minlength=len(crossing))
     covered = np.bincount(pair, contribution, minlength=len(area))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -1174,10 +1202,6 @@ def _access(
     return access, weighted
 
 
-#: Distance-matrix cells computed at once by `_nearest_by_group` (bounds memory to ~64 MB).
-_NEAREST_BLOCK_CELLS = 4_000_000
-
-
 def _nearest_by_group(
     ox: np.ndarray, oy: np.ndarray, px: np.ndarray, py: np.ndarray, group: np.ndarray, n_groups: int
 ) -> np.ndarray:
@@ -1185,7 +1209,7 @@ def _nearest_by_group(
 
     Exact brute force over blocks of origins: for a few hundred areas and ten thousand
     services this is as fast as a nearest-neighbour tree per service type, needs no loop over
-    types, and memory stays bounded by `_NEAREST_BLOCK_CELLS`.
+    types, and memory stays small (blocks of `_BLOCK`).
     """
     order = np.argsort(group, kind="stable")
     starts = np.searchsorted(group[order], np.arange(n_groups))
@@ -1196,7 +1220,7 @@ def _nearest_by_group(
     ox = (ox - x0).astype(np.float32)
     oy = (oy - y0).astype(np.float32)
     out = np.empty((n_groups, len(ox)))
-    block = max(1, _NEAREST_BLOCK_CELLS // max(len(sx), 1))
+    block = max(1, 4 * _BLOCK // max(len(sx), 1))  # float32 cells: see `_BLOCK`
     for b in range(0, len(ox), block):  # blocks of areas, not services
         d2 = ox[b : b + block, None] - sx[None, :]
         d2 *= d2
