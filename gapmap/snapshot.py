@@ -455,13 +455,16 @@ def place_labels(
     *,
     fontsize: float = 8,
     offsets: int | None = None,
+    obstacles: np.ndarray | None = None,
+    obstacle_radius_pt: float = 3.5,
 ) -> tuple[int, int]:
     """Greedy, deterministic label placement without overlaps.
 
     Each label tries the anchor point, then a ring of offsets; the first position whose
     bounding box lies inside the axes and overlaps no placed label wins (offset labels get a
     thin leader line). Labels that find no room are left out. Callers order `points` by
-    priority (largest areas first). Returns (placed, skipped).
+    priority (largest areas first). `obstacles` are data points (service markers) that a
+    label must not cover. Returns (placed, skipped).
 
     Boxes are computed from each text's measured size (one measurement per label), and only
     the winners become artists: trying positions costs arithmetic, not matplotlib layouts.
@@ -473,6 +476,9 @@ def place_labels(
     pad = 2.0 * px_per_pt  # the label's white box padding, in pixels
     anchors = ax.transData.transform([(x, y) for x, y, _ in points]) if points else []
     placed_boxes: list[tuple[float, float, float, float]] = []
+    if obstacles is not None and len(obstacles):
+        r = obstacle_radius_pt * px_per_pt
+        placed_boxes = [(x - r, y - r, x + r, y + r) for x, y in ax.transData.transform(obstacles)]
     placed = skipped = 0
     for (x, y, text), (ax_px, ay_px) in zip(points, anchors, strict=True):
         w, h, _ = renderer.get_text_width_height_descent(text, font, ismath=False)
@@ -781,7 +787,10 @@ def snapshot_figure(
     points = [(p.x, p.y, str(n)) for p, n in zip(reps, labelled["area_name"], strict=True)]
     many = len(points) > 40
     # Many areas (a region, England): small type and no leader lines, which would turn into a mesh.
-    _, skipped = place_labels(ax, fig, points, fontsize=6 if many else 8, offsets=5 if many else None)
+    markers = np.column_stack([svc.geometry.x, svc.geometry.y]) if len(svc) else None
+    _, skipped = place_labels(
+        ax, fig, points, fontsize=6 if many else 8, offsets=5 if many else None, obstacles=markers
+    )
 
     ax.set_xlabel("")  # geopandas labels projected axes; a map needs no "Easting [metre]"
     ax.set_ylabel("")

@@ -129,3 +129,41 @@ def test_selection_subset_only_lists_its_areas(demo):
     assert "Saltmere" in cover and "Haverby Wolds" in cover
     assert "Wykesand" not in cover
     assert "(2 areas)" in cover
+
+
+@pytest.mark.shared_data
+def test_real_county_pack_is_under_5_mb(shared_data, tmp_path):
+    """Pan-Lancashire (14 districts) on the more detailed ONS BSC boundaries, all of England
+    loaded as context: the pack a county partnership would circulate."""
+    from gapmap.boundaries import load_boundaries
+    from gapmap.dataset import load_dataset
+    from gapmap.partnerships import load_partnerships
+
+    boundaries = shared_data / "boundaries" / "england_ltla_2024_ons_bsc.geojson"
+    population = shared_data / "population" / "la_denominators_lad24_england.csv"
+    lancs = load_partnerships()["pan_lancashire"].area_codes
+    areas = load_boundaries(boundaries)
+    points = areas.to_crs(27700).representative_point().to_crs(4326)
+    rows = []
+    for i, (code, pt) in enumerate(zip(areas["area_code"], points, strict=True)):
+        if code in lancs:
+            rows.append(
+                f"I{i},IDVA {code},idva,{pt.y:.5f},{pt.x:.5f},{code},3,fte,false\n"
+                f"R{i},Refuge {code},refuge,,,{code},6,family_spaces,true\n"
+            )
+    services = tmp_path / "lancs_services.csv"
+    services.write_text(
+        "service_id,name,service_type,latitude,longitude,serves,capacity,capacity_unit,confidential\n"
+        + "".join(rows),
+        encoding="utf-8",
+    )
+    dataset = load_dataset(services=services, boundaries=boundaries, population=population)
+    analysis = analyse(
+        dataset.areas, dataset.population, dataset.services, dataset.config, selection=list(lancs)
+    )
+    data = pack.partnership_pack(dataset, analysis, title="Pan-Lancashire", today=TODAY)
+    reader = PdfReader(io.BytesIO(data))
+    text = " ".join(p.extract_text() for p in reader.pages)
+    assert len(data) < 5 * 1024 * 1024
+    assert "Blackpool" in text and "Fictional" not in text
+    assert "(14 areas)" in text
