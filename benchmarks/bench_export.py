@@ -54,13 +54,15 @@ def england_services(boundaries: Path, out: Path) -> Path:
         )  # fmt: skip
         if i % 3 == 0:
             rows.append(
-                dict(service_id=f"R-{i:04d}", name=f"Refuge {code}", service_type="refuge", provider="Bench",
-                     serves=code, capacity=5, capacity_unit="family_spaces", hours="24_7", confidential="true")
+                dict(service_id=f"R-{i:04d}", name=f"Refuge {code}", service_type="refuge",
+                     provider="Bench", serves=code, capacity=5, capacity_unit="family_spaces",
+                     hours="24_7", confidential="true")
             )  # fmt: skip
         if i % 4 == 0:
             rows.append(
-                dict(service_id=f"P-{i:04d}", name=f"Schools programme {code}", service_type="school_programme",
-                     provider="Bench", latitude=round(pt.y + 0.01, 5), longitude=round(pt.x, 5),
+                dict(service_id=f"P-{i:04d}", name=f"Schools programme {code}",
+                     service_type="school_programme", provider="Bench",
+                     latitude=round(pt.y + 0.01, 5), longitude=round(pt.x, 5),
                      capacity=100, capacity_unit="places", hours="office")
             )  # fmt: skip
     rows.append(dict(service_id="H-1", name="National helpline", service_type="helpline", provider="Bench",
