@@ -179,3 +179,24 @@ def test_circle_overlap_matches_shapely(x, y, r):
         bng = shapely.transform(geom, lambda xy: np.column_stack(proj.transform(xy[:, 0], xy[:, 1])))
         expected = disk.intersection(bng).area / bng.area
         assert math.isclose(got.get(k, 0.0), expected, rel_tol=1e-4, abs_tol=1e-6), (k, got.get(k), expected)
+
+
+def test_results_do_not_depend_on_the_block_size(monkeypatch):
+    """The blocked loops (circle overlap, nearest distances) give the same answer in any block size."""
+    import gapmap.engine as engine
+
+    rows = [
+        service("c1", "outreach", bng=(405 * KM, 305 * KM), catchment_km=9.0, capacity=2.0),
+        service("c2", "outreach", bng=(412 * KM, 318 * KM), catchment_km=4.0, capacity=1.0),
+        service("c3", "outreach", bng=(409 * KM, 311 * KM), catchment_km=30.0, capacity=1.0),
+        service("p1", "idva", bng=(401 * KM, 301 * KM), capacity=1.0),
+        service("p2", "marac", bng=(419 * KM, 319 * KM)),
+    ]
+    areas = make_areas()
+    areas["geometry"] = areas.geometry.segmentize(0.002)  # many edges, so several chunks per ring
+    default = analyse(areas, POPULATION, make_services(rows), CONFIG)
+    monkeypatch.setattr(engine, "_BLOCK", 3)
+    tiny = analyse(areas, POPULATION, make_services(rows), CONFIG)
+    pd.testing.assert_frame_equal(default.assignments, tiny.assignments, rtol=1e-12)
+    pd.testing.assert_frame_equal(default.access, tiny.access)
+    assert_same_figures(default, tiny)
