@@ -273,6 +273,22 @@ def _status_fill(status: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------- pages
 
 
+def partnership_label(selection: Sequence[str]) -> str | None:
+    """The label of the named partnership whose areas are exactly `selection`, if any."""
+    from gapmap.errors import ConfigError
+    from gapmap.partnerships import load_partnerships
+
+    try:
+        partnerships = load_partnerships()
+    except ConfigError:  # a broken partnerships file must not stop a pack
+        return None
+    wanted = set(selection)
+    for p in partnerships.values():
+        if wanted and set(p.area_codes) == wanted:
+            return p.label
+    return None
+
+
 def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
     is_demo = bool(getattr(dataset, "is_demo", False))
     fig = _page(title, today=today, is_demo=is_demo)
@@ -284,6 +300,9 @@ def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
         sel_text = ", ".join(names.get(c, c) for c in selection)
     else:
         sel_text = f"{len(selection)} areas (listed in the gap table)"
+    partnership = partnership_label(selection)
+    if partnership:
+        sel_text = f"{partnership}: {sel_text}"
     summary = analysis.summary or {}
     lines: list[tuple[str, str]] = [
         ("Selection", f"{sel_text} ({len(selection)} area{'s' if len(selection) != 1 else ''})"),

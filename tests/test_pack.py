@@ -68,6 +68,7 @@ def test_every_page_says_demo_and_carries_the_crown_copyright_line(demo_pack):
 def test_cover_states_selection_date_inputs_profile_and_headline(demo, demo_pack):
     dataset, analysis = demo
     cover = squash(demo_pack[2][0])
+    assert squash("Fenmarsh (fictional demo county): Fenmarsh City") in cover
     assert squash("22 November 2026") in cover
     assert squash(analysis.profile.label) in cover
     for name in dataset.areas["area_name"]:
@@ -166,4 +167,5 @@ def test_real_county_pack_is_under_5_mb(shared_data, tmp_path):
     text = " ".join(p.extract_text() for p in reader.pages)
     assert len(data) < 5 * 1024 * 1024
     assert "Blackpool" in text and "Fictional" not in text
+    assert "Pan-Lancashire:" in text  # the selection is recognised as the named partnership
     assert "(14 areas)" in text
