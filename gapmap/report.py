@@ -146,7 +146,7 @@ def summary_document(
     doc["inputs"] = dict(sources)
     doc["is_demo"] = bool(is_demo)
     doc["generated_at"] = generated.replace(microsecond=0).isoformat()
-    doc["files"] = ["gaps.csv", "coverage.csv", "access.csv", "summary.json"]
+    doc["tables"] = ["gaps.csv", "coverage.csv", "access.csv", "summary.json"]
     return json_safe(doc)
 
 
