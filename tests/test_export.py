@@ -330,3 +330,19 @@ def test_atomic_write_replaces_and_creates_folders(tmp_path):
     export.atomic_write(target, "<p>two</p>")
     assert target.read_text() == "<p>two</p>"
     assert isinstance(target, Path) and oct(target.stat().st_mode & 0o777) == "0o644"
+
+
+def test_exports_cope_with_an_empty_service_list(demo, tmp_path):
+    """A partnership that has not entered any service yet still gets every file, all 'not met'."""
+    import dataclasses
+
+    dataset, _ = demo
+    empty = dataclasses.replace(dataset, services=dataset.services.iloc[0:0])
+    analysis = analyse(empty.areas, empty.population, empty.services, empty.config)
+    paths = export.write_report_exports(tmp_path, empty, analysis, today=TODAY)
+    assert len(paths) == 5
+    gaps = pd.read_excel(tmp_path / "gaps.xlsx", sheet_name="Gaps")
+    area_rows = gaps[gaps["area_code"] != "ALL"]
+    assert (area_rows["provided"] == 0).all() and set(area_rows["status"]) == {"red"}
+    services = pd.read_excel(tmp_path / "gaps.xlsx", sheet_name="Services")
+    assert len(services) == 0
