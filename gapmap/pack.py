@@ -396,7 +396,7 @@ def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
     return fig
 
 
-def _matrix_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
+def _matrix_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Figure]:
     config = dataset.config
     cov = analysis.coverage
     is_demo = bool(getattr(dataset, "is_demo", False))
@@ -416,7 +416,6 @@ def _matrix_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
         (1 + i * n_cohorts, (i + 1) * n_cohorts, config.tiers[t].get("label", t))
         for i, t in enumerate(config.tiers)
     ]
-    pages = []
     chunks = list(_chunks(len(areas), MATRIX_ROWS_PER_PAGE))
     for n, chunk in enumerate(chunks, start=1):
         rows, fills = [], []
@@ -466,16 +465,14 @@ def _matrix_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
             groups=groups,
             align=["left"] + ["center"] * (len(cells) + 1),
         )
-        pages.append(fig)
-    return pages
+        yield fig
 
 
-def _gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
+def _gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Figure]:
     is_demo = bool(getattr(dataset, "is_demo", False))
     gaps = analysis.gaps
     header = ["Area", "Benchmark", "Denominator", "Required", "Provided", "Share", "Shortfall", "Status"]
     chunks = list(_chunks(len(gaps), GAP_ROWS_PER_PAGE))
-    pages = []
     for n, chunk in enumerate(chunks, start=1):
         rows, fills = [], []
         for i in chunk:
@@ -516,8 +513,7 @@ def _gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure
             bold_rows=whole_rows,
             align=["left", "left", "right", "right", "right", "right", "right", "left"],
         )
-        pages.append(fig)
-    return pages
+        yield fig
 
 
 def _method_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
@@ -580,6 +576,16 @@ def _method_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
 # --------------------------------------------------------------------------- the pack
 
 
+def page_count(dataset: Any, analysis: Any) -> int:
+    """How many pages `pack_figures` yields (for a progress bar)."""
+    n_maps = sum(b.scope == "area" for b in analysis.profile.benchmarks) + 1
+    n_areas = analysis.coverage["area_code"].nunique()
+    n_matrix = len(list(_chunks(n_areas, MATRIX_ROWS_PER_PAGE)))
+    n_gaps = len(list(_chunks(len(analysis.gaps), GAP_ROWS_PER_PAGE)))
+    n_method = len(_method_pages(dataset, analysis, today=date.today()))
+    return 1 + n_maps + n_matrix + n_gaps + n_method
+
+
 def pack_figures(
     dataset: Any, analysis: Any, *, title: str | None = None, today: date | None = None
 ) -> Iterator[Figure]:
@@ -606,13 +612,25 @@ def pack_figures(
 
 
 def partnership_pack(
-    dataset: Any, analysis: Any, *, title: str | None = None, today: date | None = None
+    dataset: Any,
+    analysis: Any,
+    *,
+    title: str | None = None,
+    today: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> bytes:
-    """The whole pack as PDF bytes (vector, searchable text)."""
+    """The whole pack as PDF bytes (vector, searchable text).
+
+    `progress(done, total)` is called after each page (a county takes a few seconds, all of
+    England about a minute), so the app can show a progress bar.
+    """
+    total = page_count(dataset, analysis) if progress is not None else 0
     buf = io.BytesIO()
     metadata = {"Title": title or DEFAULT_TITLE, "Creator": "gapmap"}
     # TrueType fonts (type 42) keep the PDF's text searchable/extractable; rc_context restores it.
     with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(buf, metadata=metadata) as pdf:
-        for fig in pack_figures(dataset, analysis, title=title, today=today):
+        for done, fig in enumerate(pack_figures(dataset, analysis, title=title, today=today), start=1):
             pdf.savefig(fig, facecolor="white")
+            if progress is not None:
+                progress(done, max(total, done))
     return buf.getvalue()

@@ -169,3 +169,12 @@ def test_real_county_pack_is_under_5_mb(shared_data, tmp_path):
     assert "Blackpool" in text and "Fictional" not in text
     assert "Pan-Lancashire:" in text  # the selection is recognised as the named partnership
     assert "(14 areas)" in text
+
+
+def test_progress_reports_every_page_against_the_right_total(demo):
+    dataset, analysis = demo
+    calls: list[tuple[int, int]] = []
+    data = pack.partnership_pack(dataset, analysis, today=TODAY, progress=lambda d, t: calls.append((d, t)))
+    n_pages = len(PdfReader(io.BytesIO(data)).pages)
+    assert calls == [(i, n_pages) for i in range(1, n_pages + 1)]
+    assert pack.page_count(dataset, analysis) == n_pages
