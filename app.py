@@ -135,6 +135,12 @@ def filtered_services(dataset_key: str, _dataset: Dataset, service_filter: Servi
     return service_filter.apply(_dataset.services)
 
 
+def is_fictional(dataset: Dataset) -> bool:
+    """The demo, or any service list shown on the demo county's (fictional) areas."""
+    demo_boundaries = settings.DEMO_BOUNDARIES.name + " ("
+    return dataset.is_demo or dataset.sources.get("boundaries", "").startswith(demo_boundaries)
+
+
 def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
@@ -947,7 +953,7 @@ def main() -> None:
 
     title = f"{selection_label}: domestic abuse and sexual violence services"
     st.title(selection_label)
-    badge = '<span class="gapmap-demo">Fictional demo data</span>' if dataset.is_demo else ""
+    badge = '<span class="gapmap-demo">Fictional demo data</span>' if is_fictional(dataset) else ""
     st.markdown(
         f'<div class="gapmap-kicker">{badge}Domestic abuse and sexual violence services · '
         f"{uk_date(date.today())} · Dataset: {escape(choice_label)}</div>",

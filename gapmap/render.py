@@ -586,7 +586,8 @@ def build_map(
         public = public_services(services)
         # Smaller dots when there are many (a national map), so areas stay readable.
         radius = 8 if len(public) <= MANY_MARKERS else 5
-        layer = folium.FeatureGroup(name="Services")
+        catchments = folium.FeatureGroup(name="Catchments")
+        points = []
         for rec in public.to_dict("records"):
             geom = rec["geometry"]
             lat, lon = round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)
@@ -595,29 +596,41 @@ def build_map(
             if first and first not in tiers_present:
                 tiers_present.append(first)
             colour = TIER_COLOURS.get(first, OTHER_TIER_COLOUR)
-            if show_catchments:
-                km = rec.get("catchment_km")
-                if km is not None and not pd.isna(km) and float(km) > 0:
-                    folium.Circle(
-                        [lat, lon],
-                        radius=float(km) * 1000,
-                        color=colour,
-                        weight=2,
-                        dash_array="6 6",
-                        fill=False,
-                        interactive=False,
-                    ).add_to(layer)
-            folium.CircleMarker(
-                [lat, lon],
-                radius=radius,
-                color="#ffffff",
-                weight=2,
-                fill=True,
-                fill_color=colour,
-                fill_opacity=1.0,
-                tooltip=folium.Tooltip(service_tooltip(rec, config), class_name="gapmap-tooltip"),
-            ).add_to(layer)
-        layer.add_to(m)
+            km = rec.get("catchment_km")
+            if show_catchments and km is not None and not pd.isna(km) and float(km) > 0:
+                folium.Circle(
+                    [lat, lon],
+                    radius=float(km) * 1000,
+                    color=colour,
+                    weight=2,
+                    dash_array="6 6",
+                    fill=False,
+                    interactive=False,
+                ).add_to(catchments)
+            points.append(
+                {
+                    "type": "Feature",
+                    "properties": {"tooltip": service_tooltip(rec, config), "fill": colour},
+                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                }
+            )
+        if show_catchments:
+            catchments.add_to(m)
+        # One GeoJSON layer for every marker: a folium element per marker costs a template
+        # render each (seconds for a national list) and repeats the same JS hundreds of times.
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": points},
+            name="Services",
+            marker=folium.CircleMarker(radius=radius, color="#ffffff", weight=2, fill=True, fill_opacity=1.0),
+            style_function=lambda f: {
+                "fillColor": f["properties"]["fill"],
+                "color": "#ffffff",
+                "weight": 2,
+                "fillOpacity": 1.0,
+            },
+            highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
+            tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, class_name="gapmap-tooltip"),
+        ).add_to(m)
         order = list(config.tiers)
         tiers_present.sort(key=lambda t: order.index(t) if t in order else len(order))
 

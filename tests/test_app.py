@@ -175,6 +175,7 @@ def test_valid_upload_saves_new_version_and_keeps_the_old_one():
     at.selectbox(key="dataset_choice").set_value("version:v0001").run()
     assert not at.exception
     assert metric(at, "Provided / required (FTE)") == "11.1 / 16.6"
+    assert any("Fictional demo data" in m.value for m in at.markdown)  # still the fictional county
 
 
 def test_comparing_two_versions_shows_the_difference():

@@ -265,8 +265,9 @@ def test_confidential_service_never_in_html(areas, analysis, services, config):
         assert "Hidden Lane" not in html and "LE1 1AA" not in html
         for coord in (f"{REFUGE_LAT:.3f}", f"{REFUGE_LON:.3f}"):
             assert coord not in html
-    # The public services are there: one CircleMarker each.
-    assert html.count("L.circleMarker(") == 2
+    # The public services are there: one point each, drawn as circle markers.
+    assert len(re.findall(r'"type": "Point"', html)) == 2
+    assert "new L.CircleMarker(latlng, opts)" in html
 
 
 def test_service_tooltip_fields_and_uk_date(config, services):
@@ -291,7 +292,7 @@ def test_markers_coloured_by_first_tier_and_catchments_on_request(areas, analysi
 
 def test_no_services_layer_when_hidden(areas, analysis, services, config):
     html = _html(render.build_map(areas, analysis, services, config, show_services=False))
-    assert "L.circleMarker(" not in html
+    assert '"type": "Point"' not in html
 
 
 def test_served_assets_reference_only_local_leaflet(areas, analysis, services, config):
