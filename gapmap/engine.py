@@ -542,7 +542,9 @@ def _assign(
     if use_catchment.any():
         pos = np.nonzero(use_catchment)[0]
         radius_m = catchment_km[pos] * 1000.0
-        near = _areas_near_circles(area_geoms, geoms[pos], radius_m)
+        # Pruning pays when a few circles meet a large area set (a national file, a local list).
+        few = len(pos) * 4 < len(area_geoms)
+        near = _areas_near_circles(area_geoms, geoms[pos], radius_m) if few else np.arange(len(area_geoms))
         edges = _area_edges(area_geoms[near])
         circle, area, share = _catchment_links(where.x[pos], where.y[pos], radius_m, edges)
         add(pos[circle], near[area], share, _CATCHMENT)
