@@ -199,6 +199,8 @@ def _label_value_rows(ws: Worksheet, rows: Sequence[tuple[str, Any]], start_row:
         ws.cell(row=r, column=1, value=label).font = _BOLD
         c = ws.cell(row=r, column=2, value=_cell_value(value))
         c.alignment = _WRAP
+        if isinstance(c.value, float):
+            c.number_format = "0.000"
         r += 1
     return r
 
@@ -351,6 +353,7 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
         ("Benchmark profile", f"{profile.label} ({profile.id})"),
         ("Service filter", summary.get("filters") or "All services"),
         ("Selection", f"{len(selection)} areas: {sel_text}"),
+        ("Partnership", _partnership(selection)),
         ("Patchwork index", summary.get("patchwork_index")),
         ("Patchwork index (population-weighted)", summary.get("patchwork_index_weighted")),
         ("Services counted", summary.get("services_after_filter")),
@@ -390,11 +393,20 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
     attribution = [
         ("Boundaries", CROWN_COPYRIGHT.format(year=today.year) + "."),
         ("Population", ONS_ATTRIBUTION),
-        ("Confidentiality", CONFIDENTIAL_NOTE),
+        (
+            "Confidentiality",
+            CONFIDENTIAL_NOTE + " In this workbook they keep their row in Services, without any location.",
+        ),
     ]
     _label_value_rows(ws, attribution, r + 1)
     ws.column_dimensions["A"].width = 38
     ws.column_dimensions["B"].width = 100
+
+
+def _partnership(selection: Sequence[str]) -> str:
+    from gapmap.pack import partnership_label  # pack imports this module: import late
+
+    return partnership_label([str(c) for c in selection]) or "(not a named partnership)"
 
 
 # --------------------------------------------------------------------------- HTML
