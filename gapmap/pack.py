@@ -50,6 +50,8 @@ from gapmap.snapshot import (
 DEFAULT_TITLE = "Domestic abuse and sexual violence provision: partnership pack"
 GAP_ROWS_PER_PAGE = 28
 MATRIX_ROWS_PER_PAGE = 24
+#: Above this many areas the pack's gap table has one row per area (the long table is in the XLSX).
+COMPACT_GAP_TABLE_ABOVE = 30
 _LEFT = 0.05
 _RIGHT = 0.95
 
@@ -352,7 +354,7 @@ def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
         rows.append(
             [
                 bench.label,
-                textwrap.shorten(bench.describe(), 60),
+                textwrap.shorten(bench.describe(), 60, placeholder="…"),
                 _fmt_number(rec.get("required")) if len(r) else "-",
                 _fmt_number(rec.get("provided")) if len(r) else "-",
                 "-" if ratio is None or pd.isna(ratio) else percent(float(ratio)),
@@ -421,7 +423,7 @@ def _matrix_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Figur
         rows, fills = [], []
         for i in chunk:
             code, name = str(areas.at[i, "area_code"]), str(areas.at[i, "area_name"])
-            row, fill, gaps = [textwrap.shorten(name, 26)], [None], 0
+            row, fill, gaps = [textwrap.shorten(name, 26, placeholder="…")], [None], 0
             for t, k in cells:
                 rec = lookup.get((code, t, k))
                 if rec is None:
@@ -468,7 +470,72 @@ def _matrix_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Figur
         yield fig
 
 
+def _compact_gap_rows(analysis: Any) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+    """(area codes with the whole selection first, area-scope benchmark ids, records by code)."""
+    gaps = analysis.gaps
+    bench_ids = [b.id for b in analysis.profile.benchmarks if b.scope == "area"]
+    codes = ["ALL", *[c for c in dict.fromkeys(gaps["area_code"].astype(str)) if c != "ALL"]]
+    records: dict[str, dict[str, Any]] = {c: {} for c in codes}
+    for rec in gaps.to_dict("records"):
+        if rec["benchmark_id"] in bench_ids:
+            records.setdefault(str(rec["area_code"]), {})[rec["benchmark_id"]] = rec
+    return codes, bench_ids, [records[c] for c in codes]
+
+
+def _compact_gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Figure]:
+    """Many areas: one row per area, one column per area benchmark (share and status word).
+
+    The long table (denominator, required, provided, shortfall) would run to dozens of pages
+    for a region or England; it is in gaps.xlsx / gaps.csv.
+    """
+    is_demo = bool(getattr(dataset, "is_demo", False))
+    codes, bench_ids, records = _compact_gap_rows(analysis)
+    labels = {b.id: b.label for b in analysis.profile.benchmarks}
+    header = ["Area", *["\n".join(textwrap.wrap(labels[b], 22)[:2]) for b in bench_ids]]
+    chunks = list(_chunks(len(codes), GAP_ROWS_PER_PAGE))
+    for n, chunk in enumerate(chunks, start=1):
+        rows, fills = [], []
+        for i in chunk:
+            by_bench = records[i]
+            any_rec = next(iter(by_bench.values()), {})
+            area = "Whole selection" if codes[i] == "ALL" else str(any_rec.get("area_name", codes[i]))
+            row, fill = [textwrap.shorten(area, 34, placeholder="…")], [None]
+            for b in bench_ids:
+                rec = by_bench.get(b)
+                status = str(rec["status"]) if rec else "no_data"
+                ratio = rec["ratio"] if rec else None
+                share = "-" if ratio is None or pd.isna(ratio) else percent(float(ratio))
+                row.append(f"{share}  {render.STATUS_WORDS.get(status, status)}")
+                fill.append(_status_fill(status))
+            rows.append(row)
+            fills.append(fill)
+        label = f"Gap table ({n} of {len(chunks)})" if len(chunks) > 1 else "Gap table"
+        fig = _page(label, today=today, is_demo=is_demo)
+        intro = (
+            f"{len(codes) - 1} areas: each cell is the share of the benchmark provided (provided ÷ required) "
+            "and its status. Denominators, required, provided and shortfall for every area are in "
+            "gaps.xlsx and gaps.csv."
+        )
+        for line_no, line in enumerate(textwrap.wrap(intro, 175)):
+            fig.text(_LEFT, 0.895 - line_no * 0.02, line, fontsize=8.5, va="center", color="#333333")
+        _draw_table(
+            fig,
+            header,
+            rows,
+            [2.6] + [1.5] * len(bench_ids),
+            top=0.85,
+            header_h=0.05,
+            fills=fills,
+            bold_rows=[k for k, i in enumerate(chunk) if codes[i] == "ALL"],
+            align=["left"] * (1 + len(bench_ids)),
+        )
+        yield fig
+
+
 def _gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Figure]:
+    if len(analysis.selection) > COMPACT_GAP_TABLE_ABOVE:
+        yield from _compact_gap_table_pages(dataset, analysis, today=today)
+        return
     is_demo = bool(getattr(dataset, "is_demo", False))
     gaps = analysis.gaps
     header = ["Area", "Benchmark", "Denominator", "Required", "Provided", "Share", "Shortfall", "Status"]
@@ -482,8 +549,8 @@ def _gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Fi
             ratio = r["ratio"]
             rows.append(
                 [
-                    textwrap.shorten(area, 30),
-                    textwrap.shorten(str(r["benchmark_label"]), 36),
+                    textwrap.shorten(area, 30, placeholder="…"),
+                    textwrap.shorten(str(r["benchmark_label"]), 36, placeholder="…"),
                     _fmt_number(r["denominator"]),
                     _fmt_number(r["required"]),
                     _fmt_number(r["provided"]),
@@ -581,7 +648,10 @@ def page_count(dataset: Any, analysis: Any) -> int:
     n_maps = sum(b.scope == "area" for b in analysis.profile.benchmarks) + 1
     n_areas = analysis.coverage["area_code"].nunique()
     n_matrix = len(list(_chunks(n_areas, MATRIX_ROWS_PER_PAGE)))
-    n_gaps = len(list(_chunks(len(analysis.gaps), GAP_ROWS_PER_PAGE)))
+    if len(analysis.selection) > COMPACT_GAP_TABLE_ABOVE:
+        n_gaps = len(list(_chunks(len(_compact_gap_rows(analysis)[0]), GAP_ROWS_PER_PAGE)))
+    else:
+        n_gaps = len(list(_chunks(len(analysis.gaps), GAP_ROWS_PER_PAGE)))
     n_method = len(_method_pages(dataset, analysis, today=date.today()))
     return 1 + n_maps + n_matrix + n_gaps + n_method
 

@@ -178,3 +178,24 @@ def test_progress_reports_every_page_against_the_right_total(demo):
     n_pages = len(PdfReader(io.BytesIO(data)).pages)
     assert calls == [(i, n_pages) for i in range(1, n_pages + 1)]
     assert pack.page_count(dataset, analysis) == n_pages
+
+
+def test_many_areas_get_one_gap_row_per_area(demo, monkeypatch):
+    """Above COMPACT_GAP_TABLE_ABOVE areas the pack lists each area once (share + status per
+    benchmark); the demo's 9 areas stand in for a region by lowering the threshold."""
+    dataset, analysis = demo
+    monkeypatch.setattr(pack, "COMPACT_GAP_TABLE_ABOVE", 5)
+    data = pack.partnership_pack(dataset, analysis, today=TODAY)
+    reader = PdfReader(io.BytesIO(data))
+    texts = [p.extract_text() for p in reader.pages]
+    table = [t for t in texts if "Gap table" in t]
+    assert len(table) == 1  # 9 areas + the whole selection fit one page
+    assert len(reader.pages) == pack.page_count(dataset, analysis)
+    text = squash(table[0])
+    assert squash("9 areas: each cell is the share") in text
+    idva = analysis.gaps[
+        (analysis.gaps["benchmark_id"] == "idva_fte") & (analysis.gaps["area_code"] == "E07999001")
+    ]
+    share = f"{float(idva['ratio'].iloc[0]) * 100:.0f}%"
+    assert squash(f"Saltmere {share}") in text  # the area's first cell is its IDVA share
+    assert text.count("Saltmere") == 1
