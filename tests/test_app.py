@@ -225,3 +225,15 @@ def test_export_tab_prepares_a_download_for_the_current_view():
     at.button(key="prepare_csv").click().run()
     assert not at.exception, at.exception
     assert [b.label for b in at.download_button] == ["Download Gap table (CSV)"]
+
+
+@pytest.mark.parametrize("kind", ["png", "pdf", "html", "xlsx", "pack"])
+def test_every_export_button_produces_a_download(kind):
+    at = start()
+    open_tab(at, "Export")
+    at.button(key=f"prepare_{kind}").click().run()
+    assert not at.exception, at.exception
+    assert [b.key for b in at.download_button] == [f"download_{kind}"]
+    # The prepared file belongs to the view it was made for: change the view and it is gone.
+    at.selectbox(key="benchmark").set_value("marac").run()
+    assert not at.download_button
