@@ -150,6 +150,15 @@ def uk_date(value: Any) -> str:
     return render.uk_date(value)
 
 
+def uk_datetime(iso: str) -> str:
+    """'2026-11-22T09:30:00Z' -> '22 November 2026, 09:30 UTC' (the text itself if unparseable)."""
+    try:
+        when = pd.Timestamp(iso)
+    except ValueError:
+        return iso
+    return f"{uk_date(when)}, {when:%H:%M} UTC"
+
+
 def label_of(table: dict[str, dict[str, str]], key: str) -> str:
     return table.get(key, {}).get("label", key)
 
@@ -364,7 +373,7 @@ def sidebar_dataset() -> tuple[str, str, str | None]:
         options[ENV_KEY] = ("Configured files (GAPMAP_*)", None)
     options[DEMO_KEY] = ("Demo (fictional)", None)
     for v in reversed(list_versions()):
-        saved = v.saved_at.replace("T", " ").replace("Z", " UTC")
+        saved = uk_datetime(v.saved_at)
         options[f"version:{v.version_id}"] = (
             f"Saved {v.version_id}: {v.original_name} ({saved})",
             str(v.path),
@@ -698,7 +707,7 @@ def services_tab(dataset: Dataset, choice_label: str) -> None:
         pd.DataFrame(
             {
                 "Version": [v.version_id for v in versions],
-                "Saved (UTC)": [v.saved_at.replace("T", " ").replace("Z", "") for v in versions],
+                "Saved": [uk_datetime(v.saved_at) for v in versions],
                 "Services": [v.row_count for v in versions],
                 "Original file": [v.original_name for v in versions],
             }

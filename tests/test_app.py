@@ -15,6 +15,7 @@ the click itself is covered by the browser test only as far as the map drawing.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -169,6 +170,9 @@ def test_valid_upload_saves_new_version_and_keeps_the_old_one():
     assert any("v0001" in o for o in options) and any("v0002" in o for o in options)
     table = dataframe_with(at, "Original file")
     assert list(table["Version"]) == ["v0001", "v0002"]
+    assert all(
+        re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}, \d\d:\d\d UTC", t) for t in table["Saved"]
+    )  # UK dates
 
     # The older version is still usable: without FEN-022 (0.4 FTE) the county has 11.1 FTE.
     open_tab(at, "Map")

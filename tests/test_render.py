@@ -368,3 +368,10 @@ def test_uk_date():
 def test_bad_colour_by_names_allowed_values(areas, analysis, services, config):
     with pytest.raises(ValueError, match='expected to be "benchmark" or "patchwork"'):
         render.build_map(areas, analysis, services, config, colour_by="rainbow")
+
+
+def test_highlighted_area_has_a_thick_outline(areas, analysis, services, config):
+    html = _html(render.build_map(areas, analysis, services, config, highlight_area="E07000003"))
+    selected = re.findall(r'"area_code": "(E0700000\d)".*?"selected": (true|false)', html)
+    assert dict(selected) == {"E07000001": "false", "E07000002": "false", "E07000003": "true"}
+    assert '"weight": 5' in html
