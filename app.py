@@ -74,6 +74,11 @@ def env_inputs() -> dict[str, str]:
     return {role: os.environ[var] for role, var in ENV_INPUTS.items() if os.environ.get(var)}
 
 
+def inputs_key() -> str:
+    """The GAPMAP_* files in force, for cache keys (a changed environment loads afresh)."""
+    return repr(sorted(env_inputs().items()))
+
+
 def base_inputs() -> dict[str, Any]:
     """Boundaries/population/postcodes/benchmarks that saved versions and uploads are checked against.
 
@@ -91,8 +96,11 @@ def base_inputs() -> dict[str, Any]:
 
 
 @st.cache_data(show_spinner="Loading and checking the data…", max_entries=8)
-def load_source(source: str, version_path: str | None = None) -> Dataset:
-    """The dataset behind a sidebar choice ("demo", "env" or a saved version's file)."""
+def load_source(source: str, version_path: str | None = None, inputs: str = "") -> Dataset:
+    """The dataset behind a sidebar choice ("demo", "env" or a saved version's file).
+
+    `inputs` only keys the cache: the GAPMAP_* files in force (see `inputs_key`).
+    """
     if source == DEMO_KEY:
         dataset, report = validate_dataset(for_analysis=True)
     elif source == ENV_KEY:
@@ -105,7 +113,9 @@ def load_source(source: str, version_path: str | None = None) -> Dataset:
 
 
 @st.cache_data(show_spinner="Checking the uploaded list…", max_entries=4)
-def check_upload(content_sha256: str, _content: bytes, name: str) -> tuple[Dataset | None, ValidationReport]:
+def check_upload(
+    content_sha256: str, _content: bytes, name: str, inputs: str = ""
+) -> tuple[Dataset | None, ValidationReport]:
     """Validate an uploaded service list against the current base files (never raises)."""
     return validate_dataset(services_content=_content, services_name=name, for_analysis=True, **base_inputs())
 
@@ -380,7 +390,7 @@ def sidebar_dataset() -> tuple[str, str, str | None]:
         )
     upload = current_upload()
     if upload is not None:
-        checked, _report = check_upload(upload[2], upload[0], upload[1])
+        checked, _report = check_upload(upload[2], upload[0], upload[1], inputs_key())
         if checked is not None:
             options[UPLOAD_KEY] = (f"Uploaded, not saved: {upload[1]}", None)
     if st.session_state.get("dataset_choice") not in options:
@@ -395,13 +405,13 @@ def get_dataset(choice: str, version_path: str | None) -> Dataset:
     if choice == UPLOAD_KEY:
         upload = current_upload()
         assert upload is not None  # the option exists only when an upload is valid
-        dataset, report = check_upload(upload[2], upload[0], upload[1])
+        dataset, report = check_upload(upload[2], upload[0], upload[1], inputs_key())
         if dataset is None:
             raise GapmapInputError(report.problems)
         return dataset
     if choice.startswith("version:"):
-        return load_source("version", version_path)
-    return load_source(choice)
+        return load_source("version", version_path, inputs_key())
+    return load_source(choice, None, inputs_key())
 
 
 def sidebar_selection(dataset: Dataset) -> tuple[tuple[str, ...], str]:
@@ -682,7 +692,7 @@ def services_tab(dataset: Dataset, choice_label: str) -> None:
     upload = current_upload()
     if upload is not None:
         content, name, digest = upload
-        checked, report = check_upload(digest, content, name)
+        checked, report = check_upload(digest, content, name, inputs_key())
         show_report(report, what=name)
         if checked is not None:
             st.markdown(f"**Preview** ({len(checked.services)} services)")
@@ -736,8 +746,8 @@ def compare_section(dataset: Dataset, versions: list[Any]) -> None:
         return
     from gapmap.compare import compare_versions
 
-    old_ds = load_source(DEMO_KEY) if old == DEMO_KEY else load_source("version", paths[old])
-    new_ds = load_source(DEMO_KEY) if new == DEMO_KEY else load_source("version", paths[new])
+    old_ds = load_source(DEMO_KEY) if old == DEMO_KEY else load_source("version", paths[old], inputs_key())
+    new_ds = load_source(DEMO_KEY) if new == DEMO_KEY else load_source("version", paths[new], inputs_key())
     comparison = compare_versions(
         old_ds,
         new_ds,

@@ -241,3 +241,18 @@ def test_every_export_button_produces_a_download(kind):
     # The prepared file belongs to the view it was made for: change the view and it is gone.
     at.selectbox(key="benchmark").set_value("marac").run()
     assert not at.download_button
+
+
+def test_broken_configured_files_show_a_readable_report(monkeypatch, tmp_path):
+    bad = tmp_path / "areas.geojson"
+    bad.write_text("this is not GeoJSON", encoding="utf-8")
+    monkeypatch.setenv("GAPMAP_BOUNDARIES", str(bad))
+    monkeypatch.setenv("GAPMAP_SERVICES", str(DEMO_CSV))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception  # a report, never a traceback
+    assert any("could not be loaded" in e.value for e in at.error)
+    problems = dataframe_with(at, "What is wrong and how to fix it")
+    assert (problems["File"] == "areas.geojson").any()
+    # The other datasets stay reachable from the sidebar.
+    assert "demo" in at.selectbox(key="dataset_choice").options[1].lower()
