@@ -94,6 +94,9 @@ OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">Open
 CROWN_COPYRIGHT = "Contains OS data © Crown copyright and database right {year}"
 
 SERVED_URL_PREFIX = "/app/static/vendor/leaflet"
+CONFIDENTIAL_NOTE = (
+    "Refuges and other confidential services are counted in their area's figures but never shown as points."
+)
 
 
 # --------------------------------------------------------------------------- assets
@@ -411,10 +414,7 @@ def _legend_services(tiers_present: Iterable[str], config: Config, *, catchments
         parts.append(
             _swatch(TIER_COLOURS.get(tier, OTHER_TIER_COLOUR), _label(config.tiers, tier), circle=True)
         )
-    parts.append(
-        '<div style="font-size:12px">Refuges and other confidential services are counted in '
-        "their area's figures but never shown as points.</div>"
-    )
+    parts.append(f'<div style="font-size:12px">{CONFIDENTIAL_NOTE}</div>')
     if catchments:
         parts.append('<div style="font-size:12px">Dashed circles: stated catchment.</div>')
     return "".join(parts)
@@ -582,12 +582,12 @@ def build_map(
 
     # --- services: public ones only, never a confidential location
     tiers_present: list[str] = []
+    points: list[dict[str, Any]] = []
     if show_services and services is not None and len(services):
         public = public_services(services)
         # Smaller dots when there are many (a national map), so areas stay readable.
         radius = 8 if len(public) <= MANY_MARKERS else 5
         catchments = folium.FeatureGroup(name="Catchments")
-        points = []
         for rec in public.to_dict("records"):
             geom = rec["geometry"]
             lat, lon = round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)
@@ -616,6 +616,7 @@ def build_map(
             )
         if show_catchments:
             catchments.add_to(m)
+    if points:
         # One GeoJSON layer for every marker: a folium element per marker costs a template
         # render each (seconds for a national list) and repeats the same JS hundreds of times.
         folium.GeoJson(
@@ -634,7 +635,11 @@ def build_map(
         order = list(config.tiers)
         tiers_present.sort(key=lambda t: order.index(t) if t in order else len(order))
 
-    legend += _legend_services(tiers_present, config, catchments=show_catchments) if tiers_present else ""
+    if tiers_present:
+        legend += _legend_services(tiers_present, config, catchments=show_catchments)
+    elif show_services:
+        legend += f'<div style="font-size:12px;margin-top:6px">{CONFIDENTIAL_NOTE}</div>'
+
     credit = CROWN_COPYRIGHT.format(year=year)
     legend += f'<div style="font-size:12px;margin-top:4px">{escape(credit)}</div></div>'
     m.add_child(Legend(legend))

@@ -256,3 +256,32 @@ def test_broken_configured_files_show_a_readable_report(monkeypatch, tmp_path):
     assert (problems["File"] == "areas.geojson").any()
     # The other datasets stay reachable from the sidebar.
     assert "demo" in at.selectbox(key="dataset_choice").options[1].lower()
+
+
+def test_real_districts_and_a_named_partnership(shared_data, monkeypatch, tmp_path):
+    """All English districts through GAPMAP_*, then the LLR partnership chosen in the sidebar."""
+    population = shared_data / "population" / "la_denominators_lad24_england.csv"
+    services = tmp_path / "llr_services.csv"
+    services.write_text(
+        "service_id,name,service_type,provider,serves,capacity,capacity_unit,hours\n"
+        "L-1,Leicester IDVA service,idva,Example provider,E06000016,10,fte,office\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv(
+        "GAPMAP_BOUNDARIES", str(shared_data / "boundaries" / "england_ltla_2024_ons_bsc.geojson")
+    )
+    monkeypatch.setenv("GAPMAP_POPULATION", str(population))
+    monkeypatch.setenv("GAPMAP_SERVICES", str(services))
+    at = start()
+    assert at.title[0].value == "All areas in the dataset"
+    at.selectbox(key="partnership").set_value("llr").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Leicester, Leicestershire and Rutland"
+
+    # Hand computation from the population file: 4 IDVA FTE per 100,000 females aged 16+.
+    pop = pd.read_csv(population).set_index("lad24cd")["census21_females_16plus_est"]
+    llr = ["E06000016", "E06000017", *[f"E070001{n}" for n in range(29, 36)]]
+    required = 4 * pop[llr].sum() / 100_000
+    assert metric(at, "Provided / required (FTE)") == f"10 / {required:,.1f}"
+    assert 10 / (4 * pop["E06000016"] / 100_000) >= 1  # Leicester meets it; the other 8 have none
+    assert metric(at, "Areas below the benchmark") == "8 of 9"

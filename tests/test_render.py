@@ -375,3 +375,11 @@ def test_highlighted_area_has_a_thick_outline(areas, analysis, services, config)
     selected = re.findall(r'"area_code": "(E0700000\d)".*?"selected": (true|false)', html)
     assert dict(selected) == {"E07000001": "false", "E07000002": "false", "E07000003": "true"}
     assert '"weight": 5' in html
+
+
+def test_only_confidential_services_draws_no_points(areas, analysis, services, config):
+    refuges_only = services[services["confidential"]]
+    html = _html(render.build_map(areas, analysis, refuges_only, config))
+    assert '"type": "Point"' not in html
+    assert REFUGE_NAME not in html
+    assert render.CONFIDENTIAL_NOTE in html
