@@ -176,8 +176,14 @@ def validate_dataset(
         return None, report
     services_path = services if user_services else settings.DEMO_SERVICES
     if postcodes is None:
+        # The demo lookup only knows the fictional county's postcodes: offer it for lists
+        # checked against the demo boundaries (e.g. an upload in the app), never for a real area,
+        # where it would only add a misleading line to every "data sources" footer.
+        use_demo_lookup = boundaries_path is not None and _same_file(
+            boundaries_path, settings.DEMO_BOUNDARIES
+        )
         postcodes_path: PathLike | None = (
-            settings.DEMO_POSTCODES if settings.DEMO_POSTCODES.is_file() else None
+            settings.DEMO_POSTCODES if use_demo_lookup and settings.DEMO_POSTCODES.is_file() else None
         )
     else:
         postcodes_path = postcodes
