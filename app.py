@@ -464,14 +464,8 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
         format_func={"benchmark": "Benchmark status", "patchwork": "Patchwork: tier × cohort"}.get,
         key="colour_by",
     )
-    tier = cohort = None
-    if colour_by == "patchwork":
-        tier = st.sidebar.selectbox(
-            "Tier", list(config.tiers), format_func=lambda t: label_of(config.tiers, t), key="tier"
-        )
-        cohort = st.sidebar.selectbox(
-            "Cohort", list(config.cohorts), format_func=lambda c: label_of(config.cohorts, c), key="cohort"
-        )
+    # Filled once the analysis is known, so the first tier x cohort offered is one with gaps.
+    cell_box = st.sidebar.container()
 
     with st.sidebar.expander("Filter services", expanded=False):
         stypes = st.multiselect(
@@ -512,12 +506,36 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
         profile=profile,
         benchmark_id=benchmark_id,
         colour_by=colour_by,
-        tier=tier,
-        cohort=cohort,
+        tier=None,
+        cohort=None,
+        cell_box=cell_box,
         service_filter=service_filter,
         show_catchments=show_catchments,
         basemap=basemap,
     )
+
+
+def most_gapped_cell(analysis: GapAnalysis) -> tuple[str, str] | None:
+    """The tier x cohort with the most patchwork gaps in the selection (None if there are none)."""
+    cov = analysis.coverage
+    gaps = cov[cov["patchwork_gap"].astype(bool)]
+    if gaps.empty:
+        return None
+    counts = gaps.groupby(["tier", "cohort"], sort=False).size()
+    tier, cohort = counts.idxmax()
+    return str(tier), str(cohort)
+
+
+def choose_cell(config: Any, analysis: GapAnalysis) -> tuple[str, str]:
+    """Tier and cohort selectboxes; they open on the cell with the most gaps."""
+    tiers, cohorts = list(config.tiers), list(config.cohorts)
+    if "tier" not in st.session_state and "cohort" not in st.session_state:
+        cell = most_gapped_cell(analysis)
+        if cell is not None and cell[0] in tiers and cell[1] in cohorts:
+            st.session_state["tier"], st.session_state["cohort"] = cell
+    tier = st.selectbox("Tier", tiers, format_func=lambda t: label_of(config.tiers, t), key="tier")
+    cohort = st.selectbox("Cohort", cohorts, format_func=lambda c: label_of(config.cohorts, c), key="cohort")
+    return tier, cohort
 
 
 def headline(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], selection_label: str) -> None:
@@ -964,6 +982,9 @@ def main() -> None:
             selection,
         )
         services = filtered_services(f"{choice}|{version_path}", dataset, view["service_filter"])
+        if view["colour_by"] == "patchwork":
+            with view["cell_box"]:
+                view["tier"], view["cohort"] = choose_cell(dataset.config, analysis)
     except GapmapInputError as exc:
         st.title("gapmap")
         st.error("The data could not be loaded. What is wrong and how to fix it:")

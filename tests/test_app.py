@@ -285,3 +285,20 @@ def test_real_districts_and_a_named_partnership(shared_data, monkeypatch, tmp_pa
     assert metric(at, "Provided / required (FTE)") == f"10 / {required:,.1f}"
     assert 10 / (4 * pop["E06000016"] / 100_000) >= 1  # Leicester meets it; the other 8 have none
     assert metric(at, "Areas below the benchmark") == "8 of 9"
+
+
+def test_patchwork_colouring_opens_on_the_cell_with_most_gaps():
+    from gapmap.dataset import load_demo
+    from gapmap.engine import analyse
+
+    demo = load_demo()
+    cov = analyse(demo.areas, demo.population, demo.services, demo.config).coverage
+    gaps = cov[cov["patchwork_gap"]].groupby(["tier", "cohort"]).size()
+    at = start()
+    at.radio(key="colour_by").set_value("patchwork").run()
+    assert not at.exception, at.exception
+    chosen = (at.selectbox(key="tier").value, at.selectbox(key="cohort").value)
+    assert gaps[chosen] == gaps.max() > 0
+    # The user's own choice then sticks.
+    at.selectbox(key="cohort").set_value("perpetrators").run()
+    assert at.selectbox(key="cohort").value == "perpetrators"
