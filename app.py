@@ -348,6 +348,12 @@ def sync_uploaded_file() -> None:
         if st.session_state.get("upload_sha") != sha256(content):
             st.session_state["upload_content"] = content
             st.session_state["upload_name"] = uploaded.name
+            st.session_state["upload_from_widget"] = True
+            st.session_state.pop("save_message", None)
+    elif st.session_state.pop("upload_from_widget", False):
+        # The analyst removed the file from the uploader: forget it.
+        for key in ("upload_content", "upload_name", "upload_sha", "save_message"):
+            st.session_state.pop(key, None)
 
 
 def current_upload() -> tuple[bytes, str, str] | None:

@@ -127,10 +127,11 @@ def wait_for_map(page, *, min_paths: int, timeout_ms: int = 90_000):
     return frame
 
 
-def test_app_draws_demo_map_offline():
+def test_app_draws_demo_map_offline(tmp_path):
     chromium = require_browser()
     from playwright.sync_api import sync_playwright
 
+    from gapmap import settings
     from gapmap.dataset import load_demo
     from gapmap.privacy import public_services
 
@@ -138,7 +139,8 @@ def test_app_draws_demo_map_offline():
     n_areas = len(demo.areas)
     n_public = len(public_services(demo.services))
     requests: list[str] = []
-    with running_app() as base, sync_playwright() as p:
+    # Saved versions go to a temporary data folder, never into the repository.
+    with running_app(env={"GAPMAP_DATA_DIR": str(tmp_path)}) as base, sync_playwright() as p:
         browser, context = open_page(p, chromium)
         try:
             context.on("request", lambda req: requests.append(req.url))
@@ -153,6 +155,31 @@ def test_app_draws_demo_map_offline():
             assert frame.evaluate("typeof L !== 'undefined' && L.version") == "1.9.4"
             page.wait_for_timeout(1500)  # let fonts and the legend settle for the screenshot
             page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=False)
+
+            # The real file uploader: a broken list is reported and nothing is saved ...
+            page.get_by_role("tab", name="Services").click()
+            uploader = page.locator("input[type='file']")
+            uploader.wait_for(state="attached", timeout=60_000)
+            header = settings.DEMO_SERVICES.read_bytes().splitlines()[0]
+            broken = header + b"\nX-1,Typo Service,refugee_centre,P,,,,,,,,,E06999001,,1,,,office,,,\n"
+            uploader.set_input_files(files=[{"name": "broken.csv", "mimeType": "text/csv", "buffer": broken}])
+            page.get_by_text("Nothing was saved", exact=False).first.wait_for(timeout=60_000)
+            assert page.get_by_role("button", name="Save as new version").count() == 0
+            saved = tmp_path / "services" / "saved"
+            assert not saved.exists() or not any(saved.glob("v*"))
+            # ... and a valid one can be saved as a new version.
+            uploader.set_input_files(
+                files=[
+                    {
+                        "name": "march.csv",
+                        "mimeType": "text/csv",
+                        "buffer": settings.DEMO_SERVICES.read_bytes(),
+                    }
+                ]
+            )
+            page.get_by_role("button", name="Save as new version").click(timeout=60_000)
+            page.get_by_text("Saved as version v0001", exact=False).first.wait_for(timeout=60_000)
+            assert [f.name for f in saved.glob("v*")] == ["v0001_march.csv"]
         finally:
             context.close()
             browser.close()
