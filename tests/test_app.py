@@ -9,8 +9,8 @@ component. The uploader only copies the file's bytes and name into session state
 (`sync_uploaded_file` in app.py); these tests put the bytes there themselves and drive
 everything after that point (validation report, preview, the "Save as new version" button,
 the saved-version list, dataset choice and comparison) through the real widgets. A map click
-sets the same `profile_area` state the area selectbox sets; the selectbox is driven here and
-the click itself is covered by the browser test only as far as the map drawing.
+sets the same `profile_area` state the area selectbox sets; the selectbox is driven here.
+The real uploader and a real map click are driven in Chromium by tests/test_e2e_browser.py.
 """
 
 from __future__ import annotations
