@@ -14,8 +14,6 @@ date, dict order or an unseeded random generator.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from math import cos, pi, sin
 from pathlib import Path
@@ -25,6 +23,7 @@ import shapely
 from shapely.geometry import MultiPoint, Point, Polygon
 
 from gapmap import settings
+from gapmap.fileio import write_atomic
 
 COUNTY_NAME = "Fenmarsh (fictional demo county)"
 COUNTY_DESCRIPTION = (
@@ -505,21 +504,6 @@ def _services_text(polygons_bng: dict[str, Polygon], postcodes: list[DemoPostcod
 
 
 # ---------------------------------------------------------------- writing
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are public repository files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def demo_texts() -> dict[str, str]:
     """The four demo files as text, keyed by their path relative to the data folder."""
     data_root = settings.PROJECT_ROOT / "data"
@@ -551,6 +535,6 @@ def write_demo(out_root: Path | None = None) -> list[Path]:
     written = []
     for relative, text in demo_texts().items():
         path = root / relative
-        _write_atomic(path, text)
+        write_atomic(path, text)
         written.append(path)
     return written

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
@@ -24,6 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from gapmap.fileio import write_atomic
 from gapmap.privacy import redact_confidential
 from gapmap.schema import LIST_COLUMNS, LOCATION_COLUMNS, SERVICE_COLUMNS
 from gapmap.snapshot import (
@@ -454,25 +453,6 @@ def map_html(
 # --------------------------------------------------------------------------- files
 
 
-def atomic_write(path: Path, data: bytes | str) -> Path:
-    """Write via a temp file in the same folder, fsync, then os.replace (never a half file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_report_exports(
     out: Path,
     dataset: Any,
@@ -495,15 +475,15 @@ def write_report_exports(
     written: list[Path] = []
     if maps:
         fig = snapshot_figure(dataset, analysis, title=title, today=today)
-        written.append(atomic_write(out / "map.png", figure_to_bytes(fig, "png", dpi=300)))
-        written.append(atomic_write(out / "map.pdf", figure_to_bytes(fig, "pdf")))
-        written.append(atomic_write(out / "map.html", map_html(dataset, analysis, title=title)))
+        written.append(write_atomic(out / "map.png", figure_to_bytes(fig, "png", dpi=300)))
+        written.append(write_atomic(out / "map.pdf", figure_to_bytes(fig, "pdf")))
+        written.append(write_atomic(out / "map.html", map_html(dataset, analysis, title=title)))
     if xlsx:
         written.append(
-            atomic_write(out / "gaps.xlsx", gaps_xlsx_bytes(dataset, analysis, title=title, today=today))
+            write_atomic(out / "gaps.xlsx", gaps_xlsx_bytes(dataset, analysis, title=title, today=today))
         )
     if pack:
         written.append(
-            atomic_write(out / "pack.pdf", partnership_pack(dataset, analysis, title=title, today=today))
+            write_atomic(out / "pack.pdf", partnership_pack(dataset, analysis, title=title, today=today))
         )
     return written

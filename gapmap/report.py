@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,6 +30,7 @@ import pandas as pd
 
 from gapmap.engine import GapAnalysis, analyse
 from gapmap.errors import GapmapInputError
+from gapmap.fileio import write_atomic
 from gapmap.filters import ServiceFilter
 
 GAPS_CSV_COLUMNS: tuple[str, ...] = (
@@ -150,23 +149,6 @@ def summary_document(
     return json_safe(doc)
 
 
-def atomic_write(path: Path, data: bytes) -> Path:
-    """Write `data` to `path` via a temporary file in the same folder, fsync, then rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are ordinary shareable outputs
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def report_files(analysis: GapAnalysis, *, sources: dict[str, str], is_demo: bool) -> dict[str, bytes]:
     """File name -> bytes for the four tables (pure: nothing is written)."""
     summary = summary_document(analysis, sources=sources, is_demo=is_demo)
@@ -236,7 +218,7 @@ def run_report(args: argparse.Namespace) -> int:
         print(dataset.report.to_text())
     # Only now, with every table computed, does the output folder come into existence.
     out.mkdir(parents=True, exist_ok=True)
-    written = [atomic_write(out / name, data) for name, data in files.items()]
+    written = [write_atomic(out / name, data) for name, data in files.items()]
 
     # ---- EXPORTS: maps, gaps.xlsx and pack.pdf (gapmap.export, owned by the exports helper).
     from gapmap.export import write_report_exports

@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from gapmap import settings
 from gapmap.errors import GapmapInputError, Problem, ValidationReport
+from gapmap.fileio import write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -106,36 +106,7 @@ def _format_version(number: int) -> str:
     return f"v{number:04d}"
 
 
-# ---------------------------------------------------------------- atomic writes
-def _fsync_directory(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms that cannot open folders
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, content: bytes) -> None:
-    """Write `content` to `path` so that readers see the old file or the new one, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-
-
+# ---------------------------------------------------------------- locking
 @contextmanager
 def _locked(root: Path) -> Iterator[None]:
     """Hold an exclusive lock on the versions folder (between processes, via flock)."""
@@ -290,7 +261,7 @@ def _scan(root: Path, report: ValidationReport) -> list[SavedVersion]:
 def _write_manifest(root: Path, versions: list[SavedVersion]) -> None:
     data = {"format": MANIFEST_FORMAT, "versions": [_entry(v) for v in versions]}
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    _write_atomic(root / MANIFEST_NAME, text.encode("utf-8"))
+    write_atomic(root / MANIFEST_NAME, text, durable_rename=True)
 
 
 def _repair(root: Path, versions: list[SavedVersion], report: ValidationReport) -> None:
@@ -398,7 +369,7 @@ def save_version(
         used += [_version_number(str(e["version_id"])) for e in entries or [] if _valid_id(e["version_id"])]
         version_id = _format_version(max(used, default=0) + 1)
         path = folder / f"{version_id}_{file_part}"
-        _write_atomic(path, content)
+        write_atomic(path, content, durable_rename=True)
         version = SavedVersion(
             version_id=version_id,
             saved_at=_utc_now(),

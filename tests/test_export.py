@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from gapmap import export
+from gapmap import export, fileio
 from gapmap.config import default_config
 from gapmap.dataset import Dataset, load_demo
 from gapmap.engine import GapAnalysis, analyse
@@ -317,17 +317,17 @@ def test_atomic_write_keeps_the_old_file_when_replacing_fails(tmp_path, monkeypa
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(export.os, "replace", broken_replace)
+    monkeypatch.setattr(fileio.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        export.atomic_write(target, b"new")
+        fileio.write_atomic(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["gaps.xlsx"]
 
 
 def test_atomic_write_replaces_and_creates_folders(tmp_path):
     target = tmp_path / "a" / "b" / "map.html"
-    export.atomic_write(target, "<p>one</p>")
-    export.atomic_write(target, "<p>two</p>")
+    fileio.write_atomic(target, "<p>one</p>")
+    fileio.write_atomic(target, "<p>two</p>")
     assert target.read_text() == "<p>two</p>"
     assert isinstance(target, Path) and oct(target.stat().st_mode & 0o777) == "0o644"
 
