@@ -22,31 +22,12 @@ import pandas as pd
 
 from gapmap.errors import GapmapInputError
 from gapmap.privacy import redact_confidential
-from gapmap.schema import AREA_CODE, AREA_NAME, LIST_COLUMNS, LOCATION_COLUMNS
+from gapmap.schema import AREA_CODE, AREA_NAME, LIST_COLUMNS, LOCATION_COLUMNS, SERVICE_COLUMNS
 
-#: The fields compared, in display order. service_id is the key; source_row, geometry and
+#: The fields compared, in schema order. service_id is the key; source_row, geometry and
 #: location_source are bookkeeping (a move shows up in postcode/latitude/longitude).
-COMPARED_FIELDS: tuple[str, ...] = (
-    "name",
-    "service_type",
-    "provider",
-    "tiers",
-    "cohorts",
-    "abuse_types",
-    "postcode",
-    "address",
-    "latitude",
-    "longitude",
-    "serves",
-    "catchment_km",
-    "capacity",
-    "capacity_unit",
-    "specialist_groups",
-    "hours",
-    "funding_end",
-    "confidential",
-    "intervention",
-)
+_BOOKKEEPING = frozenset({"service_id", "location_source", "source_row", "geometry"})
+COMPARED_FIELDS: tuple[str, ...] = tuple(c for c in SERVICE_COLUMNS if c not in _BOOKKEEPING)
 
 #: Columns of `added` / `removed`: what identifies a service and what it contributes.
 SERVICE_SUMMARY_COLUMNS: tuple[str, ...] = (
