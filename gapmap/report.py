@@ -28,32 +28,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gapmap.engine import GapAnalysis, analyse
+from gapmap.engine import ACCESS_COLUMNS, COVERAGE_COLUMNS, GAPS_COLUMNS, GapAnalysis, analyse
 from gapmap.errors import GapmapInputError
 from gapmap.fileio import write_atomic
 from gapmap.filters import ServiceFilter
 
-GAPS_CSV_COLUMNS: tuple[str, ...] = (
-    "area_code",
-    "area_name",
-    "benchmark_id",
-    "denominator",
-    "required",
-    "provided",
-    "ratio",
-    "shortfall",
-    "status",
-    "unmeasured_services",
-)
-COVERAGE_CSV_COLUMNS: tuple[str, ...] = (
-    "area_code",
-    "area_name",
-    "tier",
-    "cohort",
-    "services",
-    "patchwork_gap",
-)
-ACCESS_CSV_COLUMNS: tuple[str, ...] = ("area_code", "area_name", "service_type", "nearest_km")
+#: gaps.csv has the engine's columns less the label (the issue's fixed layout; labels live in
+#: summary.json and the workbook).
+GAPS_CSV_COLUMNS: tuple[str, ...] = tuple(c for c in GAPS_COLUMNS if c != "benchmark_label")
+COVERAGE_CSV_COLUMNS: tuple[str, ...] = COVERAGE_COLUMNS
+ACCESS_CSV_COLUMNS: tuple[str, ...] = ACCESS_COLUMNS
 
 #: Decimal places written per column: enough to recompute a ratio by hand, no float noise.
 ROUNDING: dict[str, int] = {
