@@ -968,34 +968,29 @@ def method_tab(dataset: Dataset, view: dict[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------- the page
-def main() -> None:
-    st.set_page_config(
-        page_title="gapmap: DA and SV provision", layout="wide", initial_sidebar_state="expanded"
-    )
-    st.markdown(PAGE_CSS, unsafe_allow_html=True)
-    sync_uploaded_file()
+def show_input_error(exc: GapmapInputError) -> None:
+    """The one place a user's input mistake is shown: a readable report, never a traceback."""
+    st.error("Some of the data could not be used. What is wrong and how to fix it:")
+    st.dataframe(report_frame(exc.report), hide_index=True, width="stretch", key="input_errors")
+
+
+def page() -> None:
     st.sidebar.header("What to show")
-    try:
-        choice, choice_label, version_path = sidebar_dataset()
-        dataset = get_dataset(choice, version_path)
-        selection, selection_label = sidebar_selection(dataset)
-        view = sidebar_view(dataset)
-        analysis = run_analysis(
-            f"{choice}|{version_path}|{sorted(dataset.sources.items())}",
-            dataset,
-            view["profile"].id,
-            view["service_filter"],
-            selection,
-        )
-        services = filtered_services(f"{choice}|{version_path}", dataset, view["service_filter"])
-        if view["colour_by"] == "patchwork":
-            with view["cell_box"]:
-                view["tier"], view["cohort"] = choose_cell(dataset.config, analysis)
-    except GapmapInputError as exc:
-        st.title("gapmap")
-        st.error("The data could not be loaded. What is wrong and how to fix it:")
-        st.dataframe(report_frame(exc.report), hide_index=True, width="stretch", key="load_errors")
-        return
+    choice, choice_label, version_path = sidebar_dataset()
+    dataset = get_dataset(choice, version_path)
+    selection, selection_label = sidebar_selection(dataset)
+    view = sidebar_view(dataset)
+    analysis = run_analysis(
+        f"{choice}|{version_path}|{sorted(dataset.sources.items())}",
+        dataset,
+        view["profile"].id,
+        view["service_filter"],
+        selection,
+    )
+    services = filtered_services(f"{choice}|{version_path}", dataset, view["service_filter"])
+    if view["colour_by"] == "patchwork":
+        with view["cell_box"]:
+            view["tier"], view["cohort"] = choose_cell(dataset.config, analysis)
 
     title = f"{selection_label}: domestic abuse and sexual violence services"
     st.title(selection_label)
@@ -1023,6 +1018,20 @@ def main() -> None:
         if tab.open:
             with tab:
                 sections[name]()
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="gapmap: DA and SV provision", layout="wide", initial_sidebar_state="expanded"
+    )
+    st.markdown(PAGE_CSS, unsafe_allow_html=True)
+    sync_uploaded_file()
+    try:
+        page()
+    except GapmapInputError as exc:
+        # Whatever was drawn before the problem (sidebar, title) stays, so another dataset
+        # can be chosen.
+        show_input_error(exc)
 
 
 main()

@@ -251,7 +251,7 @@ def test_broken_configured_files_show_a_readable_report(monkeypatch, tmp_path):
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
     assert not at.exception, at.exception  # a report, never a traceback
-    assert any("could not be loaded" in e.value for e in at.error)
+    assert any("could not be used" in e.value for e in at.error)
     problems = dataframe_with(at, "What is wrong and how to fix it")
     assert (problems["File"] == "areas.geojson").any()
     # The other datasets stay reachable from the sidebar.
@@ -302,3 +302,24 @@ def test_patchwork_colouring_opens_on_the_cell_with_most_gaps():
     # The user's own choice then sticks.
     at.selectbox(key="cohort").set_value("perpetrators").run()
     assert at.selectbox(key="cohort").value == "perpetrators"
+
+
+def test_a_saved_version_that_no_longer_validates_is_reported_not_raised():
+    from gapmap.storage import save_version
+
+    # Saved when it was valid; the areas have since changed (simulated: a code nobody has).
+    content = DEMO_CSV.read_text(encoding="utf-8").replace("E06999001", "E06999099").encode("utf-8")
+    save_version(content, "old_areas.csv", row_count=60)
+    at = start()
+    at.selectbox(key="dataset_choice").set_value("version:v0001").run()
+    assert not at.exception, at.exception
+    assert any("could not be used" in e.value for e in at.error)
+    problems = dataframe_with(at, "What is wrong and how to fix it")
+    assert problems["What is wrong and how to fix it"].str.contains("E06999099").any()
+    # Comparing against it is reported the same way.
+    at.selectbox(key="dataset_choice").set_value("demo").run()
+    open_tab(at, "Services")
+    at.selectbox(key="compare_old").set_value("demo")
+    at.selectbox(key="compare_new").set_value("v0001").run()
+    assert not at.exception, at.exception
+    assert any("could not be used" in e.value for e in at.error)
