@@ -53,7 +53,11 @@ class Dataset:
         Role ("boundaries", "population", "services", "postcodes", "benchmarks") ->
         "file name (sha256[:12])", for the "where this came from" line of every output.
     is_demo
-        True only when the demo services and the demo boundaries are used.
+        True when the areas are the fictional demo county's, i.e. the demo boundary file
+        (`settings.DEMO_BOUNDARIES`, or a byte-identical copy) is the one in use, whatever the
+        service list. The geography is what makes a map fictional: a saved or uploaded list shown
+        on the demo county still describes no real place, so every output labels it "Fictional
+        demo data". Which service list was used stays in `sources["services"]`.
     small_area_population
         Optional `lon`, `lat`, `population`, `area_code` points (e.g. LSOA centroids).
     """
@@ -90,6 +94,19 @@ def _same_file(a: PathLike | None, b: PathLike) -> bool:
         return False
     try:
         return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
+def _same_content(a: PathLike, b: PathLike) -> bool:
+    """The same file, or a byte-identical copy of it (e.g. the demo boundaries saved elsewhere)."""
+    if _same_file(a, b):
+        return True
+    try:
+        pa, pb = Path(a), Path(b)
+        if pa.stat().st_size != pb.stat().st_size:
+            return False
+        return pa.read_bytes() == pb.read_bytes()
     except OSError:
         return False
 
@@ -175,21 +192,16 @@ def validate_dataset(
         )
         return None, report
     services_path = services if user_services else settings.DEMO_SERVICES
+    on_demo_county = boundaries_path is not None and _same_content(boundaries_path, settings.DEMO_BOUNDARIES)
     if postcodes is None:
         # The demo lookup only knows the fictional county's postcodes: offer it for lists
         # checked against the demo boundaries (e.g. an upload in the app), never for a real area,
         # where it would only add a misleading line to every "data sources" footer.
-        use_demo_lookup = boundaries_path is not None and _same_file(
-            boundaries_path, settings.DEMO_BOUNDARIES
-        )
         postcodes_path: PathLike | None = (
-            settings.DEMO_POSTCODES if use_demo_lookup and settings.DEMO_POSTCODES.is_file() else None
+            settings.DEMO_POSTCODES if on_demo_county and settings.DEMO_POSTCODES.is_file() else None
         )
     else:
         postcodes_path = postcodes
-    is_demo = (not user_services or _same_file(services, settings.DEMO_SERVICES)) and _same_file(
-        boundaries_path, settings.DEMO_BOUNDARIES
-    )
 
     # ---- boundaries
     areas: gpd.GeoDataFrame | None = None
@@ -265,7 +277,7 @@ def validate_dataset(
         config=config,
         report=report,
         sources=sources,
-        is_demo=is_demo,
+        is_demo=on_demo_county,
     )
     return dataset, report
 

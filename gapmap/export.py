@@ -29,6 +29,7 @@ from gapmap.snapshot import (
     CONFIDENTIAL_NOTE,
     CROWN_COPYRIGHT,
     DEMO_BADGE,
+    DEMO_NOTE,
     ONS_ATTRIBUTION,
     STATUS_COLOURS,
     status_words,
@@ -338,7 +339,7 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
     ).font = Font(bold=True, size=16)
     r = 2
     if getattr(dataset, "is_demo", False):
-        c = ws.cell(row=r, column=1, value=f"{DEMO_BADGE}: the services, people and places are invented.")
+        c = ws.cell(row=r, column=1, value=DEMO_NOTE)
         c.font = Font(bold=True, size=13, color="B2182B")
         r += 1
     profile = analysis.profile

@@ -32,6 +32,7 @@ from gapmap.snapshot import (
     CONFIDENTIAL_NOTE,
     CROWN_COPYRIGHT,
     DEMO_BADGE,
+    DEMO_NOTE,
     ONS_ATTRIBUTION,
     STATUS_COLOURS,
     STATUS_HATCHES,
@@ -325,8 +326,7 @@ def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
         fig.text(
             _LEFT,
             y,
-            f"{DEMO_BADGE}: every service, provider, place and figure in this pack is invented "
-            "for demonstration.",
+            DEMO_NOTE,
             fontsize=10.5,
             fontweight="bold",
             color="#b2182b",
@@ -632,7 +632,7 @@ def _method_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
     flow.text(f"{CROWN_COPYRIGHT.format(year=today.year)}. {ONS_ATTRIBUTION}", fontsize=9.5)
     if is_demo:
         flow.text(
-            f"{DEMO_BADGE}: the county, its services and its figures are invented.",
+            DEMO_NOTE,
             fontsize=9.5,
             weight="bold",
             colour="#b2182b",

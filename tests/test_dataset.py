@@ -206,3 +206,23 @@ def test_load_dataset_raises_with_every_problem(fx):
     with pytest.raises(GapmapInputError) as exc:
         load_dataset(fx.parent.parent / "broken" / "services" / "duplicate_ids.csv", fx / "two_areas.geojson")
     assert any("also used on row 2" in p.message for p in exc.value.problems)
+
+
+def test_any_list_on_the_demo_county_is_labelled_demo(tmp_path):
+    # A saved or uploaded list shown on the demo boundaries is still on a fictional county.
+    content = settings.DEMO_SERVICES.read_bytes()
+    dataset, report = validate_dataset(
+        boundaries=settings.DEMO_BOUNDARIES,
+        population=settings.DEMO_POPULATION,
+        services_content=content,
+        services_name="our list.csv",
+        today=TODAY,
+        for_analysis=True,
+    )
+    assert report.ok, report.to_text()
+    assert dataset.is_demo
+    assert dataset.sources["services"].startswith("our list.csv (")  # which list stays recorded
+    copy = tmp_path / "county.geojson"
+    copy.write_bytes(settings.DEMO_BOUNDARIES.read_bytes())
+    dataset, report = validate_dataset(settings.DEMO_SERVICES, copy, settings.DEMO_POPULATION, today=TODAY)
+    assert report.ok and dataset.is_demo  # a byte-identical copy is the same fictional county
