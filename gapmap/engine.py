@@ -67,7 +67,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -138,6 +138,9 @@ class GapAnalysis:
         The benchmark profile scored.
     selection
         The selected area codes, in the order given.
+    service_filter
+        The filter the figures were computed with: `service_filter.apply(services)` gives the
+        services counted, so maps and lists can show exactly those.
     """
 
     gaps: pd.DataFrame
@@ -147,6 +150,7 @@ class GapAnalysis:
     assignments: pd.DataFrame
     profile: Profile
     selection: tuple[str, ...]
+    service_filter: ServiceFilter = field(default_factory=ServiceFilter)
 
 
 # --------------------------------------------------------------------------- projection
@@ -1005,6 +1009,7 @@ def analyse(
         assignments=assignments,
         profile=prof,
         selection=tuple(str(c) for c in sel_codes),
+        service_filter=flt,
     )
 
 

@@ -32,6 +32,7 @@ from gapmap.snapshot import (
     DEMO_NOTE,
     ONS_ATTRIBUTION,
     STATUS_COLOURS,
+    analysed_services,
     status_words,
 )
 
@@ -324,7 +325,11 @@ def gaps_xlsx_bytes(
     matrix = patchwork_matrix(analysis, config)
     _write_table(sheet("Patchwork"), matrix, status_column=None, cell_style=_patchwork_style)
     _write_table(sheet("Access"), access_table(analysis), status_column=None)
-    _write_table(sheet("Services"), service_table(dataset.services, config), status_column=None)
+    _write_table(
+        sheet("Services"),
+        service_table(analysed_services(analysis, dataset.services), config),
+        status_column=None,
+    )
 
     buf = io.BytesIO()
     wb.save(buf)
@@ -385,7 +390,11 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
             "area has none but another selected area has at least one",
         ),
         ("Access", "distance in km from each area to the nearest service of each type"),
-        ("Services", "the service list; confidential services (refuges) keep their row but no location"),
+        (
+            "Services",
+            "the services counted (after the service filter); confidential services (refuges) keep "
+            "their row but no location",
+        ),
     ]
     r = _label_value_rows(ws, sheets, r + 1)
     r += 1
@@ -432,7 +441,7 @@ def map_html(
         analysis,
         # The renderer draws only public services; redacting first makes sure no confidential
         # location can reach the HTML even through a future code path (catchments, tooltips).
-        redact_confidential(dataset.services),
+        redact_confidential(analysed_services(analysis, dataset.services)),
         dataset.config,
         colour_by=colour_by,
         benchmark_id=benchmark_id,

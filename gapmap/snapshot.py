@@ -181,11 +181,15 @@ class MapLayers:
     bounds: tuple[float, float, float, float]  # of the selection, metres
 
 
-def _service_ids_in_analysis(analysis: Any) -> set[str] | None:
-    assignments = getattr(analysis, "assignments", None)
-    if isinstance(assignments, pd.DataFrame) and "service_id" in assignments.columns:
-        return set(assignments["service_id"].astype(str))
-    return None
+def analysed_services(analysis: Any, services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The services the analysis counted: `services` through the analysis's service filter.
+
+    Every export draws and lists these, so markers and rows agree with the figures beside
+    them (a view filtered to one tier shows only that tier's markers). Confidential rows are
+    kept: callers redact or drop them.
+    """
+    service_filter = getattr(analysis, "service_filter", None)
+    return services.copy() if service_filter is None else service_filter.apply(services)
 
 
 def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> MapLayers:
@@ -209,11 +213,7 @@ def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> Map
         tolerance = max(maxx - minx, maxy - miny) / 2500
         areas["geometry"] = _simplify(areas.geometry, tolerance)
 
-    services = public_services(dataset.services)
-    wanted = _service_ids_in_analysis(analysis)
-    if wanted is not None:
-        # Only what the analysis counted (its service filter), so map and figures agree.
-        services = services.loc[services["service_id"].astype(str).isin(wanted)]
+    services = public_services(analysed_services(analysis, dataset.services))
     services = services.to_crs(BNG_EPSG) if len(services) else services.set_crs(BNG_EPSG, allow_override=True)
     tier_order = list(dataset.config.tiers)
     services = services.assign(map_tier=[_first_tier(t, tier_order) for t in services.get("tiers", [])])

@@ -346,3 +346,29 @@ def test_exports_cope_with_an_empty_service_list(demo, tmp_path):
     assert (area_rows["provided"] == 0).all() and set(area_rows["status"]) == {"red"}
     services = pd.read_excel(tmp_path / "gaps.xlsx", sheet_name="Services")
     assert len(services) == 0
+
+
+def test_exports_show_only_the_services_the_filtered_analysis_counted(demo):
+    """A view filtered to primary prevention: the HTML map and the Services sheet hold only its services."""
+    from gapmap.filters import ServiceFilter
+    from gapmap.privacy import public_services
+
+    dataset, _ = demo
+    flt = ServiceFilter(tiers={"primary"})
+    analysis = analyse(
+        dataset.areas, dataset.population, dataset.services, dataset.config, service_filter=flt
+    )
+    public = public_services(dataset.services)
+    kept = public[[("primary" in t) for t in public["tiers"]]]
+    dropped = public[[("primary" not in t) for t in public["tiers"]]]
+    assert len(kept) == 5 and len(dropped) == 50  # the demo list, counted by hand above
+
+    html = export.map_html(dataset, analysis)
+    for name in kept["name"]:
+        assert name in html
+    for name in dropped["name"]:
+        assert name not in html
+
+    sheet = pd.read_excel(io.BytesIO(export.gaps_xlsx_bytes(dataset, analysis, today=TODAY)), "Services")
+    assert set(sheet["service_id"]) == set(flt.apply(dataset.services)["service_id"])
+    assert not set(sheet["service_id"]) & set(dropped["service_id"])

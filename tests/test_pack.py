@@ -199,3 +199,23 @@ def test_many_areas_get_one_gap_row_per_area(demo, monkeypatch):
     share = f"{float(idva['ratio'].iloc[0]) * 100:.0f}%"
     assert squash(f"Saltmere {share}") in text  # the area's first cell is its IDVA share
     assert text.count("Saltmere") == 1
+
+
+def test_filtered_pack_maps_draw_only_its_tier(demo):
+    from gapmap.filters import ServiceFilter
+    from tests.test_snapshot import assert_only_kept_markers, tier_split
+
+    dataset, _ = demo
+    analysis = analyse(
+        dataset.areas,
+        dataset.population,
+        dataset.services,
+        dataset.config,
+        service_filter=ServiceFilter(tiers={"primary"}),
+    )
+    kept, dropped = tier_split(dataset, "primary")
+    n_maps = sum(b.scope == "area" for b in analysis.profile.benchmarks)  # + the patchwork map
+    pages = pack.pack_figures(dataset, analysis, today=TODAY)
+    next(pages)  # the cover
+    for _ in range(n_maps):
+        assert_only_kept_markers(next(pages), kept, dropped)

@@ -328,3 +328,45 @@ def test_reference_metric_notices_a_different_map(demo, fixtures_dir):
     )
     diff = float(np.abs(_grey_small(other) - _grey_small(path.read_bytes())).mean())
     assert diff > REFERENCE_TOLERANCE
+
+
+def marker_points(fig) -> np.ndarray:
+    """Every scattered point of a figure (service markers; areas are patches, not offsets)."""
+    offsets = [c.get_offsets() for ax in fig.axes for c in ax.collections if len(c.get_offsets())]
+    return np.vstack(offsets) if offsets else np.empty((0, 2))
+
+
+def assert_only_kept_markers(fig, kept, dropped) -> None:
+    """Each kept service has a marker; no dropped one has (unless it shares a kept one's spot)."""
+    drawn = marker_points(fig)
+    kept_xy = np.column_stack([kept.geometry.x, kept.geometry.y])
+    for p in kept.geometry:
+        assert np.hypot(drawn[:, 0] - p.x, drawn[:, 1] - p.y).min() < 1.0
+    for p in dropped.geometry:
+        if np.hypot(kept_xy[:, 0] - p.x, kept_xy[:, 1] - p.y).min() < 1.0:
+            continue
+        assert np.hypot(drawn[:, 0] - p.x, drawn[:, 1] - p.y).min() > 1.0
+
+
+def tier_split(dataset, tier: str):
+    from gapmap.privacy import public_services
+
+    public = public_services(dataset.services).to_crs(BNG_EPSG)
+    has = np.array([tier in t for t in public["tiers"]])
+    return public[has], public[~has]
+
+
+def test_filtered_view_draws_only_its_tier(demo):
+    from gapmap.filters import ServiceFilter
+
+    dataset, _ = demo
+    analysis = analyse(
+        dataset.areas,
+        dataset.population,
+        dataset.services,
+        dataset.config,
+        service_filter=ServiceFilter(tiers={"primary"}),
+    )
+    kept, dropped = tier_split(dataset, "primary")
+    assert len(kept) == 5 and len(dropped) == 50
+    assert_only_kept_markers(snapshot.snapshot_figure(dataset, analysis, today=TODAY), kept, dropped)
