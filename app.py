@@ -19,10 +19,8 @@ from __future__ import annotations
 import hashlib
 import os
 from datetime import date
-from html import escape
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -32,7 +30,35 @@ from gapmap.engine import GapAnalysis, analyse, services_serving
 from gapmap.errors import GapmapInputError, ValidationReport
 from gapmap.filters import ServiceFilter
 from gapmap.partnerships import partnerships_for
-from gapmap.privacy import redact_confidential
+from gapmap.present import (
+    benchmark_lines,
+    cohorts_table,
+    comparison_lists,
+    filter_html,
+    gaps_table,
+    headline_metrics,
+    index_text,
+    is_fictional,
+    kicker_html,
+    label_of,
+    md,
+    most_gapped_cell,
+    moved_table,
+    nearest_services_table,
+    opened_or_closed_cells,
+    patchwork_grid,
+    patchwork_table,
+    report_frame,
+    services_table,
+    serving_table,
+    sources_table,
+    status_rule_text,
+    style_patchwork,
+    style_status,
+    tiers_table,
+    uk_datetime,
+    versions_table,
+)
 
 ENV_INPUTS = {
     "boundaries": "GAPMAP_BOUNDARIES",
@@ -47,10 +73,6 @@ UPLOAD_KEY = "upload"
 ALL_AREAS = "__all__"
 CUSTOM_AREAS = "__custom__"
 MAP_HEIGHT = 560
-
-UNIT_WORDS = {"fte": "FTE", "family_spaces": "family spaces", "places": "places", "count": ""}
-HOURS_WORDS = {"24_7": "24/7", "extended": "Extended hours", "office": "Office hours", "": ""}
-STATUS_ORDER = {"red": 0, "amber": 1, "green": 2, "no_data": 3}
 
 # Projector-friendly: large type, strong contrast, visible focus. Presentation only.
 PAGE_CSS = """
@@ -145,64 +167,11 @@ def filtered_services(dataset_key: str, _dataset: Dataset, service_filter: Servi
     return service_filter.apply(_dataset.services)
 
 
-def is_fictional(dataset: Dataset) -> bool:
-    """The demo, or any service list shown on the demo county's (fictional) areas."""
-    demo_boundaries = settings.DEMO_BOUNDARIES.name + " ("
-    return dataset.is_demo or dataset.sources.get("boundaries", "").startswith(demo_boundaries)
-
-
 def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
 # --------------------------------------------------------------------------- small helpers
-def uk_date(value: Any) -> str:
-    return render.uk_date(value)
-
-
-def uk_datetime(iso: str) -> str:
-    """'2026-11-22T09:30:00Z' -> '22 November 2026, 09:30 UTC' (the text itself if unparseable)."""
-    try:
-        when = pd.Timestamp(iso)
-    except ValueError:
-        return iso
-    return f"{uk_date(when)}, {when:%H:%M} UTC"
-
-
-def label_of(table: dict[str, dict[str, str]], key: str) -> str:
-    return table.get(key, {}).get("label", key)
-
-
-_MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|~$&:")
-
-
-def md(text: Any) -> str:
-    """User text (file, area, service names) safe inside Streamlit markdown: shown as typed.
-
-    Streamlit already refuses raw HTML here; this also stops names being read as links,
-    emphasis or headings.
-    """
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
-
-
-def status_word(status: str) -> str:
-    return render.STATUS_WORDS.get(status, status)
-
-
-def report_frame(report: ValidationReport) -> pd.DataFrame:
-    """Problems as a table an analyst can work through: errors first."""
-    problems = report.errors + report.warnings
-    return pd.DataFrame(
-        {
-            "Severity": [p.severity.capitalize() for p in problems],
-            "File": [p.file for p in problems],
-            "Row": [str(p.row) if p.row is not None else "" for p in problems],
-            "Column": [p.column or "" for p in problems],
-            "What is wrong and how to fix it": [p.message for p in problems],
-        }
-    )
-
-
 def show_report(report: ValidationReport, *, what: str) -> None:
     if report.errors:
         st.error(
@@ -215,125 +184,6 @@ def show_report(report: ValidationReport, *, what: str) -> None:
         st.success(f"{md(what)}: no problems found.")
     if report.problems:
         st.dataframe(report_frame(report), hide_index=True, width="stretch", key=f"report_{what}")
-
-
-def services_table(services: Any, config: Any) -> pd.DataFrame:
-    """Services for display: confidential locations withheld, UK dates, labels not ids."""
-    red = redact_confidential(services)
-    types = config.service_types
-    conf = red["confidential"].astype(bool)
-    return pd.DataFrame(
-        {
-            "Name": red["name"].astype(str),
-            "Type": [types[t].label if t in types else t for t in red["service_type"]],
-            "Provider": red["provider"].astype(str),
-            "Tiers": [", ".join(t) for t in red["tiers"]],
-            "Cohorts": [", ".join(c) for c in red["cohorts"]],
-            "Postcode": [
-                "Withheld (confidential)" if c else p for c, p in zip(conf, red["postcode"], strict=True)
-            ],
-            "Capacity": red["capacity"],
-            "Unit": red["capacity_unit"].astype(str),
-            "Hours": [HOURS_WORDS.get(str(h), str(h)) for h in red["hours"]],
-            "Funding ends": [uk_date(d) for d in red["funding_end"]],
-        }
-    )
-
-
-def gaps_table(analysis: GapAnalysis, *, benchmark_id: str | None = None) -> pd.DataFrame:
-    """Benchmark rows in profile order, worst first within each benchmark."""
-    g = analysis.gaps
-    if benchmark_id is not None:
-        g = g[g["benchmark_id"] == benchmark_id]
-    bench_order = {b.id: i for i, b in enumerate(analysis.profile.benchmarks)}
-    g = g.assign(_bench=g["benchmark_id"].map(bench_order), _status=g["status"].map(STATUS_ORDER))
-    g = g.sort_values(["_bench", "_status", "ratio"], kind="stable")
-    return pd.DataFrame(
-        {
-            "Area": g["area_name"].astype(str),
-            "Code": g["area_code"].astype(str),
-            "Benchmark": g["benchmark_label"].astype(str),
-            "Status": [status_word(s) for s in g["status"]],
-            "Required": g["required"].round(2),
-            "Provided": g["provided"].round(2),
-            "% of benchmark": (g["ratio"] * 100).round(0),
-            "Shortfall": g["shortfall"].round(2),
-            "Denominator": g["denominator"],
-        }
-    )
-
-
-PATCH_MARKS = {"has": "✔ {n}", "gap": "✖ GAP", "nowhere": "– none anywhere"}
-COHORT_SHORT = {
-    "victims": "Adult victims",
-    "cyp": "Children & young people",
-    "perpetrators": "Perpetrators",
-    "whole_family": "Whole families",
-    "community": "Community",
-}
-
-
-def cell_name(config: Any, tier: str, cohort: str) -> str:
-    """'Secondary · Perpetrators': short enough for a table header on a projector."""
-    tier_word = label_of(config.tiers, tier).split(":")[0].split()[0]
-    return f"{tier_word} · {COHORT_SHORT.get(cohort, label_of(config.cohorts, cohort))}"
-
-
-def patchwork_table(analysis: GapAnalysis, config: Any, area_codes: list[str] | None = None) -> pd.DataFrame:
-    """Areas x (tier · cohort): '✔ n' provided, '✖ GAP' patchwork gap, '– none anywhere'.
-
-    A cell without services that is not a patchwork gap (the engine's `patchwork_gap`) has
-    nothing anywhere in the selection.
-    """
-    cov = analysis.coverage
-    if area_codes is not None:
-        cov = cov[cov["area_code"].isin(area_codes)]
-    marks = [
-        PATCH_MARKS["gap"]
-        if gap
-        else PATCH_MARKS["has"].format(n=int(n))
-        if n > 0
-        else PATCH_MARKS["nowhere"]
-        for n, gap in zip(cov["services"], cov["patchwork_gap"], strict=True)
-    ]
-    frame = cov.assign(
-        cell=[cell_name(config, t, c) for t, c in zip(cov["tier"], cov["cohort"], strict=True)], mark=marks
-    )
-    order = list(dict.fromkeys(frame["cell"]))
-    table = frame.pivot(index="area_name", columns="cell", values="mark")
-    return table[order].rename_axis(index="Area", columns=None)
-
-
-def style_patchwork(table: pd.DataFrame) -> Any:
-    def colour(v: str) -> str:
-        if v.startswith("✖"):
-            return "background-color:#d73027;color:#ffffff;font-weight:700"
-        if v.startswith("–"):
-            return "background-color:#eeeeee;color:#333333"
-        return "background-color:#c7e9c0;color:#00441b;font-weight:600"
-
-    return table.style.map(colour)
-
-
-def style_status(table: pd.DataFrame) -> Any:
-    fills = {render.STATUS_WORDS[k]: v for k, v in render.STATUS_COLOURS.items()}
-
-    def colour(v: str) -> str:
-        fill = fills.get(v)
-        if fill is None:
-            return ""
-        text = "#ffffff" if v == render.STATUS_WORDS["red"] else "#111111"
-        return f"background-color:{fill};color:{text};font-weight:700"
-
-    formats = {
-        "Required": "{:,.2f}",
-        "Provided": "{:,.2f}",
-        "Shortfall": "{:,.2f}",
-        "% of benchmark": "{:.0f}%",
-        "Denominator": "{:,.0f}",
-    }
-    present = {k: v for k, v in formats.items() if k in table.columns}
-    return table.style.map(colour, subset=["Status"]).format(present, na_rep="–")
 
 
 # --------------------------------------------------------------------------- upload (testable)
@@ -521,17 +371,6 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
     )
 
 
-def most_gapped_cell(analysis: GapAnalysis) -> tuple[str, str] | None:
-    """The tier x cohort with the most patchwork gaps in the selection (None if there are none)."""
-    cov = analysis.coverage
-    gaps = cov[cov["patchwork_gap"].astype(bool)]
-    if gaps.empty:
-        return None
-    counts = gaps.groupby(["tier", "cohort"], sort=False).size()
-    tier, cohort = counts.idxmax()
-    return str(tier), str(cohort)
-
-
 def choose_cell(config: Any, analysis: GapAnalysis) -> tuple[str, str]:
     """Tier and cohort selectboxes; they open on the cell with the most gaps."""
     tiers, cohorts = list(config.tiers), list(config.cohorts)
@@ -546,35 +385,11 @@ def choose_cell(config: Any, analysis: GapAnalysis) -> tuple[str, str]:
 
 def headline(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], selection_label: str) -> None:
     bench = view["profile"].benchmark(view["benchmark_id"])
-    gaps = analysis.gaps[analysis.gaps["benchmark_id"] == bench.id]
-    per_area = gaps[gaps["area_code"] != "ALL"]
-    whole = gaps[gaps["area_code"] == "ALL"]
-    cols = st.columns(4)
-    if len(per_area):
-        short = int((per_area["status"].isin(["red", "amber"])).sum())
-        cols[0].metric("Areas below the benchmark", f"{short} of {len(per_area)}")
-    else:
-        cols[0].metric("Areas below the benchmark", "n/a", help="Scored for the whole selection only.")
-    if len(whole):
-        w = whole.iloc[0]
-        pct = "–" if pd.isna(w["ratio"]) else f"{w['ratio']:.0%}"
-        cols[1].metric("Whole selection", pct, help="Provided as a share of what the benchmark requires.")
-        unit = UNIT_WORDS.get(bench.unit, bench.unit)
-        cols[2].metric(
-            f"Provided / required{f' ({unit})' if unit else ''}",
-            f"{render.format_number(w['provided'])} / {render.format_number(w['required'])}",
-        )
-    index = analysis.summary.get("patchwork_index")
-    cols[3].metric(
-        "Patchwork index",
-        "–" if index is None else f"{float(index):.2f}",
-        help="Share of tier × cohort cells that some areas of the selection have and others lack.",
-    )
+    for col, metric in zip(st.columns(4), headline_metrics(analysis, bench), strict=True):
+        if metric is not None:
+            col.metric(metric.label, metric.value, help=metric.help)
     if not view["service_filter"].is_empty:
-        st.markdown(
-            f'<div class="gapmap-sub">Counting only: {escape(view["service_filter"].describe())}</div>',
-            unsafe_allow_html=True,
-        )
+        st.markdown(filter_html(view["service_filter"].describe()), unsafe_allow_html=True)
 
 
 def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> None:
@@ -590,33 +405,17 @@ def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> Non
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**Tier × cohort** (✔ provided, ✖ GAP: other areas have it, – none anywhere)")
-        matrix = patchwork_table(analysis, config, [area_code])
-        if len(matrix):
-            row = matrix.iloc[0]
-            grid = pd.DataFrame(
-                {c.split(" · ")[1]: {c.split(" · ")[0]: v} for c, v in row.items()}
-            ).rename_axis("Tier")
+        grid = patchwork_grid(analysis, config, area_code)
+        if len(grid):
             st.dataframe(style_patchwork(grid), width="stretch", key="profile_matrix")
     with right:
         st.markdown("**Nearest service of each type** (straight line)")
-        acc = analysis.access[analysis.access["area_code"] == area_code]
-        nearest = pd.DataFrame(
-            {
-                "km": acc["nearest_km"].round(1),
-                "Service type": [
-                    config.service_types[t].label if t in config.service_types else t
-                    for t in acc["service_type"]
-                ],
-            }
-        ).sort_values("km")
+        nearest = nearest_services_table(analysis, config, area_code)
         st.dataframe(nearest, hide_index=True, width="stretch", key="profile_access")
 
     st.markdown("**Services serving this area**")
     serving = services_serving(analysis, dataset.services, area_code)
-    table = services_table(serving, config)[["Name", "Type", "Provider", "Postcode", "Capacity", "Unit"]]
-    if "share" in serving.columns:
-        table["Share to this area"] = [f"{s:.0%}" for s in serving["share"]]
-    st.dataframe(table, hide_index=True, width="stretch", key="profile_services")
+    st.dataframe(serving_table(serving, config), hide_index=True, width="stretch", key="profile_services")
     n_conf = int(serving["confidential"].astype(bool).sum())
     if n_conf:
         st.caption(f"{n_conf} confidential service(s) (e.g. refuges) are counted; locations are withheld.")
@@ -685,10 +484,8 @@ def gaps_csv(analysis: GapAnalysis) -> bytes:
 def patchwork_tab(dataset: Dataset, analysis: GapAnalysis) -> None:
     summary = analysis.summary
     c1, c2 = st.columns(2)
-    idx = summary.get("patchwork_index")
-    widx = summary.get("patchwork_index_weighted")
-    c1.metric("Patchwork index", "–" if idx is None else f"{float(idx):.2f}")
-    c2.metric("Population-weighted", "–" if widx is None else f"{float(widx):.2f}")
+    c1.metric("Patchwork index", index_text(summary.get("patchwork_index")))
+    c2.metric("Population-weighted", index_text(summary.get("patchwork_index_weighted")))
     st.markdown(
         "✔ n = provided (n services) · **✖ GAP** = other areas of the selection have it, this one "
         "does not · – none anywhere = no area of the selection has it"
@@ -737,19 +534,7 @@ def services_tab(dataset: Dataset, choice_label: str) -> None:
     if not versions:
         st.info("No saved versions yet.")
         return
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "Version": [v.version_id for v in versions],
-                "Saved": [uk_datetime(v.saved_at) for v in versions],
-                "Services": [v.row_count for v in versions],
-                "Original file": [v.original_name for v in versions],
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-        key="versions_table",
-    )
+    st.dataframe(versions_table(versions), hide_index=True, width="stretch", key="versions_table")
     compare_section(dataset, versions)
 
 
@@ -796,48 +581,20 @@ def show_comparison(comparison: Any) -> None:
     c2.metric("Removed", len(comparison.removed))
     c3.metric("Changed", comparison.changed["service_id"].nunique() if len(comparison.changed) else 0)
     c4.metric("Area figures that moved", len(comparison.moved))
-    for frame, title, key in (
-        (comparison.added, "Added services", "compare_added"),
-        (comparison.removed, "Removed services", "compare_removed"),
-        (comparison.changed, "Changed services (field by field)", "compare_changed"),
-    ):
-        if len(frame):
-            st.markdown(f"**{title}**")
-            cols = [c for c in frame.columns if c not in ("latitude", "longitude")]
-            st.dataframe(frame[cols], hide_index=True, width="stretch", key=key)
+    keys = {"Added services": "compare_added", "Removed services": "compare_removed"}
+    for title, frame in comparison_lists(comparison):
+        st.markdown(f"**{title}**")
+        st.dataframe(frame, hide_index=True, width="stretch", key=keys.get(title, "compare_changed"))
     moved = comparison.moved
     if len(moved):
         st.markdown("**How each area's figures moved**")
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "Area": moved["area_name"],
-                    "Benchmark": moved["benchmark_label"],
-                    "Provided before": moved["provided_old"].round(2),
-                    "Provided after": moved["provided_new"].round(2),
-                    "Change": moved["provided_change"].round(2),
-                    "% before": (moved["ratio_old"] * 100).round(0),
-                    "% after": (moved["ratio_new"] * 100).round(0),
-                    "Status before": [status_word(x) for x in moved["status_old"]],
-                    "Status after": [status_word(x) for x in moved["status_new"]],
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-            key="compare_moved",
-        )
+        st.dataframe(moved_table(moved), hide_index=True, width="stretch", key="compare_moved")
     else:
         st.markdown("No area's benchmark figures moved.")
-    cells = comparison.coverage_changes
-    cells = cells[cells["change"] != ""] if len(cells) else cells
+    cells = opened_or_closed_cells(comparison.coverage_changes)
     if len(cells):
         st.markdown("**Patchwork cells that opened or closed**")
-        st.dataframe(
-            cells.rename(columns={"area_name": "Area", "services_old": "Before", "services_new": "After"}),
-            hide_index=True,
-            width="stretch",
-            key="compare_cells",
-        )
+        st.dataframe(cells, hide_index=True, width="stretch", key="compare_cells")
 
 
 def export_tab(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], title: str) -> None:
@@ -902,47 +659,12 @@ def method_tab(dataset: Dataset, view: dict[str, Any]) -> None:
     config = dataset.config
     for profile in config.profiles.values():
         st.subheader(f"Benchmarks: {md(profile.label)}" + (" (default)" if profile.default else ""))
-        lines = []
-        for b in profile.benchmarks:
-            counts = ", ".join(
-                config.service_types[s].label for s in b.service_types if s in config.service_types
-            )
-            lines.append(
-                f"- **{md(b.label)}**: {md(b.describe())}. Counts: {md(counts)}.  \n"
-                f"  *Source:* {md(b.source)}"
-            )
-        st.markdown("\n".join(lines))
-    st.markdown(
-        f"**Status**: ratio = provided ÷ required. {status_word('green')} (green) at "
-        f"{config.green_at:.0%} or more; {status_word('amber')} (amber) from {config.amber_at:.0%}; "
-        f"{status_word('red')} (red) below {config.amber_at:.0%}; {status_word('no_data')} (grey) when "
-        "the area has no population figure. A service serving several areas is shared between them "
-        "in proportion to each area's denominator."
-    )
+        st.markdown(benchmark_lines(profile, config))
+    st.markdown(status_rule_text(config))
     st.subheader("Prevention tiers")
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "Tier": [v.get("label", k) for k, v in config.tiers.items()],
-                "What it aims to do": [v.get("description", "") for v in config.tiers.values()],
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-        key="method_tiers",
-    )
+    st.dataframe(tiers_table(config), hide_index=True, width="stretch", key="method_tiers")
     st.subheader("Cohorts")
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "Cohort": [v.get("label", k) for k, v in config.cohorts.items()],
-                "Description": [v.get("description", "") for v in config.cohorts.values()],
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-        key="method_cohorts",
-    )
+    st.dataframe(cohorts_table(config), hide_index=True, width="stretch", key="method_cohorts")
     st.subheader("The patchwork")
     st.markdown(
         "A tier × cohort cell (for example *secondary × perpetrators*) is a **patchwork gap** in an "
@@ -959,12 +681,7 @@ def method_tab(dataset: Dataset, view: dict[str, Any]) -> None:
         "shown as a point, in a tooltip or with an address, on screen or in any export."
     )
     st.subheader("Data used")
-    st.dataframe(
-        pd.DataFrame({"Input": list(dataset.sources), "File (checksum)": list(dataset.sources.values())}),
-        hide_index=True,
-        width="stretch",
-        key="method_sources",
-    )
+    st.dataframe(sources_table(dataset.sources), hide_index=True, width="stretch", key="method_sources")
 
 
 # --------------------------------------------------------------------------- the page
@@ -994,11 +711,8 @@ def page() -> None:
 
     title = f"{selection_label}: domestic abuse and sexual violence services"
     st.title(selection_label)
-    badge = '<span class="gapmap-demo">Fictional demo data</span>' if is_fictional(dataset) else ""
     st.markdown(
-        f'<div class="gapmap-kicker">{badge}Domestic abuse and sexual violence services · '
-        f"{uk_date(date.today())} · Dataset: {escape(choice_label)}</div>",
-        unsafe_allow_html=True,
+        kicker_html(choice_label, fictional=is_fictional(dataset), today=date.today()), unsafe_allow_html=True
     )
     headline(dataset, analysis, view, selection_label)
 

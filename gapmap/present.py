@@ -1,0 +1,489 @@
+"""What the page shows, as plain data: tables, labels and short texts built from an analysis.
+
+Pure functions (DataFrame in, DataFrame or str out) so the Streamlit page, the CLI and the
+exports can share them. Nothing here draws a widget or imports streamlit: `app.py` only
+decides where each table goes.
+
+Safety: every function that puts user text (file, area, service names) into markdown goes
+through `md`, and into HTML through `html.escape`. Confidential services (refuges) never
+show a location: `services_table` withholds their postcode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from html import escape
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import pandas as pd
+
+from gapmap import settings
+from gapmap.privacy import redact_confidential
+from gapmap.render import STATUS_COLOURS, STATUS_WORDS, format_number, uk_date
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
+
+    from gapmap.config import Benchmark, Config, Profile
+    from gapmap.dataset import Dataset
+    from gapmap.engine import GapAnalysis
+    from gapmap.errors import ValidationReport
+
+__all__ = [
+    "COHORT_SHORT",
+    "HOURS_WORDS",
+    "PATCH_MARKS",
+    "STATUS_ORDER",
+    "UNIT_WORDS",
+    "WITHHELD",
+    "Metric",
+    "benchmark_lines",
+    "cell_name",
+    "cohorts_table",
+    "comparison_lists",
+    "filter_html",
+    "gaps_table",
+    "headline_metrics",
+    "index_text",
+    "is_fictional",
+    "kicker_html",
+    "label_of",
+    "md",
+    "most_gapped_cell",
+    "moved_table",
+    "nearest_services_table",
+    "opened_or_closed_cells",
+    "patchwork_grid",
+    "patchwork_table",
+    "report_frame",
+    "services_table",
+    "serving_table",
+    "sources_table",
+    "status_rule_text",
+    "status_word",
+    "style_patchwork",
+    "style_status",
+    "tiers_table",
+    "uk_date",
+    "uk_datetime",
+    "versions_table",
+]
+
+#: Capacity units as words for metric labels ("count" needs no unit).
+UNIT_WORDS = {"fte": "FTE", "family_spaces": "family spaces", "places": "places", "count": ""}
+#: Opening hours as words.
+HOURS_WORDS = {"24_7": "24/7", "extended": "Extended hours", "office": "Office hours", "": ""}
+#: Worst first: the order gap tables list statuses in within one benchmark.
+STATUS_ORDER = {"red": 0, "amber": 1, "green": 2, "no_data": 3}
+#: Patchwork cell marks: a sign and a word, so the table reads without colour.
+PATCH_MARKS = {"has": "✔ {n}", "gap": "✖ GAP", "nowhere": "– none anywhere"}
+#: Cohort names short enough for a table header on a projector.
+COHORT_SHORT = {
+    "victims": "Adult victims",
+    "cyp": "Children & young people",
+    "perpetrators": "Perpetrators",
+    "whole_family": "Whole families",
+    "community": "Community",
+}
+#: What a confidential service shows instead of its postcode.
+WITHHELD = "Withheld (confidential)"
+
+_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~$&:")
+
+
+# --------------------------------------------------------------------------- words
+def md(text: Any) -> str:
+    """User text (file, area, service names) made safe inside Streamlit markdown: shown as typed.
+
+    Streamlit already refuses raw HTML in markdown; escaping every markdown special also
+    stops names being read as links, emphasis, headings or tags: `md("<b>")` is `\\<b\\>`.
+    """
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+
+
+def label_of(table: Mapping[str, Mapping[str, str]], key: str) -> str:
+    """The label of `key` in a vocabulary table (tiers, cohorts ...), else the key itself."""
+    return table.get(key, {}).get("label", key)
+
+
+def status_word(status: str) -> str:
+    """'red' -> 'Not met': the word that always accompanies a status colour."""
+    return STATUS_WORDS.get(status, status)
+
+
+def uk_datetime(iso: str) -> str:
+    """'2026-11-22T09:30:00Z' -> '22 November 2026, 09:30 UTC' (the text itself if unparseable)."""
+    try:
+        when = pd.Timestamp(iso)
+    except ValueError:
+        return iso
+    if pd.isna(when):
+        return iso
+    return f"{uk_date(when)}, {when:%H:%M} UTC"
+
+
+def index_text(value: Any) -> str:
+    """A patchwork index to 2 decimals; '–' when there is none (nothing provided anywhere)."""
+    return "–" if value is None or pd.isna(value) else f"{float(value):.2f}"
+
+
+def is_fictional(dataset: Dataset) -> bool:
+    """The demo, or any service list shown on the demo county's (fictional) areas."""
+    demo_boundaries = settings.DEMO_BOUNDARIES.name + " ("
+    return dataset.is_demo or dataset.sources.get("boundaries", "").startswith(demo_boundaries)
+
+
+def kicker_html(choice_label: str, *, fictional: bool, today: date) -> str:
+    """The line under the title: demo badge, subject, UK date, dataset name (escaped)."""
+    badge = '<span class="gapmap-demo">Fictional demo data</span>' if fictional else ""
+    return (
+        f'<div class="gapmap-kicker">{badge}Domestic abuse and sexual violence services · '
+        f"{uk_date(today)} · Dataset: {escape(choice_label)}</div>"
+    )
+
+
+def filter_html(description: str) -> str:
+    """'Counting only: …' under the headline when a service filter is on (escaped)."""
+    return f'<div class="gapmap-sub">Counting only: {escape(description)}</div>'
+
+
+# --------------------------------------------------------------------------- tables
+def report_frame(report: ValidationReport) -> pd.DataFrame:
+    """Problems as a table an analyst can work through: errors first, then warnings."""
+    problems = report.errors + report.warnings
+    return pd.DataFrame(
+        {
+            "Severity": [p.severity.capitalize() for p in problems],
+            "File": [p.file for p in problems],
+            "Row": [str(p.row) if p.row is not None else "" for p in problems],
+            "Column": [p.column or "" for p in problems],
+            "What is wrong and how to fix it": [p.message for p in problems],
+        }
+    )
+
+
+def _type_labels(service_types: Iterable[str], config: Config) -> list[str]:
+    types = config.service_types
+    return [types[t].label if t in types else str(t) for t in service_types]
+
+
+def services_table(services: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Services for display: confidential locations withheld, UK dates, labels not ids.
+
+    Parameters
+    ----------
+    services
+        Normalised services (gapmap.schema SERVICE_COLUMNS), confidential ones included:
+        they are listed (they count) with their postcode shown as `WITHHELD`.
+    """
+    red = redact_confidential(services)
+    conf = red["confidential"].astype(bool)
+    return pd.DataFrame(
+        {
+            "Name": red["name"].astype(str),
+            "Type": _type_labels(red["service_type"], config),
+            "Provider": red["provider"].astype(str),
+            "Tiers": [", ".join(t) for t in red["tiers"]],
+            "Cohorts": [", ".join(c) for c in red["cohorts"]],
+            "Postcode": [WITHHELD if c else p for c, p in zip(conf, red["postcode"], strict=True)],
+            "Capacity": red["capacity"],
+            "Unit": red["capacity_unit"].astype(str),
+            "Hours": [HOURS_WORDS.get(str(h), str(h)) for h in red["hours"]],
+            "Funding ends": [uk_date(d) for d in red["funding_end"]],
+        }
+    )
+
+
+def serving_table(serving: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The services serving one area (`engine.services_serving`), with each one's share if known."""
+    table = services_table(serving, config)[["Name", "Type", "Provider", "Postcode", "Capacity", "Unit"]]
+    if "share" in serving.columns:
+        table["Share to this area"] = [f"{s:.0%}" for s in serving["share"]]
+    return table
+
+
+def gaps_table(analysis: GapAnalysis, *, benchmark_id: str | None = None) -> pd.DataFrame:
+    """Benchmark rows in profile order, worst first within each benchmark (then lowest ratio).
+
+    The whole-selection rows (area code "ALL") are kept: they sort with their benchmark.
+    """
+    g = analysis.gaps
+    if benchmark_id is not None:
+        g = g[g["benchmark_id"] == benchmark_id]
+    bench_order = {b.id: i for i, b in enumerate(analysis.profile.benchmarks)}
+    g = g.assign(_bench=g["benchmark_id"].map(bench_order), _status=g["status"].map(STATUS_ORDER))
+    g = g.sort_values(["_bench", "_status", "ratio"], kind="stable")
+    return pd.DataFrame(
+        {
+            "Area": g["area_name"].astype(str),
+            "Code": g["area_code"].astype(str),
+            "Benchmark": g["benchmark_label"].astype(str),
+            "Status": [status_word(s) for s in g["status"]],
+            "Required": g["required"].round(2),
+            "Provided": g["provided"].round(2),
+            "% of benchmark": (g["ratio"] * 100).round(0),
+            "Shortfall": g["shortfall"].round(2),
+            "Denominator": g["denominator"],
+        }
+    )
+
+
+def cell_name(config: Config, tier: str, cohort: str) -> str:
+    """'Secondary · Perpetrators': short enough for a table header on a projector.
+
+    The tier's first word (its label up to any colon); the cohort's `COHORT_SHORT` name,
+    else its vocabulary label.
+    """
+    tier_word = label_of(config.tiers, tier).split(":")[0].split()[0]
+    return f"{tier_word} · {COHORT_SHORT.get(cohort, label_of(config.cohorts, cohort))}"
+
+
+def _patch_mark(services: Any, gap: Any) -> str:
+    if gap:
+        return PATCH_MARKS["gap"]
+    if services > 0:
+        return PATCH_MARKS["has"].format(n=int(services))
+    return PATCH_MARKS["nowhere"]
+
+
+def patchwork_table(
+    analysis: GapAnalysis, config: Config, area_codes: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Areas x (tier · cohort): '✔ n' provided, '✖ GAP' patchwork gap, '– none anywhere'.
+
+    A cell without services that is not a patchwork gap (the engine's `patchwork_gap`) has
+    nothing anywhere in the selection. Columns keep the coverage table's cell order; rows
+    are indexed by area name ("Area").
+    """
+    cov = analysis.coverage
+    if area_codes is not None:
+        cov = cov[cov["area_code"].isin(list(area_codes))]
+    marks = [_patch_mark(n, gap) for n, gap in zip(cov["services"], cov["patchwork_gap"], strict=True)]
+    cells = [cell_name(config, t, c) for t, c in zip(cov["tier"], cov["cohort"], strict=True)]
+    frame = pd.DataFrame({"area_name": cov["area_name"].astype(str), "cell": cells, "mark": marks})
+    order = list(dict.fromkeys(frame["cell"]))
+    table = frame.pivot(index="area_name", columns="cell", values="mark")
+    return table[order].rename_axis(index="Area", columns=None)
+
+
+def patchwork_grid(analysis: GapAnalysis, config: Config, area_code: str) -> pd.DataFrame:
+    """One area's patchwork as tiers (rows, indexed "Tier") x cohorts (columns); empty if unknown."""
+    matrix = patchwork_table(analysis, config, [area_code])
+    if matrix.empty:
+        return pd.DataFrame()
+    row = matrix.iloc[0]
+    grid = pd.DataFrame({c.split(" · ")[1]: {c.split(" · ")[0]: v} for c, v in row.items()})
+    return grid.rename_axis("Tier")
+
+
+def nearest_services_table(analysis: GapAnalysis, config: Config, area_code: str) -> pd.DataFrame:
+    """Straight-line km to the nearest service of each type from one area, nearest first."""
+    acc = analysis.access[analysis.access["area_code"] == area_code]
+    return pd.DataFrame(
+        {"km": acc["nearest_km"].round(1), "Service type": _type_labels(acc["service_type"], config)}
+    ).sort_values("km", kind="stable")
+
+
+def most_gapped_cell(analysis: GapAnalysis) -> tuple[str, str] | None:
+    """The tier x cohort with the most patchwork gaps in the selection (None if there are none).
+
+    Ties go to the cell that comes first in the coverage table.
+    """
+    cov = analysis.coverage
+    gaps = cov[cov["patchwork_gap"].astype(bool)]
+    if gaps.empty:
+        return None
+    counts = gaps.groupby(["tier", "cohort"], sort=False).size()
+    tier, cohort = counts.idxmax()
+    return str(tier), str(cohort)
+
+
+class Metric(NamedTuple):
+    """One headline figure: label, value and an optional explanation."""
+
+    label: str
+    value: str
+    help: str | None = None
+
+
+def headline_metrics(analysis: GapAnalysis, benchmark: Benchmark) -> list[Metric | None]:
+    """The four headline figures for one benchmark (None = leave that column blank).
+
+    1. areas below the benchmark ("3 of 5"; "n/a" when it is scored for the whole selection
+       only); 2. the whole selection's ratio; 3. provided / required in the benchmark's unit
+    (2 and 3 blank when there is no whole-selection row); 4. the patchwork index.
+    """
+    gaps = analysis.gaps[analysis.gaps["benchmark_id"] == benchmark.id]
+    per_area = gaps[gaps["area_code"] != "ALL"]
+    whole = gaps[gaps["area_code"] == "ALL"]
+    metrics: list[Metric | None] = []
+    if len(per_area):
+        short = int(per_area["status"].isin(["red", "amber"]).sum())
+        metrics.append(Metric("Areas below the benchmark", f"{short} of {len(per_area)}"))
+    else:
+        metrics.append(Metric("Areas below the benchmark", "n/a", "Scored for the whole selection only."))
+    if len(whole):
+        w = whole.iloc[0]
+        pct = "–" if pd.isna(w["ratio"]) else f"{w['ratio']:.0%}"
+        metrics.append(Metric("Whole selection", pct, "Provided as a share of what the benchmark requires."))
+        unit = UNIT_WORDS.get(benchmark.unit, benchmark.unit)
+        metrics.append(
+            Metric(
+                f"Provided / required{f' ({unit})' if unit else ''}",
+                f"{format_number(w['provided'])} / {format_number(w['required'])}",
+            )
+        )
+    else:
+        metrics += [None, None]
+    metrics.append(
+        Metric(
+            "Patchwork index",
+            index_text(analysis.summary.get("patchwork_index")),
+            "Share of tier × cohort cells that some areas of the selection have and others lack.",
+        )
+    )
+    return metrics
+
+
+def versions_table(versions: Sequence[Any]) -> pd.DataFrame:
+    """Saved service-list versions (gapmap.storage.SavedVersion) with UK dates."""
+    return pd.DataFrame(
+        {
+            "Version": [v.version_id for v in versions],
+            "Saved": [uk_datetime(v.saved_at) for v in versions],
+            "Services": [v.row_count for v in versions],
+            "Original file": [v.original_name for v in versions],
+        }
+    )
+
+
+# --------------------------------------------------------------------------- comparison
+def comparison_lists(comparison: Any) -> list[tuple[str, pd.DataFrame]]:
+    """(title, table) for the added, removed and changed services that are not empty.
+
+    Location columns are dropped: a comparison names services, it does not place them.
+    """
+    out = []
+    for frame, title in (
+        (comparison.added, "Added services"),
+        (comparison.removed, "Removed services"),
+        (comparison.changed, "Changed services (field by field)"),
+    ):
+        if len(frame):
+            cols = [c for c in frame.columns if c not in ("latitude", "longitude")]
+            out.append((title, frame[cols]))
+    return out
+
+
+def moved_table(moved: pd.DataFrame) -> pd.DataFrame:
+    """How each area's figures moved between two versions (`VersionComparison.moved`)."""
+    return pd.DataFrame(
+        {
+            "Area": moved["area_name"],
+            "Benchmark": moved["benchmark_label"],
+            "Provided before": moved["provided_old"].round(2),
+            "Provided after": moved["provided_new"].round(2),
+            "Change": moved["provided_change"].round(2),
+            "% before": (moved["ratio_old"] * 100).round(0),
+            "% after": (moved["ratio_new"] * 100).round(0),
+            "Status before": [status_word(x) for x in moved["status_old"]],
+            "Status after": [status_word(x) for x in moved["status_new"]],
+        }
+    )
+
+
+def opened_or_closed_cells(coverage_changes: pd.DataFrame) -> pd.DataFrame:
+    """Patchwork cells whose gap opened or closed, with display column names."""
+    cells = coverage_changes
+    if len(cells):
+        cells = cells[cells["change"] != ""]
+    return cells.rename(columns={"area_name": "Area", "services_old": "Before", "services_new": "After"})
+
+
+# --------------------------------------------------------------------------- method
+def benchmark_lines(profile: Profile, config: Config) -> str:
+    """A markdown list: each benchmark, what it asks for, what counts and its source (escaped)."""
+    lines = []
+    for b in profile.benchmarks:
+        counts = ", ".join(
+            config.service_types[s].label for s in b.service_types if s in config.service_types
+        )
+        lines.append(
+            f"- **{md(b.label)}**: {md(b.describe())}. Counts: {md(counts)}.  \n  *Source:* {md(b.source)}"
+        )
+    return "\n".join(lines)
+
+
+def status_rule_text(config: Config) -> str:
+    """How ratios become statuses, with this configuration's thresholds (markdown)."""
+    return (
+        f"**Status**: ratio = provided ÷ required. {status_word('green')} (green) at "
+        f"{config.green_at:.0%} or more; {status_word('amber')} (amber) from {config.amber_at:.0%}; "
+        f"{status_word('red')} (red) below {config.amber_at:.0%}; {status_word('no_data')} (grey) when "
+        "the area has no population figure. A service serving several areas is shared between them "
+        "in proportion to each area's denominator."
+    )
+
+
+def tiers_table(config: Config) -> pd.DataFrame:
+    """Prevention tiers and what each aims to do."""
+    return pd.DataFrame(
+        {
+            "Tier": [v.get("label", k) for k, v in config.tiers.items()],
+            "What it aims to do": [v.get("description", "") for v in config.tiers.values()],
+        }
+    )
+
+
+def cohorts_table(config: Config) -> pd.DataFrame:
+    """Cohorts and their descriptions."""
+    return pd.DataFrame(
+        {
+            "Cohort": [v.get("label", k) for k, v in config.cohorts.items()],
+            "Description": [v.get("description", "") for v in config.cohorts.values()],
+        }
+    )
+
+
+def sources_table(sources: Mapping[str, str]) -> pd.DataFrame:
+    """The input files behind the figures ("file name (sha256[:12])" or a version id)."""
+    return pd.DataFrame({"Input": list(sources), "File (checksum)": list(sources.values())})
+
+
+# --------------------------------------------------------------------------- styles
+def _patch_style(mark: str) -> str:
+    if mark.startswith("✖"):
+        return f"background-color:{STATUS_COLOURS['red']};color:#ffffff;font-weight:700"
+    if mark.startswith("–"):
+        return "background-color:#eeeeee;color:#333333"
+    return "background-color:#c7e9c0;color:#00441b;font-weight:600"
+
+
+def style_patchwork(table: pd.DataFrame) -> Styler:
+    """Patchwork marks on colour (red for a gap, grey for none anywhere, green for provided)."""
+    return table.style.map(_patch_style)
+
+
+_STATUS_FORMATS = {
+    "Required": "{:,.2f}",
+    "Provided": "{:,.2f}",
+    "Shortfall": "{:,.2f}",
+    "% of benchmark": "{:.0f}%",
+    "Denominator": "{:,.0f}",
+}
+
+
+def _status_style(word: str) -> str:
+    fills = {STATUS_WORDS[k]: v for k, v in STATUS_COLOURS.items()}
+    fill = fills.get(word)
+    if fill is None:
+        return ""
+    text = "#ffffff" if word == STATUS_WORDS["red"] else "#111111"
+    return f"background-color:{fill};color:{text};font-weight:700"
+
+
+def style_status(table: pd.DataFrame) -> Styler:
+    """A gap table (`gaps_table`) with status cells in their colour and numbers formatted."""
+    present = {k: v for k, v in _STATUS_FORMATS.items() if k in table.columns}
+    return table.style.map(_status_style, subset=["Status"]).format(present, na_rep="–")
