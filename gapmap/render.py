@@ -67,15 +67,21 @@ PATCHWORK_WORDS: dict[str, str] = {
     "nowhere": "Not provided anywhere in the partnership",
 }
 
-#: Marker colours by (first) prevention tier, apart from red/amber/green. Primary and secondary
-#: match the static snapshot (gapmap.snapshot.TIER_MARKERS); tertiary is near-black because the
-#: snapshot's indigo cannot be told from primary blue on a projector without its marker shapes.
+#: Service markers by (first) prevention tier: the one palette of every map (this interactive
+#: one, the static snapshot and the pack). Blues and near-black stay apart from the
+#: red/amber/green fills for colour-blind readers, and each colour has its own lightness
+#: (CIELAB L* about 47, 70, 10 and 29), so tiers stay apart in greyscale and on a washed-out
+#: projector too. Static maps add a shape per tier (`TIER_SHAPES`).
 TIER_COLOURS: dict[str, str] = {
-    "primary": "#0072B2",
-    "secondary": "#56B4E9",
-    "tertiary": "#1b1b1b",
+    "primary": "#0072B2",  # Okabe-Ito blue
+    "secondary": "#56B4E9",  # Okabe-Ito sky blue
+    "tertiary": "#1b1b1b",  # near-black
 }
-OTHER_TIER_COLOUR = "#666666"
+#: Services with no tier in the vocabulary.
+OTHER_TIER_COLOUR = "#444444"
+#: Matplotlib marker per tier in static maps (circle, square, triangle; diamond for no tier).
+TIER_SHAPES: dict[str, str] = {"primary": "o", "secondary": "s", "tertiary": "^"}
+OTHER_TIER_SHAPE = "D"
 
 #: Tolerance (metres, British National Grid) for display geometry. About 200 m keeps a
 #: district's shape faithful at county zoom while all of England stays well under 3 MB.

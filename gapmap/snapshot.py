@@ -23,6 +23,7 @@ import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -32,13 +33,9 @@ from gapmap import render
 from gapmap.privacy import public_services
 from gapmap.settings import BNG_EPSG
 
-#: Status -> fill colour (the house palette) and hatch (for greyscale / colour-blind readers).
-STATUS_COLOURS: dict[str, str] = {
-    "green": "#1a9850",
-    "amber": "#fdae61",
-    "red": "#d73027",
-    "no_data": "#bdbdbd",
-}
+#: Status -> fill colour (the house palette, defined in `render`) and hatch (for greyscale /
+#: colour-blind readers).
+STATUS_COLOURS: dict[str, str] = render.STATUS_COLOURS
 STATUS_HATCHES: dict[str, str] = {"green": "", "amber": "...", "red": "///", "no_data": "xx"}
 #: Legend order: worst first, so the eye lands on the shortfalls.
 STATUS_ORDER: tuple[str, ...] = ("red", "amber", "green", "no_data")
@@ -50,14 +47,18 @@ PATCHWORK_ORDER: tuple[str, ...] = ("gap", "nowhere", "has", "no_data")
 #: Hatch line colour per class: light on the dark "nowhere" grey so the pattern stays visible.
 HATCH_COLOURS: dict[str, str] = {"nowhere": "#ffffff"}
 
-#: Service markers by prevention tier: shape and colour both differ (Okabe-Ito blues/purples,
-#: chosen to stay distinct from the red/amber/green fills underneath).
+#: Service markers by prevention tier: (shape, colour), both from `render`'s one palette, so
+#: the static maps and the interactive map read the same.
 TIER_MARKERS: dict[str, tuple[str, str]] = {
-    "primary": ("o", "#0072B2"),
-    "secondary": ("s", "#56B4E9"),
-    "tertiary": ("^", "#332288"),
+    tier: (render.TIER_SHAPES[tier], colour) for tier, colour in render.TIER_COLOURS.items()
 }
-DEFAULT_MARKER: tuple[str, str] = ("D", "#666666")
+DEFAULT_MARKER: tuple[str, str] = (render.OTHER_TIER_SHAPE, render.OTHER_TIER_COLOUR)
+#: Marker area in points² (matplotlib's `s`): big enough to tell the shapes apart on a
+#: projector; smaller above `MANY_SERVICES` so a national map stays readable.
+MARKER_AREA_PT2 = 40.0
+MARKER_AREA_MANY_PT2 = 10.0
+MANY_SERVICES = 300
+MARKER_EDGE = "#111111"
 
 A4_LANDSCAPE_IN: tuple[float, float] = (11.69, 8.27)
 PNG_DPI = 300
@@ -462,7 +463,7 @@ def place_labels(
     fontsize: float = 8,
     offsets: int | None = None,
     obstacles: np.ndarray | None = None,
-    obstacle_radius_pt: float = 3.5,
+    obstacle_radius_pt: float = math.sqrt(MARKER_AREA_PT2) / 2 + 0.5,
 ) -> tuple[int, int]:
     """Greedy, deterministic label placement without overlaps.
 
@@ -603,8 +604,10 @@ class _Legend:
             [self.y - step * 0.5],
             marker=marker,
             color=colour,
-            markeredgecolor="white",
-            markersize=7,
+            markeredgecolor=MARKER_EDGE,
+            markeredgewidth=0.6,
+            path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")],
+            markersize=math.sqrt(MARKER_AREA_PT2),  # the same size as on the map
             transform=self.ax.transAxes,
             linestyle="none",
         )
@@ -778,10 +781,13 @@ def snapshot_figure(
             part.geometry.x,
             part.geometry.y,
             marker=marker,
-            s=26 if len(svc) < 300 else 10,
+            s=MARKER_AREA_PT2 if len(svc) < MANY_SERVICES else MARKER_AREA_MANY_PT2,
             c=colour,
-            edgecolors="white",
-            linewidths=0.7,
+            # A dark rim inside a white halo: the marker stands out on light (amber, grey) and
+            # dark (red, green, hatched) fills alike, also in greyscale.
+            edgecolors=MARKER_EDGE,
+            linewidths=0.6,
+            path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")],
             zorder=5,
         )
 

@@ -6,6 +6,7 @@ profile, selection), so the renderer is tested without the engine.
 
 from __future__ import annotations
 
+import itertools
 import re
 from types import SimpleNamespace
 
@@ -383,3 +384,43 @@ def test_only_confidential_services_draws_no_points(areas, analysis, services, c
     assert '"type": "Point"' not in html
     assert REFUGE_NAME not in html
     assert render.CONFIDENTIAL_NOTE in html
+
+
+# --------------------------------------------------------------------------- the tier palette
+
+
+def lightness(hex_colour: str) -> float:
+    """CIELAB L* (0 black .. 100 white) of an sRGB colour: what survives greyscale printing."""
+    rgb = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    y = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 116 * (y ** (1 / 3) if y > 216 / 24389 else (24389 / 27 * y + 16) / 116) - 16
+
+
+def test_lightness_by_hand():
+    assert lightness("#000000") == pytest.approx(0.0, abs=1e-9)
+    assert lightness("#ffffff") == pytest.approx(100.0)
+    assert lightness("#777777") == pytest.approx(50.03, abs=0.05)  # a published sRGB -> L* value
+
+
+def test_tier_colours_differ_in_lightness_so_greyscale_keeps_them_apart(config):
+    colours = [render.TIER_COLOURS[t] for t in config.tiers] + [render.OTHER_TIER_COLOUR]
+    assert len(set(colours)) == len(colours)
+    values = sorted(lightness(c) for c in colours)
+    assert min(b - a for a, b in itertools.pairwise(values)) >= 15
+
+
+def test_tier_colours_are_not_status_hues():
+    # Markers sit on red/amber/green fills: no tier colour may be one of them.
+    assert not set(render.TIER_COLOURS.values()) & set(render.STATUS_COLOURS.values())
+
+
+def test_one_palette_for_every_map(config):
+    from gapmap import snapshot
+
+    assert set(render.TIER_SHAPES) == set(render.TIER_COLOURS) == set(config.tiers)
+    assert len(set(render.TIER_SHAPES.values()) | {render.OTHER_TIER_SHAPE}) == len(render.TIER_SHAPES) + 1
+    for tier in config.tiers:
+        assert snapshot.TIER_MARKERS[tier] == (render.TIER_SHAPES[tier], render.TIER_COLOURS[tier])
+    assert snapshot.DEFAULT_MARKER == (render.OTHER_TIER_SHAPE, render.OTHER_TIER_COLOUR)
+    assert snapshot.STATUS_COLOURS == render.STATUS_COLOURS

@@ -370,3 +370,19 @@ def test_filtered_view_draws_only_its_tier(demo):
     kept, dropped = tier_split(dataset, "primary")
     assert len(kept) == 5 and len(dropped) == 50
     assert_only_kept_markers(snapshot.snapshot_figure(dataset, analysis, today=TODAY), kept, dropped)
+
+
+def test_markers_use_the_render_palette(demo):
+    from matplotlib.collections import PathCollection
+    from matplotlib.colors import to_hex
+
+    from gapmap import render
+
+    dataset, analysis = demo
+    fig = snapshot.snapshot_figure(dataset, analysis, today=TODAY)
+    scatters = [
+        c for c in fig.axes[0].collections if isinstance(c, PathCollection) and len(c.get_facecolor())
+    ]
+    drawn = {to_hex(c.get_facecolor()[0]) for c in scatters}
+    # The demo has services of every tier on the map; each tier is drawn in the one palette.
+    assert drawn == {to_hex(c) for c in render.TIER_COLOURS.values()}
