@@ -31,20 +31,22 @@ from gapmap.snapshot import (
     A4_LANDSCAPE_IN,
     CONFIDENTIAL_NOTE,
     CROWN_COPYRIGHT,
-    DEMO_BADGE,
     DEMO_NOTE,
     ONS_ATTRIBUTION,
     STATUS_COLOURS,
     STATUS_HATCHES,
+    TextColumn,
     _fit_title,
     _fmt_number,
     _new_figure,
+    demo_badge,
     filter_description,
     percent,
     prepare_layers,
     snapshot_figure,
     sources_line,
     status_words,
+    text_lines,
     uk_date,
 )
 
@@ -65,17 +67,7 @@ def _page(title: str, *, today: date, is_demo: bool, page_label: str = "") -> Fi
     fig = _new_figure(A4_LANDSCAPE_IN)
     _fit_title(fig, title, left=_LEFT, right=0.72 if is_demo else _RIGHT, y=0.94, size=17)
     if is_demo:
-        fig.text(
-            _RIGHT,
-            0.94,
-            DEMO_BADGE,
-            fontsize=13,
-            fontweight="bold",
-            color="#b2182b",
-            ha="right",
-            va="center",
-            bbox={"boxstyle": "square,pad=0.4", "facecolor": "white", "edgecolor": "#b2182b", "lw": 2},
-        )
+        demo_badge(fig, _RIGHT, 0.94, fontsize=13)
     fig.text(
         _LEFT,
         0.03,
@@ -88,51 +80,29 @@ def _page(title: str, *, today: date, is_demo: bool, page_label: str = "") -> Fi
     return fig
 
 
-class _Flow:
-    """Top-down text that starts a new page when the current one is full."""
+class _Flow(TextColumn):
+    """Top-down text across the page that starts a new page when the current one is full."""
 
     def __init__(self, new_page: Callable[[], Figure], top: float = 0.88, bottom: float = 0.08) -> None:
         self.new_page = new_page
         self.top, self.bottom = top, bottom
         self.pages: list[Figure] = []
         self._start()
+        super().__init__(
+            height_in=self.fig.get_figheight(), width_chars=150, chars_at_pt=10, spacing=1.35, y=top
+        )
 
     def _start(self) -> None:
         self.fig = self.new_page()
         self.pages.append(self.fig)
         self.y = self.top
 
-    def _step(self, fontsize: float) -> float:
-        return fontsize * 1.35 / 72 / self.fig.get_figheight()
+    def _make_room(self, fontsize: float) -> None:
+        if self.y - self._step(fontsize) < self.bottom:
+            self._start()
 
-    def text(
-        self,
-        s: str,
-        *,
-        fontsize: float = 10,
-        weight: str = "normal",
-        style: str = "normal",
-        indent: float = 0.0,
-        width: int = 150,
-        colour: str = "black",
-        gap: float = 0.0,
-    ) -> None:
-        chars = int(width * 10 / fontsize * (1 - indent))
-        for line in textwrap.wrap(s, chars) or [""]:
-            if self.y - self._step(fontsize) < self.bottom:
-                self._start()
-            self.fig.text(
-                _LEFT + indent,
-                self.y,
-                line,
-                fontsize=fontsize,
-                fontweight=weight,
-                fontstyle=style,
-                color=colour,
-                va="top",
-            )
-            self.y -= self._step(fontsize)
-        self.y -= gap
+    def _draw_line(self, x: float, line: str, **props: Any) -> None:
+        self.fig.text(_LEFT + x, self.y, line, **props)
 
     def heading(self, s: str) -> None:
         if self.y - 4 * self._step(12) < self.bottom:
@@ -262,6 +232,11 @@ def _draw_table(
         ax.add_collection(PatchCollection(plates, facecolors="white", edgecolors="none", zorder=2))
     if rules:
         ax.hlines(rules, _LEFT, _RIGHT, colors="#cccccc", linewidths=0.4, zorder=0)
+
+
+def _numbered(title: str, n: int, total: int) -> str:
+    """ "Gap table (2 of 3)" for a table running over several pages, else just the title."""
+    return f"{title} ({n} of {total})" if total > 1 else title
 
 
 def _chunks(n: int, size: int) -> Iterator[range]:
@@ -443,15 +418,16 @@ def _matrix_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Figur
             fill.append(None)
             rows.append(row)
             fills.append(fill)
-        label = f"Patchwork matrix ({n} of {len(chunks)})" if len(chunks) > 1 else "Patchwork matrix"
+        label = _numbered("Patchwork matrix", n, len(chunks))
         fig = _page(label, today=today, is_demo=is_demo)
         intro = (
             f"Number of services in each prevention tier x cohort. {GAP_WORD} (red, hatched): none here "
             "although another area of the selection has at least one. Grey 0: none anywhere in the "
             "selection. Gaps: the area's number of GAP cells."
         )
-        for line_no, line in enumerate(textwrap.wrap(intro, 165)):
-            fig.text(_LEFT, 0.895 - line_no * 0.022, line, fontsize=9, va="center", color="#333333")
+        text_lines(
+            fig, intro, x=_LEFT, y=0.895, chars=165, step=0.022, fontsize=9, va="center", color="#333333"
+        )
         _draw_table(
             fig,
             header,
@@ -509,15 +485,16 @@ def _compact_gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> Ite
                 fill.append(_status_fill(status))
             rows.append(row)
             fills.append(fill)
-        label = f"Gap table ({n} of {len(chunks)})" if len(chunks) > 1 else "Gap table"
+        label = _numbered("Gap table", n, len(chunks))
         fig = _page(label, today=today, is_demo=is_demo)
         intro = (
             f"{len(codes) - 1} areas: each cell is the share of the benchmark provided (provided ÷ required) "
             "and its status. Denominators, required, provided and shortfall for every area are in "
             "gaps.xlsx and gaps.csv."
         )
-        for line_no, line in enumerate(textwrap.wrap(intro, 175)):
-            fig.text(_LEFT, 0.895 - line_no * 0.02, line, fontsize=8.5, va="center", color="#333333")
+        text_lines(
+            fig, intro, x=_LEFT, y=0.895, chars=175, step=0.02, fontsize=8.5, va="center", color="#333333"
+        )
         _draw_table(
             fig,
             header,
@@ -560,15 +537,16 @@ def _gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Fi
                 ]
             )
             fills.append([None] * 7 + [_status_fill(status)])
-        label = f"Gap table ({n} of {len(chunks)})" if len(chunks) > 1 else "Gap table"
+        label = _numbered("Gap table", n, len(chunks))
         fig = _page(label, today=today, is_demo=is_demo)
         intro = (
             "Share = provided ÷ required. Whole selection rows sum the selected areas. Statuses: "
             + "; ".join(status_words(dataset.config).values())
             + "."
         )
-        for line_no, line in enumerate(textwrap.wrap(intro, 175)):
-            fig.text(_LEFT, 0.895 - line_no * 0.02, line, fontsize=8.5, va="center", color="#333333")
+        text_lines(
+            fig, intro, x=_LEFT, y=0.895, chars=175, step=0.02, fontsize=8.5, va="center", color="#333333"
+        )
         whole_rows = [k for k, i in enumerate(chunk) if str(gaps.iloc[i]["area_code"]) == "ALL"]
         _draw_table(
             fig,

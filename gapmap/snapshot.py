@@ -254,6 +254,16 @@ def benchmark_classes(analysis: Any, benchmark, area_codes: Iterable[str]) -> pd
     return pd.Series([by_area.get(c, "no_data") for c in codes], index=codes, dtype=object)
 
 
+def _chosen_cells(analysis: Any, tier: str | None, cohort: str | None) -> pd.DataFrame:
+    """The coverage rows of the chosen tier x cohort cells (None: every tier / cohort)."""
+    cov = analysis.coverage
+    if tier is not None:
+        cov = cov.loc[cov["tier"] == tier]
+    if cohort is not None:
+        cov = cov.loc[cov["cohort"] == cohort]
+    return cov
+
+
 def patchwork_classes(
     analysis: Any, area_codes: Iterable[str], tier: str | None, cohort: str | None
 ) -> pd.Series:
@@ -265,11 +275,7 @@ def patchwork_classes(
     every tier / cohort are combined: gap if any cell is a gap, nowhere if no chosen cell has
     a service anywhere, otherwise has.
     """
-    cov = analysis.coverage
-    if tier is not None:
-        cov = cov.loc[cov["tier"] == tier]
-    if cohort is not None:
-        cov = cov.loc[cov["cohort"] == cohort]
+    cov = _chosen_cells(analysis, tier, cohort)
     codes = [str(c) for c in area_codes]
     if cov.empty:
         return pd.Series("no_data", index=codes, dtype=object)
@@ -308,11 +314,7 @@ def gap_count_classes(
     of roughly equal numbers of areas (light to dark red, with patterns). Returns the class
     per area and the colours, hatches, legend order and legend words of the classes.
     """
-    cov = analysis.coverage
-    if tier is not None:
-        cov = cov.loc[cov["tier"] == tier]
-    if cohort is not None:
-        cov = cov.loc[cov["cohort"] == cohort]
+    cov = _chosen_cells(analysis, tier, cohort)
     codes = [str(c) for c in area_codes]
     n_gaps = cov.assign(area_code=cov["area_code"].astype(str)).groupby("area_code")["patchwork_gap"].sum()
     nonzero = sorted({int(v) for v in n_gaps if v > 0})
@@ -528,18 +530,31 @@ def place_labels(
     return placed, skipped
 
 
-class _Legend:
-    """A text column drawn top-down in an axes-fraction cursor (wrapping by character count)."""
+class TextColumn:
+    """Text drawn top-down from a cursor `y` (a fraction of the column's height).
 
-    def __init__(self, ax, fig: Figure, width_chars: int = 52) -> None:
-        self.ax = ax
-        self.y = 1.0
+    Lines wrap by a character budget: `width_chars` characters fit across the column at
+    `chars_at_pt` points, fewer at larger sizes. Subclasses say where a line is drawn
+    (`_draw_line`) and may start a new page when the column is full (`_make_room`).
+    """
+
+    def __init__(
+        self, *, height_in: float, width_chars: int, chars_at_pt: float, spacing: float, y: float = 1.0
+    ) -> None:
+        self.height_in = height_in
         self.width = width_chars
-        bbox = ax.get_position()
-        self.height_in = bbox.height * fig.get_figheight()
+        self.chars_at_pt = chars_at_pt
+        self.spacing = spacing
+        self.y = y
 
-    def _step(self, fontsize: float, lines: int = 1, spacing: float = 1.3) -> float:
-        return fontsize * spacing * lines / 72 / self.height_in
+    def _step(self, fontsize: float, lines: int = 1) -> float:
+        return fontsize * self.spacing * lines / 72 / self.height_in
+
+    def _make_room(self, fontsize: float) -> None:
+        """Called before each line; a paginating column starts a new page here."""
+
+    def _draw_line(self, x: float, line: str, **props: Any) -> None:
+        raise NotImplementedError
 
     def text(
         self,
@@ -553,24 +568,62 @@ class _Legend:
         width: int | None = None,
         gap: float = 0.0,
     ) -> None:
-        # Character budget scales with font size (the column is a fixed width).
-        chars = int((width or self.width) * 9 / fontsize)
-        lines = textwrap.wrap(s, chars) or [""]
-        for line in lines:
-            self.ax.text(
-                indent,
-                self.y,
-                line,
-                fontsize=fontsize,
-                fontweight=weight,
-                fontstyle=style,
-                color=colour,
-                va="top",
-                ha="left",
-                transform=self.ax.transAxes,
+        """`s` wrapped to the column (less `indent`, a fraction of its width), then `gap` below."""
+        chars = int((width or self.width) * self.chars_at_pt / fontsize * (1 - indent))
+        for line in textwrap.wrap(s, chars) or [""]:
+            self._make_room(fontsize)
+            self._draw_line(
+                indent, line, fontsize=fontsize, fontweight=weight, fontstyle=style, color=colour, va="top"
             )
             self.y -= self._step(fontsize)
         self.y -= gap
+
+
+def text_lines(
+    fig: Figure,
+    text: str,
+    *,
+    x: float,
+    y: float,
+    chars: int,
+    step: float,
+    max_lines: int | None = None,
+    **props,
+) -> None:
+    """`text` wrapped at `chars` characters, one line every `step` (figure fraction) down from `y`."""
+    for i, line in enumerate(textwrap.wrap(text, chars)[:max_lines]):
+        fig.text(x, y - i * step, line, **props)
+
+
+def demo_badge(fig: Figure, x: float, y: float, *, fontsize: float) -> None:
+    """The boxed "Fictional demo data" badge, right-aligned at (x, y) in figure fractions."""
+    fig.text(
+        x,
+        y,
+        DEMO_BADGE,
+        fontsize=fontsize,
+        fontweight="bold",
+        color="#b2182b",
+        ha="right",
+        va="center",
+        bbox={"boxstyle": "square,pad=0.4", "facecolor": "white", "edgecolor": "#b2182b", "lw": 2},
+    )
+
+
+class _Legend(TextColumn):
+    """The map's legend: a text column in an axes, with colour swatches and marker keys."""
+
+    def __init__(self, ax, fig: Figure, width_chars: int = 52) -> None:
+        super().__init__(
+            height_in=ax.get_position().height * fig.get_figheight(),
+            width_chars=width_chars,
+            chars_at_pt=9,
+            spacing=1.3,
+        )
+        self.ax = ax
+
+    def _draw_line(self, x: float, line: str, **props: Any) -> None:
+        self.ax.text(x, self.y, line, ha="left", transform=self.ax.transAxes, **props)
 
     def swatch(
         self, colour: str, hatch: str, label: str, *, fontsize: float = 9, hatch_colour: str = "#2b2b2b"
@@ -712,20 +765,20 @@ def snapshot_figure(
     _fit_title(fig, title or default_title, right=0.70 if is_demo else 0.97)
     profile = analysis.profile
     subtitle = f"{filter_description(analysis)}  ·  Profile: {profile.label}  ·  {uk_date(today)}"
-    for i, line in enumerate(textwrap.wrap(subtitle, 120)[:2]):
-        fig.text(0.03, 0.915 - i * 0.025, line, fontsize=10.5, color="#333333", va="center")
+    text_lines(
+        fig,
+        subtitle,
+        x=0.03,
+        y=0.915,
+        chars=120,
+        step=0.025,
+        max_lines=2,
+        fontsize=10.5,
+        color="#333333",
+        va="center",
+    )
     if is_demo:
-        fig.text(
-            0.97,
-            0.955,
-            DEMO_BADGE,
-            fontsize=14,
-            fontweight="bold",
-            color="#b2182b",
-            ha="right",
-            va="center",
-            bbox={"boxstyle": "square,pad=0.4", "facecolor": "white", "edgecolor": "#b2182b", "lw": 2},
-        )
+        demo_badge(fig, 0.97, 0.955, fontsize=14)
 
     # ---- map
     map_box = (0.03, 0.13, 0.60, 0.74)
@@ -886,8 +939,17 @@ def snapshot_figure(
 
     # ---- footer
     fig.text(0.03, 0.085, f"{CROWN_COPYRIGHT.format(year=today.year)}. {ONS_ATTRIBUTION}", fontsize=8)
-    for i, line in enumerate(textwrap.wrap(sources_line(dataset), 170)[:3]):
-        fig.text(0.03, 0.062 - i * 0.02, line, fontsize=7.5, color="#333333")
+    text_lines(
+        fig,
+        sources_line(dataset),
+        x=0.03,
+        y=0.062,
+        chars=170,
+        step=0.02,
+        max_lines=3,
+        fontsize=7.5,
+        color="#333333",
+    )
     fig.text(
         0.97,
         0.02,

@@ -202,18 +202,10 @@ def test_many_areas_get_one_gap_row_per_area(demo, monkeypatch):
 
 
 def test_filtered_pack_maps_draw_only_its_tier(demo):
-    from gapmap.filters import ServiceFilter
-    from tests.test_snapshot import assert_only_kept_markers, tier_split
+    from tests.test_snapshot import assert_only_kept_markers, primary_only
 
     dataset, _ = demo
-    analysis = analyse(
-        dataset.areas,
-        dataset.population,
-        dataset.services,
-        dataset.config,
-        service_filter=ServiceFilter(tiers={"primary"}),
-    )
-    kept, dropped = tier_split(dataset, "primary")
+    analysis, kept, dropped = primary_only(dataset)
     n_maps = sum(b.scope == "area" for b in analysis.profile.benchmarks)  # + the patchwork map
     pages = pack.pack_figures(dataset, analysis, today=TODAY)
     next(pages)  # the cover

@@ -356,10 +356,10 @@ def tier_split(dataset, tier: str):
     return public[has], public[~has]
 
 
-def test_filtered_view_draws_only_its_tier(demo):
+def primary_only(dataset):
+    """The demo analysed for primary prevention only, and its public services (BNG) kept / left out."""
     from gapmap.filters import ServiceFilter
 
-    dataset, _ = demo
     analysis = analyse(
         dataset.areas,
         dataset.population,
@@ -367,7 +367,12 @@ def test_filtered_view_draws_only_its_tier(demo):
         dataset.config,
         service_filter=ServiceFilter(tiers={"primary"}),
     )
-    kept, dropped = tier_split(dataset, "primary")
+    return analysis, *tier_split(dataset, "primary")
+
+
+def test_filtered_view_draws_only_its_tier(demo):
+    dataset, _ = demo
+    analysis, kept, dropped = primary_only(dataset)
     assert len(kept) == 5 and len(dropped) == 50
     assert_only_kept_markers(snapshot.snapshot_figure(dataset, analysis, today=TODAY), kept, dropped)
 
