@@ -16,6 +16,8 @@ The real uploader and a real map click are driven in Chromium by tests/test_e2e_
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -93,6 +95,23 @@ def test_default_page_shows_the_demo():
     assert metric(at, "Whole selection") == "69%"  # 11.5 / 16.605
     assert metric(at, "Areas below the benchmark") == "8 of 9"
     assert not at.error
+
+
+def test_the_first_page_does_not_import_the_export_stack():
+    # A fresh interpreter, so modules other tests imported don't count. The first page is the
+    # map: exports, comparisons and their libraries load only in the tab that uses them.
+    code = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({str(APP)!r}, default_timeout=120).run()\n"
+        "assert not at.exception, at.exception\n"
+        "heavy = {'gapmap.export', 'gapmap.snapshot', 'gapmap.pack', 'gapmap.compare', 'matplotlib',\n"
+        "         'openpyxl', 'pypdf'}\n"
+        "print(sorted(m for m in sys.modules if m in heavy or m.split('.')[0] in heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=APP.parent)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_choosing_another_benchmark_changes_the_figures():
