@@ -35,9 +35,12 @@ from gapmap.errors import GapmapInputError, ValidationReport
 from gapmap.filters import ServiceFilter
 from gapmap.partnerships import partnerships_for
 from gapmap.present import (
+    CUSTOM_AREAS,
+    EXPORT_ITEMS,
     benchmark_lines,
     cohorts_table,
     comparison_lists,
+    export_file,
     filter_html,
     gaps_table,
     headline_metrics,
@@ -53,6 +56,8 @@ from gapmap.present import (
     patchwork_grid,
     patchwork_table,
     report_frame,
+    saved_version_label,
+    selection_options,
     services_table,
     serving_table,
     sources_table,
@@ -60,7 +65,6 @@ from gapmap.present import (
     style_patchwork,
     style_status,
     tiers_table,
-    uk_datetime,
     versions_table,
 )
 
@@ -74,8 +78,6 @@ ENV_INPUTS = {
 DEMO_KEY = "demo"
 ENV_KEY = "env"
 UPLOAD_KEY = "upload"
-ALL_AREAS = "__all__"
-CUSTOM_AREAS = "__custom__"
 MAP_HEIGHT = 560
 
 # Projector-friendly: large type, strong contrast, visible focus. Presentation only.
@@ -243,11 +245,7 @@ def sidebar_dataset() -> tuple[str, str, str | None]:
         options[ENV_KEY] = ("Configured files (GAPMAP_*)", None)
     options[DEMO_KEY] = ("Demo (fictional)", None)
     for v in reversed(list_versions()):
-        saved = uk_datetime(v.saved_at)
-        options[f"version:{v.version_id}"] = (
-            f"Saved {v.version_id}: {v.original_name} ({saved})",
-            str(v.path),
-        )
+        options[f"version:{v.version_id}"] = (saved_version_label(v), str(v.path))
     upload = current_upload()
     if upload is not None:
         checked, _report = check_upload(upload[2], upload[0], upload[1], inputs_key())
@@ -279,12 +277,7 @@ def sidebar_selection(dataset: Dataset) -> tuple[tuple[str, ...], str]:
     codes = dataset.areas["area_code"].astype(str).tolist()
     names = dict(zip(codes, dataset.areas["area_name"].astype(str), strict=True))
     found = {p.id: p for p in partnerships_for(codes)}
-    # First (the default): a partnership covering the whole dataset (the demo county), else all areas.
-    whole = [p.id for p in found.values() if len(p.area_codes) == len(set(codes))]
-    options = {pid: f"{found[pid].label} ({len(found[pid].area_codes)} areas)" for pid in whole}
-    options[ALL_AREAS] = f"All areas in the dataset ({len(codes)})"
-    options.update({p.id: f"{p.label} ({len(p.area_codes)} areas)" for p in found.values()})
-    options[CUSTOM_AREAS] = "Choose areas…"
+    options = selection_options(codes, found.values())
     if st.session_state.get("partnership") not in options:
         st.session_state.pop("partnership", None)
     pick = st.sidebar.selectbox(
@@ -475,21 +468,10 @@ def gaps_tab(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any]) -> N
     only = st.checkbox("Only the chosen benchmark", value=False, key="gaps_only_chosen")
     table = gaps_table(analysis, benchmark_id=view["benchmark_id"] if only else None)
     st.dataframe(style_status(table), hide_index=True, width="stretch", height=520, key="gaps_table")
+    content, file_name, mime = export_file("csv", dataset, analysis, title="", today=date.today())
     st.download_button(
-        "Download the gap table (CSV)",
-        data=gaps_csv(analysis),
-        file_name=f"gaps_{date.today().isoformat()}.csv",
-        mime="text/csv",
-        key="gaps_csv",
+        "Download the gap table (CSV)", data=content, file_name=file_name, mime=mime, key="gaps_csv"
     )
-
-
-def gaps_csv(analysis: GapAnalysis) -> bytes:
-    try:
-        from gapmap.export import gaps_csv_bytes
-    except ImportError:  # the export module is optional until it lands
-        return analysis.gaps.to_csv(index=False).encode("utf-8")
-    return gaps_csv_bytes(analysis)
 
 
 def patchwork_tab(dataset: Dataset, analysis: GapAnalysis) -> None:
@@ -610,55 +592,24 @@ def show_comparison(comparison: Any) -> None:
 
 def export_tab(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], title: str) -> None:
     st.markdown("Exports use the current view: dataset, areas, benchmark, colouring and filters.")
-    kwargs = dict(
-        colour_by=view["colour_by"],
-        benchmark_id=view["benchmark_id"],
-        tier=view["tier"],
-        cohort=view["cohort"],
-        title=title,
-    )
+    map_options = {k: view[k] for k in ("colour_by", "benchmark_id", "tier", "cohort")}
     signature = repr(
         (
             title,
-            sorted(kwargs.items()),
+            sorted(map_options.items()),
             view["service_filter"],
             analysis.selection,
             dataset.sources,
             view["profile"].id,
         )
     )
-    stamp = date.today().isoformat()
-
-    def make(kind: str) -> tuple[bytes, str, str]:
-        from gapmap import export, pack, snapshot
-
-        if kind == "png":
-            return snapshot.snapshot_png(dataset, analysis, **kwargs), f"map_{stamp}.png", "image/png"
-        if kind == "pdf":
-            return snapshot.snapshot_pdf(dataset, analysis, **kwargs), f"map_{stamp}.pdf", "application/pdf"
-        if kind == "xlsx":
-            mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            return export.gaps_xlsx_bytes(dataset, analysis), f"gaps_{stamp}.xlsx", mime
-        if kind == "csv":
-            return export.gaps_csv_bytes(analysis), f"gaps_{stamp}.csv", "text/csv"
-        if kind == "html":
-            html = export.map_html(dataset, analysis, **kwargs)
-            return html.encode("utf-8"), f"map_{stamp}.html", "text/html"
-        return pack.partnership_pack(dataset, analysis, title=title), f"pack_{stamp}.pdf", "application/pdf"
-
-    items = (
-        ("png", "Map snapshot (PNG, 300 dpi)"),
-        ("pdf", "Map snapshot (PDF)"),
-        ("html", "Interactive map (HTML, works offline)"),
-        ("xlsx", "Gap tables (Excel)"),
-        ("csv", "Gap table (CSV)"),
-        ("pack", "Partnership pack (PDF)"),
-    )
-    for kind, label in items:
+    today = date.today()
+    for kind, label in EXPORT_ITEMS:
         c1, c2 = st.columns([2, 3])
         if c1.button(f"Prepare: {label}", key=f"prepare_{kind}"):
             with st.spinner(f"Preparing {label}…"):
-                st.session_state[f"export_{kind}"] = (signature, *make(kind))
+                made = export_file(kind, dataset, analysis, title=title, today=today, **map_options)
+                st.session_state[f"export_{kind}"] = (signature, *made)
         ready = st.session_state.get(f"export_{kind}")
         if ready and ready[0] == signature:
             c2.download_button(

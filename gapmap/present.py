@@ -31,7 +31,10 @@ if TYPE_CHECKING:
     from gapmap.errors import ValidationReport
 
 __all__ = [
+    "ALL_AREAS",
     "COHORT_SHORT",
+    "CUSTOM_AREAS",
+    "EXPORT_ITEMS",
     "HOURS_WORDS",
     "PATCH_MARKS",
     "STATUS_ORDER",
@@ -42,6 +45,7 @@ __all__ = [
     "cell_name",
     "cohorts_table",
     "comparison_lists",
+    "export_file",
     "filter_html",
     "gaps_table",
     "headline_metrics",
@@ -57,6 +61,8 @@ __all__ = [
     "patchwork_grid",
     "patchwork_table",
     "report_frame",
+    "saved_version_label",
+    "selection_options",
     "services_table",
     "serving_table",
     "sources_table",
@@ -88,6 +94,19 @@ COHORT_SHORT = {
 }
 #: What a confidential service shows instead of its postcode.
 WITHHELD = "Withheld (confidential)"
+#: Selection choices that are not a named partnership.
+ALL_AREAS = "__all__"
+CUSTOM_AREAS = "__custom__"
+#: The files the page offers for the current view: (kind, label), in the order shown.
+EXPORT_ITEMS: tuple[tuple[str, str], ...] = (
+    ("png", "Map snapshot (PNG, 300 dpi)"),
+    ("pdf", "Map snapshot (PDF)"),
+    ("html", "Interactive map (HTML, works offline)"),
+    ("xlsx", "Gap tables (Excel)"),
+    ("csv", "Gap table (CSV)"),
+    ("pack", "Partnership pack (PDF)"),
+)
+_XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~$&:")
 
@@ -356,6 +375,59 @@ def versions_table(versions: Sequence[Any]) -> pd.DataFrame:
             "Original file": [v.original_name for v in versions],
         }
     )
+
+
+def saved_version_label(version: Any) -> str:
+    """'Saved v0002: list.csv (22 November 2026, 09:30 UTC)' for the dataset chooser."""
+    return f"Saved {version.version_id}: {version.original_name} ({uk_datetime(version.saved_at)})"
+
+
+def selection_options(area_codes: Sequence[str], partnerships: Iterable[Any]) -> dict[str, str]:
+    """Choices for "Partnership / areas": id -> label, the default first.
+
+    A partnership covering every area of the dataset (the demo county) comes first, then all
+    areas (`ALL_AREAS`), then every partnership found, then `CUSTOM_AREAS` (choose areas).
+    """
+    found = list(partnerships)
+    n_codes = len(set(area_codes))
+    options = {p.id: f"{p.label} ({len(p.area_codes)} areas)" for p in found if len(p.area_codes) == n_codes}
+    options[ALL_AREAS] = f"All areas in the dataset ({len(area_codes)})"
+    options.update({p.id: f"{p.label} ({len(p.area_codes)} areas)" for p in found})
+    options[CUSTOM_AREAS] = "Choose areas…"
+    return options
+
+
+def export_file(
+    kind: str, dataset: Dataset, analysis: GapAnalysis, *, title: str, today: date, **map_options: Any
+) -> tuple[bytes, str, str]:
+    """One file of `EXPORT_ITEMS` for the current view: (content, file name, MIME type).
+
+    `map_options` (colour_by, benchmark_id, tier, cohort) go to the map exports, with
+    `title`. File names carry the ISO date. The export modules (matplotlib, openpyxl, pypdf)
+    are imported here, when a file is asked for, not when the page starts.
+    """
+    # Each kind imports only the module that makes it.
+    stamp = today.isoformat()
+    if kind in ("png", "pdf"):
+        from gapmap import snapshot
+
+        draw = snapshot.snapshot_png if kind == "png" else snapshot.snapshot_pdf
+        mime = "image/png" if kind == "png" else "application/pdf"
+        return draw(dataset, analysis, title=title, **map_options), f"map_{stamp}.{kind}", mime
+    if kind in ("html", "xlsx", "csv"):
+        from gapmap import export
+
+        if kind == "html":
+            html = export.map_html(dataset, analysis, title=title, **map_options)
+            return html.encode("utf-8"), f"map_{stamp}.html", "text/html"
+        if kind == "xlsx":
+            return export.gaps_xlsx_bytes(dataset, analysis), f"gaps_{stamp}.xlsx", _XLSX_MIME
+        return export.gaps_csv_bytes(analysis), f"gaps_{stamp}.csv", "text/csv"
+    if kind == "pack":
+        from gapmap import pack
+
+        return pack.partnership_pack(dataset, analysis, title=title), f"pack_{stamp}.pdf", "application/pdf"
+    raise ValueError(f"`kind` was {kind!r} but is expected to be one of {[k for k, _ in EXPORT_ITEMS]}")
 
 
 # --------------------------------------------------------------------------- comparison

@@ -411,3 +411,37 @@ def test_present_does_not_import_streamlit():
     code = "import sys, gapmap.present; print(sorted(m for m in sys.modules if m.startswith('streamlit')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- choices and files
+def test_selection_options_put_a_whole_dataset_partnership_first():
+    county = SimpleNamespace(id="county", label="Fenmarsh", area_codes=("A", "B", "C"))
+    north = SimpleNamespace(id="north", label="North", area_codes=("A", "B"))
+    options = present.selection_options(["A", "B", "C"], [north, county])
+    assert list(options.items()) == [
+        ("county", "Fenmarsh (3 areas)"),
+        (present.ALL_AREAS, "All areas in the dataset (3)"),
+        ("north", "North (2 areas)"),
+        (present.CUSTOM_AREAS, "Choose areas…"),
+    ]
+    assert list(present.selection_options(["A", "B"], [])) == [present.ALL_AREAS, present.CUSTOM_AREAS]
+
+
+def test_saved_version_label():
+    v = SimpleNamespace(version_id="v0003", saved_at="2026-11-22T09:30:00Z", original_name="list (2).csv")
+    assert present.saved_version_label(v) == "Saved v0003: list (2).csv (22 November 2026, 09:30 UTC)"
+
+
+def test_export_file_names_and_types():
+    from gapmap.dataset import load_demo
+    from gapmap.engine import analyse
+
+    demo = load_demo()
+    analysis = analyse(demo.areas, demo.population, demo.services, demo.config)
+    content, name, mime = present.export_file("csv", demo, analysis, title="T", today=date(2026, 11, 22))
+    assert (name, mime) == ("gaps_2026-11-22.csv", "text/csv")
+    header = content.decode("utf-8-sig").splitlines()[0]
+    assert header.startswith("area_code,area_name,benchmark_id")
+    with pytest.raises(ValueError, match="`kind` was 'docx'"):
+        present.export_file("docx", demo, analysis, title="T", today=date(2026, 11, 22))
+    assert [k for k, _ in present.EXPORT_ITEMS] == ["png", "pdf", "html", "xlsx", "csv", "pack"]
