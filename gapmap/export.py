@@ -420,6 +420,13 @@ def _partnership(selection: Sequence[str]) -> str:
 
 # --------------------------------------------------------------------------- HTML
 
+#: The demo badge over the HTML map: top centre, clear of the zoom buttons and the legend.
+_HTML_BADGE_STYLE = (
+    "position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;"
+    "background:#ffffff;color:#b2182b;border:3px solid #b2182b;padding:4px 12px;"
+    "font:700 18px/1.2 system-ui,Arial,sans-serif"
+)
+
 
 def map_html(
     dataset: Any,
@@ -433,6 +440,8 @@ def map_html(
 ) -> str:
     """One self-contained HTML file (Leaflet inlined, no basemap, no remote URL) of the map."""
     from html import escape
+
+    import folium
 
     from gapmap import render
 
@@ -450,10 +459,17 @@ def map_html(
         basemap=False,
         asset_mode="inline",
     )
-    html = render.standalone_html(m)
     heading = title or "gapmap: provision against benchmarks"
     if getattr(dataset, "is_demo", False):
         heading += f" ({DEMO_BADGE})"
+        # On the page too, not only in the tab title: the file travels without its folder name.
+        m.get_root().html.add_child(
+            folium.Element(
+                f'<div class="gapmap-demo-badge" style="{_HTML_BADGE_STYLE}">{escape(DEMO_BADGE)}</div>'
+            ),
+            name="gapmap_demo_badge",
+        )
+    html = render.standalone_html(m)
     # A page title so the file is recognisable in a browser tab and a folder listing.
     if "<title>" not in html:
         html = html.replace("<head>", f"<head>\n<title>{escape(heading)}</title>", 1)

@@ -274,8 +274,16 @@ def test_map_html_is_self_contained(demo):
     assert not re.search(r"<link[^>]+href=", html, flags=re.I)
     assert "L.map(" in html or "L.map (" in html  # Leaflet is inside the page
     assert "<title>Fenmarsh &lt;IDVA&gt; map (Fictional demo data)</title>" in html
+    assert re.search(r'<div class="gapmap-demo-badge"[^>]*>Fictional demo data</div>', html)
     for name in dataset.areas["area_name"]:
         assert name in html
+
+
+def test_map_html_of_real_areas_has_no_demo_badge():
+    dataset, analysis = tiny()
+    html = export.map_html(dataset, analysis, title="Alpha and Beta")
+    assert "Fictional demo data" not in html and "gapmap-demo-badge" not in html
+    assert "<title>Alpha and Beta</title>" in html
 
 
 def test_remote_url_check_can_fail():
