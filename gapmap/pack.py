@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 import matplotlib
+import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.collections import PatchCollection
@@ -39,6 +40,7 @@ from gapmap.snapshot import (
     _fit_title,
     _fmt_number,
     _new_figure,
+    analysed_services,
     demo_badge,
     filter_description,
     percent,
@@ -55,6 +57,8 @@ GAP_ROWS_PER_PAGE = 28
 MATRIX_ROWS_PER_PAGE = 24
 #: Above this many areas the pack's gap table has one row per area (the long table is in the XLSX).
 COMPACT_GAP_TABLE_ABOVE = 30
+#: Paragraphs of up to this many lines are not split across method pages.
+KEEP_TOGETHER_LINES = 6
 _LEFT = 0.05
 _RIGHT = 0.95
 
@@ -97,15 +101,25 @@ class _Flow(TextColumn):
         self.pages.append(self.fig)
         self.y = self.top
 
-    def _make_room(self, fontsize: float) -> None:
-        if self.y - self._step(fontsize) < self.bottom:
+    def _make_room(self, fontsize: float, lines: int = 1) -> None:
+        # A short paragraph moves whole to the next page rather than leave a line behind;
+        # a long one breaks where the page ends.
+        needed = lines if lines <= KEEP_TOGETHER_LINES else 1
+        if self.y - self._step(fontsize, needed) < self.bottom and self.y < self.top:
             self._start()
 
     def _draw_line(self, x: float, line: str, **props: Any) -> None:
         self.fig.text(_LEFT + x, self.y, line, **props)
 
+    def _figure(self) -> Figure:
+        return self.fig
+
+    def _width_in(self, indent: float) -> float:
+        return (_RIGHT - _LEFT - indent) * self.fig.get_figwidth()
+
     def heading(self, s: str) -> None:
-        if self.y - 4 * self._step(12) < self.bottom:
+        # Room for the heading and a short paragraph under it, so no heading ends a page.
+        if self.y - (2 + KEEP_TOGETHER_LINES) * self._step(12) < self.bottom:
             self._start()
         self.y -= self._step(12) * 0.4
         self.text(s, fontsize=12.5, weight="bold", gap=0.004)
@@ -267,6 +281,20 @@ def partnership_label(selection: Sequence[str]) -> str | None:
     return None
 
 
+def _services_counted(dataset: Any, analysis: Any) -> str:
+    """ "All services: 60 of 60 in the list; not on the maps: 4 confidential, 1 with no location".
+
+    Says why the maps' marker counts add up to less than the services counted.
+    """
+    counted = analysed_services(analysis, dataset.services)
+    text = f"{filter_description(analysis)}: {len(counted)} of {len(dataset.services)} in the list"
+    confidential = counted["confidential"].astype(bool).to_numpy() if len(counted) else np.zeros(0, bool)
+    unlocated = (counted.geometry.isna() | counted.geometry.is_empty).to_numpy() & ~confidential
+    hidden = [(int(confidential.sum()), "confidential"), (int(unlocated.sum()), "with no location")]
+    hidden_text = ", ".join(f"{n} {why}" for n, why in hidden if n)
+    return f"{text}; not on the maps: {hidden_text}" if hidden_text else text
+
+
 def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
     is_demo = bool(getattr(dataset, "is_demo", False))
     fig = _page(title, today=today, is_demo=is_demo)
@@ -286,7 +314,7 @@ def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
         ("Selection", f"{sel_text} ({len(selection)} area{'s' if len(selection) != 1 else ''})"),
         ("Date", uk_date(today)),
         ("Benchmark profile", analysis.profile.label),
-        ("Services counted", filter_description(analysis)),
+        ("Services counted", _services_counted(dataset, analysis)),
         ("Inputs", sources_line(dataset).removeprefix("Data sources: ")),
     ]
     y = 0.86

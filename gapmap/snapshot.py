@@ -534,8 +534,10 @@ class TextColumn:
     """Text drawn top-down from a cursor `y` (a fraction of the column's height).
 
     Lines wrap by a character budget: `width_chars` characters fit across the column at
-    `chars_at_pt` points, fewer at larger sizes. Subclasses say where a line is drawn
-    (`_draw_line`) and may start a new page when the column is full (`_make_room`).
+    `chars_at_pt` points, fewer at larger sizes; a line still measured wider than the column
+    (long file names, capitals) is wrapped again, shorter. Subclasses say where a line is
+    drawn (`_draw_line`), how wide the column is (`_width_in`) and may start a new page when
+    the column is full (`_make_room`).
     """
 
     def __init__(
@@ -550,11 +552,30 @@ class TextColumn:
     def _step(self, fontsize: float, lines: int = 1) -> float:
         return fontsize * self.spacing * lines / 72 / self.height_in
 
-    def _make_room(self, fontsize: float) -> None:
-        """Called before each line; a paginating column starts a new page here."""
+    def _make_room(self, fontsize: float, lines: int = 1) -> None:
+        """Called before each paragraph (`lines` long) and each line; a paginating column
+        starts a new page here."""
 
     def _draw_line(self, x: float, line: str, **props: Any) -> None:
         raise NotImplementedError
+
+    def _figure(self) -> Figure:
+        raise NotImplementedError
+
+    def _width_in(self, indent: float) -> float:
+        """The room for a line (inches) at `indent`."""
+        raise NotImplementedError
+
+    def _wrap(self, s: str, chars: int, indent: float, font: FontProperties) -> list[str]:
+        fig = self._figure()
+        renderer = fig.canvas.get_renderer()
+        room_px = self._width_in(indent) * fig.dpi
+        while True:
+            lines = textwrap.wrap(s, chars) or [""]
+            widths = (renderer.get_text_width_height_descent(line, font, ismath=False)[0] for line in lines)
+            if chars <= 10 or all(w <= room_px for w in widths):
+                return lines
+            chars = int(chars * 0.9)
 
     def text(
         self,
@@ -570,7 +591,10 @@ class TextColumn:
     ) -> None:
         """`s` wrapped to the column (less `indent`, a fraction of its width), then `gap` below."""
         chars = int((width or self.width) * self.chars_at_pt / fontsize * (1 - indent))
-        for line in textwrap.wrap(s, chars) or [""]:
+        font = FontProperties(size=fontsize, weight=weight, style=style)
+        lines = self._wrap(s, chars, indent, font)
+        self._make_room(fontsize, len(lines))
+        for line in lines:
             self._make_room(fontsize)
             self._draw_line(
                 indent, line, fontsize=fontsize, fontweight=weight, fontstyle=style, color=colour, va="top"
@@ -621,9 +645,16 @@ class _Legend(TextColumn):
             spacing=1.3,
         )
         self.ax = ax
+        self.fig = fig
 
     def _draw_line(self, x: float, line: str, **props: Any) -> None:
         self.ax.text(x, self.y, line, ha="left", transform=self.ax.transAxes, **props)
+
+    def _figure(self) -> Figure:
+        return self.fig
+
+    def _width_in(self, indent: float) -> float:
+        return self.ax.get_position().width * self.fig.get_figwidth() * (1 - indent)
 
     def swatch(
         self, colour: str, hatch: str, label: str, *, fontsize: float = 9, hatch_colour: str = "#2b2b2b"

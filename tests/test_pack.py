@@ -78,6 +78,26 @@ def test_cover_states_selection_date_inputs_profile_and_headline(demo, demo_pack
     for bench in analysis.profile.benchmarks:
         assert squash(bench.label) in cover
     assert squash(f"Patchwork index: {analysis.summary['patchwork_index']:.2f}") in cover
+    # The demo list: 60 services, 4 of them confidential and 1 campaign with no location.
+    assert (
+        squash("All services: 60 of 60 in the list; not on the maps: 4 confidential, 1 with no location")
+        in cover
+    )
+
+
+def test_method_pages_keep_every_line_inside_the_margins(demo):
+    """Long unbroken text (file names with hashes) is wrapped by its measured width."""
+    dataset, analysis = demo
+    long_name = "a_very_long_boundary_file_name_" * 4 + ".geojson (0123456789ab)"
+    ds = dataclasses.replace(dataset, sources={**dataset.sources, "boundaries": long_name})
+    pages = pack._method_pages(ds, analysis, today=TODAY)
+    for fig in pages:
+        renderer = fig.canvas.get_renderer()
+        right_px = fig.bbox.width * pack._RIGHT
+        for text in fig.texts:
+            assert text.get_window_extent(renderer).x1 <= right_px + 1, text.get_text()
+    last = squash(" ".join(t.get_text() for t in pages[-1].texts))
+    assert squash(long_name) in last  # wrapped, not cut
 
 
 def test_matrix_and_gap_table_hold_every_gap_and_row(demo, demo_pack):
