@@ -287,7 +287,8 @@ def _services_counted(dataset: Any, analysis: Any) -> str:
     Says why the maps' marker counts add up to less than the services counted.
     """
     counted = analysed_services(analysis, dataset.services)
-    text = f"{filter_description(analysis)}: {len(counted)} of {len(dataset.services)} in the list"
+    described = filter_description(analysis, dataset.config)
+    text = f"{described}: {len(counted)} of {len(dataset.services)} in the list"
     confidential = counted["confidential"].astype(bool).to_numpy() if len(counted) else np.zeros(0, bool)
     unlocated = (counted.geometry.isna() | counted.geometry.is_empty).to_numpy() & ~confidential
     hidden = [(int(confidential.sum()), "confidential"), (int(unlocated.sum()), "with no location")]

@@ -103,9 +103,45 @@ def uk_date(d: date) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
-def filter_description(analysis: Any) -> str:
-    """The analysis's service filter in words ("All services" when unfiltered)."""
+#: Filter fields in the order they are described, with their heading in words.
+_FILTER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("service_types", "Service types"),
+    ("tiers", "Tiers"),
+    ("cohorts", "Cohorts"),
+    ("abuse_types", "Abuse types"),
+    ("specialist_groups", "Specialist groups"),
+    ("hours", "Hours"),
+)
+_HOURS_WORDS = {"24_7": "24/7", "extended": "Extended", "office": "Office hours"}
+
+
+def _vocabulary_label(config: Any, field_name: str, value: str) -> str:
+    if field_name == "service_types" and value in config.service_types:
+        return str(config.service_types[value].label)
+    if field_name in ("tiers", "cohorts", "abuse_types"):
+        return str(getattr(config, field_name).get(value, {}).get("label", value))
+    if field_name == "hours":
+        return _HOURS_WORDS.get(value, value)
+    return value.replace("_", " ")
+
+
+def filter_description(analysis: Any, config: Any = None) -> str:
+    """The analysis's service filter in words ("All services" when unfiltered).
+
+    With `config`, vocabulary ids become their labels and the funding date a UK date
+    ("Tiers: Primary prevention; funded on 1 April 2027"), for pages people read.
+    """
     service_filter = getattr(analysis, "service_filter", None)
+    if service_filter is not None and config is not None and hasattr(service_filter, "on"):
+        parts = []
+        for name, heading in _FILTER_FIELDS:
+            values = getattr(service_filter, name, None)
+            if values is not None:
+                labels = sorted(_vocabulary_label(config, name, str(v)) for v in values)
+                parts.append(f"{heading}: {', '.join(labels) or '(none)'}")
+        if service_filter.on is not None:
+            parts.append(f"funded on {uk_date(service_filter.on)}")
+        return "; ".join(parts) if parts else "All services"
     if service_filter is not None and hasattr(service_filter, "describe"):
         return str(service_filter.describe())
     filters = (getattr(analysis, "summary", None) or {}).get("filters")
@@ -795,7 +831,7 @@ def snapshot_figure(
     is_demo = bool(getattr(dataset, "is_demo", False))
     _fit_title(fig, title or default_title, right=0.70 if is_demo else 0.97)
     profile = analysis.profile
-    subtitle = f"{filter_description(analysis)}  ·  Profile: {profile.label}  ·  {uk_date(today)}"
+    subtitle = f"{filter_description(analysis, config)}  ·  Profile: {profile.label}  ·  {uk_date(today)}"
     text_lines(
         fig,
         subtitle,
@@ -935,7 +971,8 @@ def snapshot_figure(
         leg.swatch(
             colours[cls],
             hatches[cls],
-            f"{words[cls]}  ({n} area{'s' if n != 1 else ''})",
+            # A no-break space keeps "(4 areas)" on one line when the label wraps.
+            f"{words[cls]}  ({n}\u00a0area{'s' if n != 1 else ''})",
             hatch_colour=HATCH_COLOURS.get(cls, "#2b2b2b"),
         )
     if benchmark is not None:

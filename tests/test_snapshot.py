@@ -122,12 +122,14 @@ def test_filter_description_reaches_the_subtitle(demo):
     from gapmap.filters import ServiceFilter
 
     dataset, _ = demo
-    flt = ServiceFilter(tiers={"primary"})
+    flt = ServiceFilter(tiers={"primary", "secondary"}, hours={"24_7"}, on=date(2027, 4, 1))
     analysis = analyse(
         dataset.areas, dataset.population, dataset.services, dataset.config, service_filter=flt
     )
     _, text = pdf_text(snapshot.snapshot_pdf(dataset, analysis, today=TODAY))
-    assert squash(flt.describe()) in squash(text)
+    # Labels, not ids, and a UK date: the page is for people.
+    expected = "Tiers: Primary prevention, Secondary: early intervention; Hours: 24/7; funded on 1 April 2027"
+    assert squash(expected) in squash(text)
 
 
 def test_patchwork_map_names_the_cell_and_counts_gaps(demo):
