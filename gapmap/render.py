@@ -486,10 +486,11 @@ def build_map(
     )
     if basemap:
         folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19).add_to(m)
-    # White page, dark text: legible on a projector without tiles.
+    # White page, dark text: legible on a projector without tiles. `div.` outranks leaflet.css's
+    # grey `.leaflet-container` background, which an exported page inlines after this style.
     m.get_root().header.add_child(
         folium.Element(
-            "<style>.leaflet-container{background:#ffffff;font-size:15px}"
+            "<style>div.leaflet-container{background:#ffffff;font-size:15px}"
             ".gapmap-label{font:600 13px/1.15 system-ui,Arial,sans-serif;color:#111;"
             "text-shadow:-1px -1px 0 #fff,1px -1px 0 #fff,-1px 1px 0 #fff,1px 1px 0 #fff,0 0 3px #fff;"
             "white-space:nowrap;text-align:center;pointer-events:none}"
