@@ -24,6 +24,7 @@ import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
 from gapmap import render
@@ -50,6 +51,7 @@ from gapmap.snapshot import (
     status_words,
     text_lines,
     uk_date,
+    wrap_measured,
 )
 
 DEFAULT_TITLE = "Domestic abuse and sexual violence provision: partnership pack"
@@ -321,7 +323,13 @@ def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
     y = 0.86
     for label, value in lines:
         fig.text(_LEFT, y, label, fontsize=10.5, fontweight="bold", va="top")
-        wrapped = textwrap.wrap(value, 120) or [""]
+        wrapped = wrap_measured(
+            fig,
+            value,
+            chars=120,
+            room_in=(_RIGHT - _LEFT - 0.17) * fig.get_figwidth(),
+            font=FontProperties(size=10.5),
+        )
         for line in wrapped:
             fig.text(_LEFT + 0.17, y, line, fontsize=10.5, va="top")
             y -= 0.028

@@ -566,6 +566,19 @@ def place_labels(
     return placed, skipped
 
 
+def wrap_measured(fig: Figure, s: str, *, chars: int, room_in: float, font: FontProperties) -> list[str]:
+    """`s` wrapped at `chars` characters, then shorter until every line measures within `room_in`
+    inches in `font` (a character count alone lets wide text, e.g. file names, run over)."""
+    renderer = fig.canvas.get_renderer()
+    room_px = room_in * fig.dpi
+    while True:
+        lines = textwrap.wrap(s, chars) or [""]
+        widths = (renderer.get_text_width_height_descent(line, font, ismath=False)[0] for line in lines)
+        if chars <= 10 or all(w <= room_px for w in widths):
+            return lines
+        chars = int(chars * 0.9)
+
+
 class TextColumn:
     """Text drawn top-down from a cursor `y` (a fraction of the column's height).
 
@@ -603,15 +616,7 @@ class TextColumn:
         raise NotImplementedError
 
     def _wrap(self, s: str, chars: int, indent: float, font: FontProperties) -> list[str]:
-        fig = self._figure()
-        renderer = fig.canvas.get_renderer()
-        room_px = self._width_in(indent) * fig.dpi
-        while True:
-            lines = textwrap.wrap(s, chars) or [""]
-            widths = (renderer.get_text_width_height_descent(line, font, ismath=False)[0] for line in lines)
-            if chars <= 10 or all(w <= room_px for w in widths):
-                return lines
-            chars = int(chars * 0.9)
+        return wrap_measured(self._figure(), s, chars=chars, room_in=self._width_in(indent), font=font)
 
     def text(
         self,

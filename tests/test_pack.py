@@ -85,13 +85,13 @@ def test_cover_states_selection_date_inputs_profile_and_headline(demo, demo_pack
     )
 
 
-def test_method_pages_keep_every_line_inside_the_margins(demo):
+def test_cover_and_method_pages_keep_every_line_inside_the_margins(demo):
     """Long unbroken text (file names with hashes) is wrapped by its measured width."""
     dataset, analysis = demo
     long_name = "a_very_long_boundary_file_name_" * 4 + ".geojson (0123456789ab)"
     ds = dataclasses.replace(dataset, sources={**dataset.sources, "boundaries": long_name})
     pages = pack._method_pages(ds, analysis, today=TODAY)
-    for fig in pages:
+    for fig in [pack._cover(ds, analysis, title="Cover", today=TODAY), *pages]:
         renderer = fig.canvas.get_renderer()
         right_px = fig.bbox.width * pack._RIGHT
         for text in fig.texts:
