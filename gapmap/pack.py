@@ -463,7 +463,16 @@ def _matrix_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Figur
             "selection. Gaps: the area's number of GAP cells."
         )
         text_lines(
-            fig, intro, x=_LEFT, y=0.895, chars=165, step=0.022, fontsize=9, va="center", color="#333333"
+            fig,
+            intro,
+            x=_LEFT,
+            y=0.895,
+            chars=165,
+            step=0.022,
+            right=_RIGHT,
+            fontsize=9,
+            va="center",
+            color="#333333",
         )
         _draw_table(
             fig,
@@ -530,7 +539,16 @@ def _compact_gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> Ite
             "gaps.xlsx and gaps.csv."
         )
         text_lines(
-            fig, intro, x=_LEFT, y=0.895, chars=175, step=0.02, fontsize=8.5, va="center", color="#333333"
+            fig,
+            intro,
+            x=_LEFT,
+            y=0.895,
+            chars=175,
+            step=0.02,
+            right=_RIGHT,
+            fontsize=8.5,
+            va="center",
+            color="#333333",
         )
         _draw_table(
             fig,
@@ -582,7 +600,16 @@ def _gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Fi
             + "."
         )
         text_lines(
-            fig, intro, x=_LEFT, y=0.895, chars=175, step=0.02, fontsize=8.5, va="center", color="#333333"
+            fig,
+            intro,
+            x=_LEFT,
+            y=0.895,
+            chars=175,
+            step=0.02,
+            right=_RIGHT,
+            fontsize=8.5,
+            va="center",
+            color="#333333",
         )
         whole_rows = [k for k, i in enumerate(chunk) if str(gaps.iloc[i]["area_code"]) == "ALL"]
         _draw_table(

@@ -653,10 +653,14 @@ def text_lines(
     chars: int,
     step: float,
     max_lines: int | None = None,
+    right: float = 0.97,
     **props,
 ) -> None:
-    """`text` wrapped at `chars` characters, one line every `step` (figure fraction) down from `y`."""
-    for i, line in enumerate(textwrap.wrap(text, chars)[:max_lines]):
+    """`text` wrapped at `chars` characters (fewer if a line would pass `right`), one line every
+    `step` (figure fraction) down from `y`."""
+    font = FontProperties(size=props.get("fontsize", 10))
+    lines = wrap_measured(fig, text, chars=chars, room_in=(right - x) * fig.get_figwidth(), font=font)
+    for i, line in enumerate(lines[:max_lines]):
         fig.text(x, y - i * step, line, **props)
 
 
