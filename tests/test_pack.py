@@ -231,3 +231,14 @@ def test_filtered_pack_maps_draw_only_its_tier(demo):
     next(pages)  # the cover
     for _ in range(n_maps):
         assert_only_kept_markers(next(pages), kept, dropped)
+
+
+def test_no_page_text_runs_past_the_right_margin(demo):
+    dataset, analysis = demo
+    n_maps = sum(b.scope == "area" for b in analysis.profile.benchmarks) + 1
+    for number, fig in enumerate(pack.pack_figures(dataset, analysis, today=TODAY)):
+        is_map = 1 <= number <= n_maps  # map pages use the snapshot's wider layout (to 0.97)
+        right_px = fig.bbox.width * (0.97 if is_map else pack._RIGHT)
+        renderer = fig.canvas.get_renderer()
+        for text in fig.texts:
+            assert text.get_window_extent(renderer).x1 <= right_px + 1, (number, text.get_text())
