@@ -45,7 +45,6 @@ from gapmap.present import (
     gaps_table,
     headline_metrics,
     index_text,
-    is_fictional,
     kicker_html,
     label_of,
     md,
@@ -674,7 +673,7 @@ def page() -> None:
     title = f"{selection_label}: domestic abuse and sexual violence services"
     st.title(selection_label)
     st.markdown(
-        kicker_html(choice_label, fictional=is_fictional(dataset), today=date.today()), unsafe_allow_html=True
+        kicker_html(choice_label, fictional=dataset.is_demo, today=date.today()), unsafe_allow_html=True
     )
     headline(dataset, analysis, view, selection_label)
 

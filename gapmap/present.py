@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
-from gapmap import settings
 from gapmap.privacy import redact_confidential
 from gapmap.render import STATUS_COLOURS, STATUS_WORDS, format_number, uk_date
 
@@ -50,7 +49,6 @@ __all__ = [
     "gaps_table",
     "headline_metrics",
     "index_text",
-    "is_fictional",
     "kicker_html",
     "label_of",
     "md",
@@ -145,12 +143,6 @@ def uk_datetime(iso: str) -> str:
 def index_text(value: Any) -> str:
     """A patchwork index to 2 decimals; '–' when there is none (nothing provided anywhere)."""
     return "–" if value is None or pd.isna(value) else f"{float(value):.2f}"
-
-
-def is_fictional(dataset: Dataset) -> bool:
-    """The demo, or any service list shown on the demo county's (fictional) areas."""
-    demo_boundaries = settings.DEMO_BOUNDARIES.name + " ("
-    return dataset.is_demo or dataset.sources.get("boundaries", "").startswith(demo_boundaries)
 
 
 def kicker_html(choice_label: str, *, fictional: bool, today: date) -> str:

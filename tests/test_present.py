@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from gapmap import present, settings
+from gapmap import present
 from gapmap.config import Benchmark, Profile, default_config
 from gapmap.errors import ValidationReport
 
@@ -100,14 +100,6 @@ def test_labels_status_words_and_index_text():
     assert present.index_text(1) == "1.00"
     assert present.index_text(None) == "–"
     assert present.index_text(float("nan")) == "–"
-
-
-def test_is_fictional_for_the_demo_and_for_lists_on_the_demo_county():
-    demo_boundaries = f"{settings.DEMO_BOUNDARIES.name} (0123456789ab)"
-    assert present.is_fictional(SimpleNamespace(is_demo=True, sources={}))
-    assert present.is_fictional(SimpleNamespace(is_demo=False, sources={"boundaries": demo_boundaries}))
-    real = {"boundaries": "england_ltla_2024.geojson (0123456789ab)"}
-    assert not present.is_fictional(SimpleNamespace(is_demo=False, sources=real))
 
 
 def test_report_frame_lists_errors_before_warnings():
