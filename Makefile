@@ -30,7 +30,7 @@ browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; } || echo "note: chromium is not installed; the browser test will skip (apt-get install chromium)"
 
 run: $(STAMP) assets
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT)
+	$(BIN)/python app.py --server.port $(PORT)
 
 test: $(STAMP) assets browser lint
 	$(BIN)/python -m pytest

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from datetime import date
 from typing import Any
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from gapmap import render, settings
 from gapmap.dataset import Dataset, validate_dataset
@@ -433,6 +433,10 @@ def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[s
     # Only a click on an area reruns the app: panning and zooming do not. render=False skips
     # streamlit-folium's extra whole-figure render (it renders the map itself anyway): the same
     # page, ~0.1 s sooner for all of England.
+    # Imported here, not at the top: a component declared before the server exists (as when
+    # `python app.py` preloads this module) is not registered with it.
+    from streamlit_folium import st_folium
+
     out = st_folium(
         m,
         key="map",
@@ -709,4 +713,13 @@ def main() -> None:
         show_input_error(exc)
 
 
-main()
+if st.runtime.exists():
+    main()
+elif __name__ == "__main__":
+    # `python app.py [streamlit options]` (what `make run` does): start the server in this
+    # process, so the heavy imports above are done before the first viewer connects rather
+    # than while a meeting room waits for the map.
+    from streamlit.web import cli as streamlit_cli
+
+    sys.argv = ["streamlit", "run", __file__, *sys.argv[1:]]
+    sys.exit(streamlit_cli.main())

@@ -1,6 +1,6 @@
 """How fast the app shows its map, and how big the map is, for the demo and for all of England.
 
-For each scenario, every run starts a fresh `streamlit run app.py` (cold caches) and measures,
+For each scenario, every run starts a fresh `python app.py` as `make run` does (cold caches) and measures,
 in headless Chromium (Debian's /usr/bin/chromium through Playwright):
 
 * start -> map drawn: from launching the server to Leaflet having drawn every area

@@ -1,6 +1,7 @@
 """End to end: the real app in headless Chromium, offline.
 
-Starts `streamlit run app.py` on a free local port, opens it with Playwright driving Debian's
+Starts the app as `make run` does (`python app.py`) on a free local port, opens it with
+Playwright driving Debian's
 /usr/bin/chromium (never a downloaded browser), and checks through the DOM that Leaflet drew
 the demo's areas and service markers, that every request stayed on this machine, and saves a
 1600x900 screenshot to tests/artifacts/app.png (git-ignored) for a human to look at.
@@ -59,10 +60,10 @@ def free_port() -> int:
 
 @contextmanager
 def running_app(env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
-    """`streamlit run app.py` on a free port; yields the base URL once /_stcore/health answers."""
+    """`python app.py` (as `make run`) on a free port; yields the base URL once /_stcore/health answers."""
     port = free_port()
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "app.py"),
+        sys.executable, str(REPO_ROOT / "app.py"),
         "--server.headless", "true",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
