@@ -1,10 +1,10 @@
 """End to end: the real app in headless Chromium, offline.
 
 Starts the app as `make run` does (`python app.py`) on a free local port, opens it with
-Playwright driving Debian's
-/usr/bin/chromium (never a downloaded browser), and checks through the DOM that Leaflet drew
-the demo's areas and service markers, that every request stayed on this machine, and saves a
-1600x900 screenshot to tests/artifacts/app.png (git-ignored) for a human to look at.
+Playwright driving Debian's /usr/bin/chromium (never a downloaded browser), and checks through
+the DOM that Leaflet drew the demo's areas and service markers, that every request stayed on
+this machine, and saves a 1600x900 screenshot to tests/artifacts/app.png (git-ignored) for a
+human to look at.
 """
 
 from __future__ import annotations
