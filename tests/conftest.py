@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,21 @@ def shared_data() -> Path:
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+#: The date the demo is validated against in export tests (the demo's funding dates are fixed).
+DEMO_TODAY = date(2026, 11, 22)
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """The fictional demo county and its default analysis (read-only: shared by many tests)."""
+    from gapmap.dataset import load_demo
+    from gapmap.engine import analyse
+
+    dataset = load_demo(today=DEMO_TODAY)
+    analysis = analyse(dataset.areas, dataset.population, dataset.services, dataset.config)
+    return dataset, analysis
 
 
 @pytest.fixture(autouse=True)

@@ -16,18 +16,11 @@ from shapely.geometry import Point, box
 
 from gapmap import export, fileio
 from gapmap.config import default_config
-from gapmap.dataset import Dataset, load_demo
+from gapmap.dataset import Dataset
 from gapmap.engine import GapAnalysis, analyse
 from gapmap.errors import ValidationReport
 
 TODAY = date(2026, 11, 22)
-
-
-@pytest.fixture(scope="module")
-def demo():
-    dataset = load_demo(today=TODAY)
-    analysis = analyse(dataset.areas, dataset.population, dataset.services, dataset.config)
-    return dataset, analysis
 
 
 @pytest.fixture(scope="module")

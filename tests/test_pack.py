@@ -11,7 +11,6 @@ import pytest
 from pypdf import PdfReader
 
 from gapmap import pack
-from gapmap.dataset import load_demo
 from gapmap.engine import analyse
 
 TODAY = date(2026, 11, 22)
@@ -19,13 +18,6 @@ TODAY = date(2026, 11, 22)
 
 def squash(text: str) -> str:
     return "".join(text.split())
-
-
-@pytest.fixture(scope="module")
-def demo():
-    dataset = load_demo(today=TODAY)
-    analysis = analyse(dataset.areas, dataset.population, dataset.services, dataset.config)
-    return dataset, analysis
 
 
 @pytest.fixture(scope="module")

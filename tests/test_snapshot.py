@@ -22,7 +22,6 @@ from pypdf import PdfReader
 
 from gapmap import snapshot
 from gapmap.config import default_config
-from gapmap.dataset import load_demo
 from gapmap.engine import analyse
 from gapmap.settings import BNG_EPSG
 
@@ -32,13 +31,6 @@ REFERENCE_DPI = 40
 #: Mean absolute difference (0-255 greyscale, 4x-downsampled) a render may drift from the reference
 #: (fonts/antialiasing across library versions) before the test calls it broken.
 REFERENCE_TOLERANCE = 3.0
-
-
-@pytest.fixture(scope="module")
-def demo():
-    dataset = load_demo(today=TODAY)
-    analysis = analyse(dataset.areas, dataset.population, dataset.services, dataset.config)
-    return dataset, analysis
 
 
 def pdf_text(data: bytes) -> tuple[int, str]:
