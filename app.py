@@ -28,6 +28,33 @@ from typing import Any
 
 import streamlit as st
 
+
+def _serve_from_here() -> None:
+    """`python app.py [streamlit options]`, what `make run` does: start the server in this process.
+
+    The package's heavy imports (geopandas, folium, ...) run in a background thread while the
+    browser loads Streamlit's front end, instead of on the critical path to the first map;
+    the first script run simply finds them in sys.modules (or waits on the import lock).
+    """
+    import threading
+
+    from streamlit.web import cli as streamlit_cli
+
+    def preload() -> None:
+        import gapmap.dataset
+        import gapmap.engine
+        import gapmap.present
+        import gapmap.render  # noqa: F401
+
+    threading.Thread(target=preload, name="gapmap-preload", daemon=True).start()
+    sys.argv = ["streamlit", "run", __file__, *sys.argv[1:]]
+    sys.exit(streamlit_cli.main())
+
+
+if __name__ == "__main__" and not st.runtime.exists():
+    _serve_from_here()
+
+# The package is imported after the launcher above (see _serve_from_here): hence E402 for app.py.
 from gapmap import render, settings
 from gapmap.dataset import Dataset, validate_dataset
 from gapmap.engine import GapAnalysis, analyse, services_serving
@@ -713,13 +740,4 @@ def main() -> None:
         show_input_error(exc)
 
 
-if st.runtime.exists():
-    main()
-elif __name__ == "__main__":
-    # `python app.py [streamlit options]` (what `make run` does): start the server in this
-    # process, so the heavy imports above are done before the first viewer connects rather
-    # than while a meeting room waits for the map.
-    from streamlit.web import cli as streamlit_cli
-
-    sys.argv = ["streamlit", "run", __file__, *sys.argv[1:]]
-    sys.exit(streamlit_cli.main())
+main()
