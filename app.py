@@ -160,7 +160,16 @@ def load_source(source: str, version_path: str | None = None, inputs: str = "") 
     elif source == ENV_KEY:
         dataset, report = validate_dataset(for_analysis=True, **env_inputs())
     else:
-        dataset, report = validate_dataset(version_path, for_analysis=True, **base_inputs())
+        from gapmap.storage import read_version_file
+
+        # Checked against the checksum recorded at saving: a changed file is reported, not used.
+        content = read_version_file(version_path)
+        dataset, report = validate_dataset(
+            services_content=content,
+            services_name=os.path.basename(version_path),
+            for_analysis=True,
+            **base_inputs(),
+        )
     if dataset is None:
         raise GapmapInputError(report.problems)
     return dataset
