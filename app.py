@@ -263,8 +263,10 @@ def sign_in_gate() -> str:
 def sign_in_form(policy: auth.AccessPolicy) -> None:
     st.title("gapmap: sign in")
     with st.form("sign_in_form"):
-        name = st.text_input("User name", key="sign_in_name")
-        password = st.text_input("Password", type="password", key="sign_in_password")
+        name = st.text_input("User name", key="sign_in_name", autocomplete="username")
+        password = st.text_input(
+            "Password", type="password", key="sign_in_password", autocomplete="current-password"
+        )
         submitted = st.form_submit_button("Sign in")
     if submitted:
         user, message = auth.sign_in(name, password, policy.users)
