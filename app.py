@@ -606,7 +606,11 @@ def services_tab(dataset: Dataset, choice_label: str, role: str) -> None:
         st.info("Signed in as a viewer: uploading, saving and comparing service lists need an analyst.")
 
     st.subheader("Saved versions")
-    versions = list_versions()
+    found = ValidationReport()
+    versions = list_versions(report=found)
+    if found.problems:  # e.g. a damaged manifest entry: said here, the rest still works
+        st.warning("Some saved versions need attention:")
+        st.dataframe(report_frame(found), hide_index=True, width="stretch", key="storage_problems")
     if not versions:
         st.info("No saved versions yet.")
         return

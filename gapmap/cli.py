@@ -119,9 +119,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_versions(args: argparse.Namespace) -> int:
+    from gapmap.errors import ValidationReport
     from gapmap.storage import list_versions
 
-    versions = list_versions(args.dir)
+    found = ValidationReport()
+    versions = list_versions(args.dir, report=found)
+    for problem in found.problems:  # damaged entries, repairs: on stderr, the list stays parseable
+        print(problem, file=sys.stderr)
     if not versions:
         print("No saved versions yet.")
     for v in versions:

@@ -454,7 +454,8 @@ def list_versions(
     folder = _root(root)
     found = ValidationReport()
     versions, _ = _scan(folder, found)
-    if found.problems or (folder.is_dir() and _stale_temp_files(folder)):
+    needs_repair = bool(found.problems)
+    if needs_repair or (folder.is_dir() and _stale_temp_files(folder)):
         try:
             with _locked(folder):
                 # Re-scan under the lock: a concurrent save may have finished meanwhile.
@@ -464,9 +465,12 @@ def list_versions(
                 if found.problems:
                     _repair(folder, versions, damaged, found)
         except OSError as exc:  # e.g. a read-only folder: still list what is there
-            found.warn(
-                str(folder / MANIFEST_NAME), f"the list of saved versions could not be repaired: {exc}"
-            )
+            if needs_repair:  # (stale temp files alone are never listed: nothing to say)
+                found.warn(
+                    str(folder / MANIFEST_NAME),
+                    f"the list of saved versions could not be repaired ({exc.strerror or exc}); "
+                    "the versions are listed as found",
+                )
         for problem in found.problems:
             logger.warning("%s", problem)
     if report is not None:

@@ -329,3 +329,35 @@ def test_page_lists_and_opens_around_a_damaged_entry_and_refuses_a_tampered_vers
     assert any("could not be used" in e.value for e in at.error)
     table = next(df.value for df in at.dataframe if "What is wrong and how to fix it" in df.value.columns)
     assert table["What is wrong and how to fix it"].str.contains("saved version v0003 has changed").any()
+
+
+def test_services_tab_says_what_needs_attention():
+    from streamlit.testing.v1 import AppTest
+
+    from gapmap import settings
+
+    demo = settings.DEMO_SERVICES.read_bytes()
+    save_version(demo, "good.csv", row_count=60)
+    save_version(demo, "damaged_entry.csv", row_count=60)
+    edit_manifest(settings.SAVED_SERVICES_DIR, 1, sha256="0" * 10)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60)
+    at.session_state["tab"] = "Services"
+    at.run()
+    assert not at.exception, at.exception
+    assert any("Some saved versions need attention" in w.value for w in at.warning)
+    table = next(df.value for df in at.dataframe if "What is wrong and how to fix it" in df.value.columns)
+    # (the first listing of the run already repaired the manifest: the bad checksum is now "lost")
+    [message] = [m for m in table["What is wrong and how to fix it"] if "v0002" in m]
+    assert message.startswith("the entry for version v0002 is damaged: `sha256` is missing")
+    assert message.endswith("its checksum is lost, so it is listed but will not be opened")
+
+
+def test_cli_versions_reports_damage_on_stderr(tmp_path, capsys):
+    from gapmap.cli import main
+
+    two_versions(tmp_path)
+    edit_manifest(tmp_path, 0, version_id="vABC")
+    assert main(["versions", "--dir", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert [line.split("\t")[0] for line in captured.out.splitlines()] == ["v0001", "v0002"]
+    assert "the entry for version v0001 is damaged: `version_id` is 'vABC'" in captured.err
