@@ -7,7 +7,7 @@ LEAFLET_VERSION := 1.9.4
 LEAFLET := static/vendor/leaflet/leaflet.js
 PORT ?= 8501
 
-.PHONY: run test lint bench demo assets browser clean
+.PHONY: run serve test lint bench demo assets browser clean
 
 # Create .venv if missing and install (again) whenever the requirements change.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -29,8 +29,17 @@ $(LEAFLET):
 browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; } || echo "note: chromium is not installed; the browser test will skip (apt-get install chromium)"
 
+# This computer only. To serve a meeting room, see `serve` below.
 run: $(STAMP) assets
-	$(BIN)/python app.py --server.port $(PORT)
+	$(BIN)/python app.py --server.port $(PORT) --server.address 127.0.0.1
+
+# Serving to a network is explicit, `make serve HOST=0.0.0.0` (or one of this machine's
+# addresses), and then needs sign-in: add users first with
+# `python -m gapmap users add NAME --role analyst` (the app shows nothing without them).
+# HOST must come from the command line, not from a HOST variable a shell may export.
+serve: $(STAMP) assets
+	@test "$(origin HOST)" = "command line" || { echo "usage: make serve HOST=0.0.0.0 (sign-in is then required; see README.md, 'Serving to a network')"; exit 2; }
+	$(BIN)/python app.py --server.port $(PORT) --server.address $(HOST)
 
 test: $(STAMP) assets browser lint
 	$(BIN)/python -m pytest

@@ -55,7 +55,7 @@ if __name__ == "__main__" and not st.runtime.exists():
     _serve_from_here()
 
 # The package is imported after the launcher above (see _serve_from_here): hence E402 for app.py.
-from gapmap import render, settings
+from gapmap import auth, render, settings
 from gapmap.dataset import Dataset, validate_dataset
 from gapmap.engine import GapAnalysis, analyse, services_serving
 from gapmap.errors import GapmapInputError, ValidationReport
@@ -160,7 +160,16 @@ def load_source(source: str, version_path: str | None = None, inputs: str = "") 
     elif source == ENV_KEY:
         dataset, report = validate_dataset(for_analysis=True, **env_inputs())
     else:
-        dataset, report = validate_dataset(version_path, for_analysis=True, **base_inputs())
+        from gapmap.storage import read_version_file
+
+        # Checked against the checksum recorded at saving: a changed file is reported, not used.
+        content = read_version_file(version_path)
+        dataset, report = validate_dataset(
+            services_content=content,
+            services_name=os.path.basename(version_path),
+            for_analysis=True,
+            **base_inputs(),
+        )
     if dataset is None:
         raise GapmapInputError(report.problems)
     return dataset
@@ -218,12 +227,70 @@ def show_report(report: ValidationReport, *, what: str) -> None:
         st.dataframe(report_frame(report), hide_index=True, width="stretch", key=f"report_{what}")
 
 
+# --------------------------------------------------------------------------- sign-in
+SIGNED_IN_KEY = "auth_user"  # set only here, never by a widget: the browser cannot choose it
+
+
+def sign_in_gate() -> str:
+    """The role this session may act as; draws the sign-in form (and stops) until signed in.
+
+    Sign-in is required when the server is bound beyond 127.0.0.1 (or GAPMAP_SIGN_IN is set,
+    or users exist); with no usable users file the page then shows only why (fail closed).
+    The role is read from the users file at every run, so a removed user is signed out.
+    """
+    policy = auth.access_policy(
+        st.get_option("server.address"), settings.USERS_FILE, required=settings.SIGN_IN_REQUIRED
+    )
+    if policy.refusal:
+        st.title("gapmap")
+        st.error(policy.refusal)
+        st.stop()
+    if not policy.sign_in:
+        return auth.LOCAL_ROLE
+    user = policy.users.get(st.session_state.get(SIGNED_IN_KEY) or "")
+    if user is None:
+        st.session_state.pop(SIGNED_IN_KEY, None)
+        sign_in_form(policy)
+        st.stop()
+    st.sidebar.markdown(f"Signed in as **{md(user.username)}** ({user.role})")
+    if st.sidebar.button("Sign out", key="sign_out"):
+        for key in list(st.session_state):
+            del st.session_state[key]
+        st.rerun()
+    return user.role
+
+
+def sign_in_form(policy: auth.AccessPolicy) -> None:
+    st.title("gapmap: sign in")
+    with st.form("sign_in_form"):
+        name = st.text_input("User name", key="sign_in_name", autocomplete="username")
+        password = st.text_input(
+            "Password", type="password", key="sign_in_password", autocomplete="current-password"
+        )
+        submitted = st.form_submit_button("Sign in")
+    if submitted:
+        user, message = auth.sign_in(name, password, policy.users)
+        if user is None:
+            st.error(message)
+            return
+        st.session_state[SIGNED_IN_KEY] = user.username
+        st.rerun()
+
+
 # --------------------------------------------------------------------------- upload (testable)
-def sync_uploaded_file() -> None:
+UPLOAD_KEYS = ("upload_content", "upload_name", "upload_sha", "save_message", "upload_from_widget")
+
+
+def sync_uploaded_file(role: str) -> None:
     """Copy the file uploader's file into session state, where the rest of the page reads it.
 
-    Tests set `upload_content`/`upload_name` directly: the same path from here on.
+    Tests set `upload_content`/`upload_name` directly: the same path from here on. A role
+    that may not upload (a viewer) has no uploader, and any upload state is dropped.
     """
+    if not auth.allows(role, "upload"):
+        for key in UPLOAD_KEYS:
+            st.session_state.pop(key, None)
+        return
     uploaded = st.session_state.get("upload_file")
     if uploaded is not None:
         content = uploaded.getvalue()
@@ -248,7 +315,9 @@ def current_upload() -> tuple[bytes, str, str] | None:
     return content, name, digest
 
 
-def save_upload(content: bytes, name: str, row_count: int) -> None:
+def save_upload(content: bytes, name: str, row_count: int, role: str) -> None:
+    if not auth.allows(role, "save"):  # the button is not drawn for them either
+        raise GapmapInputError(f"a {role} may not save service lists; ask an analyst", file=name)
     from gapmap.storage import list_versions, save_version
 
     already = [v for v in list_versions() if v.sha256 == sha256(content)]
@@ -517,7 +586,7 @@ def patchwork_tab(dataset: Dataset, analysis: GapAnalysis) -> None:
     st.dataframe(style_patchwork(table), width="stretch", height=480, key="patchwork_table")
 
 
-def services_tab(dataset: Dataset, choice_label: str) -> None:
+def services_tab(dataset: Dataset, choice_label: str, role: str) -> None:
     from gapmap.storage import list_versions
 
     config = dataset.config
@@ -531,6 +600,27 @@ def services_tab(dataset: Dataset, choice_label: str) -> None:
     )
     st.caption("Confidential services (refuges) are listed without any location.")
 
+    if auth.allows(role, "upload"):
+        upload_section(role)
+    else:
+        st.info("Signed in as a viewer: uploading, saving and comparing service lists need an analyst.")
+
+    st.subheader("Saved versions")
+    found = ValidationReport()
+    versions = list_versions(report=found)
+    if found.problems:  # e.g. a damaged manifest entry: said here, the rest still works
+        st.warning("Some saved versions need attention:")
+        st.dataframe(report_frame(found), hide_index=True, width="stretch", key="storage_problems")
+    if not versions:
+        st.info("No saved versions yet.")
+        return
+    st.dataframe(versions_table(versions), hide_index=True, width="stretch", key="versions_table")
+    if auth.allows(role, "compare"):
+        compare_section(dataset, versions)
+
+
+def upload_section(role: str) -> None:
+    """The uploader, its report and preview, and "Save as new version" (analysts only)."""
     st.subheader("Upload a new service list")
     st.file_uploader("Service list (CSV or Excel)", type=["csv", "xlsx", "xls"], key="upload_file")
     upload = current_upload()
@@ -547,18 +637,10 @@ def services_tab(dataset: Dataset, choice_label: str) -> None:
                 key="upload_preview",
             )
             if st.button("Save as new version", type="primary", key="save_version"):
-                save_upload(content, name, len(checked.services))
+                save_upload(content, name, len(checked.services), role)
                 st.rerun()  # the sidebar (drawn earlier in this run) must list the new version
     if st.session_state.get("save_message"):
         st.success(st.session_state["save_message"])
-
-    st.subheader("Saved versions")
-    versions = list_versions()
-    if not versions:
-        st.info("No saved versions yet.")
-        return
-    st.dataframe(versions_table(versions), hide_index=True, width="stretch", key="versions_table")
-    compare_section(dataset, versions)
 
 
 def compare_section(dataset: Dataset, versions: list[Any]) -> None:
@@ -683,7 +765,7 @@ def show_input_error(exc: GapmapInputError) -> None:
     st.dataframe(report_frame(exc.report), hide_index=True, width="stretch", key="input_errors")
 
 
-def page() -> None:
+def page(role: str) -> None:
     st.sidebar.header("What to show")
     choice, choice_label, version_path = sidebar_dataset()
     dataset = get_dataset(choice, version_path)
@@ -716,7 +798,7 @@ def page() -> None:
         "Map": lambda: map_tab(dataset, analysis, services, view),
         "Gaps": lambda: gaps_tab(dataset, analysis, view),
         "Patchwork": lambda: patchwork_tab(dataset, analysis),
-        "Services": lambda: services_tab(dataset, choice_label),
+        "Services": lambda: services_tab(dataset, choice_label, role),
         "Export": lambda: export_tab(dataset, analysis, view, title),
         "Method": lambda: method_tab(dataset, view),
     }
@@ -731,9 +813,10 @@ def main() -> None:
         page_title="gapmap: DA and SV provision", layout="wide", initial_sidebar_state="expanded"
     )
     st.markdown(PAGE_CSS, unsafe_allow_html=True)
-    sync_uploaded_file()
+    role = sign_in_gate()
+    sync_uploaded_file(role)
     try:
-        page()
+        page(role)
     except GapmapInputError as exc:
         # Whatever was drawn before the problem (sidebar, title) stays, so another dataset
         # can be chosen.

@@ -65,6 +65,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--benchmarks", type=Path)
     p.add_argument("--profile")
     p.add_argument("--dir", type=Path, help="folder of saved versions (default: data/services/saved)")
+
+    p = sub.add_parser("users", help="who may sign in when gapmap is served to a network")
+    users = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    file_help = "users file (default: GAPMAP_USERS_FILE, else data/users.json)"
+    u = users.add_parser("add", help="add a user (the password is asked for, never given as an argument)")
+    u.add_argument("name", help="user name: letters, digits, '.', '_' or '-'")
+    u.add_argument(
+        "--role",
+        required=True,
+        choices=["viewer", "analyst"],
+        help="viewer: maps, tables, exports; analyst: also upload, save and compare",
+    )
+    u.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    u.add_argument("--replace", action="store_true", help="give an existing user a new password and role")
+    u.add_argument("--file", type=Path, help=file_help)
+    u = users.add_parser("list", help="list users and their roles")
+    u.add_argument("--file", type=Path, help=file_help)
+    u = users.add_parser("remove", help="remove a user")
+    u.add_argument("name")
+    u.add_argument("--file", type=Path, help=file_help)
     return parser
 
 
@@ -97,9 +119,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_versions(args: argparse.Namespace) -> int:
+    from gapmap.errors import ValidationReport
     from gapmap.storage import list_versions
 
-    versions = list_versions(args.dir)
+    found = ValidationReport()
+    versions = list_versions(args.dir, report=found)
+    for problem in found.problems:  # damaged entries, repairs: on stderr, the list stays parseable
+        print(problem, file=sys.stderr)
     if not versions:
         print("No saved versions yet.")
     for v in versions:
@@ -135,6 +161,39 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return run_compare(args)
 
 
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:  # for scripts: never on the command line, where `ps` would show it
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Same password again: ") != first:
+        raise GapmapInputError("the two passwords differ; nothing was changed", file="password")
+    return first
+
+
+def _cmd_users(args: argparse.Namespace) -> int:
+    from gapmap import auth, settings
+
+    path = args.file or settings.USERS_FILE
+    if args.users_command == "add":
+        auth.check_username(args.name)  # before asking for a password
+        user = auth.add_user(
+            path, args.name, args.role, _read_password(args.password_stdin), replace=args.replace
+        )
+        print(f"Added {user.username} ({user.role}) to {path}.")
+    elif args.users_command == "remove":
+        auth.remove_user(path, args.name)
+        print(f"Removed {auth.normalise_username(args.name)} from {path}.")
+    else:
+        found = auth.load_users(path)
+        if not found:
+            print(f"No users in {path}.")
+        for user in found.values():
+            print(f"{user.username}\t{user.role}")
+    return 0
+
+
 COMMANDS = {
     "validate": _cmd_validate,
     "report": _cmd_report,
@@ -142,6 +201,7 @@ COMMANDS = {
     "versions": _cmd_versions,
     "save": _cmd_save,
     "compare": _cmd_compare,
+    "users": _cmd_users,
 }
 
 

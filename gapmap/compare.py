@@ -451,13 +451,14 @@ def _with_config(dataset, config):
 
 def _resolve(reference: str, folder: Path | None) -> tuple[Path, str]:
     """A version id in `folder` or a path to a service file -> (path, label)."""
-    from gapmap.storage import get_version
+    from gapmap.storage import get_version, read_version
 
     candidate = Path(reference)
     if candidate.is_file():
         return candidate, candidate.name
     if re.fullmatch(r"[vV]?\d+", reference.strip()):
         version = get_version(reference, folder)
+        read_version(version)  # a version changed since it was saved is reported, never compared
         return version.path, f"{version.version_id} ({version.original_name}, saved {version.saved_at})"
     raise GapmapInputError(
         f"`{reference}` is neither a saved version id (like v0003; see `python -m gapmap versions`) "

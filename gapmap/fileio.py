@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
+
+#: Temp files are named `.{final name}.{random}.tmp` in the destination's folder.
+TEMP_SUFFIX = ".tmp"
 
 
 def fsync_directory(folder: Path) -> None:
@@ -21,7 +24,14 @@ def fsync_directory(folder: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path | str, data: bytes | str, *, durable_rename: bool = False) -> Path:
+def is_temp_name(name: str) -> bool:
+    """True for a temp file name `write_atomic` makes (left behind only by a killed write)."""
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX) and name.count(".") >= 3
+
+
+def write_atomic(
+    path: Path | str, data: bytes | str, *, durable_rename: bool = False, mode: int = 0o666
+) -> Path:
     """Write via a temp file in the same folder, fsync, then os.replace.
 
     Parameters
@@ -32,20 +42,26 @@ def write_atomic(path: Path | str, data: bytes | str, *, durable_rename: bool = 
         Bytes, or text written as UTF-8 with "\\n" newlines.
     durable_rename
         Also fsync the folder, so the rename itself survives a power cut (saved versions).
+    mode
+        Permissions asked for; the process umask is applied by the system as for any new
+        file (so 0o666 under umask 077 gives 0600). Private files (users) pass 0o600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+    # os.open with O_EXCL (not mkstemp, which always makes 0600) so the umask decides the
+    # permissions, and O_NOFOLLOW so a planted symlink is never written through.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(tmp, flags, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are ordinary shareable files
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     if durable_rename:
         fsync_directory(path.parent)

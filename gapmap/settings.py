@@ -37,3 +37,16 @@ VENDOR_DIR: Path = PROJECT_ROOT / "static" / "vendor"
 BNG_EPSG: int = 27700
 #: WGS84, the CRS every loader returns.
 WGS84_EPSG: int = 4326
+
+#: Who may sign in when gapmap is served beyond this computer (see gapmap.auth). Default is
+#: `<data dir>/users.json`; the environment variable GAPMAP_USERS_FILE moves it.
+USERS_FILE: Path = Path(os.environ.get("GAPMAP_USERS_FILE", DATA_DIR / "users.json"))
+
+#: Require sign-in even on 127.0.0.1 (e.g. behind a reverse proxy on the same machine):
+#: GAPMAP_SIGN_IN=required. Sign-in is always required when bound beyond loopback.
+SIGN_IN_REQUIRED: bool = os.environ.get("GAPMAP_SIGN_IN", "").strip().lower() in (
+    "1",
+    "true",
+    "yes",
+    "required",
+)

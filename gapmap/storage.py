@@ -8,6 +8,13 @@ Layout of the versions folder (default `settings.SAVED_SERVICES_DIR`)::
                                                      original_name, sha256, file}, ...]}
     .lock                held (fcntl.flock) while a save allocates an id and writes
 
+The folder is created owner-only (0700) and files honour the umask: saved lists hold the
+exact locations of confidential services (refuges). Each version's sha256 is checked when it
+is read (`read_version`): a file changed since it was saved is reported, never used. Hidden
+temp files left by a killed save are removed by the next save or listing once they are older
+than `STALE_TEMP_SECONDS`. A damaged manifest entry is reported on its own and the other
+versions still list and open; a folder that cannot be written gives a clear GapmapInputError.
+
 Writes are atomic (temp file in the same folder, flush + fsync, os.replace, fsync of the
 folder), so a crash leaves either the old state or the new one. The manifest is an index,
 not the only record: if it is missing or unreadable it is rebuilt from the version files
@@ -16,6 +23,7 @@ present (and the problem is reported), so a damaged manifest never loses a versi
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import io
@@ -23,6 +31,7 @@ import json
 import logging
 import os
 import re
+import time
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +41,7 @@ from pathlib import Path
 
 from gapmap import settings
 from gapmap.errors import GapmapInputError, Problem, ValidationReport
-from gapmap.fileio import write_atomic
+from gapmap.fileio import is_temp_name, write_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +53,12 @@ MAX_NAME_LENGTH = 80
 
 _VERSION_FILE = re.compile(r"^(v\d{4,})_(.+)$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+#: A hidden temp file older than this (seconds) belongs to a save that was killed: saves
+#: write under the folder's lock and take well under a second.
+STALE_TEMP_SECONDS = 300
+#: The clock stale temp files are judged by (tests replace it).
+_clock = time.time
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,8 @@ class SavedVersion:
         Checksum of the saved bytes.
     path
         Where the bytes are.
+    problem
+        Why this version cannot be opened (its checksum is lost), or "" when it can.
     """
 
     version_id: str
@@ -72,6 +89,7 @@ class SavedVersion:
     original_name: str
     sha256: str
     path: Path
+    problem: str = ""
 
 
 # ---------------------------------------------------------------- names
@@ -110,7 +128,8 @@ def _format_version(number: int) -> str:
 @contextmanager
 def _locked(root: Path) -> Iterator[None]:
     """Hold an exclusive lock on the versions folder (between processes, via flock)."""
-    root.mkdir(parents=True, exist_ok=True)
+    # Owner-only: the saved lists hold confidential locations (the umask may tighten it further).
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
     with open(root / LOCK_NAME, "a+b") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         try:
@@ -162,43 +181,110 @@ def _entry(version: SavedVersion) -> dict:
     }
 
 
-def _parse_manifest(root: Path) -> tuple[list[dict] | None, str | None]:
-    """The manifest's entries, or (None, why) when it is missing or unreadable."""
+def _parse_manifest(root: Path) -> tuple[list | None, str | None]:
+    """The manifest's raw entries, or (None, why) when it is missing or unreadable as a whole.
+
+    Entries are checked one by one in `_scan`, so one damaged entry never hides the others.
+    """
     path = root / MANIFEST_NAME
     if not path.exists():
         return None, "missing"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise TypeError("it is not a JSON object")
         entries = data["versions"]
         if not isinstance(entries, list):
             raise TypeError("`versions` is not a list")
-        for entry in entries:
-            if not isinstance(entry, dict) or not _VERSION_FILE.match(str(entry.get("file", ""))):
-                raise ValueError(f"bad entry {entry!r:.80}")
-            if not isinstance(entry.get("version_id"), str) or not isinstance(entry.get("row_count"), int):
-                raise ValueError(f"bad entry {entry!r:.80}")
         return entries, None
-    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
-        return None, f"unreadable ({type(exc).__name__}: {exc})"
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, RecursionError) as exc:
+        return None, f"unreadable ({type(exc).__name__}: {str(exc)[:120]})"
 
 
-def _scan(root: Path, report: ValidationReport) -> list[SavedVersion]:
-    """Reconcile the manifest with the version files present.
+def _short(value: object) -> str:
+    """A manifest value for a message: its repr, cut short (manifests can be hand-edited)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_iso_utc(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return False
+    return True
+
+
+def _entry_faults(entry: dict, file_name: str) -> tuple[list[str], bool]:
+    """What is wrong with one manifest entry, and whether its checksum is usable."""
+    expected_id = _VERSION_FILE.match(file_name).group(1)
+    faults = []
+    if entry.get("version_id") != expected_id:
+        faults.append(f"`version_id` is {_short(entry.get('version_id'))}, not `{expected_id}`")
+    if entry.get("file") != file_name:
+        faults.append(f"`file` is {_short(entry.get('file'))}, not `{file_name}`")
+    row_count = entry.get("row_count")
+    if not isinstance(row_count, int) or isinstance(row_count, bool) or row_count < 0:
+        faults.append(f"`row_count` is {_short(row_count)}, not a whole number")
+    if not _is_iso_utc(entry.get("saved_at")):
+        faults.append(f"`saved_at` is {_short(entry.get('saved_at'))}, not a time like 2026-11-22T09:30:00Z")
+    if not isinstance(entry.get("original_name"), str):
+        faults.append(f"`original_name` is {_short(entry.get('original_name'))}, not text")
+    sha = entry.get("sha256")
+    checksum_ok = isinstance(sha, str) and _SHA256.fullmatch(sha) is not None
+    if not checksum_ok:
+        faults.append("`sha256` is missing" if sha in (None, "") else "`sha256` is not a checksum")
+    return faults, checksum_ok
+
+
+def _from_file(path: Path, version_id: str) -> SavedVersion:
+    """A version rebuilt from its file alone (no usable manifest entry)."""
+    content = path.read_bytes()
+    return SavedVersion(
+        version_id=version_id,
+        saved_at=_mtime_iso(path),
+        row_count=_count_rows(content, path.name),
+        original_name=_VERSION_FILE.match(path.name).group(2),
+        sha256=hashlib.sha256(content).hexdigest(),
+        path=path,
+    )
+
+
+def _mtime_iso(path: Path) -> str:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _scan(root: Path, report: ValidationReport) -> tuple[list[SavedVersion], bool]:
+    """Reconcile the manifest with the version files present -> (versions, manifest damaged).
 
     Every version file is listed: those the manifest knows keep its details, the others
     (manifest missing, corrupt, or a save interrupted between file and manifest) are
     rebuilt from the file. Manifest entries whose file has gone are reported, not listed.
+    A damaged entry is reported on its own and never stops the other versions listing; when
+    its checksum is lost the version is still listed but will not be opened (`read_version`).
     """
     if not root.is_dir():
-        return []
+        return [], False
+    manifest_name = str(root / MANIFEST_NAME)
+    try:
+        names = list(root.iterdir())
+    except OSError as exc:
+        report.warn(
+            str(root),
+            f"the saved versions cannot be read ({exc.strerror or exc}); ask whoever runs gapmap to let "
+            "the account it runs as read this folder",
+        )
+        return [], False
     entries, why = _parse_manifest(root)
     files = {}
-    for path in root.iterdir():
+    for path in names:
         match = _VERSION_FILE.match(path.name)
         if match and path.is_file():
             files[path.name] = path
-    manifest_name = str(root / MANIFEST_NAME)
-    if entries is None and why != "missing":
+    damaged = entries is None and why != "missing"
+    if damaged:
         report.warn(
             manifest_name,
             f"the list of saved versions is {why}; it was rebuilt from the {len(files)} version file(s) "
@@ -210,52 +296,86 @@ def _scan(root: Path, report: ValidationReport) -> list[SavedVersion]:
             f"the list of saved versions is missing; it was rebuilt from the {len(files)} version file(s) "
             "present",
         )
+    by_id: dict[str, str] = {}
+    for file_name in sorted(files):
+        by_id.setdefault(_VERSION_FILE.match(file_name).group(1), file_name)
     known: dict[str, dict] = {}
-    for entry in entries or []:
-        file_name = str(entry["file"])
-        if file_name in files:
-            known[file_name] = entry
-        else:
+    for index, entry in enumerate(entries or [], start=1):
+        if not isinstance(entry, dict):
+            damaged = True
+            report.warn(manifest_name, f"entry {index} is not a record ({_short(entry)}); it was ignored")
+            continue
+        file_name, version_id = entry.get("file"), entry.get("version_id")
+        if isinstance(file_name, str) and file_name in files:
+            target = file_name
+        elif _valid_id(version_id) and version_id in by_id:
+            target = by_id[version_id]
+        elif isinstance(file_name, str) and _VERSION_FILE.match(file_name) and _valid_id(version_id):
             report.warn(
                 manifest_name,
-                f"version {entry['version_id']} is listed but its file `{file_name}` is missing; "
-                "it cannot be opened",
+                f"version {version_id} is listed but its file `{file_name}` is missing; it cannot be opened",
             )
+            continue
+        else:
+            damaged = True
+            report.warn(
+                manifest_name,
+                f"entry {index} names no saved version (`version_id` {_short(version_id)}, `file` "
+                f"{_short(file_name)}); it was ignored",
+            )
+            continue
+        if target in known:
+            damaged = True
+            report.warn(manifest_name, f"entry {index} repeats version file `{target}`; it was ignored")
+            continue
+        known[target] = entry
     versions: list[SavedVersion] = []
     for file_name, path in files.items():
         version_id = _VERSION_FILE.match(file_name).group(1)
         entry = known.get(file_name)
-        if entry is not None:
-            versions.append(
-                SavedVersion(
-                    version_id=str(entry["version_id"]),
-                    saved_at=str(entry.get("saved_at", "")),
-                    row_count=int(entry["row_count"]),
-                    original_name=str(entry.get("original_name", "")),
-                    sha256=str(entry.get("sha256", "")),
-                    path=path,
+        if entry is None:
+            if entries is not None:
+                report.warn(
+                    manifest_name,
+                    f"version file `{file_name}` was not in the list of saved versions; it has been added",
                 )
-            )
+            versions.append(_from_file(path, version_id))
             continue
-        if entries is not None:
+        faults, checksum_ok = _entry_faults(entry, file_name)
+        problem = ""
+        if faults:
+            damaged = True
+            if checksum_ok:
+                advice = "the version is listed with details taken from its file"
+            else:
+                problem = (
+                    f"saved version {version_id} cannot be checked: its checksum in manifest.json is lost, "
+                    "so it is not opened. Restore manifest.json from a backup, or open "
+                    f"`{file_name}`, check it and save it as a new version"
+                )
+                advice = "its checksum is lost, so it is listed but will not be opened"
             report.warn(
-                manifest_name,
-                f"version file `{file_name}` was not in the list of saved versions; it has been added",
+                manifest_name, f"the entry for version {version_id} is damaged: {'; '.join(faults)}; {advice}"
             )
-        content = path.read_bytes()
-        saved_at = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        row_count = entry.get("row_count")
+        if not isinstance(row_count, int) or isinstance(row_count, bool) or row_count < 0:
+            row_count = _count_rows(path.read_bytes(), file_name)
+        original_name = entry.get("original_name")
         versions.append(
             SavedVersion(
                 version_id=version_id,
-                saved_at=saved_at,
-                row_count=_count_rows(content, file_name),
-                original_name=_VERSION_FILE.match(file_name).group(2),
-                sha256=hashlib.sha256(content).hexdigest(),
+                saved_at=entry["saved_at"] if _is_iso_utc(entry.get("saved_at")) else _mtime_iso(path),
+                row_count=row_count,
+                original_name=original_name
+                if isinstance(original_name, str)
+                else _VERSION_FILE.match(file_name).group(2),
+                sha256=entry["sha256"] if checksum_ok else "",
                 path=path,
+                problem=problem,
             )
         )
     versions.sort(key=lambda v: (_version_number(v.version_id), v.path.name))
-    return versions
+    return versions, damaged
 
 
 def _write_manifest(root: Path, versions: list[SavedVersion]) -> None:
@@ -264,15 +384,62 @@ def _write_manifest(root: Path, versions: list[SavedVersion]) -> None:
     write_atomic(root / MANIFEST_NAME, text, durable_rename=True)
 
 
-def _repair(root: Path, versions: list[SavedVersion], report: ValidationReport) -> None:
-    """Rewrite the manifest from a reconciled listing; keep the damaged one beside it."""
+def _repair(root: Path, versions: list[SavedVersion], damaged: bool, report: ValidationReport) -> None:
+    """Rewrite the manifest from a reconciled listing; keep a damaged one beside it.
+
+    Nothing is written when the manifest already says exactly this (a version whose checksum
+    is lost is kept as such, with an empty `sha256`, and reported at every listing).
+    """
     manifest = root / MANIFEST_NAME
-    entries, why = _parse_manifest(root)
-    if entries is None and why != "missing" and manifest.exists():
+    entries, _ = _parse_manifest(root)
+    # compared as JSON text: True == 1 in Python, not in the file
+    if json.dumps(entries, sort_keys=True) == json.dumps([_entry(v) for v in versions], sort_keys=True):
+        return
+    if damaged and manifest.exists():
         keep = root / f"manifest.damaged-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}.json"
         os.replace(manifest, keep)
         report.warn(str(manifest), f"the damaged list was kept as `{keep.name}`")
     _write_manifest(root, versions)
+
+
+def _stale_temp_files(root: Path) -> list[Path]:
+    """Hidden temp files left by saves that were killed before their rename."""
+    now = _clock()
+    stale = []
+    try:
+        for path in root.iterdir():
+            if is_temp_name(path.name) and path.is_file() and now - path.stat().st_mtime > STALE_TEMP_SECONDS:
+                stale.append(path)
+    except OSError:  # unreadable folder: reported by _scan
+        return []
+    return stale
+
+
+def _remove_stale_temp_files(root: Path) -> None:
+    for path in _stale_temp_files(root):
+        try:
+            path.unlink()
+            logger.warning("removed `%s`, a partial file left by an interrupted save", path)
+        except OSError as exc:  # read-only folder: they are never listed anyway
+            logger.warning("could not remove the partial file `%s`: %s", path, exc)
+
+
+def _cannot_save(folder: Path, exc: OSError) -> GapmapInputError:
+    """A clear message for a save the file system refused (never a raw OSError)."""
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        message = (
+            f"cannot save: the folder {folder} is not writable ({exc.strerror or exc}); nothing was saved. "
+            "Ask whoever runs gapmap to let the account it runs as write there, or set GAPMAP_DATA_DIR "
+            "to a writable folder and restart gapmap"
+        )
+    elif exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        message = (
+            f"cannot save: the disk holding {folder} is full; nothing was saved. Free some space and "
+            "save again"
+        )
+    else:
+        message = f"cannot save in the folder {folder} ({exc.strerror or exc}); nothing was saved"
+    return GapmapInputError(message, file=str(folder))
 
 
 # ---------------------------------------------------------------- public API
@@ -286,19 +453,24 @@ def list_versions(
     """
     folder = _root(root)
     found = ValidationReport()
-    versions = _scan(folder, found)
-    if found.problems:
+    versions, _ = _scan(folder, found)
+    needs_repair = bool(found.problems)
+    if needs_repair or (folder.is_dir() and _stale_temp_files(folder)):
         try:
             with _locked(folder):
                 # Re-scan under the lock: a concurrent save may have finished meanwhile.
+                _remove_stale_temp_files(folder)
                 found = ValidationReport()
-                versions = _scan(folder, found)
+                versions, damaged = _scan(folder, found)
                 if found.problems:
-                    _repair(folder, versions, found)
+                    _repair(folder, versions, damaged, found)
         except OSError as exc:  # e.g. a read-only folder: still list what is there
-            found.warn(
-                str(folder / MANIFEST_NAME), f"the list of saved versions could not be repaired: {exc}"
-            )
+            if needs_repair:  # (stale temp files alone are never listed: nothing to say)
+                found.warn(
+                    str(folder / MANIFEST_NAME),
+                    f"the list of saved versions could not be repaired ({exc.strerror or exc}); "
+                    "the versions are listed as found",
+                )
         for problem in found.problems:
             logger.warning("%s", problem)
     if report is not None:
@@ -358,28 +530,80 @@ def save_version(
     file_part = safe_file_name(original_name)
     if row_count is None:
         row_count = _count_rows(content, file_part)
-    with _locked(folder):
-        report = ValidationReport()
-        versions = _scan(folder, report)
-        for problem in report.problems:
-            logger.warning("%s", problem)
-        used = [_version_number(v.version_id) for v in versions]
-        # also skip ids of listed-but-missing entries, so an id is never reused
-        entries, _ = _parse_manifest(folder)
-        used += [_version_number(str(e["version_id"])) for e in entries or [] if _valid_id(e["version_id"])]
-        version_id = _format_version(max(used, default=0) + 1)
-        path = folder / f"{version_id}_{file_part}"
-        write_atomic(path, content, durable_rename=True)
-        version = SavedVersion(
-            version_id=version_id,
-            saved_at=_utc_now(),
-            row_count=int(row_count),
-            original_name=original_name,
-            sha256=digest,
-            path=path,
-        )
-        _write_manifest(folder, [*versions, version])
+    try:
+        with _locked(folder):
+            _remove_stale_temp_files(folder)
+            report = ValidationReport()
+            versions, damaged = _scan(folder, report)
+            for problem in report.problems:
+                logger.warning("%s", problem)
+            used = [_version_number(v.version_id) for v in versions]
+            # also skip ids of listed-but-missing entries, so an id is never reused
+            entries, _ = _parse_manifest(folder)
+            used += [
+                _version_number(e["version_id"])
+                for e in entries or []
+                if isinstance(e, dict) and _valid_id(e.get("version_id"))
+            ]
+            version_id = _format_version(max(used, default=0) + 1)
+            path = folder / f"{version_id}_{file_part}"
+            write_atomic(path, content, durable_rename=True)
+            version = SavedVersion(
+                version_id=version_id,
+                saved_at=_utc_now(),
+                row_count=int(row_count),
+                original_name=original_name,
+                sha256=digest,
+                path=path,
+            )
+            if damaged and (folder / MANIFEST_NAME).exists():
+                _repair(folder, versions, damaged, report)  # keeps the damaged manifest beside
+            _write_manifest(folder, [*versions, version])
+    except OSError as exc:
+        raise _cannot_save(folder, exc) from exc
     return version
+
+
+def read_version(version: SavedVersion) -> bytes:
+    """The saved bytes of `version`, checked against the checksum recorded when it was saved.
+
+    Raises
+    ------
+    GapmapInputError
+        When the file cannot be read, its checksum is lost, or it has changed since it was
+        saved (edited by hand, damaged): the message says which version and what to do.
+    """
+    where = str(version.path)
+    if version.problem:
+        raise GapmapInputError(version.problem, file=where)
+    try:
+        content = version.path.read_bytes()
+    except OSError as exc:
+        raise GapmapInputError(
+            f"saved version {version.version_id} cannot be read ({exc.strerror or exc}); restore "
+            f"`{version.path.name}` from a backup",
+            file=where,
+        ) from exc
+    if hashlib.sha256(content).hexdigest() != version.sha256:
+        raise GapmapInputError(
+            f"saved version {version.version_id} has changed since it was saved (its contents no longer "
+            "match the checksum recorded in manifest.json), so it was not used. Restore "
+            f"`{version.path.name}` from a backup, or upload the corrected list and save it as a new version",
+            file=where,
+        )
+    return content
+
+
+def read_version_file(path: Path | str) -> bytes:
+    """`read_version` for a saved version given by its file's path (as the app holds it)."""
+    path = Path(path)
+    for version in list_versions(path.parent):
+        if version.path.name == path.name:
+            return read_version(version)
+    raise GapmapInputError(
+        f"`{path.name}` is not a saved version (it may have been removed); choose another version",
+        file=str(path),
+    )
 
 
 def _valid_id(value: object) -> bool:

@@ -58,3 +58,13 @@ def _isolated_saved_versions(tmp_path, monkeypatch):
     from gapmap import settings
 
     monkeypatch.setattr(settings, "SAVED_SERVICES_DIR", tmp_path / "saved_versions")
+
+
+@pytest.fixture(autouse=True)
+def _no_sign_in_unless_a_test_asks(tmp_path, monkeypatch):
+    """No users file (so no sign-in) and a fresh sign-in throttle, whatever the machine has."""
+    from gapmap import auth, settings
+
+    monkeypatch.setattr(settings, "USERS_FILE", tmp_path / "no_users.json")
+    monkeypatch.setattr(settings, "SIGN_IN_REQUIRED", False)
+    auth.THROTTLE.reset()

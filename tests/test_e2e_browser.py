@@ -58,23 +58,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: A users file that does not exist: no sign-in unless a test gives its own (GAPMAP_USERS_FILE).
+NO_USERS_FILE = "/nonexistent/gapmap-test-users.json"
+
+
 @contextmanager
-def running_app(env: dict[str, str] | None = None, timeout_s: float = 120) -> Iterator[str]:
-    """`python app.py` (as `make run`) on a free port; yields the base URL once /_stcore/health answers."""
+def running_app(
+    env: dict[str, str] | None = None, timeout_s: float = 120, *, address: str | None = "127.0.0.1"
+) -> Iterator[str]:
+    """`python app.py` (as `make run`) on a free port; yields the base URL once /_stcore/health answers.
+
+    `address=None` passes no --server.address, so the repository's .streamlit/config.toml decides.
+    """
     port = free_port()
     cmd = [
         sys.executable, str(REPO_ROOT / "app.py"),
         "--server.headless", "true",
         "--server.port", str(port),
-        "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
     ]  # fmt: skip
+    if address is not None:
+        cmd += ["--server.address", address]
+    base_env = {k: v for k, v in os.environ.items() if k != "STREAMLIT_SERVER_ADDRESS"}
+    base_env.setdefault("GAPMAP_USERS_FILE", NO_USERS_FILE)
     log = ARTIFACTS / f"streamlit_{port}.log"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env={**base_env, **(env or {})}
         )
         base = f"http://127.0.0.1:{port}"
         try:

@@ -250,3 +250,62 @@ def test_cli_save_invalid_list_saves_nothing(tmp_path, capsys):
     assert main(["save", "--services", str(bad), "--dir", str(saved)]) == 1
     assert "Nothing was saved" in capsys.readouterr().out
     assert list_versions(saved) == []
+
+
+# ---------------------------------------------------------------- permissions (issue 8, point 8)
+@pytest.fixture
+def umask():
+    """Set the process umask for one test and restore it afterwards."""
+    import os
+
+    previous = os.umask(0o022)
+    os.umask(previous)
+
+    def set_umask(value: int) -> None:
+        os.umask(value)
+
+    yield set_umask
+    os.umask(previous)
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_saved_files_honour_a_strict_umask(tmp_path, umask):
+    umask(0o077)
+    v = save_version(CSV, "a.csv", row_count=2, root=tmp_path / "saved")
+    assert _mode(v.path) == 0o600  # was forced to 0644 before
+    assert _mode(tmp_path / "saved" / MANIFEST_NAME) == 0o600
+    assert _mode(tmp_path / "saved") == 0o700
+
+
+def test_saved_folder_is_owner_only_even_under_a_loose_umask(tmp_path, umask):
+    umask(0o022)
+    v = save_version(CSV, "a.csv", row_count=2, root=tmp_path / "saved")
+    assert _mode(tmp_path / "saved") == 0o700  # holds refuge locations
+    assert _mode(v.path) == 0o644  # 0o666 & ~0o022: the umask decides, not gapmap
+
+
+def test_write_atomic_private_mode(tmp_path, umask):
+    from gapmap.fileio import write_atomic
+
+    umask(0)
+    assert _mode(write_atomic(tmp_path / "private.json", "{}", mode=0o600)) == 0o600
+    assert _mode(write_atomic(tmp_path / "shared.txt", "x")) == 0o666
+
+
+def test_write_atomic_never_writes_through_a_planted_temp_name(tmp_path, monkeypatch):
+    # The temp file is created with O_EXCL: an existing file (or symlink) of that name is an
+    # error, never overwritten or followed.
+    import secrets
+
+    from gapmap.fileio import write_atomic
+
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("keep")
+    monkeypatch.setattr(secrets, "token_hex", lambda n: "fixed")
+    (tmp_path / ".out.txt.fixed.tmp").symlink_to(target)
+    with pytest.raises(FileExistsError):
+        write_atomic(tmp_path / "out.txt", "new")
+    assert target.read_text() == "keep"
