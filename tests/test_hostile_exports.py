@@ -265,24 +265,36 @@ def _metres(value: float) -> str:
     return rf"(?<![\d.])(?:{alts})"
 
 
-EASTING, NORTHING = Transformer.from_crs(4326, 27700, always_xy=True).transform(SECRET_LON, SECRET_LAT)
-#: Patterns found anywhere: the postcode (any spacing or case), the latitude, the easting and the
-#: northing. The longitude (1.481) alone is too like a ratio, so it counts only within 80
-#: characters of the latitude, as a written pair.
-ALONE = {
-    "postcode": r"(?i)QX4\s*7HD",
-    "latitude": _coordinate(SECRET_LAT),
-    "easting": _metres(EASTING),
-    "northing": _metres(NORTHING),
-}
 PAIR_WINDOW = 80
 
 
-def leaks(text: str) -> list[str]:
-    found = [label for label, pattern in ALONE.items() if re.search(pattern, text)]
-    lon = _coordinate(SECRET_LON)
-    for m in re.finditer(ALONE["latitude"], text):
-        if re.search(lon, text[max(0, m.start() - PAIR_WINDOW) : m.end() + PAIR_WINDOW]):
+def location_patterns(lat: float, lon: float, postcode: str) -> dict[str, str]:
+    """Regexes for a place written anywhere: the postcode (any spacing or case), the latitude,
+    the easting, the northing, and the longitude (used only as part of a lat/long pair: 1.481
+    alone is too like a ratio)."""
+    easting, northing = Transformer.from_crs(4326, 27700, always_xy=True).transform(lon, lat)
+    outward, _, inward = postcode.partition(" ")
+    return {
+        "postcode": rf"(?i){re.escape(outward)}\s*{re.escape(inward)}",
+        "latitude": _coordinate(lat),
+        "easting": _metres(easting),
+        "northing": _metres(northing),
+        "longitude": _coordinate(lon),
+    }
+
+
+SECRET_PATTERNS = location_patterns(SECRET_LAT, SECRET_LON, SECRET_POSTCODE)
+EASTING, NORTHING = Transformer.from_crs(4326, 27700, always_xy=True).transform(SECRET_LON, SECRET_LAT)
+
+
+def leaks(text: str, patterns: dict[str, str] = SECRET_PATTERNS) -> list[str]:
+    """Which of the place's location values `text` holds (empty when none)."""
+    found = [
+        label for label, pattern in patterns.items() if label != "longitude" and re.search(pattern, text)
+    ]
+    for m in re.finditer(patterns["latitude"], text):
+        window = text[max(0, m.start() - PAIR_WINDOW) : m.end() + PAIR_WINDOW]
+        if re.search(patterns["longitude"], window):
             found.append("lat/long pair")
             break
     return found
@@ -396,6 +408,22 @@ def test_every_report_output_is_free_of_the_refuge_location(hostile_report):
     assert texts["pack.pdf:text"].strip() and texts["map.pdf:text"].strip()
     found = {name: leaks(text) for name, text in texts.items()}
     assert {name: f for name, f in found.items() if f} == {}
+
+
+def test_the_sweep_finds_a_public_service_where_it_is_shown(hostile_report, hostile_inputs):
+    """The same sweep, aimed at a public located service, finds it in the workbook's sheet XML
+    and in the HTML map: the search reads what the files really hold."""
+    out, _ = hostile_report
+    with open(hostile_inputs["services"], newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    lookup = pd.read_csv(DEMO_POSTCODES, dtype=str)
+    public = next(r for r in rows if r["confidential"] != "true" and r["postcode"] and not r["serves"])
+    where = lookup.loc[lookup.iloc[:, 0] == public["postcode"]].iloc[0]
+    patterns = location_patterns(float(where.iloc[1]), float(where.iloc[2]), public["postcode"])
+    texts = output_texts(out)
+    sheets = "".join(t for k, t in texts.items() if k.startswith("gaps.xlsx:xl/worksheets/"))
+    assert {"postcode", "latitude", "lat/long pair"} <= set(leaks(sheets, patterns))
+    assert "lat/long pair" in leaks(texts["map.html"], patterns)
 
 
 def test_the_refuge_is_in_the_workbook_without_its_location(hostile_report):
