@@ -226,6 +226,10 @@ HOSTILE_AREAS = {
     "E07999002": "@SUM(A1)",
     "E07999004": "+Orrington Fen",
     "E07999005": "<img src=x onerror=alert(1)></script>",
+    # "$" made matplotlib parse TeX: the first stopped the PNG/PDF with a traceback, the
+    # second was drawn as maths.
+    "E07999006": "Wyke $\\frac{1}{$ sand",
+    "E07999007": "Mill $x^2$ beck",
 }
 HOSTILE_SERVICE_NAME = "=cmd|' /C calc'!A0"
 HOSTILE_PROVIDER = "-2+3"
@@ -458,6 +462,14 @@ def test_hostile_area_and_service_text_in_the_report_files(hostile_report, hosti
     assert wb["Summary"]["A1"].value == "'=1+1"
     # JSON needs no quoting: summary.json still parses and carries no area names to neutralise.
     json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def test_dollar_signs_in_names_are_drawn_as_written_in_the_pdfs(hostile_report):
+    out, _ = hostile_report
+    for name in ("map.pdf", "pack.pdf"):
+        text = "\n".join(p.extract_text() for p in PdfReader(out / name).pages)
+        assert HOSTILE_AREAS["E07999006"] in text, name
+        assert HOSTILE_AREAS["E07999007"] in text, name
 
 
 def test_hostile_names_are_escaped_in_the_html_map(hostile_report):
