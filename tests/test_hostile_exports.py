@@ -252,6 +252,18 @@ SECRET = {
     "hours": "24_7",
     "confidential": "true",
 }
+#: A second refuge at the same place, given only by British National Grid metres and left
+#: without a `confidential` value (refuges are confidential by default).
+SECRET_EN = {
+    "service_id": "FEN-SECRET-EN",
+    "name": "Second Lantern Refuge (fictional)",
+    "service_type": "refuge",
+    "easting": "627683",
+    "northing": "473250",
+    "serves": "E07999008",
+    "capacity": "4",
+    "capacity_unit": "family_spaces",
+}
 
 
 def _coordinate(value: float) -> str:
@@ -344,6 +356,7 @@ def hostile_inputs(tmp_path_factory) -> dict[str, Any]:
     rows[0]["name"] = HOSTILE_SERVICE_NAME
     rows[0]["provider"] = HOSTILE_PROVIDER
     rows.append({k: SECRET.get(k, "") for k in fields})
+    rows.append({k: SECRET_EN.get(k, "") for k in fields})
     services = folder / "hostile_services.csv"
     with open(services, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
@@ -379,10 +392,12 @@ def hostile_report(hostile_inputs, tmp_path_factory) -> tuple[Path, str]:
 
 
 def test_the_leak_detector_finds_what_it_looks_for(hostile_inputs):
-    assert set(leaks(hostile_inputs["services"].read_text(encoding="utf-8"))) >= {
+    assert set(leaks(hostile_inputs["services"].read_text(encoding="utf-8"))) == {
         "postcode",
         "latitude",
         "lat/long pair",
+        "easting",
+        "northing",
     }
     assert leaks("qx47hd") == ["postcode"]
     assert leaks('"lat": 54.105, "lng": 1.481') == ["latitude", "lat/long pair"]
@@ -439,6 +454,9 @@ def test_the_refuge_is_in_the_workbook_without_its_location(hostile_report):
     assert refuge["serves"] == "E07999006; E07999007"
     for col in ("latitude", "longitude", "postcode", "easting", "northing"):
         assert refuge.get(col) is None, col
+    second = rows_by(wb["Services"], "service_id")["FEN-SECRET-EN"]
+    assert second["confidential"] is True and second["serves"] == "E07999008"
+    assert second["latitude"] is None and second["longitude"] is None
 
 
 def test_hostile_area_and_service_text_in_the_report_files(hostile_report, hostile_inputs):
