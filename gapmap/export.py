@@ -18,12 +18,14 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from gapmap.fileio import write_atomic
 from gapmap.privacy import redact_confidential
+from gapmap.safetext import csv_frame, neutralise
 from gapmap.schema import LIST_COLUMNS, LOCATION_COLUMNS, SERVICE_COLUMNS
 from gapmap.snapshot import (
     CONFIDENTIAL_NOTE,
@@ -98,12 +100,12 @@ def _read_back(data: bytes, *, text_columns: Sequence[str]) -> pd.DataFrame:
 
 
 def frame_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """Any table as CSV bytes (list values joined by '; ')."""
+    """Any table as CSV bytes (list values joined by '; ', text spreadsheet-safe)."""
     out = frame.copy()
     for col in out.columns:
         if out[col].map(lambda v: isinstance(v, (tuple, list))).any():
             out[col] = out[col].map(_join_list)
-    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return csv_frame(out).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def _join_list(v: Any) -> Any:
@@ -133,12 +135,21 @@ def _fill(hex_colour: str) -> PatternFill:
     return PatternFill("solid", fgColor=hex_colour.lstrip("#").upper())
 
 
+def _cell_text(text: str) -> str:
+    """Text as a worksheet may hold it: no control character openpyxl refuses (a hostile name
+    must not abort the export), and never readable as a formula (`safetext.neutralise`)."""
+    return neutralise(ILLEGAL_CHARACTERS_RE.sub("\ufffd", text))
+
+
 def _cell_value(v: Any) -> Any:
-    """A value openpyxl can store: NaN/NaT/None -> empty, numpy scalars -> Python, tuples joined."""
+    """A value openpyxl can store: NaN/NaT/None -> empty, numpy scalars -> Python, tuples joined,
+    text spreadsheet-safe."""
     if v is None:
         return None
+    if isinstance(v, str):
+        return _cell_text(v)
     if isinstance(v, (tuple, list)):
-        return "; ".join(str(x) for x in v)
+        return _cell_text("; ".join(str(x) for x in v))
     if isinstance(v, pd.Timestamp):
         return None if pd.isna(v) else v.date().isoformat()
     try:
@@ -153,6 +164,20 @@ def _cell_value(v: Any) -> Any:
     return v
 
 
+def _put(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
+    """Write one cell: the only way this module writes a worksheet.
+
+    Text is stored as text (data type "s"): openpyxl would otherwise store a str that starts
+    with "=" as a formula and one like "#N/A" as an error, whatever wrote it.
+    """
+    v = _cell_value(value)
+    c = ws.cell(row=row, column=column)
+    c.value = v
+    if isinstance(v, str):
+        c.data_type = "s"
+    return c
+
+
 def _write_table(
     ws: Worksheet,
     frame: pd.DataFrame,
@@ -164,13 +189,13 @@ def _write_table(
     """Write `frame` with a bold, filled, frozen header, an autofilter and fitted widths."""
     columns = list(frame.columns)
     for j, col in enumerate(columns, start=1):
-        c = ws.cell(row=start_row, column=j, value=str(col))
+        c = _put(ws, start_row, j, str(col))
         c.font = _BOLD
         c.fill = _HEADER_FILL
     status_fills = {k: _fill(v) for k, v in STATUS_COLOURS.items()}
     for i, record in enumerate(frame.itertuples(index=False, name=None), start=start_row + 1):
         for j, (col, v) in enumerate(zip(columns, record, strict=True), start=1):
-            c = ws.cell(row=i, column=j, value=_cell_value(v))
+            c = _put(ws, i, j, v)
             if col in NUMBER_FORMATS and isinstance(c.value, (int, float)):
                 c.number_format = NUMBER_FORMATS[col]
             if status_column and col == status_column and str(v) in status_fills:
@@ -197,8 +222,8 @@ def _label_value_rows(ws: Worksheet, rows: Sequence[tuple[str, Any]], start_row:
     """Two-column 'label | value' rows (bold labels, wrapped values); returns the next free row."""
     r = start_row
     for label, value in rows:
-        ws.cell(row=r, column=1, value=label).font = _BOLD
-        c = ws.cell(row=r, column=2, value=_cell_value(value))
+        _put(ws, r, 1, label).font = _BOLD
+        c = _put(ws, r, 2, value)
         c.alignment = _WRAP
         if isinstance(c.value, float):
             c.number_format = "0.000"
@@ -306,7 +331,7 @@ def gaps_xlsx_bytes(
 
     for bench in analysis.profile.benchmarks:
         ws = sheet(bench.label)
-        ws.cell(row=1, column=1, value=bench.label).font = Font(bold=True, size=14)
+        _put(ws, 1, 1, bench.label).font = Font(bold=True, size=14)
         meta = [
             ("Benchmark", bench.describe()),
             ("Source", bench.source),
@@ -339,12 +364,12 @@ def gaps_xlsx_bytes(
 def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | None, today: date) -> None:
     summary = analysis.summary or {}
     config = dataset.config
-    ws.cell(
-        row=1, column=1, value=title or "Domestic abuse and sexual violence provision: gap analysis"
-    ).font = Font(bold=True, size=16)
+    _put(ws, 1, 1, title or "Domestic abuse and sexual violence provision: gap analysis").font = Font(
+        bold=True, size=16
+    )
     r = 2
     if getattr(dataset, "is_demo", False):
-        c = ws.cell(row=r, column=1, value=DEMO_NOTE)
+        c = _put(ws, r, 1, DEMO_NOTE)
         c.font = Font(bold=True, size=13, color="B2182B")
         r += 1
     profile = analysis.profile
@@ -365,19 +390,19 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
     ]
     r = _label_value_rows(ws, rows, r + 1)
     r += 1
-    ws.cell(row=r, column=1, value="Inputs").font = Font(bold=True, size=12)
+    _put(ws, r, 1, "Inputs").font = Font(bold=True, size=12)
     r = _label_value_rows(ws, list((getattr(dataset, "sources", None) or {}).items()), r + 1)
     r += 1
-    ws.cell(row=r, column=1, value="Status key").font = Font(bold=True, size=12)
+    _put(ws, r, 1, "Status key").font = Font(bold=True, size=12)
     r += 1
     for status, words in status_words(config).items():
-        c = ws.cell(row=r, column=1, value=status)
+        c = _put(ws, r, 1, status)
         c.fill = _fill(STATUS_COLOURS[status])
         c.font = _BOLD
-        ws.cell(row=r, column=2, value=words)
+        _put(ws, r, 2, words)
         r += 1
     r += 1
-    ws.cell(row=r, column=1, value="Sheets").font = Font(bold=True, size=12)
+    _put(ws, r, 1, "Sheets").font = Font(bold=True, size=12)
     sheets = [
         (
             "Gaps",
@@ -398,7 +423,7 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
     ]
     r = _label_value_rows(ws, sheets, r + 1)
     r += 1
-    ws.cell(row=r, column=1, value="Attribution").font = Font(bold=True, size=12)
+    _put(ws, r, 1, "Attribution").font = Font(bold=True, size=12)
     attribution = [
         ("Boundaries", CROWN_COPYRIGHT.format(year=today.year) + "."),
         ("Population", ONS_ATTRIBUTION),

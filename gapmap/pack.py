@@ -45,6 +45,7 @@ from gapmap.snapshot import (
     demo_badge,
     filter_description,
     percent,
+    plain_text,
     prepare_layers,
     snapshot_figure,
     sources_line,
@@ -742,7 +743,7 @@ def partnership_pack(
     # TrueType fonts (type 42) keep the PDF's text searchable/extractable; rc_context restores it.
     with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(buf, metadata=metadata) as pdf:
         for done, fig in enumerate(pack_figures(dataset, analysis, title=title, today=today), start=1):
-            pdf.savefig(fig, facecolor="white")
+            pdf.savefig(plain_text(fig), facecolor="white")
             if progress is not None:
                 progress(done, max(total, done))
     return buf.getvalue()

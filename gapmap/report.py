@@ -32,6 +32,7 @@ from gapmap.engine import ACCESS_COLUMNS, COVERAGE_COLUMNS, GAPS_COLUMNS, GapAna
 from gapmap.errors import GapmapInputError
 from gapmap.fileio import write_atomic
 from gapmap.filters import ServiceFilter
+from gapmap.safetext import csv_frame
 
 #: gaps.csv has the engine's columns less the label (the issue's fixed layout; labels live in
 #: summary.json and the workbook).
@@ -81,8 +82,10 @@ def _rounded(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    # Empty cells for missing values (no "nan"), "\n" line ends, UTF-8 without BOM.
-    return frame.to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
+    # Empty cells for missing values (no "nan"), "\n" line ends, UTF-8 without BOM. Text that a
+    # spreadsheet would run as a formula (an area or service name "=HYPERLINK(...)") gets a
+    # leading "'" (gapmap.safetext); numbers are left alone.
+    return csv_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
 
 
 def gaps_csv(analysis: GapAnalysis) -> bytes:

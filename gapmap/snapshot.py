@@ -21,6 +21,7 @@ from typing import Any
 
 import geopandas as gpd
 import matplotlib
+import matplotlib.text
 import numpy as np
 import pandas as pd
 from matplotlib import patheffects
@@ -196,9 +197,23 @@ def _new_figure(figsize: tuple[float, float] = A4_LANDSCAPE_IN, dpi: float = 100
     return fig
 
 
+def plain_text(fig: Figure) -> Figure:
+    """Turn off matplotlib's mathtext for every text of `fig`; returns `fig`.
+
+    Area, service and file names are user text: "$" in one would be parsed as TeX, so a name
+    like "Wyke $\\frac{1}{$" stopped the export with a traceback and "Mill $x^2$" was drawn
+    as maths. gapmap draws no maths. Done per Text (not with a global rcParam), so sessions
+    drawing in other threads are not affected.
+    """
+    for text in fig.findobj(matplotlib.text.Text):
+        text.set_parse_math(False)
+    return fig
+
+
 def figure_to_bytes(fig: Figure, fmt: str, *, dpi: float | None = None) -> bytes:
     """Save `fig` as PNG or PDF bytes. PDF text uses TrueType fonts so it stays searchable."""
     buf = io.BytesIO()
+    plain_text(fig)
     # rc_context because the PDF font type is only an rcParam; restored on exit.
     with matplotlib.rc_context({"pdf.fonttype": 42, "svg.fonttype": "none"}):
         meta = {"Creator": "gapmap"} if fmt == "pdf" else None

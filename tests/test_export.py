@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -244,6 +245,29 @@ def test_demo_workbook_summary_access_and_patchwork(demo, demo_xlsx):
     matrix = pd.read_excel(io.BytesIO(demo_xlsx), sheet_name="Patchwork")
     assert len(matrix) == len(analysis.selection)
     assert int((matrix == "GAP").sum().sum()) == int(analysis.coverage["patchwork_gap"].sum())
+
+
+def test_demo_workbook_holds_values_and_text_never_formulas(demo_xlsx):
+    """Every cell is a number or text (no formula in any sheet's XML), and the neutraliser of
+    tests/test_hostile_exports.py leaves the demo's ordinary text alone: no cell gains a "'"."""
+    wb = openpyxl.load_workbook(io.BytesIO(demo_xlsx))
+    types = {
+        c.data_type for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None
+    }
+    assert types == {"n", "s", "b"}  # numbers, text, and true/false (e.g. confidential)
+    quoted = [
+        (ws.title, c.coordinate)
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and c.value.startswith("'")
+    ]
+    assert quoted == []
+    with zipfile.ZipFile(io.BytesIO(demo_xlsx)) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert len(sheets) == len(wb.sheetnames)
+        for name in sheets:
+            assert re.search(rb"<(?:\w+:)?f[\s>/]", z.read(name)) is None, name
 
 
 # --------------------------------------------------------------------------- HTML
