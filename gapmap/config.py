@@ -66,6 +66,8 @@ class Profile:
     label: str
     benchmarks: tuple[Benchmark, ...]
     default: bool = False
+    #: Demand-based benchmarks as raw TOML tables (parsed and checked by `gapmap.demand`).
+    demand_benchmarks: tuple[dict[str, Any], ...] = ()
 
     def benchmark(self, benchmark_id: str) -> Benchmark:
         for b in self.benchmarks:
@@ -93,6 +95,8 @@ class Config:
     service_types: dict[str, ServiceType]
     denominators: dict[str, dict[str, Any]]
     profiles: dict[str, Profile] = field(default_factory=dict)
+    #: `[demand_measures]`: measure id -> label, unit, meaning, source (see `gapmap.demand`).
+    demand_measures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def default_profile(self) -> Profile:
@@ -261,7 +265,15 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
             )
         if not benches:
             err(f"profile `{pid}` has no benchmarks")
-        profiles[pid] = Profile(pid, prof.get("label", pid), tuple(benches), bool(prof.get("default", False)))
+        # A profile without its own demand benchmarks uses the top-level `[[demand_benchmarks]]`.
+        demand = prof.get("demand_benchmarks", raw.get("demand_benchmarks", []))
+        profiles[pid] = Profile(
+            pid,
+            prof.get("label", pid),
+            tuple(benches),
+            bool(prof.get("default", False)),
+            tuple(d for d in demand if isinstance(d, dict)),
+        )
     if not profiles:
         err("no benchmark profiles are defined; add at least one [profiles.NAME]")
     if sum(p.default for p in profiles.values()) > 1:
@@ -282,6 +294,7 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
         service_types=service_types,
         denominators=denominators,
         profiles=profiles,
+        demand_measures=dict(raw.get("demand_measures", {})),
     )
 
 

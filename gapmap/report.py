@@ -90,7 +90,11 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
 
 def gaps_csv(analysis: GapAnalysis) -> bytes:
     """gaps.csv exactly as issue 3 specifies (benchmark_label is left to the XLSX)."""
-    frame = _rounded(analysis.gaps, GAPS_CSV_COLUMNS)
+    gaps = analysis.gaps
+    # Frames made before demand rows existed (or by hand) lack basis/period/reading.
+    missing = {"basis": "population", "period": "", "reading": ""}
+    gaps = gaps.assign(**{c: v for c, v in missing.items() if c not in gaps.columns})
+    frame = _rounded(gaps, GAPS_CSV_COLUMNS)
     frame["unmeasured_services"] = frame["unmeasured_services"].astype(int)
     return _csv_bytes(frame)
 

@@ -73,6 +73,9 @@ def tiny() -> tuple[Dataset, GapAnalysis]:
             "shortfall": [0.0, 0.4, 0.0],
             "status": ["green", "red", "green"],
             "unmeasured_services": [0, 0, 0],
+            "basis": ["population"] * 3,
+            "period": [""] * 3,
+            "reading": [""] * 3,
         }
     )
     coverage = pd.DataFrame(
