@@ -463,6 +463,10 @@ def load_unit_costs(path: Path | str, catalogue: Catalogue, config: Config) -> C
     return CostOverrides(source=label, by_intervention=by_iv, by_service_type=by_type)
 
 
+def _amount(x: float) -> str:
+    return "under 0.01" if 0 < x < 0.005 else f"{x:,.2f}"
+
+
 def _quantity(cost: UnitCost, area_code: str, population: pd.DataFrame | None) -> tuple[float, str]:
     if cost.quantity_from and population is not None and cost.quantity_from in population.columns:
         pop = population.set_index("area_code")[cost.quantity_from]
@@ -506,7 +510,7 @@ def gap_costs(
         base = {
             "area_code": r.area_code,
             "area_name": r.area_name,
-            "gap": f"{r.benchmark_label}: {float(r.shortfall):.2f} short",
+            "gap": f"{r.benchmark_label}: {_amount(float(r.shortfall))} short",
             "option": "more of: " + ", ".join(types) if types else "",
             "evidence": "",
             "impact": "",

@@ -1,0 +1,136 @@
+"""What a commissioning paper needs beside the gap figures: options, costs, demand and scenarios.
+
+`build_commissioning` gathers, for one analysis, the evidence-rated options for every patchwork
+gap (`interventions.patchwork_options`), the cost of closing gaps with every assumption
+(`interventions.gap_costs`), the demand notes, and a scenario's before/after when one was run.
+`area_profile` reads it for one area in plain words: what is missing, what the evidence says
+would fill it and roughly what it costs. The workbook, the pack, the CLI and the app all use
+these, so they say the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gapmap.interventions import (
+    Catalogue,
+    CostOverrides,
+    catalogue_table,
+    default_catalogue,
+    gap_costs,
+    patchwork_options,
+)
+
+#: Options listed per gap in the area profile (the full list is in the workbook).
+OPTIONS_PER_GAP = 3
+
+
+@dataclass
+class Commissioning:
+    """Options, costs, demand notes and (optionally) a scenario for one analysis."""
+
+    catalogue: Catalogue
+    options: pd.DataFrame
+    costs: pd.DataFrame
+    catalogue_table: pd.DataFrame
+    demand_notes: list[str] = field(default_factory=list)
+    unit_costs_source: str = ""
+    scenario: Any = None  # scenarios.ScenarioResult
+
+
+def build_commissioning(
+    dataset: Any,
+    analysis: Any,
+    *,
+    catalogue: Catalogue | None = None,
+    overrides: CostOverrides | None = None,
+    scenario: Any = None,
+    demand_notes: list[str] | None = None,
+) -> Commissioning:
+    """Options and costs for every gap of `analysis` (see the module docstring)."""
+    catalogue = catalogue or default_catalogue()
+    return Commissioning(
+        catalogue=catalogue,
+        options=patchwork_options(analysis, catalogue),
+        costs=gap_costs(analysis, catalogue, population=dataset.population, overrides=overrides),
+        catalogue_table=catalogue_table(catalogue, dataset.config),
+        demand_notes=list(demand_notes or []),
+        unit_costs_source=overrides.source if overrides else "",
+        scenario=scenario,
+    )
+
+
+def amount(x: float) -> str:
+    """A shortfall or quantity: two decimals, and 'under 0.01' rather than a misleading 0.00."""
+    return "under 0.01" if 0 < x < 0.005 else f"{x:,.2f}"
+
+
+def _money(x: float) -> str:
+    return f"£{x:,.0f}" if x >= 100 else f"£{x:,.2f}".replace(".00", "")
+
+
+def _label(vocab: dict[str, dict[str, str]], key: str) -> str:
+    return vocab.get(key, {}).get("label", key)
+
+
+def area_profile(analysis: Any, extras: Commissioning, config: Any, area_code: str) -> dict[str, list[str]]:
+    """One area in words: {'missing': [...], 'options': [...], 'costs': [...]}.
+
+    Missing = benchmark rows not met (population or demand basis) and patchwork gaps; options =
+    the strongest few per patchwork gap; costs = every costed option or shortfall, with its
+    assumptions (unit cost, what it is per, year, quantity, source).
+    """
+    gaps = analysis.gaps[analysis.gaps["area_code"] == area_code]
+    missing: list[str] = []
+    for r in gaps.itertuples(index=False):
+        basis = getattr(r, "basis", "population") or "population"
+        if r.status in ("red", "amber") and pd.notna(r.shortfall) and float(r.shortfall) > 0:
+            share = "" if pd.isna(r.ratio) else f" ({float(r.ratio):.0%} of what is needed)"
+            missing.append(f"{r.benchmark_label}: {amount(float(r.shortfall))} short{share} [{basis}]")
+        elif basis == "demand" and getattr(r, "reading", "") and r.status == "amber":
+            missing.append(f"{r.benchmark_label}: {r.reading} [demand]")
+    cov = analysis.coverage
+    cells = cov[(cov["area_code"] == area_code) & cov["patchwork_gap"].astype(bool)]
+    for c in cells.itertuples(index=False):
+        missing.append(
+            f"Nothing in {_label(config.tiers, c.tier)} for {_label(config.cohorts, c.cohort).lower()}, "
+            "which other areas of the selection have"
+        )
+    options: list[str] = []
+    opts = extras.options[extras.options["area_code"] == area_code]
+    for (tier, cohort), group in opts.groupby(["tier", "cohort"], sort=False):
+        head = f"{_label(config.tiers, tier)} x {_label(config.cohorts, cohort)}:"
+        named = group[group["intervention_id"] != ""].head(OPTIONS_PER_GAP)
+        if named.empty:
+            options.append(f"{head} no option in the catalogue")
+            continue
+        parts = [
+            f"{o.intervention} (evidence {o.evidence}, impact {o.impact})"
+            for o in named.itertuples(index=False)
+        ]
+        more = len(group) - len(named)
+        options.append(
+            head + " " + "; ".join(parts) + (f"; and {more} more in the workbook" if more > 0 else "")
+        )
+    costs: list[str] = []
+    rows = extras.costs[extras.costs["area_code"] == area_code]
+    for c in rows.itertuples(index=False):
+        if pd.isna(c.cost):
+            costs.append(f"{c.gap}: {c.cost_source}")
+            continue
+        year = "" if pd.isna(c.cost_year) else f", {int(c.cost_year)} prices"
+        costs.append(
+            f"{c.option}: {_money(float(c.unit_cost))} per {c.per}{year} x {amount(float(c.quantity))} "
+            f"({c.quantity_basis}) = about {_money(float(c.cost))}. Source: {c.cost_source}"
+        )
+    return {"missing": missing, "options": options, "costs": costs}
+
+
+def area_total(extras: Commissioning, area_code: str) -> float:
+    """The sum of the costed rows for one area (the parts without a unit cost are not in it)."""
+    rows = extras.costs[extras.costs["area_code"] == area_code]
+    return float(np.nansum(rows["cost"].to_numpy(dtype=float))) if len(rows) else 0.0
