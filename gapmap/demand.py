@@ -750,3 +750,49 @@ def activity_rows(analysis: Any, services: pd.DataFrame, period: str = "") -> pd
     if not blocks:
         return pd.DataFrame(columns=columns)
     return pd.concat(blocks, ignore_index=True)[columns]
+
+
+def with_demand(analysis: Any, rows: pd.DataFrame, notes: list[str] | None = None) -> Any:
+    """A copy of `analysis` whose gaps hold the demand rows after the population rows.
+
+    The summary gains `demand`: the benchmarks added (with definition and source) and notes.
+    The analysis given is not changed.
+    """
+    import dataclasses
+
+    if rows is None or rows.empty:
+        return analysis
+    gaps = pd.concat([analysis.gaps, rows[analysis.gaps.columns]], ignore_index=True)
+    summary = dict(analysis.summary)
+    entries = {}
+    for bid, group in rows.groupby("benchmark_id", sort=False):
+        entries[str(bid)] = {
+            "label": str(group["benchmark_label"].iat[0]),
+            "period": str(group["period"].iat[0]),
+        }
+    summary["demand"] = {"benchmarks": entries, "notes": list(notes or [])}
+    return dataclasses.replace(analysis, gaps=gaps, summary=summary)
+
+
+def demand_for(
+    analysis: Any,
+    services: pd.DataFrame,
+    population: pd.DataFrame,
+    config: Config,
+    demand: DemandTable | None,
+    *,
+    period: str | None = None,
+) -> tuple[Any, list[str]]:
+    """`analysis` with every demand row it can have: the demand table's and the services' activity."""
+    notes: list[str] = []
+    parts = []
+    if demand is not None:
+        rows, notes = demand_rows(analysis, demand, services, population, config, period=period)
+        parts.append(rows)
+    act = activity_rows(analysis, services)
+    if len(act):
+        parts.append(act)
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return analysis, notes
+    return with_demand(analysis, pd.concat(parts, ignore_index=True), notes), notes

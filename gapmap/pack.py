@@ -686,7 +686,7 @@ def _method_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
 # --------------------------------------------------------------------------- the pack
 
 
-def page_count(dataset: Any, analysis: Any) -> int:
+def page_count(dataset: Any, analysis: Any, extras: Any = None) -> int:
     """How many pages `pack_figures` yields (for a progress bar)."""
     n_maps = sum(b.scope == "area" for b in analysis.profile.benchmarks) + 1
     n_areas = analysis.coverage["area_code"].nunique()
@@ -696,11 +696,26 @@ def page_count(dataset: Any, analysis: Any) -> int:
     else:
         n_gaps = len(list(_chunks(len(analysis.gaps), GAP_ROWS_PER_PAGE)))
     n_method = len(_method_pages(dataset, analysis, today=date.today()))
-    return 1 + n_maps + n_matrix + n_gaps + n_method
+    n_extra = len(_extra_pages(dataset, analysis, extras, today=date.today()))
+    return 1 + n_maps + n_matrix + n_gaps + n_extra + n_method
+
+
+def _extra_pages(dataset: Any, analysis: Any, extras: Any, *, today: date) -> list[Figure]:
+    """Commissioning pages (options, costs, scenario: `gapmap.pack_commissioning`), if any."""
+    if extras is None:
+        return []
+    from gapmap.pack_commissioning import commissioning_pages
+
+    return commissioning_pages(dataset, analysis, extras, today=today)
 
 
 def pack_figures(
-    dataset: Any, analysis: Any, *, title: str | None = None, today: date | None = None
+    dataset: Any,
+    analysis: Any,
+    *,
+    title: str | None = None,
+    today: date | None = None,
+    extras: Any = None,
 ) -> Iterator[Figure]:
     """The pack's pages, one Figure at a time (so a caller can stream them or show progress)."""
     today = today or date.today()
@@ -721,6 +736,7 @@ def pack_figures(
     )
     yield from _matrix_pages(dataset, analysis, today=today)
     yield from _gap_table_pages(dataset, analysis, today=today)
+    yield from _extra_pages(dataset, analysis, extras, today=today)
     yield from _method_pages(dataset, analysis, today=today)
 
 
@@ -731,18 +747,21 @@ def partnership_pack(
     title: str | None = None,
     today: date | None = None,
     progress: Callable[[int, int], None] | None = None,
+    extras: Any = None,
 ) -> bytes:
     """The whole pack as PDF bytes (vector, searchable text).
 
     `progress(done, total)` is called after each page (a county takes a few seconds, all of
     England about a minute), so the app can show a progress bar.
     """
-    total = page_count(dataset, analysis) if progress is not None else 0
+    total = page_count(dataset, analysis, extras) if progress is not None else 0
     buf = io.BytesIO()
     metadata = {"Title": title or DEFAULT_TITLE, "Creator": "gapmap"}
     # TrueType fonts (type 42) keep the PDF's text searchable/extractable; rc_context restores it.
     with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(buf, metadata=metadata) as pdf:
-        for done, fig in enumerate(pack_figures(dataset, analysis, title=title, today=today), start=1):
+        for done, fig in enumerate(
+            pack_figures(dataset, analysis, title=title, today=today, extras=extras), start=1
+        ):
             pdf.savefig(plain_text(fig), facecolor="white")
             if progress is not None:
                 progress(done, max(total, done))
