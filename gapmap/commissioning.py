@@ -118,14 +118,20 @@ def area_profile(analysis: Any, extras: Commissioning, config: Any, area_code: s
         )
     costs: list[str] = []
     rows = extras.costs[extras.costs["area_code"] == area_code]
+    uncosted = [str(c.gap) for c in rows.itertuples(index=False) if pd.isna(c.cost)]
     for c in rows.itertuples(index=False):
         if pd.isna(c.cost):
-            costs.append(f"{c.gap}: {c.cost_source}")
             continue
         year = "" if pd.isna(c.cost_year) else f", {int(c.cost_year)} prices"
         costs.append(
             f"{c.option}: {_money(float(c.unit_cost))} per {c.per}{year} x {amount(float(c.quantity))} "
             f"({c.quantity_basis}) = about {_money(float(c.cost))}. Source: {c.cost_source}"
+        )
+    if uncosted:
+        costs.append(
+            "No unit cost for: "
+            + "; ".join(uncosted)
+            + ". The review gives none per post or place: give your own per service type (--unit-costs)."
         )
     return {"missing": missing, "options": options, "costs": costs}
 
@@ -134,3 +140,106 @@ def area_total(extras: Commissioning, area_code: str) -> float:
     """The sum of the costed rows for one area (the parts without a unit cost are not in it)."""
     rows = extras.costs[extras.costs["area_code"] == area_code]
     return float(np.nansum(rows["cost"].to_numpy(dtype=float))) if len(rows) else 0.0
+
+
+# --------------------------------------------------------------------------- CLI helpers
+
+
+def _config_of(dataset: Any) -> Any:
+    from gapmap.config import default_config
+
+    return dataset.config if dataset is not None else default_config()
+
+
+def check_inputs(args: Any, report: Any, dataset: Any = None) -> None:
+    """`validate`: check the demand table, catalogue, unit costs and scenario named in `args`.
+
+    Problems go into `report` (nothing is raised); a service's unknown `intervention` is a
+    warning with a did-you-mean.
+    """
+    from gapmap.demand import load_demand
+    from gapmap.errors import GapmapInputError
+    from gapmap.interventions import load_catalogue, load_unit_costs, match_services
+    from gapmap.scenarios import load_scenario
+
+    config = _config_of(dataset)
+    catalogue = None
+    try:
+        catalogue = load_catalogue(getattr(args, "interventions", None), config)
+    except GapmapInputError as exc:
+        report.extend(exc.problems)
+    if getattr(args, "demand", None):
+        try:
+            load_demand(args.demand, config, report=report)
+        except GapmapInputError as exc:
+            report.extend([p for p in exc.problems if p not in report.problems])
+    if getattr(args, "unit_costs", None) and catalogue is not None:
+        try:
+            load_unit_costs(args.unit_costs, catalogue, config)
+        except GapmapInputError as exc:
+            report.extend(exc.problems)
+    if getattr(args, "scenario", None):
+        try:
+            load_scenario(args.scenario)
+        except GapmapInputError as exc:
+            report.extend(exc.problems)
+    if dataset is not None and catalogue is not None and len(dataset.services):
+        name = getattr(args, "services", None)
+        match_services(dataset.services, catalogue, file=getattr(name, "name", "service list"), report=report)
+
+
+def prepare_report(
+    args: Any, dataset: Any, analysis: Any, analyse_fn: Any
+) -> tuple[Any, Commissioning, dict[str, bytes], list[str]]:
+    """`report`: demand rows, options, costs and a scenario, from the files named in `args`.
+
+    Parameters
+    ----------
+    analyse_fn
+        `services -> GapAnalysis` with the report's profile, filter and selection, used for
+        the scenario's after figures.
+
+    Returns
+    -------
+    (analysis with demand rows, commissioning extras, extra files by name, lines to print).
+    Raises GapmapInputError for any bad input (nothing is written then).
+    """
+    from gapmap.demand import demand_for, load_demand
+    from gapmap.interventions import load_catalogue, load_unit_costs
+    from gapmap.report import _csv_bytes
+    from gapmap.scenarios import load_scenario, run_scenario
+
+    config = dataset.config
+    period = getattr(args, "period", None)
+    demand = load_demand(args.demand, config) if getattr(args, "demand", None) else None
+    catalogue = load_catalogue(getattr(args, "interventions", None), config)
+    overrides = (
+        load_unit_costs(args.unit_costs, catalogue, config) if getattr(args, "unit_costs", None) else None
+    )
+
+    def with_rows(a: Any, services: Any) -> Any:
+        return demand_for(a, services, dataset.population, config, demand, period=period)[0]
+
+    full, notes = demand_for(analysis, dataset.services, dataset.population, config, demand, period=period)
+    scenario = None
+    if getattr(args, "scenario", None):
+        sc = load_scenario(args.scenario)
+        scenario = run_scenario(
+            dataset,
+            sc,
+            before=full,
+            analyse_fn=lambda services: with_rows(analyse_fn(services), services),
+        )
+    extras = build_commissioning(
+        dataset, full, catalogue=catalogue, overrides=overrides, scenario=scenario, demand_notes=notes
+    )
+    files = {
+        "options.csv": _csv_bytes(extras.options),
+        "costs.csv": _csv_bytes(extras.costs),
+    }
+    lines = list(notes)
+    if scenario is not None:
+        files["scenario.csv"] = _csv_bytes(scenario.figures)
+        files["scenario_changes.csv"] = _csv_bytes(scenario.changes)
+        lines.append(scenario.to_text())
+    return full, extras, files, lines

@@ -149,12 +149,12 @@ def scenario_pages(dataset: Any, extras: Commissioning, *, today: date) -> list[
     header = [
         "Area",
         "Benchmark",
-        "Provided before",
-        "Provided after",
-        "Share before",
-        "Share after",
-        "Status before",
-        "Status after",
+        "Provided\nbefore",
+        "Provided\nafter",
+        "Share\nbefore",
+        "Share\nafter",
+        "Status\nbefore",
+        "Status\nafter",
     ]
 
     def share(x: float) -> str:
@@ -186,6 +186,7 @@ def scenario_pages(dataset: Any, extras: Commissioning, *, today: date) -> list[
             rows,
             [2.4, 2.8, 1.1, 1.1, 0.9, 0.9, 1.1, 1.1],
             top=0.86,
+            header_h=0.05,
             align=["left", "left", "right", "right", "right", "right", "left", "left"],
         )
         pages.append(fig)

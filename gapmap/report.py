@@ -189,17 +189,26 @@ def run_report(args: argparse.Namespace) -> int:
             postcodes=args.postcodes,
             benchmarks=args.benchmarks,
         )
-        analysis = analyse(
-            dataset.areas,
-            dataset.population,
-            dataset.services,
-            dataset.config,
-            profile=getattr(args, "profile", None),
-            service_filter=ServiceFilter(on=on),
-            selection=parse_areas(getattr(args, "areas", None)),
-            small_area_population=dataset.small_area_population,
-        )
+
+        def analyse_services(services):
+            return analyse(
+                dataset.areas,
+                dataset.population,
+                services,
+                dataset.config,
+                profile=getattr(args, "profile", None),
+                service_filter=ServiceFilter(on=on),
+                selection=parse_areas(getattr(args, "areas", None)),
+                small_area_population=dataset.small_area_population,
+            )
+
+        analysis = analyse_services(dataset.services)
+        # Demand rows, options, costs and a scenario (issue 12): gapmap.commissioning.
+        from gapmap.commissioning import prepare_report
+
+        analysis, extras, extra_files, extra_lines = prepare_report(args, dataset, analysis, analyse_services)
         files = report_files(analysis, sources=dataset.sources, is_demo=dataset.is_demo)
+        files.update(extra_files)
     except GapmapInputError as exc:
         print(exc.report.to_text())
         print("Nothing was written.")
@@ -222,10 +231,13 @@ def run_report(args: argparse.Namespace) -> int:
         maps=not getattr(args, "no_maps", False),
         pack=not getattr(args, "no_pack", False),
         xlsx=not getattr(args, "no_xlsx", False),
+        extras=extras,
     )
     # ---- end of EXPORTS
 
     print(_headline(analysis))
+    for line in extra_lines:
+        print(line)
     if dataset.is_demo:
         print("(demo data: the fictional county, not real provision)")
     for path in written:
