@@ -1,0 +1,113 @@
+"""Issue 12 end to end: demand, options, costs and a scenario through the CLI, workbook and pack."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from pypdf import PdfReader
+
+from gapmap.cli import main
+from gapmap.commissioning import area_profile, build_commissioning
+
+REPO = Path(__file__).resolve().parent.parent
+DEMAND = REPO / "data" / "demand" / "demo_county_demand.csv"
+SCENARIO = REPO / "data" / "scenarios" / "demo_two_idva_saltmere.toml"
+SALTMERE = "E07999001"
+
+
+def test_report_with_demand_and_a_two_idva_scenario(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        ["report", "--demand", str(DEMAND), "--scenario", str(SCENARIO), "--out", str(out), "--no-maps"]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Scenario: Two more Idva posts in Saltmere" in printed
+    assert "Saltmere, IDVA posts (FTE): provided 0.51 -> 2.51" in printed
+    assert "period 2024-25 used" in printed
+
+    gaps = pd.read_csv(out / "gaps.csv", dtype={"area_code": str}, keep_default_na=False)
+    assert set(gaps["basis"]) == {"population", "demand"}
+    need = gaps[(gaps["benchmark_id"] == "idva_fte_from_marac") & (gaps["area_code"] == SALTMERE)].iloc[0]
+    # Saltmere heard 98 Marac cases in 2024-25: 98 / 100 = 0.98 Idva FTE needed.
+    assert float(need["required"]) == pytest.approx(0.98)
+    activity = gaps[(gaps["benchmark_id"] == "marac_activity") & (gaps["area_code"] == SALTMERE)].iloc[0]
+    # 35,326 women 16+ x 40 / 10,000 = 141.304 expected; 98 / 141.304 = 69%.
+    assert float(activity["required"]) == pytest.approx(141.304)
+    assert activity["reading"].startswith("under-identification: 69%")
+
+    figures = pd.read_csv(out / "scenario.csv", dtype={"area_code": str})
+    row = figures[(figures["area_code"] == SALTMERE) & (figures["benchmark_id"] == "idva_fte")].iloc[0]
+    assert row["provided_new"] - row["provided_old"] == pytest.approx(2.0)
+    assert (row["status_old"], row["status_new"]) == ("red", "green")
+    changes = pd.read_csv(out / "scenario_changes.csv")
+    assert list(changes["action"]) == ["add"]
+
+    wb = openpyxl.load_workbook(out / "gaps.xlsx", read_only=True)
+    assert {"Options", "Costs", "Interventions", "Scenario changes", "Scenario before-after"} <= set(
+        wb.sheetnames
+    )
+
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO((out / "pack.pdf").read_bytes())).pages)
+    assert "Closing the gaps: Saltmere" in text
+    assert "Interventions: evidence and cost (seed 002)" in text
+    assert "Scenario: Two more Idva posts in Saltmere: before and after" in text
+    assert "Coaching Boys Into Men" in text
+
+
+def test_a_force_area_demand_table_is_refused_at_district_level(tmp_path, capsys):
+    demand = tmp_path / "pfa.csv"
+    demand.write_text("area_code,period,marac_cases\nE23000099,2024-25,1500\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["report", "--demand", str(demand), "--out", str(out), "--no-maps", "--no-pack"]) == 1
+    printed = capsys.readouterr().out
+    assert "`--level pfa`" in printed and "Nothing was written." in printed
+    assert not out.exists()
+
+
+def test_validate_warns_about_an_unknown_intervention(tmp_path, capsys):
+    services = pd.read_csv(
+        REPO / "data" / "services" / "demo_county_services.csv", dtype=str, keep_default_na=False
+    )
+    k = services.index[services["intervention"] == "Make a Change"][0]
+    services.loc[k, "intervention"] = "Make a Chnage"
+    path = tmp_path / "services.csv"
+    services.to_csv(path, index=False)
+    code = main(
+        [
+            "validate",
+            "--services",
+            str(path),
+            "--boundaries",
+            str(REPO / "data" / "boundaries" / "demo_county.geojson"),
+            "--population",
+            str(REPO / "data" / "population" / "demo_county_population.csv"),
+            "--postcodes",
+            str(REPO / "data" / "postcodes" / "demo_county_postcodes.csv"),
+            "--demand",
+            str(DEMAND),
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert f"WARNING: services.csv, row {k + 2}, column `intervention`" in printed
+    assert "did you mean `Make a Change (MAC)`" in printed
+
+
+def test_area_profile_says_what_is_missing_what_fills_it_and_the_cost(demo):
+    dataset, analysis = demo
+    extras = build_commissioning(dataset, analysis)
+    prof = area_profile(analysis, extras, dataset.config, SALTMERE)
+    assert any(line.startswith("IDVA posts (FTE): 0.90 short") for line in prof["missing"])
+    assert any(
+        "Nothing in Primary prevention for children and young people" in line for line in prof["missing"]
+    )
+    assert any(
+        line.startswith("Primary prevention x Children and young people: Coaching Boys Into Men")
+        for line in prof["options"]
+    )
+    assert any("£80 per school assembly" in line for line in prof["costs"])
