@@ -17,6 +17,25 @@ How a service is assigned to areas (in this order of precedence):
    shared border goes to the first area in file order).
 4. Otherwise the service is *unassigned* (counted in `summary["unassigned_services"]`).
 
+Confidential services (refuges, safe accommodation, any row flagged `confidential`): no
+output may place one more precisely than a whole area of at least
+`config.min_confidential_population` residents (`[confidentiality] min_area_population`,
+default 10,000). The rule:
+
+- it counts only through `serves` (codes, names or `*`) or the single area containing its point;
+  never by catchment land share (the loader refuses `catchment_km` on it; one that reaches the
+  engine anyway is read as a point), so its share of an area never varies with geometry;
+- small areas: a link of a confidential service to an area whose population (the patchwork
+  population below: all persons, else the first denominator) is below the threshold or unknown
+  is dropped. A `serves` list keeps its other areas (shared among them as usual); a service left
+  with no area is *withheld*: counted in no area, no `ALL` row, no coverage cell and no
+  selection-scope count, since any of these could be differenced between selections to find
+  its area. `*` says nothing about a location and is kept;
+- honesty: each benchmark's rows carry `withheld_confidential`, the number of its services
+  affected (the same on every row: a per-area count would place them), and
+  `summary["withheld_confidential"]` plus a note say what was withheld and why;
+- access (nearest distance) never uses a confidential service.
+
 How a service is shared between the areas it serves (per benchmark):
 weight(area) = land_share(area) x denominator(area, benchmark) (land_share is 1 except for
 catchments); share = weight / sum of the service's weights. Areas whose denominator is
