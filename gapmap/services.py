@@ -235,9 +235,13 @@ def validate_services(
     if table is None:
         return None
     _redact_reader_messages(report, first, table, config)
-    return validate_service_table(
+    services = validate_service_table(
         table, file=label, config=config, areas=areas, postcodes=postcodes, report=report, today=today
     )
+    # The reader's own errors (a row with values past the last column) also refuse the list.
+    if any(p.severity == "error" for p in report.problems[first:]):
+        return None
+    return services
 
 
 #: What a reader problem about a possibly-confidential row says instead of its own text (which
@@ -487,7 +491,7 @@ class _Collector:
     def _message(
         self, i: int, severity: str, canonical: str | None, message: str, private: str | None, safe: bool
     ) -> str:
-        if safe or not self.secret[i]:
+        if safe or (message and not self.secret[i]):
             return message
         if private is None:
             private = _GENERIC.get(
@@ -505,8 +509,9 @@ class _Collector:
         """An error about row i.
 
         `private` is the wording for a possibly-confidential row: no cell value in it;
-        VALUE_NOT_SHOWN is inserted before its first ";". `safe` says `message` itself quotes
-        nothing from the row (a fixed text), so it is used for every row.
+        VALUE_NOT_SHOWN is inserted before its first ";". An empty `message` uses `private` for
+        every row (the value is shared with a row that may be secret). `safe` says `message`
+        itself quotes nothing from the row (a fixed text), so it is used for every row.
         """
         col = self.column(canonical) if canonical else None
         text = self._message(i, "error", canonical, message, private, safe)
@@ -841,14 +846,17 @@ def _service_ids(raw: pd.Series, present: bool, out: _Collector) -> np.ndarray:
             if value == "":
                 continue
             if value in first_row:
-                out.error(
-                    i,
-                    "service_id",
-                    f"service_id {_quote(value)} is also used on row {out.rows[first_row[value]]}; "
-                    "each service needs its own id (or leave the cell blank to have one generated).",
-                    private=f"this service_id is also used on row {out.rows[first_row[value]]}; each "
-                    "service needs its own id (or leave the cell blank to have one generated)",
+                other = first_row[value]
+                private = (
+                    f"this service_id is also used on row {out.rows[other]}; each service needs its own "
+                    "id (or leave the cell blank to have one generated)"
                 )
+                message = (
+                    f"service_id {_quote(value)} is also used on row {out.rows[other]}; "
+                    "each service needs its own id (or leave the cell blank to have one generated)."
+                )
+                # The value is also the other row's: quote it only when neither row may be secret.
+                out.error(i, "service_id", message if not out.secret[other] else "", private=private)
             else:
                 first_row[value] = i
     return ids
