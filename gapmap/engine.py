@@ -916,8 +916,9 @@ def analyse(
     _, pop_share, _ = _shares(links, all_links, patch_pop, n_svc)
     star_pop_share, _ = _star_weights(patch_pop)
 
+    withheld_note = ""
     if withheld.any():
-        notes.append(
+        withheld_note = (
             f"{int(withheld.sum())} confidential service(s) serve or lie in areas of fewer than "
             f"{config.min_confidential_population:,.0f} residents; to keep their locations secret they "
             "are not counted in those areas (nor in any total built from them), so those areas' figures "
@@ -925,6 +926,7 @@ def analyse(
             "this affects. Use larger areas (districts) to count them, or give them `serves` listing "
             "larger areas."
         )
+        notes.append(withheld_note)
 
     # ---- benchmarks
     gap_blocks: list[dict[str, Any]] = []
@@ -1053,6 +1055,7 @@ def analyse(
             "not_counted_anywhere": int((withheld & assigned_before & ~assigned).sum()),
             "min_area_population": config.min_confidential_population,
             "population": patch_col,
+            "note": withheld_note,
         },
         "services_serving_selection": n_serving,
         "patchwork_index": _json_number(patchwork_index),

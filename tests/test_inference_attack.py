@@ -27,6 +27,7 @@ import math
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 import shapely
 from pyproj import Transformer
 
@@ -422,3 +423,105 @@ def test_selections_cannot_be_differenced_to_find_a_withheld_refuge():
                 (gaps_csv(a).replace(code.encode(), b"X"), coverage_csv(a).replace(code.encode(), b"X"))
             )
         assert len(set(results)) == 1
+
+
+# ----------------------------------------------------------------------------- the rule, by hand
+
+
+def rule_fixture(minimum: float):
+    """test_engine's four 10 km squares: A 120,000 residents, B and C 100,000, D no population."""
+    import dataclasses
+
+    from test_engine import KM as EKM
+    from test_engine import A, B, C, D, make_areas, make_population, make_services, service
+
+    config = dataclasses.replace(CONFIG, min_confidential_population=minimum)
+    rows = [
+        service("R1", "refuge", serves=(A, B), capacity=6.0),
+        service("R2", "refuge", bng=(405 * EKM, 315 * EKM), capacity=4.0),  # a point in C
+        service("R3", "refuge", serves=("*",), capacity=5.0),
+        service("R4", "refuge", serves=(D,), capacity=2.0),  # D: population unknown
+        service("R5", "refuge", bng=(405 * EKM, 305 * EKM), catchment_km=9.0, capacity=1.0),  # in A
+        service("P1", "idva", bng=(405 * EKM, 315 * EKM), capacity=1.0),  # public, in C
+    ]
+    analysis = analyse(make_areas(), make_population(), make_services(rows), config)
+    gaps = analysis.gaps[analysis.gaps.benchmark_id == "refuge_family_spaces"].set_index("area_code")
+    return analysis, gaps, (A, B, C, D)
+
+
+def test_the_rule_at_the_default_threshold_by_hand():
+    analysis, gaps, (A, B, C, D) = rule_fixture(10_000)
+    # Shared by females (60,000 : 30,000 : 30,000): R1 A 4, B 2; R2 C 4; R3 * 2.5 / 1.25 / 1.25;
+    # R4 serves only D, whose population is unknown: withheld; R5's catchment is ignored: A 1.
+    assert gaps.loc[A, "provided"] == pytest.approx(4 + 2.5 + 1)
+    assert gaps.loc[B, "provided"] == pytest.approx(2 + 1.25)
+    assert gaps.loc[C, "provided"] == pytest.approx(4 + 1.25)
+    assert gaps.loc[D, "provided"] == 0
+    assert set(gaps["withheld_confidential"]) == {1}
+    a = analysis.assignments.astype({"service_id": str, "area_code": str, "method": str})
+    r5 = a[a.service_id == "R5"]
+    assert r5[["area_code", "land_share", "method"]].values.tolist() == [[A, 1.0, "point"]]
+    assert "R4" not in set(a.service_id)
+    summary = analysis.summary["withheld_confidential"]
+    assert (summary["services"], summary["not_counted_anywhere"]) == (1, 1)
+    assert analysis.summary["unassigned_services"] == 0  # withheld is not "unassigned"
+
+
+def test_the_rule_at_a_higher_threshold_by_hand():
+    analysis, gaps, (A, B, C, _) = rule_fixture(110_000)
+    # Only A (120,000) is large enough: R1 keeps A (all 6), R2 in C is withheld, R3 (*) unchanged.
+    assert gaps.loc[A, "provided"] == pytest.approx(6 + 2.5 + 1)
+    assert gaps.loc[B, "provided"] == pytest.approx(1.25)
+    assert gaps.loc[C, "provided"] == pytest.approx(1.25)
+    assert set(gaps["withheld_confidential"]) == {3}  # R1 (partly), R2, R4
+    a = analysis.assignments.astype({"service_id": str, "area_code": str})
+    assert a[a.service_id == "R1"][["area_code", "weight"]].values.tolist() == [[A, 1.0]]
+    # The public IDVA in C still counts there, and only it is used for distances.
+    idva = analysis.gaps[analysis.gaps.benchmark_id == "idva_fte"].set_index("area_code")
+    assert idva.loc[C, "provided"] == pytest.approx(1.0)
+    assert set(analysis.access["service_type"]) == {"idva"}
+    # The tertiary x victims cell in C is lit by R3 (*) and the IDVA, not by the withheld R2.
+    cov = analysis.coverage.set_index(["area_code", "tier", "cohort"])
+    assert cov.loc[(C, "tertiary", "victims"), "services"] == 2
+    assert cov.loc[(A, "tertiary", "victims"), "services"] == 3  # R1, R3, R5
+
+
+def test_the_threshold_and_confidential_by_default_come_from_the_vocabulary(tmp_path):
+    from gapmap.config import load_config
+    from gapmap.errors import ConfigError
+
+    def config(text: str):
+        path = tmp_path / "mine.toml"
+        path.write_text(text, encoding="utf-8")
+        return load_config(path)
+
+    assert CONFIG.min_confidential_population == 10_000
+    for sid in ("refuge", "specialist_safe_accommodation", "dispersed_accommodation"):
+        assert CONFIG.service_types[sid].confidential_by_default
+    for sid in ("second_stage_accommodation", "emergency_accommodation", "sanctuary_scheme"):
+        assert CONFIG.service_types[sid].confidential_by_default
+    assert not CONFIG.service_types["idva"].confidential_by_default
+    assert config("[confidentiality]\nmin_area_population = 50000\n").min_confidential_population == 50_000
+    for bad in ("0", '"many"', "inf", "true"):
+        with pytest.raises(ConfigError, match="min_area_population"):
+            config(f"[confidentiality]\nmin_area_population = {bad}\n")
+    # A user's own service types: the old key still works, a statutory type without the key stays
+    # secret (fails closed), and a value that is not true/false is an error.
+    types = (
+        '[service_types.refuge]\nlabel = "Refuge"\ntiers = ["tertiary"]\ncohorts = ["victims"]\n'
+        'abuse_types = ["da"]\ncapacity_unit = "family_spaces"\n{extra}\n'
+        '[service_types.idva]\nlabel = "IDVA"\ntiers = ["tertiary"]\ncohorts = ["victims"]\n'
+        'abuse_types = ["da"]\ncapacity_unit = "fte"\nconfidential = true\n'
+        '[profiles.mine]\nlabel = "Mine"\n[[profiles.mine.benchmarks]]\nid = "idva_fte"\n'
+        'service_types = ["idva"]\nmeasure = "capacity"\nunit = "fte"\ntarget = 4\nper = 100000\n'
+        'denominator = "females_16_plus"\nsource = "CAADA"\n'
+    )
+    plain = config(types.format(extra=""))
+    assert plain.service_types["refuge"].confidential and plain.service_types["idva"].confidential
+    assert (
+        not config(types.format(extra="confidential_by_default = false")).service_types["refuge"].confidential
+    )
+    with pytest.raises(ConfigError, match="confidential_by_default"):
+        config(types.format(extra='confidential_by_default = "yes"'))
+    with pytest.raises(ConfigError, match="disagree"):
+        config(types.format(extra="confidential_by_default = true\nconfidential = false"))
