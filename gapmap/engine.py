@@ -10,9 +10,9 @@ How a service is assigned to areas (in this order of precedence):
 1. `serves` lists area codes: it serves exactly those areas (codes not in the dataset are
    ignored). `("*",)` means every area of the *dataset*, not only the selection, so a
    partnership sees only its share of a national service.
-2. `catchment_km` > 0 and a location: every area the circle (radius in km, computed in
-   British National Grid metres, exact circle, not a polygon) intersects, each with
-   `land_share` = share of the area's land inside the circle.
+2. `catchment_km` > 0 and a location (never for a confidential service, see below): every
+   area the circle (radius in km, computed in British National Grid metres, exact circle, not
+   a polygon) intersects, each with `land_share` = share of the area's land inside the circle.
 3. A location: the area containing the point (one point-in-polygon query; a point exactly on a
    shared border goes to the first area in file order).
 4. Otherwise the service is *unassigned* (counted in `summary["unassigned_services"]`).
