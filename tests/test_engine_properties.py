@@ -120,7 +120,7 @@ def test_confidential_capacity_is_counted_or_withheld_never_lost(rows):
         or (
             not s.serves
             and s.geometry is not None
-            and AREAS.set_index("area_code").loc[D, "geometry"].covers(s.geometry)
+            and AREAS.set_index("area_code").loc[D, "geometry"].contains(s.geometry)
         )
     ]
     if touches_d:
