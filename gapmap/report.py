@@ -222,6 +222,9 @@ def run_report(args: argparse.Namespace) -> int:
     # ---- end of EXPORTS
 
     print(_headline(analysis))
+    withheld = analysis.summary.get("withheld_confidential", {}).get("note")
+    if withheld:
+        print(f"note: {withheld}")
     if dataset.is_demo:
         print("(demo data: the fictional county, not real provision)")
     for path in written:
