@@ -19,6 +19,20 @@ Measure = Literal["capacity", "count"]
 Scope = Literal["area", "selection"]
 
 DEFAULT_CONFIG_NAME = "vocabulary.toml"
+#: Residents an area needs before a confidential service may be attributed to it alone.
+DEFAULT_MIN_CONFIDENTIAL_POPULATION = 10_000.0
+#: "Relevant accommodation" under the Domestic Abuse Act 2021 (SI 2021/991): confidential even
+#: when a user's vocabulary file lists the type without `confidential_by_default`.
+SAFE_ACCOMMODATION_TYPES: frozenset[str] = frozenset(
+    {
+        "refuge",
+        "specialist_safe_accommodation",
+        "dispersed_accommodation",
+        "second_stage_accommodation",
+        "emergency_accommodation",
+        "sanctuary_scheme",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -29,7 +43,14 @@ class ServiceType:
     cohorts: tuple[str, ...]
     abuse_types: tuple[str, ...]
     capacity_unit: str  # "" when the type has no natural capacity
+    #: `confidential_by_default` in the TOML (the older key `confidential` is still read): the
+    #: location of a service of this type is secret unless its row says otherwise.
     confidential: bool = False
+
+    @property
+    def confidential_by_default(self) -> bool:
+        """The TOML's name for `confidential`."""
+        return self.confidential
 
 
 @dataclass(frozen=True)
@@ -97,6 +118,9 @@ class Config:
     profiles: dict[str, Profile] = field(default_factory=dict)
     #: `[demand_measures]`: measure id -> label, unit, meaning, source (see `gapmap.demand`).
     demand_measures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: A confidential service is never attributed to an area with fewer residents than this
+    #: (`[confidentiality] min_area_population`); see `gapmap.engine` ("Confidential services").
+    min_confidential_population: float = DEFAULT_MIN_CONFIDENTIAL_POPULATION
 
     @property
     def default_profile(self) -> Profile:
@@ -186,6 +210,7 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
         unit = st.get("capacity_unit", "")
         if unit and unit not in units:
             err(f'{where} `capacity_unit` is `{unit}`; expected one of: {", ".join(units)} (or "")')
+        secret = _confidential_by_default(sid, st, where, err)
         service_types[sid] = ServiceType(
             id=sid,
             label=st.get("label", sid),
@@ -193,7 +218,7 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
             cohorts=tuple(_as_list(st.get("cohorts"))),
             abuse_types=tuple(_as_list(st.get("abuse_types"))),
             capacity_unit=unit,
-            confidential=bool(st.get("confidential", False)),
+            confidential=secret,
         )
     if not service_types:
         err("the `[service_types]` section is missing or empty")
@@ -279,6 +304,8 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
     if sum(p.default for p in profiles.values()) > 1:
         err("more than one profile says `default = true`; mark only one")
 
+    min_population = _min_confidential_population(raw.get("confidentiality", {}), err)
+
     if problems:
         raise ConfigError(problems)
     return Config(
@@ -295,7 +322,46 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
         denominators=denominators,
         profiles=profiles,
         demand_measures=dict(raw.get("demand_measures", {})),
+        min_confidential_population=min_population,
     )
+
+
+def _confidential_by_default(sid: str, st: dict[str, Any], where: str, err: Any) -> bool:
+    """`confidential_by_default` (or the older `confidential`) of a service type; fails closed.
+
+    A value that is not true/false is an error rather than "not confidential", and when both
+    keys are given and disagree the type is confidential (and the conflict reported).
+    """
+    values = {k: st[k] for k in ("confidential_by_default", "confidential") if k in st}
+    if not values:
+        # A user's file that lists a statutory accommodation type without saying is secret.
+        return sid in SAFE_ACCOMMODATION_TYPES
+    for key, value in values.items():
+        if not isinstance(value, bool):
+            err(f"{where} `{key}` is {value!r}; write true or false")
+    if len({v for v in values.values() if isinstance(v, bool)}) > 1:
+        err(f"{where} has both `confidential_by_default` and `confidential`, and they disagree; keep one")
+    return any(v is not False for v in values.values())
+
+
+def _min_confidential_population(section: Any, err: Any) -> float:
+    """`[confidentiality] min_area_population`: a finite number, at least 1."""
+    if not isinstance(section, dict):
+        err("`confidentiality` must be a section ([confidentiality]), not a value")
+        return DEFAULT_MIN_CONFIDENTIAL_POPULATION
+    value = section.get("min_area_population", DEFAULT_MIN_CONFIDENTIAL_POPULATION)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not value >= 1
+        or value == float("inf")
+    ):
+        err(
+            f"[confidentiality] `min_area_population` is {value!r}; write a whole number of residents "
+            f"(e.g. {DEFAULT_MIN_CONFIDENTIAL_POPULATION:.0f})"
+        )
+        return DEFAULT_MIN_CONFIDENTIAL_POPULATION
+    return float(value)
 
 
 def _default_raw() -> dict[str, Any]:

@@ -438,8 +438,9 @@ _SERVICES: tuple[tuple, ...] = (
      {"hours": "24_7", "specialist_groups": "bme;nrpf", "funding_end": "2029-03-31"}),
     ("sanctuary_scheme", "Fenmarsh City Sanctuary Scheme (fictional)", _FCC, ("pc", C, 23), C, "",
      {"hours": "office"}),
-    ("sanctuary_scheme", "Brackenholm Sanctuary Scheme (fictional)", _FCC, ("en", BRA, 0), "", "",
-     {"hours": "office", "catchment_km": "20"}),
+    # Sanctuary schemes are safe accommodation, so confidential: `serves`, never a catchment.
+    ("sanctuary_scheme", "Brackenholm Sanctuary Scheme (fictional)", _FCC, ("en", BRA, 0), BRA, "",
+     {"hours": "office"}),
     ("rape_crisis_centre", "Fenmarsh Rape Crisis Centre (fictional)", "Fenmarsh Rape Crisis (fictional)",
      ("pc", C, 24), ALL, "", {"hours": "extended", "funding_end": "2029-03-31"}),
     ("sarc", "Fenmarsh Sexual Assault Referral Centre (fictional)", _NHS, ("ll", C, 0), ALL, "",

@@ -10,12 +10,31 @@ How a service is assigned to areas (in this order of precedence):
 1. `serves` lists area codes: it serves exactly those areas (codes not in the dataset are
    ignored). `("*",)` means every area of the *dataset*, not only the selection, so a
    partnership sees only its share of a national service.
-2. `catchment_km` > 0 and a location: every area the circle (radius in km, computed in
-   British National Grid metres, exact circle, not a polygon) intersects, each with
-   `land_share` = share of the area's land inside the circle.
+2. `catchment_km` > 0 and a location (never for a confidential service, see below): every
+   area the circle (radius in km, computed in British National Grid metres, exact circle, not
+   a polygon) intersects, each with `land_share` = share of the area's land inside the circle.
 3. A location: the area containing the point (one point-in-polygon query; a point exactly on a
    shared border goes to the first area in file order).
 4. Otherwise the service is *unassigned* (counted in `summary["unassigned_services"]`).
+
+Confidential services (refuges, safe accommodation, any row flagged `confidential`): no
+output may place one more precisely than a whole area of at least
+`config.min_confidential_population` residents (`[confidentiality] min_area_population`,
+default 10,000). The rule:
+
+- it counts only through `serves` (codes, names or `*`) or the single area containing its point;
+  never by catchment land share (the loader refuses `catchment_km` on it; one that reaches the
+  engine anyway is read as a point), so its share of an area never varies with geometry;
+- small areas: a link of a confidential service to an area whose population (the patchwork
+  population below: all persons, else the first denominator) is below the threshold or unknown
+  is dropped. A `serves` list keeps its other areas (shared among them as usual); a service left
+  with no area is *withheld*: counted in no area, no `ALL` row, no coverage cell and no
+  selection-scope count, since any of these could be differenced between selections to find
+  its area. `*` says nothing about a location and is kept;
+- honesty: each benchmark's rows carry `withheld_confidential`, the number of its services
+  affected (the same on every row: a per-area count would place them), and
+  `summary["withheld_confidential"]` plus a note say what was withheld and why;
+- access (nearest distance) never uses a confidential service.
 
 How a service is shared between the areas it serves (per benchmark):
 weight(area) = land_share(area) x denominator(area, benchmark) (land_share is 1 except for
@@ -99,6 +118,7 @@ GAPS_COLUMNS: tuple[str, ...] = (
     "shortfall",
     "status",
     "unmeasured_services",
+    "withheld_confidential",
     # population | demand (gapmap.demand adds rows from a demand table beside these)
     "basis",
     # demand rows only: the demand table's period, and the row's meaning in words
@@ -533,8 +553,11 @@ def _assign(
     # 2-3. Located services without a serves list.
     geoms, located = where.geoms, where.located
     catchment_km = pd.to_numeric(services["catchment_km"], errors="coerce").to_numpy(dtype=float)
+    # A confidential service never gets a catchment circle (its land shares give its position
+    # away): the loader refuses one, and any that reaches the engine is read as a point.
+    confidential = services["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
     with np.errstate(invalid="ignore"):
-        use_catchment = ~has_serves & located & (catchment_km > 0)
+        use_catchment = ~has_serves & located & (catchment_km > 0) & ~confidential
     use_point = ~has_serves & located & ~use_catchment
 
     if use_point.any():
@@ -601,6 +624,27 @@ def _star_weights(denominator: np.ndarray) -> tuple[np.ndarray, bool]:
         return d / total, False
     n = len(denominator)
     return np.full(n, 1.0 / n if n else 0.0), True
+
+
+def _withhold_small_areas(
+    links: _Links, confidential: np.ndarray, population: np.ndarray, minimum: float
+) -> tuple[_Links, np.ndarray]:
+    """Drop every link of a confidential service to an area below `minimum` residents.
+
+    An area without a population figure counts as small (fail closed). `*` services are
+    untouched: serving every area says nothing about where a service is. Returns the kept links
+    and, per service, whether any of its links was dropped.
+    """
+    with np.errstate(invalid="ignore"):
+        small = ~(np.nan_to_num(population, nan=-1.0) >= minimum)
+    drop = confidential[links.svc] & small[links.area]
+    withheld = np.zeros(len(confidential), dtype=bool)
+    withheld[links.svc[drop]] = True
+    if not drop.any():
+        return links, withheld
+    keep = ~drop
+    kept = _Links(links.svc[keep], links.area[keep], links.land_share[keep], links.method[keep], links.star)
+    return kept, withheld
 
 
 # --------------------------------------------------------------------------- helpers
@@ -834,6 +878,27 @@ def analyse(
     where = _locate(svc)
     links = _assign(cols, where, area_geoms, area_index)
 
+    # ---- patchwork population: weights for the weighted index, tier capacity and assignments,
+    # and the residents a confidential service's area must have
+    patch_col = next((c for c in PATCHWORK_POPULATION_PREFERENCE if c in pop.columns), None)
+    if patch_col is None:
+        patch_col = next((c for c in config.denominators if c in pop.columns), None)
+    if patch_col is None:
+        numeric = [c for c in pop.columns if pop.is_numeric(c)]
+        patch_col = numeric[0] if numeric else None
+    patch_pop = pop.get(patch_col)
+    if patch_pop is None:
+        patch_pop = np.full(n_areas, np.nan)
+        notes.append("The population table has no numeric column: the weighted patchwork index is empty.")
+
+    # ---- confidential services in small areas (see "Confidential services" in the module docs)
+    confidential = cols["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
+    assigned_before = np.zeros(n_svc, dtype=bool)
+    assigned_before[links.svc] = True
+    links, withheld = _withhold_small_areas(
+        links, confidential, patch_pop, config.min_confidential_population
+    )
+
     service_ids = pd.Index(cols["service_id"].astype(str))
     types = _strings(cols["service_type"])
     capacity = pd.to_numeric(cols["capacity"], errors="coerce").to_numpy(dtype=float)
@@ -852,20 +917,21 @@ def analyse(
         is_star & (n_sel > 0)
     )
 
-    # ---- patchwork population: weights for the weighted index, tier capacity and assignments
-    patch_col = next((c for c in PATCHWORK_POPULATION_PREFERENCE if c in pop.columns), None)
-    if patch_col is None:
-        patch_col = next((c for c in config.denominators if c in pop.columns), None)
-    if patch_col is None:
-        numeric = [c for c in pop.columns if pop.is_numeric(c)]
-        patch_col = numeric[0] if numeric else None
-    patch_pop = pop.get(patch_col)
-    if patch_pop is None:
-        patch_pop = np.full(n_areas, np.nan)
-        notes.append("The population table has no numeric column: the weighted patchwork index is empty.")
     all_links = np.ones(len(links.svc), dtype=bool)
     _, pop_share, _ = _shares(links, all_links, patch_pop, n_svc)
     star_pop_share, _ = _star_weights(patch_pop)
+
+    withheld_note = ""
+    if withheld.any():
+        withheld_note = (
+            f"{int(withheld.sum())} confidential service(s) serve or lie in areas of fewer than "
+            f"{config.min_confidential_population:,.0f} residents; to keep their locations secret they "
+            "are not counted in those areas (nor in any total built from them), so those areas' figures "
+            "are low. The `withheld_confidential` column of each benchmark says how many of its services "
+            "this affects. Use larger areas (districts) to count them, or give them `serves` listing "
+            "larger areas."
+        )
+        notes.append(withheld_note)
 
     # ---- benchmarks
     gap_blocks: list[dict[str, Any]] = []
@@ -885,6 +951,7 @@ def analyse(
             is_star,
             n_svc,
             notes,
+            withheld,
         )
         gap_blocks.append(block)
         bench_summary[bench.id] = entry
@@ -987,7 +1054,14 @@ def analyse(
         "areas_in_dataset": int(n_areas),
         "services_in": int(n_in),
         "services_after_filter": int(n_svc),
-        "unassigned_services": int((~assigned).sum()),
+        "unassigned_services": int((~assigned & ~withheld).sum()),
+        "withheld_confidential": {
+            "services": int(withheld.sum()),
+            "not_counted_anywhere": int((withheld & assigned_before & ~assigned).sum()),
+            "min_area_population": config.min_confidential_population,
+            "population": patch_col,
+            "note": withheld_note,
+        },
         "services_serving_selection": n_serving,
         "patchwork_index": _json_number(patchwork_index),
         "patchwork_index_weighted": _json_number(patchwork_weighted),
@@ -1032,9 +1106,12 @@ def _score_benchmark(
     is_star: np.ndarray,
     n_svc: int,
     notes: list[str],
+    withheld: np.ndarray,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Rows (as arrays) and the summary entry for one benchmark."""
     is_type = types.isin(bench.service_types)
+    # The same on every row: a per-area count would place the withheld services.
+    n_withheld = int((is_type & withheld).sum())
     entry: dict[str, Any] = {
         "label": bench.label,
         "definition": bench.describe(),
@@ -1044,6 +1121,7 @@ def _score_benchmark(
         "scope": bench.scope,
         "denominator": bench.denominator,
         "service_types": list(bench.service_types),
+        "withheld_confidential": n_withheld,
     }
     if bench.scope == "selection":
         provided = float((is_type & serving_sel).sum())
@@ -1063,6 +1141,7 @@ def _score_benchmark(
             "bench": bench,
             "area": None,
             "all": (math.nan, required, provided, ratio, max(required - provided, 0.0), status, 0),
+            "withheld": n_withheld,
         }
         return block, entry
 
@@ -1145,6 +1224,7 @@ def _score_benchmark(
         "bench": bench,
         "area": (d, required, provided, ratio, shortfall, status, unmeasured_area[sel_pos]),
         "all": (d_all, req_all, prov_all, ratio_all, short_all, status_all, unmeasured_all),
+        "withheld": n_withheld,
     }
     return block, entry
 
@@ -1184,6 +1264,7 @@ def _gaps_frame(blocks: list[dict[str, Any]], sel_codes: np.ndarray, sel_names: 
             cols["shortfall"].append(np.asarray(short, dtype=float))
             cols["status"].append(np.asarray(status, dtype=object))
             cols["unmeasured_services"].append(np.asarray(unmeasured, dtype=np.int64))
+            cols["withheld_confidential"].append(np.full(k, block["withheld"], dtype=np.int64))
     data = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in cols.items() if c not in _TEXT_EXTRA}
     n = len(data["area_code"])
     data["basis"] = np.full(n, "population", dtype=object)

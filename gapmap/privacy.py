@@ -23,7 +23,7 @@ def redact_confidential(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             continue
         if col == "geometry":
             out.loc[mask, "geometry"] = None
-        elif col in ("latitude", "longitude"):
+        elif col in ("latitude", "longitude", "catchment_km"):
             out.loc[mask, col] = np.nan
         else:
             out.loc[mask, col] = ""

@@ -236,6 +236,9 @@ def run_report(args: argparse.Namespace) -> int:
     # ---- end of EXPORTS
 
     print(_headline(analysis))
+    withheld = analysis.summary.get("withheld_confidential", {}).get("note")
+    if withheld:
+        print(f"note: {withheld}")
     for line in extra_lines:
         print(line)
     if dataset.is_demo:

@@ -50,6 +50,14 @@ LIST_COLUMNS: tuple[str, ...] = ("tiers", "cohorts", "abuse_types", "serves", "s
 
 #: Columns that can reveal where a service is. Blanked for confidential services
 #: before anything leaves the engine (maps, tooltips, exports, logs).
-LOCATION_COLUMNS: tuple[str, ...] = ("latitude", "longitude", "postcode", "address", "geometry")
+#: `catchment_km` is among them: a radius plus per-area figures narrows a location down.
+LOCATION_COLUMNS: tuple[str, ...] = (
+    "latitude",
+    "longitude",
+    "postcode",
+    "address",
+    "geometry",
+    "catchment_km",
+)
 
 SERVES_EVERYWHERE = "*"

@@ -6,8 +6,19 @@ collected (file, row, column, how to fix it), errors apart from warnings; nothin
 for a user mistake. Checks run once per distinct cell value or as array operations so that
 a 10,000-row list validates in well under a second.
 
-Confidential services (refuges): no message ever echoes their coordinates, postcode or
-address; they are referred to by row (and name) only.
+Confidential services (refuges and every type marked `confidential_by_default`): messages are
+redacted by structure, not by editing formatted text. A row is *possibly confidential* when its
+`confidential` flag says so, when its type is confidential by default, or when its type or flag
+cannot be read; every problem about such a row carries its row and column and generic wording
+that quotes nothing from the row (no value, name, postcode or coordinate), ending in
+`VALUE_NOT_SHOWN`. Reader problems about such rows are replaced the same way, and a file whose
+header row seems missing is never answered with its first (data) row as "columns found".
+
+Confidentiality fails closed: headers that mean "this location is secret" in common wordings
+map to `confidential` (and "publish location"-style headers to its inverse); a header that
+looks like such a flag but cannot be mapped is an error, as is an unreadable flag. A
+confidential service may not have `catchment_km` (its shares between areas would give its
+position away): list the areas it serves in `serves` instead.
 """
 
 from __future__ import annotations
@@ -63,7 +74,44 @@ SERVICE_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "funding_expiry",
         "end_date",
     ),
-    "confidential": ("confidential", "is_confidential", "confidential_location"),
+    "confidential": (
+        "confidential",
+        "is_confidential",
+        "confidential_location",
+        "location_confidential",
+        "confidential_address",
+        "address_confidential",
+        "confidential_service",
+        "confidential_y_n",
+        "confidential_yes_no",
+        "secret",
+        "is_secret",
+        "secret_location",
+        "secret_address",
+        "location_secret",
+        "do_not_publish",
+        "do_not_publish_location",
+        "do_not_publish_address",
+        "dont_publish_location",
+        "don_t_publish_location",
+        "not_for_publication",
+        "private_address",
+        "private_location",
+        "address_private",
+        "address_withheld",
+        "location_withheld",
+        "withhold_location",
+        "withhold_address",
+        "hidden",
+        "hidden_location",
+        "hidden_address",
+        "hide_location",
+        "hide_address",
+        "safe_house",
+        "is_safe_house",
+        "undisclosed_location",
+        "undisclosed_address",
+    ),
     "intervention": ("intervention", "intervention_name", "named_intervention"),
     # Optional activity (gapmap.demand sums it to areas as unmet need); kept only when given.
     "referrals": ("referrals", "referrals_received"),
@@ -75,6 +123,31 @@ ACTIVITY_COLUMNS: tuple[str, ...] = ("referrals", "referrals_declined", "waiting
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("name", "service_type")
 
+#: Headers meaning the opposite of `confidential` ("yes" = the location may be shown): read
+#: inverted, so that "Publish location: no" keeps a refuge secret.
+INVERTED_CONFIDENTIAL_ALIASES: tuple[str, ...] = (
+    "publish_location",
+    "publish_address",
+    "location_publishable",
+    "publishable",
+    "ok_to_publish",
+    "can_publish_location",
+    "show_location",
+    "show_address",
+    "show_on_map",
+    "public_location",
+    "public_address",
+    "location_public",
+    "address_public",
+    "share_location",
+)
+#: Words that make an unrecognised header look like a confidentiality flag (an error: a flag
+#: we cannot read must not be ignored). "safeguard..." is a different matter and exempt.
+_FLAG_WORDS = re.compile(r"confiden|secret|privat|withh|hidden|hide|publish|safe(?!guard)|conceal|undisclos")
+
+#: Ends every message about a possibly-confidential row instead of the cell's value.
+VALUE_NOT_SHOWN = "(value not shown: this row may be confidential)"
+
 #: Rough extent of Great Britain (and its islands) in WGS84: points outside get a warning.
 GB_LAT = (49.8, 61.0)
 GB_LON = (-8.7, 2.1)
@@ -85,12 +158,28 @@ BNG_NORTHING = (0.0, 1_300_000.0)
 _TRUE = frozenset({"true", "yes", "y", "1", "t", "1.0"})
 _FALSE = frozenset({"false", "no", "n", "0", "f", "0.0"})
 _ALIAS_TO_COLUMN = {alias: col for col, aliases in SERVICE_COLUMN_ALIASES.items() for alias in aliases}
-_WITHHELD = "(value withheld: confidential service)"
+_ALIAS_TO_COLUMN.update(dict.fromkeys(INVERTED_CONFIDENTIAL_ALIASES, "confidential"))
 
 
 def header_key(column: object) -> str:
     """The comparable form of a header: "Service name " -> "service_name"."""
     return re.sub(r"[^a-z0-9]+", "_", str(column).strip().lower()).strip("_")
+
+
+#: The header words a "header row seems missing" message lists.
+_EXPECTED_HEADER_HINT: tuple[str, ...] = (
+    "name",
+    "service_type",
+    "provider",
+    "latitude",
+    "longitude",
+    "easting",
+    "northing",
+    "postcode",
+    "serves",
+    "capacity",
+    "confidential",
+)
 
 
 def expected_header_words() -> list[str]:
@@ -151,50 +240,134 @@ def validate_services(
     )
     if table is None:
         return None
-    _withhold_in_reader_messages(report, first, table, config)
-    return validate_service_table(
+    _redact_reader_messages(report, first, table, config)
+    services = validate_service_table(
         table, file=label, config=config, areas=areas, postcodes=postcodes, report=report, today=today
     )
+    # The reader's own errors (a row with values past the last column) also refuse the list.
+    if any(p.severity == "error" for p in report.problems[first:]):
+        return None
+    return services
 
 
-def _withhold_in_reader_messages(
+#: What a reader problem about a possibly-confidential row says instead of its own text (which
+#: may quote the row's values, e.g. the values past the last column).
+_READER_ROW_MESSAGE = (
+    "this row has more values than the header has columns, or cannot be parsed "
+    f"{VALUE_NOT_SHOWN}; check that it has one value per column and put any value that contains "
+    "a comma in double quotes."
+)
+_READER_HEADER_MESSAGE = (
+    "the first row is not a header row we recognise, so it may be data "
+    f"{VALUE_NOT_SHOWN}; add a header row (see the input formats in README.md)."
+)
+
+
+def _redact_reader_messages(
     report: ValidationReport, first: int, table: pd.DataFrame, config: Config
 ) -> None:
-    """Blank the quoted cell values in the reader's row messages about confidential services.
+    """Replace the reader's problems about possibly-confidential rows with generic wording.
 
-    `read_table` may quote a row's values (e.g. extra values past the last column); for a
-    refuge those could be its address or coordinates.
+    By structure: the problem keeps its file, row, column and severity, and its message is
+    replaced whole, so no quoting style (an apostrophe in a value) can let a value through.
+    When the header row is not recognised it may itself be a refuge's row: problems about it
+    are replaced too.
     """
     rows = _confidential_row_numbers(table, config)
+    header_row = table.attrs.get("header_row")
+    header_ok = _header_recognised([c for c in table.columns if c != "__row__"])
     for k in range(first, len(report.problems)):
         problem = report.problems[k]
-        if problem.row is not None and problem.row in rows and "'" in problem.message:
-            message = re.sub(r"'[^']*'", _WITHHELD, problem.message)
-            report.problems[k] = dataclasses.replace(problem, message=message)
+        if problem.row is None:
+            continue
+        if problem.row in rows:
+            message = _READER_ROW_MESSAGE
+        elif problem.row == header_row and not header_ok:
+            message = _READER_HEADER_MESSAGE
+        else:
+            continue
+        report.problems[k] = dataclasses.replace(problem, message=message, column=None)
+
+
+def _map_headers(columns: Iterable[object]) -> tuple[dict[str, str], list[str], list[tuple[str, str]]]:
+    """(canonical -> header, unrecognised headers, (header, header) pairs that mean the same)."""
+    headers: dict[str, str] = {}
+    unrecognised: list[str] = []
+    clashes: list[tuple[str, str]] = []
+    for col in columns:
+        canonical = _canonical(col)
+        if canonical is None:
+            key = header_key(col)
+            if key and not key.startswith("unnamed"):
+                unrecognised.append(str(col))
+            continue
+        if canonical in headers:
+            clashes.append((headers[canonical], str(col)))
+            continue
+        headers[canonical] = str(col)
+    return headers, unrecognised, clashes
+
+
+def _canonical(column: object) -> str | None:
+    """The canonical column a header means, or None."""
+    canonical = _ALIAS_TO_COLUMN.get(header_key(column))
+    if canonical is None and "(" in str(column):
+        # "Capacity (FTE)", "Funding end date (DD/MM/YYYY)": the note in brackets is not the name.
+        canonical = _ALIAS_TO_COLUMN.get(header_key(re.sub(r"\(.*?\)", " ", str(column))))
+    return canonical
+
+
+def _inverted(header: str) -> bool:
+    """Whether a `confidential` header means "may be published" (true = not confidential)."""
+    keys = {header_key(header), header_key(re.sub(r"\(.*?\)", " ", header))}
+    return bool(keys & set(INVERTED_CONFIDENTIAL_ALIASES))
+
+
+def _header_recognised(columns: list) -> bool:
+    """Whether a header row looks like one: at least two headers we know (e.g. name and type).
+
+    A list saved without its header row has its first service as "header": at most one of its
+    values happens to be a header word, and it must never be quoted back as "columns found".
+    """
+    return len(_map_headers(columns)[0]) >= 2
+
+
+def _parse_flag(text: str) -> bool | None:
+    """True/False for a readable yes/no cell (blank is None), else None."""
+    low = text.lower()
+    return True if low in _TRUE else False if low in _FALSE else None
+
+
+def _possibly_confidential(
+    type_ids: list[str | None], flags: list[bool | None], flag_text: list[str], config: Config
+) -> np.ndarray:
+    """Rows whose messages must quote nothing: flagged confidential, of a confidential-by-default
+    type, or whose type or flag cannot be read.
+    """
+    out = np.zeros(len(type_ids), dtype=bool)
+    for i, (type_id, flag, text) in enumerate(zip(type_ids, flags, flag_text, strict=True)):
+        st = config.service_types.get(type_id) if type_id else None
+        out[i] = st is None or st.confidential or flag is True or (flag is None and text != "")
+    return out
 
 
 def _confidential_row_numbers(table: pd.DataFrame, config: Config) -> set[int]:
     """Row numbers of services that are (or may be) confidential, judged before validation."""
     rows = pd.to_numeric(table.get("__row__", pd.Series(dtype=float)), errors="coerce").fillna(0).astype(int)
-    headers: dict[str, str] = {}
-    for col in table.columns:
-        canonical = _ALIAS_TO_COLUMN.get(header_key(col))
-        if canonical and canonical not in headers:
-            headers[canonical] = col
-    if "service_type" not in headers:
+    headers, _, clashes = _map_headers(c for c in table.columns if c != "__row__")
+    if "service_type" not in headers or any(_canonical(a) == "confidential" for a, _ in clashes):
         return set(rows.tolist())  # cannot tell: treat every row as confidential
     lookup = _vocab_lookup(config.service_types)
     types = [lookup.get(header_key(v)) for v in _text(table[headers["service_type"]])]
-    flags = _text(table[headers["confidential"]]) if "confidential" in headers else None
-    confidential: set[int] = set()
-    for i, row in enumerate(rows.tolist()):
-        flag = flags.iat[i].lower() if flags is not None else ""
-        type_id = types[i]
-        if flag in _FALSE:
-            continue
-        if flag in _TRUE or type_id is None or config.service_types[type_id].confidential or flag:
-            confidential.add(row)
-    return confidential
+    if "confidential" in headers:
+        text = _text(table[headers["confidential"]]).tolist()
+        flags = [_parse_flag(v) for v in text]
+        if _inverted(headers["confidential"]):
+            flags = [None if f is None else not f for f in flags]
+    else:
+        text, flags = [""] * len(types), [None] * len(types)
+    secret = _possibly_confidential(types, flags, text, config)
+    return set(rows[secret].tolist())
 
 
 # --------------------------------------------------------------------------------------
@@ -279,32 +452,88 @@ def _uk_date(value: pd.Timestamp | date) -> str:
     return f"{value.day} {value.strftime('%B %Y')}"
 
 
+#: Generic wording per (severity, column) for a possibly-confidential row whose call site gave
+#: none: what is wrong and how to fix it, never the value.
+_GENERIC: dict[tuple[str, str | None], str] = {
+    (
+        "error",
+        "capacity",
+    ): "`capacity` cannot be used; write a number (zero or more) such as 2.5, or leave it blank",
+    (
+        "error",
+        "catchment_km",
+    ): "`catchment_km` cannot be used; write a number of kilometres greater than zero",
+    ("error", "funding_end"): (
+        "`funding_end` cannot be read; write the date as YYYY-MM-DD (e.g. 2027-03-31) or DD/MM/YYYY, "
+        "or leave it blank if open-ended"
+    ),
+    ("warning", "funding_end"): (
+        "the funding end date is before today; check whether the service still runs and update the "
+        "date, or remove the row"
+    ),
+}
+
+
 class _Collector:
-    """Adds problems for one file; knows which rows are confidential, to withhold locations."""
+    """Adds problems for one file; knows which rows may be confidential, to quote nothing of them.
+
+    `secret` is set before any message is added. For those rows `error`/`warn` use the call
+    site's `private` wording (which holds no cell value by construction), else the column's
+    generic wording: the row's own text never reaches the message.
+    """
 
     def __init__(self, report: ValidationReport, file: str, rows: np.ndarray, headers: dict[str, str]):
         self.report = report
         self.file = file
         self.rows = rows
         self.headers = headers
-        self.confidential = np.ones(len(rows), dtype=bool)
+        self.secret = np.ones(len(rows), dtype=bool)
         #: rows whose given location had an error (no extra "no location" error for them)
         self.location_error = np.zeros(len(rows), dtype=bool)
 
     def column(self, canonical: str) -> str:
         return self.headers.get(canonical, canonical)
 
-    def error(self, i: int, canonical: str | None, message: str) -> None:
-        col = self.column(canonical) if canonical else None
-        self.report.error(self.file, message, int(self.rows[i]), col)
+    def _message(
+        self, i: int, severity: str, canonical: str | None, message: str, private: str | None, safe: bool
+    ) -> str:
+        if safe or (message and not self.secret[i]):
+            return message
+        if private is None:
+            private = _GENERIC.get(
+                (severity, canonical),
+                f"`{canonical}` cannot be used; check it against the input formats in README.md"
+                if canonical
+                else "check this row against the input formats in README.md",
+            )
+        head, sep, tail = private.partition(";")
+        return f"{head} {VALUE_NOT_SHOWN}{sep}{tail}".rstrip(".") + "."
 
-    def warn(self, i: int, canonical: str | None, message: str) -> None:
+    def error(
+        self, i: int, canonical: str | None, message: str, private: str | None = None, safe: bool = False
+    ) -> None:
+        """An error about row i.
+
+        `private` is the wording for a possibly-confidential row: no cell value in it;
+        VALUE_NOT_SHOWN is inserted before its first ";". An empty `message` uses `private` for
+        every row (the value is shared with a row that may be secret). `safe` says `message`
+        itself quotes nothing from the row (a fixed text), so it is used for every row.
+        """
         col = self.column(canonical) if canonical else None
-        self.report.warn(self.file, message, int(self.rows[i]), col)
+        text = self._message(i, "error", canonical, message, private, safe)
+        self.report.error(self.file, text, int(self.rows[i]), col)
+
+    def warn(
+        self, i: int, canonical: str | None, message: str, private: str | None = None, safe: bool = False
+    ) -> None:
+        """A warning about row i (see `error`)."""
+        col = self.column(canonical) if canonical else None
+        text = self._message(i, "warning", canonical, message, private, safe)
+        self.report.warn(self.file, text, int(self.rows[i]), col)
 
     def shown(self, i: int, value: object) -> str:
-        """A location value quoted, or withheld for a confidential service."""
-        return _WITHHELD if self.confidential[i] else _quote(str(value))
+        """A value quoted (only ever used in wording for rows that are not secret)."""
+        return _quote(str(value))
 
 
 def _per_unique(values: pd.Series, parse: Callable[[str], Any]) -> list[Any]:
@@ -344,62 +573,64 @@ def validate_service_table(
     data_columns = [c for c in table.columns if c != "__row__"]
 
     # ---- headers -> canonical columns
-    headers: dict[str, str] = {}
-    unrecognised: list[str] = []
-    for col in data_columns:
-        key = header_key(col)
-        canonical = _ALIAS_TO_COLUMN.get(key)
-        if canonical is None and "(" in str(col):
-            # "Capacity (FTE)", "Funding end date (DD/MM/YYYY)": the note in brackets is not the name.
-            canonical = _ALIAS_TO_COLUMN.get(header_key(re.sub(r"\(.*?\)", " ", str(col))))
-        if canonical is None:
-            if key and not key.startswith("unnamed"):
-                unrecognised.append(str(col))
-            continue
-        if canonical in headers:
+    headers, unrecognised, clashes = _map_headers(data_columns)
+    if not _header_recognised(data_columns) and not set(REQUIRED_COLUMNS) <= set(headers):
+        # Probably saved without its header row: the "header" is a service (maybe a refuge).
+        report.error(
+            file,
+            "the header row seems to be missing: the first row does not name the columns "
+            f"{VALUE_NOT_SHOWN}. Add a header row naming at least `name` and `service_type`, plus a "
+            "location (`latitude` and `longitude`, `easting` and `northing`, or `postcode`) or `serves`. "
+            f"Header words we read: {_listing(_EXPECTED_HEADER_HINT)}; see the input formats in README.md.",
+        )
+        return None
+    for first_col, second_col in clashes:
+        report.error(
+            file,
+            f"columns `{first_col}` and `{second_col}` both mean `{_canonical(second_col)}`; "
+            "delete or rename one of them.",
+            column=second_col,
+        )
+    for col in unrecognised:
+        if _FLAG_WORDS.search(header_key(col)):
+            # Fail closed: a flag we cannot read must not leave a refuge's location public.
             report.error(
                 file,
-                f"columns `{headers[canonical]}` and `{col}` both mean `{canonical}`; "
-                "delete or rename one of them.",
-                column=str(col),
+                f"column `{col}` looks like it says whether a location is confidential, but gapmap "
+                "cannot read it. Rename it `confidential` (true = the location is secret) or "
+                "`publish_location` (true = the location may be shown), or delete it.",
+                column=col,
             )
-            continue
-        headers[canonical] = str(col)
 
     missing = [c for c in REQUIRED_COLUMNS if c not in headers]
     if missing:
-        found = ", ".join(_quote(str(c)) for c in data_columns[:15]) or "none"
-        if len(missing) == len(REQUIRED_COLUMNS):
-            report.error(
-                file,
-                "no header row with the required columns `name` and `service_type` was found. "
-                f"Columns found: {found}. A service list needs a header row naming at least "
-                "`name` and `service_type`, plus a location (`latitude` and `longitude`, "
-                "`easting` and `northing`, or `postcode`) or `serves`; see the input formats in README.md.",
+        # Only header-like cells are quoted (a number or postcode in the header row is data).
+        shown_cols = [str(c) for c in data_columns if not re.search(r"\d", str(c))]
+        found = ", ".join(_quote(c) for c in shown_cols[:15]) or "none"
+        report.error(
+            file,
+            f"the required column `{missing[0]}` is missing. Columns found: {found}. "
+            f"Add a `{missing[0]}` column"
+            + (
+                " (one of the service type ids in the vocabulary, e.g. `idva`)."
+                if missing[0] == "service_type"
+                else "."
             )
-        else:
-            report.error(
-                file,
-                f"the required column `{missing[0]}` is missing. Columns found: {found}. "
-                f"Add a `{missing[0]}` column"
-                + (
-                    " (one of the service type ids in the vocabulary, e.g. `idva`)."
-                    if missing[0] == "service_type"
-                    else "."
-                )
-                + _did_you_mean_header(missing[0], unrecognised),
-                column=missing[0],
-            )
+            + _did_you_mean_header(missing[0], unrecognised),
+            column=missing[0],
+        )
         return None
     for col in unrecognised:
         close = difflib.get_close_matches(header_key(col), list(_ALIAS_TO_COLUMN), n=1, cutoff=0.8)
-        if close and _ALIAS_TO_COLUMN[close[0]] not in headers:
+        if close and _ALIAS_TO_COLUMN[close[0]] not in headers and not _FLAG_WORDS.search(header_key(col)):
             report.warn(
                 file,
                 f"column `{col}` is not recognised and is ignored; did you mean "
                 f"`{_ALIAS_TO_COLUMN[close[0]]}`? Rename it to use it.",
                 column=col,
             )
+    if len(report.errors) > errors_before:
+        return None
 
     # ---- cells as text; drop empty rows silently
     cells_all = {canonical: _text(table[col]) for canonical, col in headers.items()}
@@ -422,14 +653,28 @@ def validate_service_table(
 
     out = _Collector(report, file, rows, headers)
 
-    # ---- service_type (needed first: it sets defaults)
+    # ---- which rows may be confidential: decided before any message, so none quotes them
     type_lookup = _vocab_lookup(config.service_types)
     type_raw = col("service_type")
     type_ids = np.array(_per_unique(type_raw, lambda v: type_lookup.get(header_key(v), "")), dtype=object)
+    types = [config.service_types.get(t) for t in type_ids]
+    conf_raw = col("confidential")
+    conf_parsed = _per_unique(conf_raw, _parse_flag)
+    inverted = "confidential" in headers and _inverted(headers["confidential"])
+    if inverted:
+        conf_parsed = [None if v is None else not v for v in conf_parsed]
+    out.secret = _possibly_confidential(list(type_ids), conf_parsed, conf_raw.tolist(), config)
+
+    # ---- service_type
     for i in np.flatnonzero(type_ids == ""):
         raw = type_raw.iat[i]
         if raw == "":
-            out.error(i, "service_type", "`service_type` is blank; every service needs a type, e.g. `idva`.")
+            out.error(
+                i,
+                "service_type",
+                f"`service_type` is blank; every service needs a type: {_listing(config.service_types)}.",
+                safe=True,
+            )
         else:
             out.error(
                 i,
@@ -437,14 +682,14 @@ def validate_service_table(
                 f"unknown service type {_quote(raw)}; "
                 + _did_you_mean(header_key(raw), config.service_types)
                 + f"valid types: {_listing(config.service_types)}.",
+                # A vocabulary word suggested is not the row's text.
+                private="not a known service type; "
+                + _did_you_mean(header_key(raw), config.service_types)
+                + f"valid types: {_listing(config.service_types)}",
             )
-    types = [config.service_types.get(t) for t in type_ids]
 
-    # ---- confidential (before any location message, so we know what to withhold)
-    conf_raw = col("confidential")
-    conf_parsed = _per_unique(
-        conf_raw, lambda v: True if v.lower() in _TRUE else False if v.lower() in _FALSE else None
-    )
+    # ---- confidential
+    flag_name = headers.get("confidential", "confidential")
     confidential = np.empty(n, dtype=bool)
     for i in range(n):
         value = conf_parsed[i]
@@ -452,29 +697,42 @@ def validate_service_table(
             if conf_raw.iat[i] == "":
                 value = types[i].confidential if types[i] is not None else True
             else:
+                fix = (
+                    f"write true or false (yes/no, 1/0) in `{flag_name}`, or leave it blank for the "
+                    "service type's default"
+                )
                 out.error(
                     i,
                     "confidential",
-                    f"`confidential` is {_quote(conf_raw.iat[i])}; write true or false (yes/no, 1/0), "
-                    "or leave it blank for the service type's default.",
+                    f"`{flag_name}` is {_quote(conf_raw.iat[i])}; {fix}.",
+                    private=(f"`{flag_name}` cannot be read; {fix}"),
                 )
                 value = True  # treat as confidential while reporting: never echo a location
         confidential[i] = value
-    out.confidential = confidential
     for i in np.flatnonzero(~confidential):
         st = types[i]
         if st is not None and st.confidential and conf_raw.iat[i] != "":
-            out.warn(
-                i,
-                "confidential",
+            message = (
                 f"this {st.label.lower()} is marked not confidential, so its location will be shown "
-                "on maps and in exports; refuge addresses are usually secret. Make sure this is intended.",
+                "on maps and in exports; refuge addresses are usually secret, as are the locations of other "
+                "safe accommodation. Make sure this is intended."
             )
+            out.warn(i, "confidential", message, safe=True)
+
+    # ---- a confidential service may not have a catchment circle: its shares give it away
+    catchment_text = col("catchment_km")
+    for i in np.flatnonzero(confidential & (catchment_text != "").to_numpy()):
+        message = (
+            "a confidential service cannot have `catchment_km`: its share of each area would give "
+            "its location away. Delete the catchment and list the areas it serves in `serves` (area "
+            "codes or names separated by ;, or * for every area)."
+        )
+        out.error(i, "catchment_km", message, safe=True)
 
     # ---- name, provider, free text
     names = col("name")
     for i in np.flatnonzero((names == "").to_numpy()):
-        out.error(i, "name", "`name` is blank; every service needs a name.")
+        out.error(i, "name", "`name` is blank; every service needs a name.", safe=True)
 
     # ---- service_id
     ids = _service_ids(col("service_id"), "service_id" in headers, out)
@@ -515,6 +773,9 @@ def validate_service_table(
                 + " and no `serves`, so it cannot be placed in any area. Give `serves` (area codes or "
                 "names separated by ;, or * for every area); refuges usually have no published "
                 "location: give `serves`.",
+                private="this service has no location and no `serves`, so it cannot be placed in any "
+                "area; give `serves` (area codes or names separated by semicolons, or * for every area): "
+                "refuges usually have no published location: give `serves`",
             )
     if areas is not None and located.any():
         _check_points_in_areas(lat, lon, located, serves, areas, out)
@@ -596,12 +857,17 @@ def _service_ids(raw: pd.Series, present: bool, out: _Collector) -> np.ndarray:
             if value == "":
                 continue
             if value in first_row:
-                out.error(
-                    i,
-                    "service_id",
-                    f"service_id {_quote(value)} is also used on row {out.rows[first_row[value]]}; "
-                    "each service needs its own id (or leave the cell blank to have one generated).",
+                other = first_row[value]
+                private = (
+                    f"this service_id is also used on row {out.rows[other]}; each service needs its own "
+                    "id (or leave the cell blank to have one generated)"
                 )
+                message = (
+                    f"service_id {_quote(value)} is also used on row {out.rows[other]}; "
+                    "each service needs its own id (or leave the cell blank to have one generated)."
+                )
+                # The value is also the other row's: quote it only when neither row may be secret.
+                out.error(i, "service_id", message if not out.secret[other] else "", private=private)
             else:
                 first_row[value] = i
     return ids
@@ -641,6 +907,8 @@ def _list_column(
                 f"unknown {singular} {_quote(token)}; "
                 + _did_you_mean(header_key(token), allowed)
                 + f"expected one or more of: {_listing(allowed)}, separated by ;.",
+                private=f"unknown {singular}; expected one or more of: {_listing(allowed)}, "
+                "separated by semicolons",
             )
         if not found and raw.iat[i] == "" and default_attr and types is not None and types[i] is not None:
             found = tuple(getattr(types[i], default_attr))
@@ -693,6 +961,8 @@ def _capacity_units(raw: pd.Series, types: list, config: Config, out: _Collector
                 + _did_you_mean(header_key(text), config.capacity_units)
                 + f"expected one of: {_listing(config.capacity_units)}, "
                 "or leave blank for the type's default.",
+                private=f"unknown capacity unit; expected one of: {_listing(config.capacity_units)}, "
+                "or leave blank for the type's default",
             )
             unit = ""
         units[i] = unit
@@ -724,6 +994,8 @@ def _hours(raw: pd.Series, config: Config, out: _Collector) -> np.ndarray:
                 f"unknown opening hours {_quote(raw.iat[i])}; "
                 + _did_you_mean(header_key(raw.iat[i]), allowed)
                 + f"expected one of: {_listing(allowed)} (24/7 is read as 24_7), or leave blank.",
+                private=f"unknown opening hours; expected one of: {_listing(allowed)} (24/7 is read as "
+                "24_7), or leave blank",
             )
             value = ""
         values[i] = value
@@ -773,12 +1045,13 @@ def _coordinate_pair(
                 i,
                 name,
                 f"`{name}` {out.shown(i, raw.iat[i])} is not a number; write it as a plain decimal number.",
+                private=f"`{name}` is not a number; write it as a plain decimal number",
             )
         failed |= bad
     for i in np.flatnonzero(has_a & ~has_b):
-        out.error(i, second, f"`{first}` is given but `{second}` is blank; give both, or neither.")
+        out.error(i, second, f"`{first}` is given but `{second}` is blank; give both, or neither.", safe=True)
     for i in np.flatnonzero(has_b & ~has_a):
-        out.error(i, first, f"`{second}` is given but `{first}` is blank; give both, or neither.")
+        out.error(i, first, f"`{second}` is given but `{first}` is blank; give both, or neither.", safe=True)
     failed |= has_a ^ has_b
     out.location_error |= failed
     given = has_a & has_b & ~failed
@@ -808,6 +1081,8 @@ def _locate(
             f"latitude/longitude {out.shown(i, f'{lat[i]:g}, {lon[i]:g}')} is out of range "
             "(latitude -90..90, longitude -180..180); check the columns hold WGS84 degrees "
             "(use `easting`/`northing` for British National Grid metres).",
+            private="latitude/longitude is out of range (latitude -90..90, longitude -180..180); check the "
+            "columns hold WGS84 degrees (use `easting`/`northing` for British National Grid metres)",
         )
     out.location_error |= bad_range
     ok = given & ~bad_range
@@ -818,6 +1093,8 @@ def _locate(
             "latitude",
             f"latitude and longitude look swapped ({out.shown(i, f'{lat[i]:g}, {lon[i]:g}')}); they were "
             "swapped back. Fix the file so that `latitude` is about 50-60 in Great Britain.",
+            private="latitude and longitude look swapped; they were swapped back. Fix the file so that "
+            "`latitude` is about 50-60 in Great Britain",
         )
     lat, lon = np.where(swapped, lon, lat), np.where(swapped, lat, lon)
     lat_out[ok], lon_out[ok] = lat[ok], lon[ok]
@@ -839,6 +1116,8 @@ def _locate(
             f"easting/northing {out.shown(i, f'{east[i]:g}, {north[i]:g}')} is outside British National "
             "Grid (easting 0..700000, northing 0..1300000 metres); check the values "
             "or use latitude/longitude.",
+            private="easting/northing is outside British National Grid (easting 0..700000, northing "
+            "0..1300000 metres); check the values or use latitude/longitude",
         )
     out.location_error |= bad_en
     en_ok = en_given & ~bad_en
@@ -865,6 +1144,9 @@ def _locate(
             f"postcode {out.shown(i, postcode_raw.iat[i])} is not a UK postcode"
             + (", so the service has no location" if not attempted[i] else "")
             + "; correct it (e.g. LE1 5WW).",
+            private="the postcode is not a UK postcode"
+            + (", so the service has no location" if not attempted[i] else "")
+            + "; correct it (e.g. LE1 5WW)",
         )
     if needs_lookup.any():
         if postcodes is None:
@@ -898,6 +1180,8 @@ def _locate(
                         f"postcode {out.shown(i, postcode[i])} is not in the postcode lookup "
                         f"`{lookup_name}`{hint}, so the service has no location; check it, or give "
                         "latitude/longitude.",
+                        private=f"the postcode is not in the postcode lookup `{lookup_name}`{hint}, so the "
+                        "service has no location; check it, or give latitude/longitude",
                     )
                     continue
                 if np.isnan(p_lat[j]):
@@ -906,6 +1190,8 @@ def _locate(
                         "postcode",
                         f"postcode {out.shown(i, postcode[i])} has no grid reference in the postcode "
                         "lookup, so the service has no location; give latitude/longitude.",
+                        private="the postcode has no grid reference in the postcode lookup, so the service "
+                        "has no location; give latitude/longitude",
                     )
                     continue
                 if terminated[j]:
@@ -914,6 +1200,8 @@ def _locate(
                         "postcode",
                         f"postcode {out.shown(i, postcode[i])} is terminated (no longer in use); the "
                         "service was placed at its last known location. Check the current postcode.",
+                        private="the postcode is terminated (no longer in use); the service was placed at "
+                        "its last known location. Check the current postcode",
                     )
                 lat_out[i], lon_out[i] = p_lat[j], p_lon[j]
                 source[i] = "postcode"
@@ -929,6 +1217,7 @@ def _locate(
             None,
             f"the location {out.shown(i, f'{lat_out[i]:.5f}, {lon_out[i]:.5f}')} is outside Great Britain; "
             "check the coordinates (or postcode).",
+            private="the location is outside Great Britain; check the coordinates (or postcode)",
         )
     return lat_out, lon_out, postcode, source
 
@@ -989,6 +1278,8 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
                 f"`serves` names {_quote(token)}, which is not an area code or name in the boundary file; "
                 + _did_you_mean(token, candidates)
                 + "use area codes (e.g. E06000016) or names separated by ;, or * for every area.",
+                private="`serves` names an area that is not in the boundary file; use area codes (e.g. "
+                "E06000016) or names separated by semicolons, or * for every area",
             )
         for token in ambiguous:
             out.error(
@@ -996,6 +1287,7 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
                 "serves",
                 f"`serves` names {_quote(token)}, which matches more than one area; "
                 "use the area code instead.",
+                private="`serves` names an area that matches more than one area; use the area code instead",
             )
         values.append(found)
     return values
@@ -1028,4 +1320,5 @@ def _check_points_in_areas(
             None,
             f"the location {out.shown(i, f'{lat[i]:.5f}, {lon[i]:.5f}')} lies outside every area "
             f"in the boundary file; {consequence}.",
+            private=f"the location lies outside every area in the boundary file; {consequence}",
         )

@@ -315,12 +315,12 @@ def _read_csv_text(
         report.error(label, f"the file is empty. Choose the {role} file that has a header row and data.")
         return None
     if _looks_like_prose(non_blank, expected):
-        first = next(ln for ln in lines if ln.strip()).strip()
+        # The first line is not quoted: it may be a refuge's row (a one-column list of postcodes).
         report.error(
             label,
             "this is not a CSV table: no line has commas (or semicolons or tabs) separating columns; it "
-            f"looks like plain text (first line: '{_shorten(first)}'). Save the {role} spreadsheet as CSV "
-            "or Excel.",
+            f"looks like plain text or a single column. Save the {role} spreadsheet as CSV or Excel, "
+            "with a header row.",
         )
         return None
     frame = _frame_from_rows(records, label, report, expected, source="csv")

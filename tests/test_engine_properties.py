@@ -91,6 +91,43 @@ def test_shared_capacity_sums_to_the_services_capacity(rows):
 
 
 @SETTINGS
+@given(service_rows(min_size=1))
+def test_confidential_capacity_is_counted_or_withheld_never_lost(rows):
+    """Every family space of a refuge reaches the areas, or its refuge is counted as withheld.
+
+    D has no population, so (failing closed) it counts as an area below the threshold: a refuge
+    at or serving only D is withheld; one serving D and others is shared among the others.
+    """
+    analysis = run(rows)
+    services = make_services(rows)
+    refuges = services[services.service_type == "refuge"]
+    assigned = set(analysis.assignments["service_id"].astype(str))
+    gaps = analysis.gaps[analysis.gaps.benchmark_id == "refuge_family_spaces"]
+    counted = refuges[refuges.service_id.isin(assigned)].capacity.fillna(0).sum()
+    area_rows = gaps[gaps.area_code != "ALL"]
+    assert math.isclose(area_rows.provided.sum(), counted, rel_tol=1e-9, abs_tol=1e-9)
+    # No refuge link reaches D, and the withheld count is the same on every row.
+    a = analysis.assignments
+    refuge_ids = set(refuges.service_id) - {
+        s for s, v in zip(refuges.service_id, refuges.serves, strict=True) if v == ("*",)
+    }
+    assert not ((a.area_code.astype(str) == D) & a.service_id.astype(str).isin(refuge_ids)).any()
+    assert gaps.withheld_confidential.nunique() <= 1
+    touches_d = [
+        s.service_id
+        for s in refuges.itertuples()
+        if D in s.serves
+        or (
+            not s.serves
+            and s.geometry is not None
+            and AREAS.set_index("area_code").loc[D, "geometry"].contains(s.geometry)
+        )
+    ]
+    if touches_d:
+        assert int(gaps.withheld_confidential.iloc[0]) >= 1
+
+
+@SETTINGS
 @given(service_rows(min_size=1), st.data())
 def test_splitting_a_service_into_halves_changes_no_figure(rows, data):
     capacity_rows = [i for i, r in enumerate(rows) if r["service_type"] in ("idva", "outreach", "refuge")]
@@ -228,15 +265,25 @@ def test_point_assignment_matches_geopandas_sjoin(rows):
     import geopandas as gpd
 
     services = make_services(rows)
+    # A confidential service's catchment is ignored: it counts in the area holding its point.
     located = services[
-        services.geometry.notna() & services.catchment_km.isna() & (services.serves.map(len) == 0)
+        services.geometry.notna()
+        & (services.catchment_km.isna() | services.confidential)
+        & (services.serves.map(len) == 0)
     ]
     a = analyse(AREAS, POPULATION, services, CONFIG).assignments
     mine = (
         a[a.method == "point"].groupby("service_id", observed=True)["area_code"].first().astype(str).to_dict()
     )
-    joined = gpd.sjoin(located[["service_id", "geometry"]], AREAS, predicate="intersects")
+    joined = gpd.sjoin(located[["service_id", "confidential", "geometry"]], AREAS, predicate="intersects")
+    # ... unless that area has no population figure (D): then it is withheld, never placed.
+    populated = set(POPULATION.area_code)
+    joined = joined[~joined.confidential | joined.area_code.isin(populated)]
+    # (a refuge on the D border counts in its populated neighbour or nowhere: ignore that edge case)
     ref = joined.groupby("service_id")["area_code"].agg(set).to_dict()
+    for sid in set(ref) - set(mine):
+        assert located.set_index("service_id").loc[sid, "confidential"]
+        del ref[sid]
     assert set(mine) == set(ref)
     for sid, code in mine.items():
         assert code in ref[sid]  # on a shared border either neighbour is right

@@ -70,9 +70,10 @@ def test_cover_states_selection_date_inputs_profile_and_headline(demo, demo_pack
     for bench in analysis.profile.benchmarks:
         assert squash(bench.label) in cover
     assert squash(f"Patchwork index: {analysis.summary['patchwork_index']:.2f}") in cover
-    # The demo list: 60 services, 4 of them confidential and 1 campaign with no location.
+    # The demo list: 60 services, 6 of them confidential (4 refuges, 2 sanctuary schemes) and 1 campaign
+    # with no location.
     assert (
-        squash("All services: 60 of 60 in the list; not on the maps: 4 confidential, 1 with no location")
+        squash("All services: 60 of 60 in the list; not on the maps: 6 confidential, 1 with no location")
         in cover
     )
 

@@ -367,7 +367,7 @@ def primary_only(dataset):
 def test_filtered_view_draws_only_its_tier(demo):
     dataset, _ = demo
     analysis, kept, dropped = primary_only(dataset)
-    assert len(kept) == 5 and len(dropped) == 50
+    assert len(kept) == 5 and len(dropped) == 48  # sanctuary schemes are confidential: never drawn
     assert_only_kept_markers(snapshot.snapshot_figure(dataset, analysis, today=TODAY), kept, dropped)
 
 
