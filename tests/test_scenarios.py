@@ -92,7 +92,7 @@ def test_bad_actions_are_reported_with_rows(demo):
 def test_an_added_service_is_validated_like_any_service(demo):
     dataset, _ = demo
     sc = parse_scenario(b'[[add]]\nname = "X"\nservice_type = "idvaa"\nserves = "E07999001"\n', "x.toml")
-    with pytest.raises(GapmapInputError, match="not a known service type .*; did you mean `idva`"):
+    with pytest.raises(GapmapInputError, match=r"not a known service type .*; did you mean `idva`"):
         apply_scenario(dataset.services, sc, dataset.config, areas=dataset.areas)
 
 
