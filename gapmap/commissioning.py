@@ -24,6 +24,7 @@ from gapmap.interventions import (
     gap_costs,
     patchwork_options,
 )
+from gapmap.render import STATUS_WORDS
 
 #: Options listed per gap in the area profile (the full list is in the workbook).
 OPTIONS_PER_GAP = 3
@@ -243,3 +244,85 @@ def prepare_report(
         files["scenario_changes.csv"] = _csv_bytes(scenario.changes)
         lines.append(scenario.to_text())
     return full, extras, files, lines
+
+
+# --------------------------------------------------------------------------- app helpers
+
+#: The scenario editor's starting text when no example file fits the dataset.
+SCENARIO_TEMPLATE = """name = "My scenario"
+description = "What changes, and why"
+
+# Add a service (the same columns as a service list):
+[[add]]
+name = "New Idva post"
+service_type = "idva"
+serves = "AREA_CODE"
+capacity = 2
+
+# Remove one:  [[remove]]  service_id = "..."
+# Change one:  [[change]]  service_id = "..."  capacity = 5  serves = "A;B"  funding_end = "2027-03-31"
+"""
+
+
+def demo_demand_path() -> Any:
+    """The demo county's example demand table (fictional)."""
+    from gapmap import settings
+
+    return settings.DATA_DIR / "demand" / "demo_county_demand.csv"
+
+
+def example_scenario_text(is_demo: bool) -> str:
+    """The scenario editor's starting text: the demo's two-Idva scenario, else a template."""
+    from gapmap import settings
+
+    path = settings.DATA_DIR / "scenarios" / "demo_two_idva_saltmere.toml"
+    if is_demo and path.is_file():
+        return path.read_text(encoding="utf-8")
+    return SCENARIO_TEMPLATE
+
+
+def demand_view(analysis: Any) -> pd.DataFrame:
+    """The demand rows of an analysis, with reader-facing column names."""
+    g = analysis.gaps
+    if "basis" not in g.columns:
+        return pd.DataFrame()
+    d = g[g["basis"] == "demand"]
+    return pd.DataFrame(
+        {
+            "Area": d["area_name"].where(d["area_code"] != "ALL", "Whole selection"),
+            "Measure": d["benchmark_label"],
+            "Period": d["period"],
+            "Needed / expected": d["required"].round(2),
+            "Provided / observed": d["provided"].round(2),
+            "Share": (d["ratio"] * 100).round(0),
+            "Reading": d["reading"],
+        }
+    ).reset_index(drop=True)
+
+
+def changes_view(result: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A scenario's changes and moved figures, with reader-facing column names."""
+    moved = result.moved
+    figures = pd.DataFrame(
+        {
+            "Area": moved["area_name"].where(moved["area_code"] != "ALL", "Whole selection"),
+            "Benchmark": moved["benchmark_label"],
+            "Provided before": moved["provided_old"].round(2),
+            "Provided after": moved["provided_new"].round(2),
+            "% before": (moved["ratio_old"] * 100).round(0),
+            "% after": (moved["ratio_new"] * 100).round(0),
+            "Status before": [STATUS_WORDS.get(x, x) for x in moved["status_old"]],
+            "Status after": [STATUS_WORDS.get(x, x) for x in moved["status_new"]],
+        }
+    )
+    changes = result.changes.rename(
+        columns={
+            "action": "Action",
+            "service_id": "Service id",
+            "name": "Name",
+            "field": "Field",
+            "before": "Before",
+            "after": "After",
+        }
+    )
+    return changes, figures
