@@ -378,12 +378,17 @@ def load_demand(
 DEMAND_EXTRA_COLUMNS: tuple[str, ...] = ("basis", "period", "reading")
 
 
+def _is_unitary(code: str) -> bool:
+    return str(code).upper().startswith("E06")
+
+
 def _level_of_areas(codes: list[str]) -> str | None:
-    levels = {area_level(c) for c in codes}
+    """The level being scored. Counties beside unitaries (E10 + E06) are tier-one authorities."""
+    levels = {area_level(c) for c in codes if not _is_unitary(c)}
     levels.discard(None)
-    if len(levels) == 1:
-        return levels.pop()
-    return min(levels, key=LEVELS.index) if levels else None
+    if not levels:
+        return "district" if any(_is_unitary(c) for c in codes) else None
+    return min(levels, key=LEVELS.index)
 
 
 def check_levels(demand: DemandTable, scoring_codes: list[str]) -> list[str]:
@@ -415,7 +420,10 @@ def check_levels(demand: DemandTable, scoring_codes: list[str]) -> list[str]:
                 )
             ]
         )
-    finer = demand.frame[demand.frame["level"].map(lambda lv: LEVELS.index(lv) < LEVELS.index(scoring))]
+    # A unitary (E06) is a district and a tier-one authority at once: never finer than tier one.
+    finer_level = demand.frame["level"].map(lambda lv: LEVELS.index(lv) < LEVELS.index(scoring))
+    unitary = demand.frame["area_code"].map(_is_unitary)
+    finer = demand.frame[finer_level & ~(unitary & (scoring == "tier1"))]
     if len(finer):
         notes.append(
             f"{demand.file}: {len(finer)} row(s) are for a finer level "

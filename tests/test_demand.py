@@ -301,3 +301,19 @@ def test_service_activity_is_summed_to_areas_and_conserved():
     share = rows[(rows["benchmark_id"] == "services_declined_share") & (rows["area_code"] == "ALL")].iloc[0]
     assert share["ratio"] == pytest.approx(30 / 120)
     assert np.isnan(share["required"])
+
+
+def test_counties_and_unitaries_score_together_as_tier_one(tmp_path):
+    # MHCLG publishes households not supported per tier-one authority: counties (E10) and
+    # unitaries (E06) side by side. Scored at that level, nothing is refused or left out.
+    demand = load_demand(
+        _csv(
+            tmp_path,
+            "area_code,period,households_not_supported\nE10000018,2024-25,40\nE06000016,2024-25,25\n",
+        ),
+        CONFIG,
+    )
+    assert check_levels(demand, ["E10000018", "E06000016", "E06000017"]) == []
+    # ...but a county figure is still refused when districts are scored.
+    with pytest.raises(GapmapInputError, match="county \\(tier-one authority\\)"):
+        check_levels(demand, ["E07000129", "E06000016"])
