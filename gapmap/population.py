@@ -346,7 +346,9 @@ def resolve_denominators(
             continue
         chosen = None
         if vintage is not None:
-            matching = [c for c in candidates if _vintage_of(denominator, c, config).get("vintage") == vintage]
+            matching = [
+                c for c in candidates if _vintage_of(denominator, c, config).get("vintage") == vintage
+            ]
             if matching:
                 chosen = choose_column(denominator, matching, config)
             else:
@@ -598,7 +600,9 @@ def population_from_boundaries(areas: gpd.GeoDataFrame, config: Config) -> pd.Da
     out = pd.DataFrame({AREA_CODE: areas[AREA_CODE].astype(str).to_numpy()})
     sources: dict[str, str] = {AREA_CODE: AREA_CODE}
     for denominator, aliases in config.denominator_aliases().items():
-        candidates = list(dict.fromkeys(keys[header_key(n)] for n in (denominator, *aliases) if header_key(n) in keys))
+        candidates = list(
+            dict.fromkeys(keys[header_key(n)] for n in (denominator, *aliases) if header_key(n) in keys)
+        )
         if not candidates:
             continue
         column = choose_column(denominator, candidates, config)

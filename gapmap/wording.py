@@ -171,7 +171,8 @@ def figure_text(row: Mapping[str, Any], benchmark: Any) -> str:
     status = row.get("status", "no_data")
     if getattr(benchmark, "is_presence", False):
         return presence_text(status, row.get("provided"), row.get("required"))
-    return f"{status_label(status)}: {provided_of_required(row.get('provided'), row.get('required'), row.get('ratio'))}"
+    figures = provided_of_required(row.get("provided"), row.get("required"), row.get("ratio"))
+    return f"{status_label(status)}: {figures}"
 
 
 def ratio_cell(row: Mapping[str, Any], benchmark: Any) -> str:

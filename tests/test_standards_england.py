@@ -81,7 +81,9 @@ def test_may_2022_spaces_against_mid_2020_are_23_2_percent_short(england):
     assert row.denominator == 56_550_138
     assert round(100 * (1 - row.ratio), 1) == 23.2  # Women's Aid Annual Audit 2023: 23.2% short
     # females have no mid-2020 column: that benchmark says it fell back, and which column it used
-    assert any("No ONS mid-2020 population estimate column for females" in n for n in analysis.summary["notes"])
+    assert any(
+        "No ONS mid-2020 population estimate column for females" in n for n in analysis.summary["notes"]
+    )
     rcc = analysis.summary["benchmarks"]["rape_crisis_centre"]
     assert rcc["denominator_source"] == "females, Census 2021 (column census21_females)"
 
