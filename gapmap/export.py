@@ -73,9 +73,9 @@ def gaps_csv_bytes(analysis: Any) -> bytes:
 def gaps_table(analysis: Any) -> pd.DataFrame:
     """gaps.csv read back (so the workbook holds the very values of the CSV), with the
     benchmark's label added after its id for human readers."""
-    frame = _read_back(
-        gaps_csv_bytes(analysis), text_columns=("area_code", "area_name", "benchmark_id", "status")
-    )
+    from gapmap.report import GAPS_TEXT_COLUMNS
+
+    frame = _read_back(gaps_csv_bytes(analysis), text_columns=GAPS_TEXT_COLUMNS)
     labels = analysis.gaps["benchmark_label"].astype(str).to_numpy()
     if len(labels) == len(frame):
         frame.insert(frame.columns.get_loc("benchmark_id") + 1, "benchmark_label", labels)

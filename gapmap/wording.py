@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
@@ -73,6 +74,18 @@ def _float(value: Any) -> float | None:
     return None if math.isnan(v) or math.isinf(v) else v
 
 
+def _fixed(v: float | Decimal, decimals: int) -> str:
+    """`v` to `decimals` places, halves rounded up as a reader with a calculator would.
+
+    Rounds the shortest decimal that reads back as `v` (its repr), so 0.285 gives 0.29 and
+    112.5% gives 113%, where binary floating point and round-half-even would give 0.28 and 112%.
+    """
+    exact = (v if isinstance(v, Decimal) else Decimal(repr(v))).quantize(
+        Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP
+    )
+    return f"{exact:,.{decimals}f}"
+
+
 def number(value: Any) -> str:
     """A figure with precision following its magnitude: '4,385', '57.3', '4.15', '0.35'.
 
@@ -93,7 +106,7 @@ def number(value: Any) -> str:
     else:
         # Two significant figures, at most four decimals (0.00004 reads '0').
         decimals = min(4, max(2, 1 - math.floor(math.log10(a))))
-    text = f"{v:,.{decimals}f}"
+    text = _fixed(v, decimals)
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
@@ -104,7 +117,7 @@ def percent(ratio: Any) -> str:
     v = _float(ratio)
     if v is None:
         return MISSING
-    return f"{v * 100:,.0f}%"
+    return f"{_fixed(Decimal(repr(v)) * 100, 0)}%"
 
 
 def status_label(status: Any) -> str:

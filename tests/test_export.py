@@ -127,12 +127,18 @@ def test_tiny_workbook_sheets_formatting_and_values():
     gaps = wb["Gaps"]
     assert gaps.freeze_panes == "A2"
     header = [c.value for c in gaps[1]]
-    assert header == list(analysis.gaps.columns)
+    # The engine's columns, the denominator source and the label columns people read.
+    assert header[: header.index("denominator") + 1] == list(analysis.gaps.columns[:5])
+    assert header[header.index("status") + 1 : header.index("status") + 3] == ["status_label", "figure_label"]
+    assert {"denominator_source", "profile", "profile_caveat"} <= set(header)
     assert all(c.font.bold for c in gaps[1])
     status_col = header.index("status") + 1
     # Row 3 is Beta: red, and the cell says so in words as well as colour.
     beta = gaps.cell(row=3, column=status_col)
     assert beta.value == "red"
+    assert gaps.cell(row=3, column=status_col + 1).value == "Not met"
+    assert gaps.cell(row=3, column=status_col + 2).value == "Not met: 0 of 0.4 (0%)"
+    assert gaps.cell(row=2, column=status_col + 2).value == "Met: 2 of 1.6 (125%)"
     assert beta.fill.fgColor.rgb.endswith("D73027")
     assert gaps.cell(row=2, column=status_col).fill.fgColor.rgb.endswith("1A9850")
     assert gaps.cell(row=3, column=header.index("ratio") + 1).number_format == "0%"
