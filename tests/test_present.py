@@ -169,7 +169,7 @@ def test_serving_table_shows_each_services_share(config):
         "Unit",
         "Share to this area",
     ]
-    assert table["Share to this area"].tolist() == ["50%", "12%"]
+    assert table["Share to this area"].tolist() == ["50%", "13%"]  # 12.5% rounds half up
     assert table["Postcode"].tolist()[0] == "Withheld (confidential)"
     assert "Share to this area" not in present.serving_table(services_frame(), config).columns
 
