@@ -112,6 +112,15 @@ def number(value: Any) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def signed_number(value: Any) -> str:
+    """A change with its sign: '+0.4', '-1.25', '0' (precision as `number`)."""
+    v = _float(value)
+    if v is None:
+        return MISSING
+    text = number(v)
+    return text if text in ("0", MISSING) or text.startswith("-") else f"+{text}"
+
+
 def percent(ratio: Any) -> str:
     """A ratio as a whole percentage: 0.926 -> '93%'; missing -> '–'."""
     v = _float(ratio)
