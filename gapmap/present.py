@@ -207,6 +207,9 @@ def services_table(services: pd.DataFrame, config: Config) -> pd.DataFrame:
                 wording.unit_label(u) or ("services" if u == "count" else "") for u in red["capacity_unit"]
             ],
             "Hours": [wording.hours_label(h) for h in red["hours"]],
+            "By and for": [
+                ", ".join(g) if isinstance(g, tuple) else "" for g in red.get("by_and_for", [()] * len(red))
+            ],
             "Funding ends": [uk_date(d) for d in red["funding_end"]],
         }
     )
