@@ -22,6 +22,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from gapmap import wording
 from gapmap.fileio import write_atomic
 from gapmap.privacy import redact_confidential
 from gapmap.schema import LIST_COLUMNS, LOCATION_COLUMNS, SERVICE_COLUMNS
@@ -33,7 +34,6 @@ from gapmap.snapshot import (
     ONS_ATTRIBUTION,
     STATUS_COLOURS,
     analysed_services,
-    status_words,
 )
 
 #: Excel's limit on sheet names, and the characters it forbids in them.
@@ -307,9 +307,10 @@ def gaps_xlsx_bytes(
     for bench in analysis.profile.benchmarks:
         ws = sheet(bench.label)
         ws.cell(row=1, column=1, value=bench.label).font = Font(bold=True, size=14)
+        entry = (analysis.summary or {}).get("benchmarks", {}).get(bench.id, {})
         meta = [
-            ("Benchmark", bench.describe()),
-            ("Source", bench.source),
+            ("Benchmark", wording.benchmark_definition(bench)),
+            ("Source", wording.citation_text(bench)),
             (
                 "Scored",
                 "for each area and the whole selection"
@@ -317,6 +318,10 @@ def gaps_xlsx_bytes(
                 else "for the whole selection",
             ),
         ]
+        if bench.scope == "area":
+            meta.append(("Population", entry.get("denominator_source", "")))
+        if analysis.profile.caveat:
+            meta.append(("Caveat", analysis.profile.caveat))
         next_row = _label_value_rows(ws, meta, 2)
         rows = gaps.loc[gaps["benchmark_id"] == bench.id].drop(columns=["benchmark_id", "benchmark_label"])
         _write_table(ws, rows, start_row=next_row + 1)
@@ -356,11 +361,17 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
     rows: list[tuple[str, Any]] = [
         ("Date", today.isoformat()),
         ("Benchmark profile", f"{profile.label} ({profile.id})"),
+        *([("Caveat", profile.caveat)] if profile.caveat else []),
+        (
+            "Population",
+            "; ".join(str(p.get("text", "")) for p in summary.get("denominators", {}).values())
+            or "not recorded",
+        ),
         ("Service filter", summary.get("filters") or "All services"),
         ("Selection", f"{len(selection)} areas: {sel_text}"),
         ("Partnership", _partnership(selection)),
-        ("Patchwork index", summary.get("patchwork_index")),
-        ("Patchwork index (population-weighted)", summary.get("patchwork_index_weighted")),
+        ("Patchwork index", wording.number(summary.get("patchwork_index"))),
+        ("Patchwork index (population-weighted)", wording.number(summary.get("patchwork_index_weighted"))),
         ("Services counted", summary.get("services_after_filter")),
     ]
     r = _label_value_rows(ws, rows, r + 1)
@@ -370,7 +381,7 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
     r += 1
     ws.cell(row=r, column=1, value="Status key").font = Font(bold=True, size=12)
     r += 1
-    for status, words in status_words(config).items():
+    for status, words in wording.status_legend(config).items():
         c = ws.cell(row=r, column=1, value=status)
         c.fill = _fill(STATUS_COLOURS[status])
         c.font = _BOLD

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from gapmap import export, fileio
+from gapmap import export, fileio, wording
 from gapmap.config import default_config
 from gapmap.dataset import Dataset
 from gapmap.engine import GapAnalysis, analyse
@@ -224,7 +224,9 @@ def test_demo_benchmark_sheets_hold_their_rows(demo, demo_xlsx):
         ws = wb[name]
         assert ws["A1"].value == bench.label
         values = [c.value for c in ws["B"]]
-        assert bench.describe() in values and bench.source in values
+        assert wording.benchmark_definition(bench) in values and wording.citation_text(bench) in values
+        if bench.scope == "area":
+            assert analysis.summary["benchmarks"][bench.id]["denominator_source"] in values
         header_row = next(
             i for i, row in enumerate(ws.iter_rows(values_only=True), 1) if row[0] == "area_code"
         )
