@@ -343,17 +343,18 @@ def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
     y = 0.86
     for label, value in lines:
         colour = "#8a1c1c" if label == "Caveat" else "#111111"
+        size, step = (9.0, 0.023) if label == "Caveat" else (10.5, 0.028)
         fig.text(_LEFT, y, label, fontsize=10.5, fontweight="bold", va="top", color=colour)
         wrapped = wrap_measured(
             fig,
             value,
-            chars=120,
+            chars=140,
             room_in=(_RIGHT - _LEFT - 0.17) * fig.get_figwidth(),
-            font=FontProperties(size=10.5),
+            font=FontProperties(size=size),
         )
         for line in wrapped:
-            fig.text(_LEFT + 0.17, y, line, fontsize=10.5, va="top", color=colour)
-            y -= 0.028
+            fig.text(_LEFT + 0.17, y, line, fontsize=size, va="top", color=colour)
+            y -= step
         y -= 0.008
     if is_demo:
         fig.text(
@@ -404,6 +405,10 @@ def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
             ]
         )
         fills.append([None] * 5 + [_status_fill(status)])
+    # Rows shrink (to a floor) when a long caveat or selection leaves less room, so the table,
+    # the patchwork line and the contents line stay above the footer.
+    room = (y - 0.05) - 0.04 - 0.15
+    row_h = max(0.02, min(0.03, room / max(len(rows), 1)))
     _draw_table(
         fig,
         header,
@@ -412,10 +417,10 @@ def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
         top=y - 0.05,
         fills=fills,
         align=["left", "left", "right", "right", "right", "left"],
-        fontsize=9,
-        row_h=0.03,
+        fontsize=max(7.5, 9 * row_h / 0.03),
+        row_h=row_h,
     )
-    y_after = y - 0.05 - 0.04 - 0.03 * len(rows) - 0.03
+    y_after = y - 0.05 - 0.04 - row_h * len(rows) - 0.03
     index = summary.get("patchwork_index")
     gaps_n = summary.get("patchwork_gaps")
     if index is not None:
@@ -678,10 +683,15 @@ def _method_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
             provenance = entries.get(bench.id, {}).get("denominator_source", "")
             flow.text(f"Population: {provenance}.", fontsize=8.5, indent=0.02, gap=0.002)
         flow.text(f"Source: {citation_text(bench)}", fontsize=8.5, style="italic", indent=0.02, gap=0.004)
+    chosen = (analysis.summary or {}).get("population_vintage", "")
+    chosen_text = (
+        "No other vintage was chosen for this pack."
+        if not chosen or chosen.startswith("most recent")
+        else f"For this pack the {chosen} figures were chosen where the file has them."
+    )
     flow.text(
         "Population rule: each denominator is read from the most recent official estimate in the "
-        "population file (Census 2021 and mid-year estimates differ by about 2%), unless another "
-        f"vintage was chosen ({(analysis.summary or {}).get('population_vintage', 'the rule')}).",
+        "population file (Census 2021 and mid-year estimates differ by about 2%). " + chosen_text,
         fontsize=8.5,
         gap=0.006,
     )

@@ -363,7 +363,7 @@ def resolve_denominators(
         elif layout == "ons_mye":
             vintage_label = "ONS mid-year estimates workbook (year not stated in the file)"
         else:
-            vintage_label = "vintage not stated in the population file"
+            vintage_label = ""
         out[denominator] = {
             "denominator": denominator,
             "label": label,

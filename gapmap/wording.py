@@ -238,6 +238,6 @@ def denominator_text(provenance: Mapping[str, Any] | None) -> str:
     column = provenance.get("column") or ""
     if not column:
         return f"{label}: not in the population table"
-    parts = [label, vintage] if vintage else [label]
-    text = ", ".join(p for p in parts if p)
-    return f"{text} (column {column})"
+    if not vintage:
+        return f"{label} (column {column}, estimate year not stated in the file)"
+    return f"{label}, {vintage} (column {column})"
