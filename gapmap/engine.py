@@ -34,7 +34,11 @@ shortfall = max(required - provided, 0); status from `config.status_for`.
   required, so ratio is NaN (undefined), shortfall 0 and status `green`.
 - A service without capacity (or whose `capacity_unit` is set and differs from the
   benchmark's unit) adds nothing to a capacity benchmark; the rows it serves count it in
-  `unmeasured_services`.
+  `unmeasured_services`. Units are never converted: those in another unit are listed in the
+  summary entry's `not_counted_units` and named in a note.
+- Denominators: each benchmark reads the column `gapmap.population.resolve_denominators`
+  picks (the most recent official estimate present, or the `population_vintage` asked for);
+  `denominator_source` on every gap row and in the summary says which column and vintage.
 - `ALL` rows: sums over the selected areas that have the denominator (denominator, required
   and provided alike) and the ratio of the sums; what reached selected areas without the
   denominator is in the summary as `provided_without_denominator`. Selection-scope
