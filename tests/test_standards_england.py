@@ -95,3 +95,69 @@ def test_the_seed_profile_halves_the_requirement(england):
     assert row.denominator == 28_833_831  # females, Census 2021
     assert round(100 * row.ratio) == 152  # the misleading "green" the issue found
     assert "halves the requirement" in analysis.summary["profile"]["caveat"]
+
+
+def _cli_inputs(tmp_path, shared_data) -> list[str]:
+    services = tmp_path / "england_refuges.csv"
+    services.write_text(
+        "service_id,name,service_type,serves,capacity,capacity_unit\n"
+        "ENG,England's refuges (2023),refuge,*,4385,family_spaces\n",
+        encoding="utf-8",
+    )
+    return [
+        "--services",
+        str(services),
+        "--boundaries",
+        str(shared_data / "boundaries" / "england_lad_2024_buc.geojson"),
+        "--population",
+        str(shared_data / "population" / "la_denominators_lad24_england.csv"),
+        "--no-maps",
+        "--no-pack",
+        "--no-xlsx",
+    ]
+
+
+def test_cli_population_vintage_flag_reaches_gaps_csv_and_summary(tmp_path, shared_data, capsys):
+    import json
+
+    import pandas as pd
+
+    from gapmap.cli import main
+
+    out = tmp_path / "out"
+    args = [
+        "report",
+        "--out",
+        str(out),
+        *_cli_inputs(tmp_path, shared_data),
+        "--population-vintage",
+        "census2021",
+    ]
+    assert main(args) == 0
+    gaps = pd.read_csv(out / "gaps.csv", dtype={"area_code": str})
+    row = gaps[(gaps.area_code == "ALL") & (gaps.benchmark_id == "refuge_family_spaces")].iloc[0]
+    assert row.denominator == 56_490_040
+    assert row.denominator_source == "all persons, Census 2021 (column census21_persons)"
+    assert row.figure_label == "Partly met: 4,385 of 5,649 (78%)"  # 22.4% short
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["population_vintage"] == "census2021"
+    assert summary["denominators"]["all_persons"]["column"] == "census21_persons"
+    assert "Refuge family places: Partly met: 4,385 of 5,649 (78%)" in capsys.readouterr().out
+
+
+def test_cli_unknown_vintage_is_a_readable_error(tmp_path, shared_data, capsys):
+    from gapmap.cli import main
+
+    out = tmp_path / "out"
+    args = [
+        "report",
+        "--out",
+        str(out),
+        *_cli_inputs(tmp_path, shared_data),
+        "--denominator-source",
+        "census2011",
+    ]
+    assert main(args) == 1
+    text = capsys.readouterr().out
+    assert "population vintage `census2011` is not known" in text and "census2021 (Census 2021)" in text
+    assert not out.exists()
