@@ -81,6 +81,8 @@ from gapmap.present import (
     opened_or_closed_cells,
     patchwork_grid,
     patchwork_table,
+    population_rule_text,
+    present_vintages,
     report_frame,
     saved_version_label,
     selection_options,
@@ -190,6 +192,7 @@ def run_analysis(
     profile: str,
     service_filter: ServiceFilter,
     selection: tuple[str, ...],
+    population_vintage: str | None = None,
 ) -> GapAnalysis:
     return analyse(
         _dataset.areas,
@@ -200,6 +203,7 @@ def run_analysis(
         service_filter=service_filter,
         selection=selection or None,
         small_area_population=_dataset.small_area_population,
+        population_vintage=population_vintage,
     )
 
 
@@ -406,6 +410,19 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
     benchmark_id = st.sidebar.selectbox(
         "Benchmark", bench_ids, format_func=lambda b: profile.benchmark(b).label, key="benchmark"
     )
+    # Offer only the vintages this population table holds; "" = the documented rule.
+    vintages = {"": "Most recent official estimate (the rule)"}
+    vintages |= {v: label for v, label in present_vintages(dataset).items()}
+    if st.session_state.get("population_vintage") not in vintages:
+        st.session_state["population_vintage"] = ""
+    population_vintage = st.sidebar.selectbox(
+        "Population vintage",
+        list(vintages),
+        format_func=vintages.get,
+        key="population_vintage",
+        help="Which population estimate the benchmarks divide by. Census 2021 and mid-year "
+        "estimates differ by about 2%.",
+    )
     colour_by = st.sidebar.radio(
         "Colour areas by",
         ["benchmark", "patchwork"],
@@ -452,6 +469,7 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
     )
     return dict(
         profile=profile,
+        population_vintage=population_vintage or None,
         benchmark_id=benchmark_id,
         colour_by=colour_by,
         tier=None,
@@ -477,6 +495,8 @@ def choose_cell(config: Any, analysis: GapAnalysis) -> tuple[str, str]:
 
 def headline(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], selection_label: str) -> None:
     bench = view["profile"].benchmark(view["benchmark_id"])
+    if view["profile"].caveat:
+        st.warning(f"**Caveat:** {md(view['profile'].caveat)}")
     for col, metric in zip(st.columns(4), headline_metrics(analysis, bench), strict=True):
         if metric is not None:
             col.metric(metric.label, metric.value, help=metric.help)
@@ -836,12 +856,14 @@ def export_tab(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], ti
             )
 
 
-def method_tab(dataset: Dataset, view: dict[str, Any]) -> None:
+def method_tab(dataset: Dataset, view: dict[str, Any], analysis: GapAnalysis | None = None) -> None:
     config = dataset.config
     for profile in config.profiles.values():
         st.subheader(f"Benchmarks: {md(profile.label)}" + (" (default)" if profile.default else ""))
-        st.markdown(benchmark_lines(profile, config))
+        shown = analysis if analysis is not None and analysis.profile.id == profile.id else None
+        st.markdown(benchmark_lines(profile, config, shown))
     st.markdown(status_rule_text(config))
+    st.markdown(population_rule_text(analysis))
     st.subheader("Prevention tiers")
     st.dataframe(tiers_table(config), hide_index=True, width="stretch", key="method_tiers")
     st.subheader("Cohorts")
@@ -884,6 +906,7 @@ def page(role: str) -> None:
         view["profile"].id,
         view["service_filter"],
         selection,
+        view["population_vintage"],
     )
     services = filtered_services(f"{choice}|{version_path}", dataset, view["service_filter"])
     if view["colour_by"] == "patchwork":
@@ -908,7 +931,7 @@ def page(role: str) -> None:
         "Closing gaps": lambda: closing_tab(dataset, analysis, role),
         "Services": lambda: services_tab(dataset, choice_label, role),
         "Export": lambda: export_tab(dataset, analysis, view, title),
-        "Method": lambda: method_tab(dataset, view),
+        "Method": lambda: method_tab(dataset, view, analysis),
     }
     for name, tab in tabs.items():
         if tab.open:

@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="score benchmarks and the patchwork; write tables, maps and the pack")
     _add_input_args(p, services_required=False)
     p.add_argument("--profile", help="benchmark profile id (default: the profile marked default)")
+    p.add_argument(
+        "--population-vintage",
+        "--denominator-source",
+        dest="population_vintage",
+        help="population estimate to divide by when the population file has several, e.g. census2021, "
+        "mye2023 or mye2020 (default: the most recent official estimate present)",
+    )
     p.add_argument("--areas", help="comma-separated area codes forming the selection (default: all)")
     p.add_argument("--on", dest="on_date", help="YYYY-MM-DD: leave out services whose funding ends before it")
     p.add_argument("--out", type=Path, required=True, help="output folder")

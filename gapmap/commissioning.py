@@ -24,7 +24,7 @@ from gapmap.interventions import (
     gap_costs,
     patchwork_options,
 )
-from gapmap.render import STATUS_WORDS
+from gapmap.wording import money, number, percent, status_label
 
 #: Options listed per gap in the area profile (the full list is in the workbook).
 OPTIONS_PER_GAP = 3
@@ -66,12 +66,12 @@ def build_commissioning(
 
 
 def amount(x: float) -> str:
-    """A shortfall or quantity: two decimals, and 'under 0.01' rather than a misleading 0.00."""
-    return "under 0.01" if 0 < x < 0.005 else f"{x:,.2f}"
+    """A shortfall or quantity, as every output writes it (`wording.number`)."""
+    return number(x)
 
 
 def _money(x: float) -> str:
-    return f"£{x:,.0f}" if x >= 100 else f"£{x:,.2f}".replace(".00", "")
+    return money(x)
 
 
 def _label(vocab: dict[str, dict[str, str]], key: str) -> str:
@@ -90,7 +90,7 @@ def area_profile(analysis: Any, extras: Commissioning, config: Any, area_code: s
     for r in gaps.itertuples(index=False):
         basis = getattr(r, "basis", "population") or "population"
         if r.status in ("red", "amber") and pd.notna(r.shortfall) and float(r.shortfall) > 0:
-            share = "" if pd.isna(r.ratio) else f" ({float(r.ratio):.0%} of what is needed)"
+            share = "" if pd.isna(r.ratio) else f" ({percent(r.ratio)} of what is needed)"
             missing.append(f"{r.benchmark_label}: {amount(float(r.shortfall))} short{share} [{basis}]")
         elif basis == "demand" and getattr(r, "reading", "") and r.status == "amber":
             missing.append(f"{r.benchmark_label}: {r.reading} [demand]")
@@ -311,8 +311,8 @@ def changes_view(result: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
             "Provided after": moved["provided_new"].round(2),
             "% before": (moved["ratio_old"] * 100).round(0),
             "% after": (moved["ratio_new"] * 100).round(0),
-            "Status before": [STATUS_WORDS.get(x, x) for x in moved["status_old"]],
-            "Status after": [STATUS_WORDS.get(x, x) for x in moved["status_new"]],
+            "Status before": [status_label(x) for x in moved["status_old"]],
+            "Status after": [status_label(x) for x in moved["status_new"]],
         }
     )
     changes = result.changes.rename(

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from gapmap import wording
 from gapmap.errors import GapmapInputError
 from gapmap.privacy import redact_confidential
 from gapmap.schema import AREA_CODE, AREA_NAME, LIST_COLUMNS, LOCATION_COLUMNS, SERVICE_COLUMNS
@@ -169,9 +170,10 @@ class VersionComparison:
             for row in moved.itertuples(index=False):
                 lines.append(
                     f"  {row.area_name} ({row.area_code}), {row.benchmark_label}: "
-                    f"provided {_number(row.provided_old)} -> {_number(row.provided_new)} "
-                    f"({_signed(row.provided_change)}); ratio {_number(row.ratio_old)} -> "
-                    f"{_number(row.ratio_new)}; status {row.status_old} -> {row.status_new}"
+                    f"provided {wording.number(row.provided_old)} -> {wording.number(row.provided_new)} "
+                    f"({wording.signed_number(row.provided_change)}); share of the benchmark "
+                    f"{wording.percent(row.ratio_old)} -> {wording.percent(row.ratio_new)}; "
+                    f"{wording.status_label(row.status_old)} -> {wording.status_label(row.status_new)}"
                 )
         opened = self.coverage_changes[self.coverage_changes["change"] != ""]
         if len(opened):
@@ -226,18 +228,6 @@ def _display(value: Any) -> str:
 
 def _quoted(text: str) -> str:
     return f"'{text}'" if text else "(blank)"
-
-
-def _number(value: Any) -> str:
-    if _is_missing(value):
-        return "n/a"
-    return f"{float(value):,.2f}"
-
-
-def _signed(value: Any) -> str:
-    if _is_missing(value):
-        return "n/a"
-    return f"{float(value):+,.2f}"
 
 
 # ---------------------------------------------------------------- service-level diff

@@ -73,12 +73,34 @@ class Benchmark:
     denominator: str | None = None
     minimum: float | None = None
     denominator_label: str = ""
+    publisher: str = ""
+    title: str = ""
+    year: str = ""
+    scope_note: str = ""
+    #: The evidence review the figure was taken from ("seed 002"): provenance data, never shown.
+    seed: str = ""
+    #: A "per region" presence rule: scored for the selection until regions exist.
+    regional: bool = False
+
+    @property
+    def is_presence(self) -> bool:
+        """An "at least N" rule, read as a count of services, never as a percentage."""
+        return self.scope == "selection"
 
     def describe(self) -> str:
         """A one-line definition for legends, e.g. '4 per 100,000 females aged 16 and over'."""
         if self.scope == "selection":
-            return f"at least {self.minimum:g} for the whole selection"
+            where = "per region" if self.regional else "for the whole selection"
+            return f"at least {self.minimum:g} {where}"
         return f"{self.target:g} per {self.per:,.0f} {self.denominator_label or self.denominator}"
+
+    @property
+    def citation(self) -> str:
+        """What readers see as the source: 'Publisher (year). Title.', else the `source` text."""
+        if self.publisher and self.title:
+            year = f" ({self.year})" if self.year else ""
+            return f"{self.publisher}{year}. {self.title}."
+        return self.source
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,8 @@ class Profile:
     default: bool = False
     #: Demand-based benchmarks as raw TOML tables (parsed and checked by `gapmap.demand`).
     demand_benchmarks: tuple[dict[str, Any], ...] = ()
+    #: Where the profile departs from the standards it cites; shown with every output made under it.
+    caveat: str = ""
 
     def benchmark(self, benchmark_id: str) -> Benchmark:
         for b in self.benchmarks:
@@ -143,6 +167,22 @@ class Config:
     def denominator_aliases(self) -> dict[str, list[str]]:
         return {k: list(v.get("aliases", [])) for k, v in self.denominators.items()}
 
+    def denominator_columns(self, denominator: str) -> dict[str, dict[str, Any]]:
+        """Column name -> {vintage, label, year, official} for the columns of known vintage."""
+        return dict(self.denominators.get(denominator, {}).get("columns", {}))
+
+    def vintages(self) -> dict[str, str]:
+        """Vintage id -> label (the first label seen), for the CLI flag and the app's selectbox."""
+        out: dict[str, str] = {}
+        for d in self.denominators:
+            for info in self.denominator_columns(d).values():
+                if info.get("official", True):
+                    out.setdefault(str(info["vintage"]), str(info.get("label", info["vintage"])))
+        for d in self.denominators:
+            for info in self.denominator_columns(d).values():
+                out.setdefault(str(info["vintage"]), str(info.get("label", info["vintage"])))
+        return out
+
     def status_for(self, ratio: float | None) -> str:
         """green / amber / red by the configured thresholds; `no_data` for a missing ratio."""
         if ratio is None or ratio != ratio:  # NaN check without numpy
@@ -191,6 +231,15 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
     abuse = raw.get("abuse_types", {})
     units = raw.get("capacity_units", {})
     denominators = raw.get("denominators", {})
+    for did, dval in denominators.items():
+        for column, info in (dval.get("columns") or {}).items():
+            if not isinstance(info, dict) or not info.get("vintage"):
+                err(
+                    f"[denominators.{did}.columns] `{column}` needs a table with at least `vintage` "
+                    '(e.g. { vintage = "census2021", label = "Census 2021", year = 2021 })'
+                )
+            elif not isinstance(info.get("year", 0), int):
+                err(f"[denominators.{did}.columns] `{column}`: `year` must be a whole number")
     for section, table in (
         ("tiers", tiers),
         ("cohorts", cohorts),
@@ -286,6 +335,12 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
                     denominator_label=denominators.get(denominator, {}).get("label", "")
                     if isinstance(denominator, str)
                     else "",
+                    publisher=str(b.get("publisher", "")),
+                    title=str(b.get("title", "")),
+                    year=str(b.get("year", "")),
+                    scope_note=str(b.get("scope_note", "")),
+                    seed=str(b.get("seed", "")),
+                    regional=bool(b.get("regional", False)),
                 )
             )
         if not benches:
@@ -297,7 +352,8 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
             prof.get("label", pid),
             tuple(benches),
             bool(prof.get("default", False)),
-            tuple(d for d in demand if isinstance(d, dict)),
+            demand_benchmarks=tuple(d for d in demand if isinstance(d, dict)),
+            caveat=" ".join(str(prof.get("caveat", "")).split()),
         )
     if not profiles:
         err("no benchmark profiles are defined; add at least one [profiles.NAME]")

@@ -43,6 +43,7 @@ import pandas as pd
 from gapmap.config import Config, ConfigError, Profile
 from gapmap.errors import GapmapInputError, Problem, ValidationReport
 from gapmap.tables import ROW_COLUMN, header_key, read_table
+from gapmap.wording import number, percent, unit_label
 
 #: GSS code prefix -> level. E06 unitaries are districts and tier-one authorities at once.
 LEVEL_BY_PREFIX: dict[str, str] = {
@@ -106,12 +107,12 @@ class DemandBenchmark:
         """A one-line definition, e.g. 'Marac cases / 100 per fte'."""
         m = self.measure.replace("_", " ")
         if self.kind == "required":
-            return f"{m} / {self.per_unit:g} per {self.unit or 'unit'}"
+            return f"{m} / {number(self.per_unit)} per {unit_label(self.unit) or 'unit'}"
         if self.kind == "expected":
             label = self.denominator or ""
             if config is not None and self.denominator in config.denominators:
                 label = config.denominators[self.denominator].get("label", label)
-            return f"{self.target:g} {m} per {self.per:,.0f} {label}"
+            return f"{number(self.target)} {m} per {number(self.per)} {label}"
         return f"{m} as a share of {self.of.replace('_', ' ')}" if self.of else m
 
 
@@ -528,20 +529,21 @@ def demand_rows(
             provided, how = _provided(analysis, services, bench, codes)
             req_all = np.nansum(required[has]) if has.any() else np.nan
             prov_all = np.nansum(provided[has]) if bench.service_types and has.any() else np.nan
-            unit = bench.unit or "units"
+            unit = unit_label(bench.unit) or "units"
             for i in range(len(codes)):
                 if not has[i]:
                     reading[i] = "no demand figure for this area"
                 elif not bench.service_types:
                     reading[i] = (
-                        f"{required[i]:.1f} {unit} needed; provision is not recorded on the service list"
+                        f"{number(required[i])} {unit} needed; provision is not recorded on the service list"
                     )
                 else:
                     gap = required[i] - provided[i]
+                    cases = f"{number(m[i])} {bench.measure.replace('_', ' ')}"
                     reading[i] = (
-                        f"{gap:.1f} {unit} short of what {m[i]:,.0f} {bench.measure.replace('_', ' ')} need"
+                        f"{number(gap)} {unit} short of what {cases} need"
                         if gap > 0
-                        else f"enough for {m[i]:,.0f} {bench.measure.replace('_', ' ')}"
+                        else f"enough for {cases}"
                     )
             short = np.where(has, np.maximum(required - provided, 0.0), np.nan)
             if not bench.service_types:
@@ -590,9 +592,9 @@ def demand_rows(
         if bench.kind == "required" and has.any():
             gap_all = req_all - (prov_all if np.isfinite(prov_all) else 0)
             reading_all = (
-                f"{req_all:.1f} {bench.unit} needed; provision not recorded"
+                f"{number(req_all)} {unit_label(bench.unit)} needed; provision not recorded"
                 if not bench.service_types
-                else f"{gap_all:.1f} {bench.unit} short"
+                else f"{number(gap_all)} {unit_label(bench.unit)} short"
                 if gap_all > 0
                 else "enough in total"
             )
@@ -603,6 +605,7 @@ def demand_rows(
                 "benchmark_id": bench.id,
                 "benchmark_label": bench.label,
                 "denominator": np.append(base, base_all),
+                "denominator_source": _base_source(analysis, bench, demand, period),
                 "required": np.append(required, req_all),
                 "provided": np.append(provided, prov_all),
                 "ratio": np.append(ratio, ratio_all),
@@ -621,6 +624,18 @@ def demand_rows(
         return pd.DataFrame(columns=columns), notes
     rows = pd.concat(out, ignore_index=True)
     return rows[columns], notes
+
+
+def _base_source(analysis: Any, bench: DemandBenchmark, demand: DemandTable, period: str) -> str:
+    """What the `denominator` column of a demand row holds, and where it came from."""
+    if bench.kind == "expected":
+        # The population column the engine used for the same denominator, with its vintage.
+        for entry in (analysis.summary.get("benchmarks") or {}).values():
+            if entry.get("denominator") == bench.denominator and entry.get("denominator_source"):
+                return str(entry["denominator_source"])
+        return str(bench.denominator)
+    measure = bench.measure if bench.kind == "required" else bench.of
+    return f"{measure} ({demand.file}, {period})" if measure else ""
 
 
 def _status(bench: DemandBenchmark, config: Config, ratio: float, has: bool) -> str:
@@ -644,7 +659,7 @@ def _reading(bench: DemandBenchmark, ratio: float, has: bool, value: float) -> s
     if bench.kind == "expected":
         if not math.isfinite(ratio):
             return "no population figure to set the cases against"
-        pct = f"{ratio:.0%} of the expected volume"
+        pct = f"{percent(ratio)} of the expected volume"
         if ratio < bench.low_at:
             return f"under-identification: {pct}; high-risk cases may be going unrecognised"
         if ratio > bench.high_at:
@@ -652,8 +667,8 @@ def _reading(bench: DemandBenchmark, ratio: float, has: bool, value: float) -> s
         return f"as expected: {pct}"
     if bench.kind == "unmet":
         if bench.of:
-            return f"{ratio:.0%} declined" if math.isfinite(ratio) else "no referrals recorded"
-        return f"{value:,.0f}" if math.isfinite(value) else ""
+            return f"{percent(ratio)} declined" if math.isfinite(ratio) else "no referrals recorded"
+        return number(value) if math.isfinite(value) else ""
     return ""
 
 
@@ -728,9 +743,9 @@ def activity_rows(analysis: Any, services: pd.DataFrame, period: str = "") -> pd
             (
                 ""
                 if not h
-                else f"{r:.0%} declined"
+                else f"{percent(r)} declined"
                 if of and np.isfinite(r)
-                else f"{x:,.0f} waiting"
+                else f"{number(x)} waiting"
                 if not of
                 else ""
             )
@@ -744,6 +759,7 @@ def activity_rows(analysis: Any, services: pd.DataFrame, period: str = "") -> pd
                     "benchmark_id": bid,
                     "benchmark_label": label,
                     "denominator": np.append(base, base_all),
+                    "denominator_source": f"{of}: the service list's own figures" if of else "",
                     "required": np.nan,
                     "provided": np.append(v, v_all),
                     "ratio": np.append(ratio, ratio_all),

@@ -53,7 +53,11 @@ shortfall = max(required - provided, 0); status from `config.status_for`.
   required, so ratio is NaN (undefined), shortfall 0 and status `green`.
 - A service without capacity (or whose `capacity_unit` is set and differs from the
   benchmark's unit) adds nothing to a capacity benchmark; the rows it serves count it in
-  `unmeasured_services`.
+  `unmeasured_services`. Units are never converted: those in another unit are listed in the
+  summary entry's `not_counted_units` and named in a note.
+- Denominators: each benchmark reads the column `gapmap.population.resolve_denominators`
+  picks (the most recent official estimate present, or the `population_vintage` asked for);
+  `denominator_source` on every gap row and in the summary says which column and vintage.
 - `ALL` rows: sums over the selected areas that have the denominator (denominator, required
   and provided alike) and the ratio of the sums; what reached selected areas without the
   denominator is in the summary as `provided_without_denominator`. Selection-scope
@@ -99,9 +103,11 @@ from pyproj import Transformer
 from gapmap.config import Benchmark, Config, Profile
 from gapmap.errors import GapmapInputError
 from gapmap.filters import ServiceFilter
+from gapmap.population import resolve_denominators
 from gapmap.privacy import redact_confidential
 from gapmap.schema import AREA_CODE, AREA_NAME, SERVES_EVERYWHERE
 from gapmap.settings import BNG_EPSG, WGS84_EPSG
+from gapmap.wording import REGIONAL_NOTE, benchmark_definition, denominator_text, unit_label
 
 ALL_CODE = "ALL"
 ALL_NAME = "All selected areas"
@@ -112,6 +118,7 @@ GAPS_COLUMNS: tuple[str, ...] = (
     "benchmark_id",
     "benchmark_label",
     "denominator",
+    "denominator_source",
     "required",
     "provided",
     "ratio",
@@ -665,12 +672,15 @@ class _Population:
         self._rows = np.where(pos >= 0, rows[np.maximum(pos, 0)], -1) if len(rows) else np.full(len(pos), -1)
         self.columns = [c for c in self._frame.columns if c != AREA_CODE]
         self._cache: dict[str, np.ndarray] = {}
+        #: Denominator id -> the frame column it is read from (`resolve_denominators`).
+        self.resolved: dict[str, str] = {}
 
     def is_numeric(self, column: str) -> bool:
         return pd.api.types.is_numeric_dtype(self._frame[column])
 
     def get(self, column: str | None) -> np.ndarray | None:
-        """The column per area, or None when the table has no such column."""
+        """The column per area (a denominator id reads its resolved column), or None."""
+        column = self.resolved.get(column, column) if column is not None else None
         if column is None or column not in self.columns:
             return None
         if column not in self._cache:
@@ -818,6 +828,7 @@ def analyse(
     service_filter: ServiceFilter | None = None,
     selection: Sequence[str] | None = None,
     small_area_population: pd.DataFrame | None = None,
+    population_vintage: str | None = None,
 ) -> GapAnalysis:
     """Score every benchmark, the tier x cohort patchwork and access for a selection of areas.
 
@@ -841,6 +852,10 @@ def analyse(
     small_area_population
         Optional area_code, lon, lat, population rows (e.g. LSOA centroids): access is then
         measured from each area's population-weighted centre.
+    population_vintage
+        A vintage id (`census2021`, `mye2023`…) to read every denominator from when the table
+        has it; None for the most recent official figure present
+        (`gapmap.population.resolve_denominators`).
 
     Returns
     -------
@@ -873,16 +888,17 @@ def analyse(
     sel_names = area_names[sel_pos]
 
     pop = _Population(population, area_index)
+    provenance, notes = resolve_denominators(population, config, population_vintage)
+    pop.resolved = {d: p["frame_column"] for d, p in provenance.items()}
 
-    notes: list[str] = []
     where = _locate(svc)
     links = _assign(cols, where, area_geoms, area_index)
 
     # ---- patchwork population: weights for the weighted index, tier capacity and assignments,
     # and the residents a confidential service's area must have
-    patch_col = next((c for c in PATCHWORK_POPULATION_PREFERENCE if c in pop.columns), None)
+    patch_col = next((c for c in PATCHWORK_POPULATION_PREFERENCE if c in pop.resolved), None)
     if patch_col is None:
-        patch_col = next((c for c in config.denominators if c in pop.columns), None)
+        patch_col = next((c for c in config.denominators if c in pop.resolved), None)
     if patch_col is None:
         numeric = [c for c in pop.columns if pop.is_numeric(c)]
         patch_col = numeric[0] if numeric else None
@@ -952,6 +968,7 @@ def analyse(
             n_svc,
             notes,
             withheld,
+            provenance,
         )
         gap_blocks.append(block)
         bench_summary[bench.id] = entry
@@ -1046,7 +1063,12 @@ def analyse(
     )
 
     summary = {
-        "profile": {"id": prof.id, "label": prof.label},
+        "profile": {"id": prof.id, "label": prof.label, "caveat": prof.caveat},
+        "population_vintage": population_vintage or "most recent official figure present",
+        "denominators": {
+            d: {k: v for k, v in p.items() if k != "frame_column"} | {"text": denominator_text(p)}
+            for d, p in provenance.items()
+        },
         "filters": flt.describe(),
         "filter": flt.to_dict(),
         "selection": [str(c) for c in sel_codes],
@@ -1107,14 +1129,30 @@ def _score_benchmark(
     n_svc: int,
     notes: list[str],
     withheld: np.ndarray,
+    provenance: dict[str, dict[str, Any]],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Rows (as arrays) and the summary entry for one benchmark."""
     is_type = types.isin(bench.service_types)
     # The same on every row: a per-area count would place the withheld services.
     n_withheld = int((is_type & withheld).sum())
+    prov = provenance.get(bench.denominator or "") if bench.denominator else None
+    if bench.denominator and prov is None and bench.denominator in pop.columns:
+        # A custom benchmark naming a plain numeric column of the population table.
+        prov = {"denominator": bench.denominator, "label": bench.denominator, "column": bench.denominator}
+    source_text = denominator_text(prov) if bench.scope == "area" else denominator_text(None)
     entry: dict[str, Any] = {
         "label": bench.label,
-        "definition": bench.describe(),
+        "definition": benchmark_definition(bench),
+        "citation": bench.citation,
+        "publisher": bench.publisher,
+        "title": bench.title,
+        "year": bench.year,
+        "scope_note": bench.scope_note,
+        "seed_reference": bench.seed,
+        "presence": bench.is_presence,
+        "denominator_source": source_text,
+        "denominator_column": (prov or {}).get("column"),
+        "denominator_vintage": (prov or {}).get("vintage_label"),
         "source": bench.source,
         "measure": bench.measure,
         "unit": bench.unit,
@@ -1137,8 +1175,11 @@ def _score_benchmark(
             unmeasured_services=0,
             services_counted=int(provided),
         )
+        if bench.regional:
+            entry["scored_for"] = REGIONAL_NOTE
         block = {
             "bench": bench,
+            "source_text": source_text,
             "area": None,
             "all": (math.nan, required, provided, ratio, max(required - provided, 0.0), status, 0),
             "withheld": n_withheld,
@@ -1157,6 +1198,18 @@ def _score_benchmark(
         measured = is_type & np.isfinite(capacity) & unit_ok
         value = np.where(measured, capacity, 0.0)
         unmeasured = is_type & ~measured
+        # Units are never converted (a bedspace is not a family place): say which were left out.
+        other_unit = is_type & ~unit_ok & serving_sel
+        if other_unit.any():
+            counts = pd.Series(units[other_unit]).value_counts()
+            entry["not_counted_units"] = {str(u): int(n) for u, n in counts.items()}
+            listed = ", ".join(f"{n} in {unit_label(u) or u} ({u})" for u, n in counts.items())
+            notes.append(
+                f"{bench.label}: {int(other_unit.sum())} service(s) give their capacity in another unit "
+                f"({listed}), not {unit_label(bench.unit) or bench.unit} ({bench.unit}); they are not "
+                "counted, because units are never converted. Give their capacity in "
+                f"{bench.unit} to count them."
+            )
     else:
         value = is_type.astype(float)
         unmeasured = np.zeros(n_svc, dtype=bool)
@@ -1222,6 +1275,7 @@ def _score_benchmark(
     )
     block = {
         "bench": bench,
+        "source_text": source_text,
         "area": (d, required, provided, ratio, shortfall, status, unmeasured_area[sel_pos]),
         "all": (d_all, req_all, prov_all, ratio_all, short_all, status_all, unmeasured_all),
         "withheld": n_withheld,
@@ -1258,6 +1312,7 @@ def _gaps_frame(blocks: list[dict[str, Any]], sel_codes: np.ndarray, sel_names: 
             cols["benchmark_id"].append(np.full(k, bench.id, dtype=object))
             cols["benchmark_label"].append(np.full(k, bench.label, dtype=object))
             cols["denominator"].append(np.asarray(d, dtype=float))
+            cols["denominator_source"].append(np.full(k, block["source_text"], dtype=object))
             cols["required"].append(np.asarray(req, dtype=float))
             cols["provided"].append(np.asarray(prov, dtype=float))
             cols["ratio"].append(np.asarray(ratio, dtype=float))

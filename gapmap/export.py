@@ -23,6 +23,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from gapmap import wording
 from gapmap.fileio import write_atomic
 from gapmap.privacy import redact_confidential
 from gapmap.safetext import csv_frame, neutralise
@@ -35,7 +36,6 @@ from gapmap.snapshot import (
     ONS_ATTRIBUTION,
     STATUS_COLOURS,
     analysed_services,
-    status_words,
 )
 
 #: Excel's limit on sheet names, and the characters it forbids in them.
@@ -75,9 +75,9 @@ def gaps_csv_bytes(analysis: Any) -> bytes:
 def gaps_table(analysis: Any) -> pd.DataFrame:
     """gaps.csv read back (so the workbook holds the very values of the CSV), with the
     benchmark's label added after its id for human readers."""
-    frame = _read_back(
-        gaps_csv_bytes(analysis), text_columns=("area_code", "area_name", "benchmark_id", "status")
-    )
+    from gapmap.report import GAPS_TEXT_COLUMNS
+
+    frame = _read_back(gaps_csv_bytes(analysis), text_columns=GAPS_TEXT_COLUMNS)
     labels = analysis.gaps["benchmark_label"].astype(str).to_numpy()
     if len(labels) == len(frame):
         frame.insert(frame.columns.get_loc("benchmark_id") + 1, "benchmark_label", labels)
@@ -337,9 +337,10 @@ def gaps_xlsx_bytes(
     for bench in analysis.profile.benchmarks:
         ws = sheet(bench.label)
         _put(ws, 1, 1, bench.label).font = Font(bold=True, size=14)
+        entry = (analysis.summary or {}).get("benchmarks", {}).get(bench.id, {})
         meta = [
-            ("Benchmark", bench.describe()),
-            ("Source", bench.source),
+            ("Benchmark", wording.benchmark_definition(bench)),
+            ("Source", wording.citation_text(bench)),
             (
                 "Scored",
                 "for each area and the whole selection"
@@ -347,6 +348,10 @@ def gaps_xlsx_bytes(
                 else "for the whole selection",
             ),
         ]
+        if bench.scope == "area":
+            meta.append(("Population", entry.get("denominator_source", "")))
+        if analysis.profile.caveat:
+            meta.append(("Caveat", analysis.profile.caveat))
         next_row = _label_value_rows(ws, meta, 2)
         rows = gaps.loc[gaps["benchmark_id"] == bench.id].drop(columns=["benchmark_id", "benchmark_label"])
         _write_table(ws, rows, start_row=next_row + 1)
@@ -394,11 +399,17 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
     rows: list[tuple[str, Any]] = [
         ("Date", today.isoformat()),
         ("Benchmark profile", f"{profile.label} ({profile.id})"),
+        *([("Caveat", profile.caveat)] if profile.caveat else []),
+        (
+            "Population",
+            "; ".join(str(p.get("text", "")) for p in summary.get("denominators", {}).values())
+            or "not recorded",
+        ),
         ("Service filter", summary.get("filters") or "All services"),
         ("Selection", f"{len(selection)} areas: {sel_text}"),
         ("Partnership", _partnership(selection)),
-        ("Patchwork index", summary.get("patchwork_index")),
-        ("Patchwork index (population-weighted)", summary.get("patchwork_index_weighted")),
+        ("Patchwork index", wording.number(summary.get("patchwork_index"))),
+        ("Patchwork index (population-weighted)", wording.number(summary.get("patchwork_index_weighted"))),
         ("Services counted", summary.get("services_after_filter")),
     ]
     r = _label_value_rows(ws, rows, r + 1)
@@ -408,7 +419,7 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
     r += 1
     _put(ws, r, 1, "Status key").font = Font(bold=True, size=12)
     r += 1
-    for status, words in status_words(config).items():
+    for status, words in wording.status_legend(config).items():
         c = _put(ws, r, 1, status)
         c.fill = _fill(STATUS_COLOURS[status])
         c.font = _BOLD

@@ -32,6 +32,7 @@ import pandas as pd
 from gapmap.config import Config, ConfigError
 from gapmap.errors import GapmapInputError, Problem, ValidationReport
 from gapmap.tables import ROW_COLUMN, read_table
+from gapmap.wording import money, number
 
 CATALOGUE_NAME = "interventions.toml"
 RATINGS: tuple[str, ...] = ("LOW", "LOW/MODERATE", "MODERATE", "MODERATE/HIGH", "HIGH")
@@ -356,7 +357,7 @@ def catalogue_table(catalogue: Catalogue, config: Config | None = None) -> pd.Da
     for i in sorted(
         catalogue, key=lambda i: (min((_TIER_ORDER.get(t, 9) for t in i.tiers), default=9), i.label)
     ):
-        cost = "; ".join(f"£{c.amount:,.0f} per {c.per} ({c.year})" for c in i.costs) or i.cost_note
+        cost = "; ".join(f"{money(c.amount)} per {c.per} ({c.year})" for c in i.costs) or i.cost_note
         rows.append(
             {
                 "intervention": i.label,
@@ -464,7 +465,7 @@ def load_unit_costs(path: Path | str, catalogue: Catalogue, config: Config) -> C
 
 
 def _amount(x: float) -> str:
-    return "under 0.01" if 0 < x < 0.005 else f"{x:,.2f}"
+    return number(x)
 
 
 def _quantity(cost: UnitCost, area_code: str, population: pd.DataFrame | None) -> tuple[float, str]:
@@ -472,7 +473,7 @@ def _quantity(cost: UnitCost, area_code: str, population: pd.DataFrame | None) -
         pop = population.set_index("area_code")[cost.quantity_from]
         if area_code in pop.index and np.isfinite(pop.loc[area_code]):
             q = float(pop.loc[area_code]) * cost.quantity_share
-            share = f" x {cost.quantity_share:g}" if cost.quantity_share != 1 else ""
+            share = f" x {number(cost.quantity_share)}" if cost.quantity_share != 1 else ""
             return q, f"{cost.quantity_from.replace('_', ' ')} of the area{share}"
     if cost.quantity is not None:
         return cost.quantity, "the quantity given with the unit cost"

@@ -20,14 +20,12 @@ from typing import Any
 
 import matplotlib
 import numpy as np
-import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
-from gapmap import render
 from gapmap.export import GAP_WORD, HAS_FILL, NOWHERE_FILL
 from gapmap.snapshot import (
     A4_LANDSCAPE_IN,
@@ -39,20 +37,26 @@ from gapmap.snapshot import (
     STATUS_HATCHES,
     TextColumn,
     _fit_title,
-    _fmt_number,
     _new_figure,
     analysed_services,
     demo_badge,
     filter_description,
-    percent,
     plain_text,
     prepare_layers,
     snapshot_figure,
     sources_line,
-    status_words,
     text_lines,
-    uk_date,
     wrap_measured,
+)
+from gapmap.wording import (
+    benchmark_definition,
+    citation_text,
+    number,
+    percent,
+    services_count,
+    status_label,
+    status_legend,
+    uk_date,
 )
 
 DEFAULT_TITLE = "Domestic abuse and sexual violence provision: partnership pack"
@@ -299,6 +303,20 @@ def _services_counted(dataset: Any, analysis: Any) -> str:
     return f"{text}; not on the maps: {hidden_text}" if hidden_text else text
 
 
+def population_line(analysis: Any) -> str:
+    """Which population column and vintage the profile's benchmarks used, for the cover."""
+    summary = analysis.summary or {}
+    entries = summary.get("benchmarks", {})
+    used = list(
+        dict.fromkeys(
+            str(entries.get(b.id, {}).get("denominator_source", ""))
+            for b in analysis.profile.benchmarks
+            if b.scope == "area"
+        )
+    )
+    return "; ".join(u for u in used if u) or "not needed (counts of services only)"
+
+
 def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
     is_demo = bool(getattr(dataset, "is_demo", False))
     fig = _page(title, today=today, is_demo=is_demo)
@@ -318,22 +336,26 @@ def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
         ("Selection", f"{sel_text} ({len(selection)} area{'s' if len(selection) != 1 else ''})"),
         ("Date", uk_date(today)),
         ("Benchmark profile", analysis.profile.label),
+        *([("Caveat", analysis.profile.caveat)] if analysis.profile.caveat else []),
+        ("Population", population_line(analysis)),
         ("Services counted", _services_counted(dataset, analysis)),
         ("Inputs", sources_line(dataset).removeprefix("Data sources: ")),
     ]
     y = 0.86
     for label, value in lines:
-        fig.text(_LEFT, y, label, fontsize=10.5, fontweight="bold", va="top")
+        colour = "#8a1c1c" if label == "Caveat" else "#111111"
+        size, step = (9.0, 0.023) if label == "Caveat" else (10.5, 0.028)
+        fig.text(_LEFT, y, label, fontsize=10.5, fontweight="bold", va="top", color=colour)
         wrapped = wrap_measured(
             fig,
             value,
-            chars=120,
+            chars=140,
             room_in=(_RIGHT - _LEFT - 0.17) * fig.get_figwidth(),
-            font=FontProperties(size=10.5),
+            font=FontProperties(size=size),
         )
         for line in wrapped:
-            fig.text(_LEFT + 0.17, y, line, fontsize=10.5, va="top")
-            y -= 0.028
+            fig.text(_LEFT + 0.17, y, line, fontsize=size, va="top", color=colour)
+            y -= step
         y -= 0.008
     if is_demo:
         fig.text(
@@ -364,17 +386,30 @@ def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
         rec = r.iloc[0] if len(r) else {}
         status = str(rec.get("status", "no_data")) if len(r) else "no_data"
         ratio = rec.get("ratio") if len(r) else None
+        if bench.is_presence:
+            # A presence rule is a count ("5 services, at least 1 needed"), never a percentage.
+            required = f"at least {number(rec.get('required'))}" if len(r) else "-"
+            provided = services_count(rec.get("provided")) if len(r) else "-"
+            share = ""
+        else:
+            required = number(rec.get("required")) if len(r) else "-"
+            provided = number(rec.get("provided")) if len(r) else "-"
+            share = percent(ratio)
         rows.append(
             [
                 bench.label,
-                textwrap.shorten(bench.describe(), 60, placeholder="…"),
-                _fmt_number(rec.get("required")) if len(r) else "-",
-                _fmt_number(rec.get("provided")) if len(r) else "-",
-                "-" if ratio is None or pd.isna(ratio) else percent(float(ratio)),
-                render.STATUS_WORDS.get(status, status),
+                textwrap.shorten(benchmark_definition(bench), 60, placeholder="…"),
+                required,
+                provided,
+                share,
+                status_label(status),
             ]
         )
         fills.append([None] * 5 + [_status_fill(status)])
+    # Rows shrink (to a floor) when a long caveat or selection leaves less room, so the table,
+    # the patchwork line and the contents line stay above the footer.
+    room = (y - 0.05) - 0.04 - 0.15
+    row_h = max(0.02, min(0.03, room / max(len(rows), 1)))
     _draw_table(
         fig,
         header,
@@ -383,17 +418,17 @@ def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> Figure:
         top=y - 0.05,
         fills=fills,
         align=["left", "left", "right", "right", "right", "left"],
-        fontsize=9,
-        row_h=0.03,
+        fontsize=max(7.5, 9 * row_h / 0.03),
+        row_h=row_h,
     )
-    y_after = y - 0.05 - 0.04 - 0.03 * len(rows) - 0.03
+    y_after = y - 0.05 - 0.04 - row_h * len(rows) - 0.03
     index = summary.get("patchwork_index")
     gaps_n = summary.get("patchwork_gaps")
     if index is not None:
         fig.text(
             _LEFT,
             y_after,
-            f"Patchwork index: {index:.2f}  ({gaps_n} tier x cohort gaps across the selection; "
+            f"Patchwork index: {number(index)}  ({gaps_n} tier x cohort gaps across the selection; "
             "0 = every area has what any area has).",
             fontsize=10,
             va="top",
@@ -527,8 +562,7 @@ def _compact_gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> Ite
                 rec = by_bench.get(b)
                 status = str(rec["status"]) if rec else "no_data"
                 ratio = rec["ratio"] if rec else None
-                share = "-" if ratio is None or pd.isna(ratio) else percent(float(ratio))
-                row.append(f"{share}  {render.STATUS_WORDS.get(status, status)}")
+                row.append(f"{percent(ratio)}  {status_label(status)}")
                 fill.append(_status_fill(status))
             rows.append(row)
             fills.append(fill)
@@ -571,6 +605,7 @@ def _gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Fi
         return
     is_demo = bool(getattr(dataset, "is_demo", False))
     gaps = analysis.gaps
+    benches = {b.id: b for b in analysis.profile.benchmarks}
     header = ["Area", "Benchmark", "Denominator", "Required", "Provided", "Share", "Shortfall", "Status"]
     chunks = list(_chunks(len(gaps), GAP_ROWS_PER_PAGE))
     for n, chunk in enumerate(chunks, start=1):
@@ -579,26 +614,26 @@ def _gap_table_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Fi
             r = gaps.iloc[i]
             status = str(r["status"])
             area = "Whole selection" if str(r["area_code"]) == "ALL" else str(r["area_name"])
-            ratio = r["ratio"]
+            bench = benches.get(str(r["benchmark_id"]))
+            presence = bench is not None and bench.is_presence
             rows.append(
                 [
                     textwrap.shorten(area, 30, placeholder="…"),
                     textwrap.shorten(str(r["benchmark_label"]), 36, placeholder="…"),
-                    _fmt_number(r["denominator"]),
-                    _fmt_number(r["required"]),
-                    _fmt_number(r["provided"]),
-                    "-" if pd.isna(ratio) else percent(float(ratio)),
-                    _fmt_number(r["shortfall"]),
-                    render.STATUS_WORDS.get(status, status),
+                    "" if presence else number(r["denominator"]),
+                    f"at least {number(r['required'])}" if presence else number(r["required"]),
+                    services_count(r["provided"]) if presence else number(r["provided"]),
+                    "" if presence else percent(r["ratio"]),
+                    "" if presence else number(r["shortfall"]),
+                    status_label(status),
                 ]
             )
             fills.append([None] * 7 + [_status_fill(status)])
         label = _numbered("Gap table", n, len(chunks))
         fig = _page(label, today=today, is_demo=is_demo)
         intro = (
-            "Share = provided ÷ required. Whole selection rows sum the selected areas. Statuses: "
-            + "; ".join(status_words(dataset.config).values())
-            + "."
+            "Share = provided ÷ required. Whole selection rows sum the selected areas. 'At least' rules "
+            "count services. Statuses: " + "; ".join(status_legend(dataset.config).values()) + "."
         )
         text_lines(
             fig,
@@ -640,10 +675,28 @@ def _method_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
         fontsize=9.5,
         gap=0.006,
     )
+    if profile.caveat:
+        flow.text(f"Caveat: {profile.caveat}", fontsize=9.5, weight="bold", colour="#8a1c1c", gap=0.006)
+    entries = (analysis.summary or {}).get("benchmarks", {})
     for bench in profile.benchmarks:
-        flow.text(f"{bench.label}: {bench.describe()}.", fontsize=9.5, weight="bold")
-        flow.text(f"Source: {bench.source}", fontsize=8.5, style="italic", indent=0.02, gap=0.004)
-    words = status_words(config)
+        flow.text(f"{bench.label}: {benchmark_definition(bench)}.", fontsize=9.5, weight="bold")
+        if bench.scope == "area":
+            provenance = entries.get(bench.id, {}).get("denominator_source", "")
+            flow.text(f"Population: {provenance}.", fontsize=8.5, indent=0.02, gap=0.002)
+        flow.text(f"Source: {citation_text(bench)}", fontsize=8.5, style="italic", indent=0.02, gap=0.004)
+    chosen = (analysis.summary or {}).get("population_vintage", "")
+    chosen_text = (
+        "No other vintage was chosen for this pack."
+        if not chosen or chosen.startswith("most recent")
+        else f"For this pack the {chosen} figures were chosen where the file has them."
+    )
+    flow.text(
+        "Population rule: each denominator is read from the most recent official estimate in the "
+        "population file (Census 2021 and mid-year estimates differ by about 2%). " + chosen_text,
+        fontsize=8.5,
+        gap=0.006,
+    )
+    words = status_legend(config)
     flow.text(
         "Status: " + "; ".join(words[s] for s in ("green", "amber", "red", "no_data")) + ". Every colour "
         "is also shown with a word and a pattern (hatched = not met; dotted = partly met).",

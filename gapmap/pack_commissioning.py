@@ -10,10 +10,10 @@ import textwrap
 from datetime import date
 from typing import Any
 
-import pandas as pd
 from matplotlib.figure import Figure
 
 from gapmap.commissioning import Commissioning, area_profile, area_total
+from gapmap.wording import money, number, percent, status_label
 
 #: Catalogue rows per page.
 CATALOGUE_ROWS_PER_PAGE = 18
@@ -22,7 +22,7 @@ SCENARIO_ROWS_PER_PAGE = 22
 
 
 def _money(x: float) -> str:
-    return f"£{x:,.0f}"
+    return money(x)
 
 
 def area_pages(dataset: Any, analysis: Any, extras: Commissioning, *, today: date) -> list[Figure]:
@@ -110,8 +110,6 @@ def catalogue_pages(dataset: Any, extras: Commissioning, *, today: date) -> list
 def scenario_pages(dataset: Any, extras: Commissioning, *, today: date) -> list[Figure]:
     """What the scenario changed and every figure that moved, before and after."""
     from gapmap.pack import _chunks, _draw_table, _Flow, _numbered, _page
-    from gapmap.render import STATUS_WORDS
-    from gapmap.snapshot import percent
 
     result = extras.scenario
     if result is None:
@@ -158,7 +156,7 @@ def scenario_pages(dataset: Any, extras: Commissioning, *, today: date) -> list[
     ]
 
     def share(x: float) -> str:
-        return "-" if pd.isna(x) else percent(float(x))
+        return percent(x)
 
     chunks = list(_chunks(len(moved), SCENARIO_ROWS_PER_PAGE))
     for n, chunk in enumerate(chunks, start=1):
@@ -172,12 +170,12 @@ def scenario_pages(dataset: Any, extras: Commissioning, *, today: date) -> list[
                     if r["area_code"] == "ALL"
                     else textwrap.shorten(str(r["area_name"]), 30, placeholder="…"),
                     textwrap.shorten(str(r["benchmark_label"]), 36, placeholder="…"),
-                    f"{r['provided_old']:,.2f}",
-                    f"{r['provided_new']:,.2f}",
+                    number(r["provided_old"]),
+                    number(r["provided_new"]),
                     share(r["ratio_old"]),
                     share(r["ratio_new"]),
-                    STATUS_WORDS.get(str(r["status_old"]), str(r["status_old"])),
-                    STATUS_WORDS.get(str(r["status_new"]), str(r["status_new"])),
+                    status_label(r["status_old"]),
+                    status_label(r["status_new"]),
                 ]
             )
         _draw_table(

@@ -12,7 +12,10 @@ Three layouts are read:
 * population columns carried inside the boundary file (`population_from_boundaries`).
 
 The column each denominator came from is kept in ``df.attrs["column_sources"]`` so a
-report can say "females_16_plus = census21_females_16plus_est".
+report can say "females_16_plus = census21_females_16plus_est". When a table has several
+columns for one denominator (``census21_persons`` and ``mye2023_persons``), the most recent
+official figure is used (`choose_column`) and the others are kept under their own names, so
+`resolve_denominators` can use another vintage when the user chooses one.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -224,13 +228,21 @@ def _from_plain_table(
     used = {code_col}
     keys = {header_key(c): c for c in columns}
     for denominator, aliases in config.denominator_aliases().items():
-        column = next((keys[header_key(n)] for n in (denominator, *aliases) if header_key(n) in keys), None)
-        if column is None or column in used:
+        candidates = [keys[header_key(n)] for n in (denominator, *aliases) if header_key(n) in keys]
+        candidates = [c for c in dict.fromkeys(candidates) if c not in used]
+        if not candidates:
             continue
+        column = choose_column(denominator, candidates, config)
         values = _parse_counts(table[column], rows, column, label, report, strict=True)
         out[denominator] = values.to_numpy()
         sources[denominator] = column
         used.add(column)
+        # A column of known vintage is kept under its own name too, so another vintage can be
+        # chosen later (the CLI flag, the app's selectbox) and the choice undone.
+        snake = _snake(column)
+        if _vintage_of(denominator, column, config) and snake != denominator and snake not in out.columns:
+            out[snake] = values.to_numpy()
+            sources[snake] = column
     name_col = _find_name_column(columns, code_col)
     if name_col:
         used.add(name_col)
@@ -260,6 +272,109 @@ def _from_plain_table(
     if name_col:
         out.attrs["area_names"] = dict(zip(codes, table[name_col].astype(str).str.strip(), strict=True))
     return out
+
+
+def _vintage_of(denominator: str, column: str, config: Config) -> dict[str, Any]:
+    """The vintage the vocabulary records for `column` ({} when it is not known)."""
+    known = {header_key(k): v for k, v in config.denominator_columns(denominator).items()}
+    return dict(known.get(header_key(column), {}))
+
+
+def choose_column(denominator: str, candidates: Sequence[str], config: Config) -> str:
+    """The column a denominator is read from when the user does not choose (the documented rule).
+
+    The most recent official figure present (highest `year` among columns the vocabulary marks
+    official), then derived estimates (most recent first), then columns of unknown vintage in
+    the order the vocabulary lists the aliases. E.g. a table with `census21_persons` and
+    `mye2023_persons` uses `mye2023_persons` (ONS mid-2023 estimate) for all persons.
+    """
+
+    def rank(item: tuple[int, str]) -> tuple[int, int, int]:
+        position, column = item
+        info = _vintage_of(denominator, column, config)
+        if not info:
+            return (2, 0, position)
+        return (0 if info.get("official", True) else 1, -int(info.get("year", 0)), position)
+
+    return min(enumerate(candidates), key=rank)[1]
+
+
+def resolve_denominators(
+    population: pd.DataFrame, config: Config, vintage: str | None = None
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Which column (and vintage) each denominator is read from, and notes for the reader.
+
+    Parameters
+    ----------
+    population
+        A frame from `load_population` (or any frame with `area_code` and denominator columns).
+    config
+        Supplies the aliases and the known vintages of each denominator.
+    vintage
+        A vintage id (`census2021`, `mye2023`…; see `Config.vintages`) to prefer for every
+        denominator; None applies the rule of `choose_column`.
+
+    Returns
+    -------
+    ({denominator: provenance}, notes). A provenance dict holds `denominator`, `label`,
+    `column` (the population file's column), `frame_column` (where the values are in
+    `population`), `vintage`, `vintage_label`, `year` and `official`.
+    """
+    known = config.vintages()
+    if vintage is not None and vintage not in known:
+        raise GapmapInputError(
+            f"population vintage `{vintage}` is not known; expected one of: "
+            + ", ".join(f"{k} ({v})" for k, v in known.items()),
+            file="--population-vintage",
+        )
+    sources: dict[str, str] = dict(population.attrs.get("column_sources", {}))
+    frame_columns = set(population.columns)
+    layout = population.attrs.get("layout", "")
+    out: dict[str, dict[str, Any]] = {}
+    notes: list[str] = []
+    for denominator, aliases in config.denominator_aliases().items():
+        # (file column, frame column) for every candidate present.
+        candidates: dict[str, str] = {}
+        for name in aliases:
+            snake = _snake(name)
+            if snake in frame_columns:
+                candidates.setdefault(sources.get(snake, name), snake)
+        if denominator in frame_columns:
+            candidates.setdefault(sources.get(denominator, denominator), denominator)
+        label = str(config.denominators[denominator].get("label", denominator))
+        if not candidates:
+            continue
+        chosen = None
+        if vintage is not None:
+            matching = [
+                c for c in candidates if _vintage_of(denominator, c, config).get("vintage") == vintage
+            ]
+            if matching:
+                chosen = choose_column(denominator, matching, config)
+            else:
+                notes.append(
+                    f"No {known[vintage]} column for {label}: used the most recent official figure present."
+                )
+        if chosen is None:
+            chosen = choose_column(denominator, list(candidates), config)
+        info = _vintage_of(denominator, chosen, config)
+        if info:
+            vintage_label = str(info.get("label", info.get("vintage")))
+        elif layout == "ons_mye":
+            vintage_label = "ONS mid-year estimates workbook (year not stated in the file)"
+        else:
+            vintage_label = ""
+        out[denominator] = {
+            "denominator": denominator,
+            "label": label,
+            "column": chosen,
+            "frame_column": candidates[chosen],
+            "vintage": str(info.get("vintage", "")),
+            "vintage_label": vintage_label,
+            "year": info.get("year"),
+            "official": bool(info.get("official", True)) if info else None,
+        }
+    return out, notes
 
 
 #: (total column, derived column, first age, last age): a table of single-year ages (an MYE
@@ -485,9 +600,12 @@ def population_from_boundaries(areas: gpd.GeoDataFrame, config: Config) -> pd.Da
     out = pd.DataFrame({AREA_CODE: areas[AREA_CODE].astype(str).to_numpy()})
     sources: dict[str, str] = {AREA_CODE: AREA_CODE}
     for denominator, aliases in config.denominator_aliases().items():
-        column = next((keys[header_key(n)] for n in (denominator, *aliases) if header_key(n) in keys), None)
-        if column is None:
+        candidates = list(
+            dict.fromkeys(keys[header_key(n)] for n in (denominator, *aliases) if header_key(n) in keys)
+        )
+        if not candidates:
             continue
+        column = choose_column(denominator, candidates, config)
         values = pd.to_numeric(areas[column], errors="coerce").astype(float)
         if values.notna().any():
             out[denominator] = values.to_numpy()

@@ -18,8 +18,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
+from gapmap import wording
 from gapmap.privacy import redact_confidential
-from gapmap.render import STATUS_COLOURS, STATUS_WORDS, format_number, uk_date
+from gapmap.render import STATUS_COLOURS
+from gapmap.wording import STATUS_LABELS as STATUS_WORDS
+from gapmap.wording import uk_date
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -58,6 +61,8 @@ __all__ = [
     "opened_or_closed_cells",
     "patchwork_grid",
     "patchwork_table",
+    "population_rule_text",
+    "present_vintages",
     "report_frame",
     "saved_version_label",
     "selection_options",
@@ -74,10 +79,9 @@ __all__ = [
     "versions_table",
 ]
 
-#: Capacity units as words for metric labels ("count" needs no unit).
-UNIT_WORDS = {"fte": "FTE", "family_spaces": "family spaces", "places": "places", "count": ""}
-#: Opening hours as words.
-HOURS_WORDS = {"24_7": "24/7", "extended": "Extended hours", "office": "Office hours", "": ""}
+#: Capacity units and opening hours as words: the one copy is in `gapmap.wording`.
+UNIT_WORDS = wording.UNIT_LABELS
+HOURS_WORDS = wording.HOURS_LABELS
 #: Worst first: the order gap tables list statuses in within one benchmark.
 STATUS_ORDER = {"red": 0, "amber": 1, "green": 2, "no_data": 3}
 #: Patchwork cell marks: a sign and a word, so the table reads without colour.
@@ -126,7 +130,7 @@ def label_of(table: Mapping[str, Mapping[str, str]], key: str) -> str:
 
 def status_word(status: str) -> str:
     """'red' -> 'Not met': the word that always accompanies a status colour."""
-    return STATUS_WORDS.get(status, status)
+    return wording.status_label(status)
 
 
 def uk_datetime(iso: str) -> str:
@@ -141,8 +145,8 @@ def uk_datetime(iso: str) -> str:
 
 
 def index_text(value: Any) -> str:
-    """A patchwork index to 2 decimals; '–' when there is none (nothing provided anywhere)."""
-    return "–" if value is None or pd.isna(value) else f"{float(value):.2f}"
+    """A patchwork index as every output writes it ('0.25'); '–' when there is none."""
+    return wording.number(value)
 
 
 def kicker_html(choice_label: str, *, fictional: bool, today: date) -> str:
@@ -198,9 +202,14 @@ def services_table(services: pd.DataFrame, config: Config) -> pd.DataFrame:
             "Tiers": [", ".join(t) for t in red["tiers"]],
             "Cohorts": [", ".join(c) for c in red["cohorts"]],
             "Postcode": [WITHHELD if c else p for c, p in zip(conf, red["postcode"], strict=True)],
-            "Capacity": red["capacity"],
-            "Unit": red["capacity_unit"].astype(str),
-            "Hours": [HOURS_WORDS.get(str(h), str(h)) for h in red["hours"]],
+            "Capacity": [wording.number(c) if pd.notna(c) else "" for c in red["capacity"]],
+            "Unit": [
+                wording.unit_label(u) or ("services" if u == "count" else "") for u in red["capacity_unit"]
+            ],
+            "Hours": [wording.hours_label(h) for h in red["hours"]],
+            "By and for": [
+                ", ".join(g) if isinstance(g, tuple) else "" for g in red.get("by_and_for", [()] * len(red))
+            ],
             "Funding ends": [uk_date(d) for d in red["funding_end"]],
         }
     )
@@ -210,32 +219,55 @@ def serving_table(serving: pd.DataFrame, config: Config) -> pd.DataFrame:
     """The services serving one area (`engine.services_serving`), with each one's share if known."""
     table = services_table(serving, config)[["Name", "Type", "Provider", "Postcode", "Capacity", "Unit"]]
     if "share" in serving.columns:
-        table["Share to this area"] = [f"{s:.0%}" for s in serving["share"]]
+        table["Share to this area"] = [wording.percent(s) for s in serving["share"]]
     return table
 
 
 def gaps_table(analysis: GapAnalysis, *, benchmark_id: str | None = None) -> pd.DataFrame:
     """Benchmark rows in profile order, worst first within each benchmark (then lowest ratio).
 
-    The whole-selection rows (area code "ALL") are kept: they sort with their benchmark.
+    The whole-selection rows (area code "ALL") are kept: they sort with their benchmark. Figures
+    are text from `gapmap.wording`, so they read as in the pack and on the maps; a presence rule
+    ("at least 1") reads as a count of services, never a percentage.
     """
     g = analysis.gaps
     if benchmark_id is not None:
         g = g[g["benchmark_id"] == benchmark_id]
     bench_order = {b.id: i for i, b in enumerate(analysis.profile.benchmarks)}
+    benches = {b.id: b for b in analysis.profile.benchmarks}
     g = g.assign(_bench=g["benchmark_id"].map(bench_order), _status=g["status"].map(STATUS_ORDER))
     g = g.sort_values(["_bench", "_status", "ratio"], kind="stable")
+    records = g.to_dict("records")
+    presence = [
+        benches[r["benchmark_id"]].is_presence if r["benchmark_id"] in benches else False for r in records
+    ]
     return pd.DataFrame(
         {
             "Area": g["area_name"].astype(str),
             "Code": g["area_code"].astype(str),
             "Benchmark": g["benchmark_label"].astype(str),
             "Status": [status_word(s) for s in g["status"]],
-            "Required": g["required"].round(2),
-            "Provided": g["provided"].round(2),
-            "% of benchmark": (g["ratio"] * 100).round(0),
-            "Shortfall": g["shortfall"].round(2),
-            "Denominator": g["denominator"],
+            "Required": [
+                f"at least {wording.number(r['required'])}" if p else wording.number(r["required"])
+                for r, p in zip(records, presence, strict=True)
+            ],
+            "Provided": [
+                wording.services_count(r["provided"]) if p else wording.number(r["provided"])
+                for r, p in zip(records, presence, strict=True)
+            ],
+            "% of benchmark": [
+                "" if p else wording.percent(r["ratio"]) for r, p in zip(records, presence, strict=True)
+            ],
+            "Shortfall": [
+                "" if p else wording.number(r["shortfall"]) for r, p in zip(records, presence, strict=True)
+            ],
+            "Denominator": [
+                "" if p else wording.number(r["denominator"]) for r, p in zip(records, presence, strict=True)
+            ],
+            "Population": [
+                "" if p else str(r.get("denominator_source", ""))
+                for r, p in zip(records, presence, strict=True)
+            ],
         }
     )
 
@@ -334,15 +366,31 @@ def headline_metrics(analysis: GapAnalysis, benchmark: Benchmark) -> list[Metric
         metrics.append(Metric("Areas below the benchmark", f"{short} of {len(per_area)}"))
     else:
         metrics.append(Metric("Areas below the benchmark", "n/a", "Scored for the whole selection only."))
-    if len(whole):
+    if len(whole) and benchmark.is_presence:
+        w = whole.iloc[0].to_dict()
+        metrics.append(Metric("Whole selection", wording.status_label(w["status"])))
+        metrics.append(
+            Metric(
+                "Services present",
+                f"{wording.services_count(w['provided'])} (at least {wording.number(w['required'])} needed)",
+                wording.REGIONAL_NOTE.capitalize() + "." if benchmark.regional else None,
+            )
+        )
+    elif len(whole):
         w = whole.iloc[0]
-        pct = "–" if pd.isna(w["ratio"]) else f"{w['ratio']:.0%}"
-        metrics.append(Metric("Whole selection", pct, "Provided as a share of what the benchmark requires."))
-        unit = UNIT_WORDS.get(benchmark.unit, benchmark.unit)
+        metrics.append(
+            Metric(
+                "Whole selection",
+                wording.percent(w["ratio"]),
+                "Provided as a share of what the benchmark requires. Population: "
+                + str(w.get("denominator_source", "")),
+            )
+        )
+        unit = wording.unit_label(benchmark.unit)
         metrics.append(
             Metric(
                 f"Provided / required{f' ({unit})' if unit else ''}",
-                f"{format_number(w['provided'])} / {format_number(w['required'])}",
+                f"{wording.number(w['provided'])} / {wording.number(w['required'])}",
             )
         )
     else:
@@ -466,16 +514,26 @@ def opened_or_closed_cells(coverage_changes: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- method
-def benchmark_lines(profile: Profile, config: Config) -> str:
-    """A markdown list: each benchmark, what it asks for, what counts and its source (escaped)."""
+def benchmark_lines(profile: Profile, config: Config, analysis: GapAnalysis | None = None) -> str:
+    """A markdown list: each benchmark, what it asks for, what counts, its citation (escaped).
+
+    With `analysis` (scored under this profile), each area benchmark also names the population
+    column and vintage it used. A profile's caveat comes first.
+    """
     lines = []
+    if profile.caveat:
+        lines.append(f"**Caveat:** {md(profile.caveat)}\n")
+    entries = (analysis.summary or {}).get("benchmarks", {}) if analysis is not None else {}
     for b in profile.benchmarks:
         counts = ", ".join(
             config.service_types[s].label for s in b.service_types if s in config.service_types
         )
-        lines.append(
-            f"- **{md(b.label)}**: {md(b.describe())}. Counts: {md(counts)}.  \n  *Source:* {md(b.source)}"
-        )
+        line = f"- **{md(b.label)}**: {md(wording.benchmark_definition(b))}. Counts: {md(counts)}."
+        provenance = entries.get(b.id, {}).get("denominator_source")
+        if provenance and b.scope == "area":
+            line += f"  \n  *Population:* {md(provenance)}."
+        line += f"  \n  *Source:* {md(wording.citation_text(b))}"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -483,11 +541,41 @@ def status_rule_text(config: Config) -> str:
     """How ratios become statuses, with this configuration's thresholds (markdown)."""
     return (
         f"**Status**: ratio = provided ÷ required. {status_word('green')} (green) at "
-        f"{config.green_at:.0%} or more; {status_word('amber')} (amber) from {config.amber_at:.0%}; "
-        f"{status_word('red')} (red) below {config.amber_at:.0%}; {status_word('no_data')} (grey) when "
+        f"{wording.percent(config.green_at)} or more; {status_word('amber')} (amber) from "
+        f"{wording.percent(config.amber_at)}; {status_word('red')} (red) below "
+        f"{wording.percent(config.amber_at)}; {status_word('no_data')} (grey) when "
         "the area has no population figure. A service serving several areas is shared between them "
-        "in proportion to each area's denominator."
+        "in proportion to each area's denominator. 'At least' rules (a refuge per region) count "
+        "services: 'Met: 5 services (at least 1 needed)'."
     )
+
+
+def present_vintages(dataset: Dataset) -> dict[str, str]:
+    """Vintage id -> label for the vintages the dataset's population table holds a column of."""
+    config = dataset.config
+    columns = {str(c).lower() for c in dataset.population.columns}
+    found: set[str] = set()
+    for denominator in config.denominators:
+        for column, info in config.denominator_columns(denominator).items():
+            if column.lower() in columns:
+                found.add(str(info["vintage"]))
+    return {v: label for v, label in config.vintages().items() if v in found}
+
+
+def population_rule_text(analysis: GapAnalysis | None = None) -> str:
+    """How the population column is chosen, and (with `analysis`) which ones were used (markdown)."""
+    text = (
+        "**Population**: each benchmark's denominator is read from the most recent official "
+        "estimate the population file holds (e.g. the ONS mid-2023 estimate before Census 2021, "
+        "which counts about 2% fewer people in England), then derived estimates, unless you choose "
+        "another vintage (the sidebar's *Population vintage*, or `--population-vintage` on the "
+        "command line)."
+    )
+    if analysis is not None:
+        used = (analysis.summary or {}).get("denominators", {})
+        if used:
+            text += " Used here: " + "; ".join(md(p.get("text", "")) for p in used.values()) + "."
+    return text
 
 
 def tiers_table(config: Config) -> pd.DataFrame:
@@ -529,12 +617,18 @@ def style_patchwork(table: pd.DataFrame) -> Styler:
     return table.style.map(_patch_style)
 
 
+#: Numeric columns a styled table may still hold (`gaps_table` gives text from `gapmap.wording`).
+def _numbers_only(write: Any) -> Any:
+    """`write` for numeric cells; text cells (already written) pass through."""
+    return lambda v: write(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
 _STATUS_FORMATS = {
-    "Required": "{:,.2f}",
-    "Provided": "{:,.2f}",
-    "Shortfall": "{:,.2f}",
-    "% of benchmark": "{:.0f}%",
-    "Denominator": "{:,.0f}",
+    "Required": _numbers_only(wording.number),
+    "Provided": _numbers_only(wording.number),
+    "Shortfall": _numbers_only(wording.number),
+    "% of benchmark": _numbers_only(lambda pct: wording.percent(pct / 100)),  # held as 0-100
+    "Denominator": _numbers_only(wording.number),
 }
 
 

@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 from html import escape
 from pathlib import Path
 from typing import Any, Literal
@@ -32,7 +32,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from gapmap import settings
+from gapmap import settings, wording
 from gapmap.config import Config
 from gapmap.privacy import public_services
 from gapmap.schema import AREA_CODE, AREA_NAME
@@ -47,13 +47,8 @@ STATUS_COLOURS: dict[str, str] = {
     "red": "#d73027",
     "no_data": "#bdbdbd",
 }
-#: The word that goes with each status colour (colour-blind and greyscale safe).
-STATUS_WORDS: dict[str, str] = {
-    "green": "Met",
-    "amber": "Partly met",
-    "red": "Not met",
-    "no_data": "No data",
-}
+#: The words of each status and patchwork state: one copy, in `gapmap.wording`.
+STATUS_WORDS: dict[str, str] = wording.STATUS_LABELS
 
 #: Patchwork states of one tier x cohort cell in one area.
 PATCHWORK_COLOURS: dict[str, str] = {
@@ -61,11 +56,7 @@ PATCHWORK_COLOURS: dict[str, str] = {
     "gap": "#d73027",
     "nowhere": "#636363",
 }
-PATCHWORK_WORDS: dict[str, str] = {
-    "has": "Provided",
-    "gap": "Gap: provided elsewhere in the partnership, not here",
-    "nowhere": "Not provided anywhere in the partnership",
-}
+PATCHWORK_WORDS: dict[str, str] = wording.PATCHWORK_LABELS
 
 #: Service markers by (first) prevention tier: the one palette of every map (this interactive
 #: one, the static snapshot and the pack). Blues and near-black stay apart from the
@@ -176,35 +167,8 @@ class OfflineMap(folium.Map):
 
 
 # --------------------------------------------------------------------------- formatting
-def uk_date(value: Any) -> str:
-    """'22 November 2026' for a date/Timestamp; '' for None/NaT."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
-        return ""
-    if isinstance(value, pd.Timestamp | datetime | date):
-        if pd.isna(value):
-            return ""
-        return f"{value.day} {value:%B %Y}"
-    return str(value)
-
-
-def format_number(value: Any, decimals: int = 1) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    if math.isnan(v):
-        return "–"
-    if abs(v - round(v)) < 1e-9:
-        return f"{round(v):,}"
-    return f"{v:,.{decimals}f}"
-
-
-def format_ratio(value: Any) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    return "–" if math.isnan(v) else f"{v:.0%}"
+#: Dates as people read them (one definition, in `gapmap.wording`).
+uk_date = wording.uk_date
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -289,23 +253,28 @@ def patchwork_states(analysis: Any, tier: str, cohort: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- tooltips
-def area_tooltip_benchmark(name: str, row: dict[str, Any] | None, *, whole_selection: bool) -> str:
-    """Escaped HTML tooltip for an area coloured by a benchmark."""
+def area_tooltip_benchmark(
+    name: str, row: dict[str, Any] | None, *, whole_selection: bool, benchmark: Any = None
+) -> str:
+    """Escaped HTML tooltip for an area coloured by a benchmark (figures from `gapmap.wording`)."""
     lines = [f"<b>{escape(name)}</b>"]
     if row is None:
-        lines.append("No data")
+        lines.append(wording.status_label("no_data"))
         return "<br>".join(lines)
     status = str(row.get("status", "no_data"))
-    lines.append(f"<b>{escape(STATUS_WORDS.get(status, status))}</b>")
     prefix = "Whole selection: " if whole_selection else ""
-    lines.append(
-        f"{prefix}provided {format_number(row.get('provided'))} of {format_number(row.get('required'))} "
-        f"required ({format_ratio(row.get('ratio'))})"
-    )
+    if benchmark is not None and benchmark.is_presence:
+        lines.append(f"<b>{escape(prefix + wording.figure_text(row, benchmark))}</b>")
+        return "<br>".join(lines)
+    lines.append(f"<b>{escape(wording.status_label(status))}</b>")
+    provided, required = wording.number(row.get("provided")), wording.number(row.get("required"))
+    ratio = wording.percent(row.get("ratio"))
+    tail = "" if ratio == wording.MISSING else f" ({ratio})"
+    lines.append(escape(f"{prefix}provided {provided} of {required} required{tail}"))
     shortfall = row.get("shortfall")
     try:
         if float(shortfall) > 0:
-            lines.append(f"Shortfall {format_number(shortfall)}")
+            lines.append(f"Shortfall {escape(wording.number(shortfall))}")
     except (TypeError, ValueError):
         pass
     return "<br>".join(lines)
@@ -322,12 +291,7 @@ def service_tooltip(service: dict[str, Any], config: Config) -> str:
         ("Type", type_label),
         ("Tiers", tiers),
         ("Cohorts", cohorts),
-        (
-            "Hours",
-            {"24_7": "24/7", "extended": "Extended", "office": "Office hours"}.get(
-                str(service.get("hours") or ""), str(service.get("hours") or "")
-            ),
-        ),
+        ("Hours", wording.hours_label(service.get("hours") or "")),
         ("Funding ends", uk_date(service.get("funding_end"))),
     ]
     out = [f"<b>{escape(str(service.get('name', '')))}</b>"]
@@ -380,25 +344,34 @@ def _swatch(colour: str, word: str, *, circle: bool = False) -> str:
     )
 
 
-def legend_html_benchmark(benchmark: Any, config: Config, *, whole_selection: bool, year: int) -> str:
-    """Legend for benchmark colouring: label, definition, thresholds in words, source."""
+def legend_html_benchmark(
+    benchmark: Any,
+    config: Config,
+    *,
+    whole_selection: bool,
+    year: int,
+    denominator_source: str = "",
+    caveat: str = "",
+) -> str:
+    """Legend for benchmark colouring: label, definition, thresholds in words, provenance, citation."""
     parts = [
         f'<div style="{_LEGEND_STYLE}">',
         f'<div style="font-weight:700;font-size:17px">{escape(benchmark.label)}</div>',
-        f"<div>Benchmark: {escape(benchmark.describe())}</div>",
+        f"<div>Benchmark: {escape(wording.benchmark_definition(benchmark))}</div>",
     ]
     if whole_selection:
         parts.append("<div><i>Scored for the whole selection, not per area.</i></div>")
-    parts += [
-        _swatch(STATUS_COLOURS["green"], f"{STATUS_WORDS['green']} (at least {config.green_at:.0%})"),
-        _swatch(
-            STATUS_COLOURS["amber"],
-            f"{STATUS_WORDS['amber']} ({config.amber_at:.0%} to under {config.green_at:.0%})",
-        ),
-        _swatch(STATUS_COLOURS["red"], f"{STATUS_WORDS['red']} (under {config.amber_at:.0%})"),
-        _swatch(STATUS_COLOURS["no_data"], STATUS_WORDS["no_data"]),
-        f'<div style="font-size:12px;margin-top:4px">Source: {escape(benchmark.source)}</div>',
-    ]
+    words = wording.status_legend(config)
+    parts += [_swatch(STATUS_COLOURS[k], words[k]) for k in ("green", "amber", "red", "no_data")]
+    if denominator_source and benchmark.scope == "area":
+        parts.append(
+            f'<div style="font-size:12px;margin-top:4px">Population: {escape(denominator_source)}</div>'
+        )
+    parts.append(
+        f'<div style="font-size:12px;margin-top:4px">Source: {escape(wording.citation_text(benchmark))}</div>'
+    )
+    if caveat:
+        parts.append(f'<div style="font-size:12px;margin-top:4px"><b>Caveat:</b> {escape(caveat)}</div>')
     return "".join(parts)
 
 
@@ -508,7 +481,17 @@ def build_map(
         states = {code: str(r.get("status", "no_data")) for code, r in rows.items()}
         colours = STATUS_COLOURS
         words = STATUS_WORDS
-        legend = legend_html_benchmark(bench, config, whole_selection=whole_selection, year=year)
+        summary = getattr(analysis, "summary", None) or {}
+        legend = legend_html_benchmark(
+            bench,
+            config,
+            whole_selection=whole_selection,
+            year=year,
+            denominator_source=str(
+                summary.get("benchmarks", {}).get(bench.id, {}).get("denominator_source", "")
+            ),
+            caveat=str(summary.get("profile", {}).get("caveat", "")),
+        )
     else:
         tier = tier or next(iter(config.tiers))
         cohort = cohort or next(iter(config.cohorts))
@@ -531,7 +514,9 @@ def build_map(
         name = str(area[AREA_NAME])
         state = states.get(code, "no_data")
         if colour_by == "benchmark":
-            tooltip = area_tooltip_benchmark(name, rows.get(code), whole_selection=whole_selection)
+            tooltip = area_tooltip_benchmark(
+                name, rows.get(code), whole_selection=whole_selection, benchmark=bench
+            )
         else:
             tooltip = f"<b>{escape(name)}</b><br>{escape(PATCHWORK_WORDS.get(state, 'No data'))}"
         features.append(

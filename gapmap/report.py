@@ -2,8 +2,9 @@
 
 Writes into `--out` (created only once the analysis has succeeded; every file atomically):
 
-- gaps.csv      area_code, area_name, benchmark_id, denominator, required, provided, ratio,
-                shortfall, status, unmeasured_services (one row per area x benchmark plus
+- gaps.csv      area_code, area_name, benchmark_id, denominator, denominator_source, required,
+                provided, ratio, shortfall, status, status_label, figure_label,
+                unmeasured_services, profile, profile_caveat (one row per area x benchmark plus
                 the `ALL` rows)
 - coverage.csv  area_code, area_name, tier, cohort, services, patchwork_gap
 - access.csv    area_code, area_name, service_type, nearest_km
@@ -28,15 +29,38 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gapmap import wording
 from gapmap.engine import ACCESS_COLUMNS, COVERAGE_COLUMNS, GAPS_COLUMNS, GapAnalysis, analyse
 from gapmap.errors import GapmapInputError
 from gapmap.fileio import write_atomic
 from gapmap.filters import ServiceFilter
 from gapmap.safetext import csv_frame
 
-#: gaps.csv has the engine's columns less the label (the issue's fixed layout; labels live in
-#: summary.json and the workbook).
-GAPS_CSV_COLUMNS: tuple[str, ...] = tuple(c for c in GAPS_COLUMNS if c != "benchmark_label")
+#: gaps.csv has the engine's columns less the benchmark label (it lives in summary.json and the
+#: workbook), plus label columns a person reads beside the machine codes: `status_label`
+#: ("Not met"), `figure_label` ("Not met: 0.35 of 0.38 (93%)"; "Met: 5 services (at least 1
+#: needed)" for a presence rule), and the profile with its caveat (empty for the standards).
+_ENGINE_CSV_COLUMNS: tuple[str, ...] = tuple(c for c in GAPS_COLUMNS if c != "benchmark_label")
+GAPS_CSV_COLUMNS: tuple[str, ...] = (
+    *_ENGINE_CSV_COLUMNS[: _ENGINE_CSV_COLUMNS.index("status") + 1],
+    "status_label",
+    "figure_label",
+    *_ENGINE_CSV_COLUMNS[_ENGINE_CSV_COLUMNS.index("status") + 1 :],
+    "profile",
+    "profile_caveat",
+)
+#: The text columns of gaps.csv (read back as text, blanks as "").
+GAPS_TEXT_COLUMNS: tuple[str, ...] = (
+    "area_code",
+    "area_name",
+    "benchmark_id",
+    "denominator_source",
+    "status",
+    "status_label",
+    "figure_label",
+    "profile",
+    "profile_caveat",
+)
 COVERAGE_CSV_COLUMNS: tuple[str, ...] = COVERAGE_COLUMNS
 ACCESS_CSV_COLUMNS: tuple[str, ...] = ACCESS_COLUMNS
 
@@ -88,13 +112,27 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     return csv_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
 
 
-def gaps_csv(analysis: GapAnalysis) -> bytes:
-    """gaps.csv exactly as issue 3 specifies (benchmark_label is left to the XLSX)."""
+def gaps_labelled(analysis: GapAnalysis) -> pd.DataFrame:
+    """The engine's gap rows with the label columns of gaps.csv (`GAPS_CSV_COLUMNS`)."""
     gaps = analysis.gaps
+    if "denominator_source" not in gaps.columns:  # a frame built by hand, not by the engine
+        gaps = gaps.assign(denominator_source="")
     # Frames made before demand rows existed (or by hand) lack basis/period/reading.
     missing = {"basis": "population", "period": "", "reading": ""}
     gaps = gaps.assign(**{c: v for c, v in missing.items() if c not in gaps.columns})
-    frame = _rounded(gaps, GAPS_CSV_COLUMNS)
+    benches = {b.id: b for b in analysis.profile.benchmarks}
+    records = gaps.to_dict("records")
+    return gaps.assign(
+        status_label=[wording.status_label(r["status"]) for r in records],
+        figure_label=[wording.figure_text(r, benches.get(r["benchmark_id"])) for r in records],
+        profile=analysis.profile.id,
+        profile_caveat=analysis.profile.caveat,
+    )
+
+
+def gaps_csv(analysis: GapAnalysis) -> bytes:
+    """gaps.csv: issue 3's columns, the denominator source and the label columns."""
+    frame = _rounded(gaps_labelled(analysis), GAPS_CSV_COLUMNS)
     frame["unmeasured_services"] = frame["unmeasured_services"].astype(int)
     return _csv_bytes(frame)
 
@@ -133,6 +171,16 @@ def summary_document(
     """summary.json: the engine's summary plus where the inputs came from."""
     generated = generated or datetime.now(UTC)
     doc = dict(analysis.summary)
+    # Label fields beside the machine codes, written as every other output writes them.
+    benches = {b.id: b for b in analysis.profile.benchmarks}
+    doc["benchmarks"] = {
+        bid: {
+            **entry,
+            "status_label": wording.status_label(entry.get("status")),
+            "figure_label": wording.figure_text(entry, benches[bid]) if bid in benches else "",
+        }
+        for bid, entry in analysis.summary.get("benchmarks", {}).items()
+    }
     doc["inputs"] = dict(sources)
     doc["is_demo"] = bool(is_demo)
     doc["generated_at"] = generated.replace(microsecond=0).isoformat()
@@ -154,13 +202,19 @@ def report_files(analysis: GapAnalysis, *, sources: dict[str, str], is_demo: boo
 
 
 def _headline(analysis: GapAnalysis) -> str:
+    """What the CLI prints: the whole selection against each benchmark, in the pack's words."""
     rows = analysis.gaps[analysis.gaps["area_code"] == "ALL"]
+    benches = {b.id: b for b in analysis.profile.benchmarks}
     lines = [f"Profile: {analysis.profile.label}", f"Services: {analysis.summary['filters']}"]
-    for _, r in rows.iterrows():
-        ratio = "no data" if pd.isna(r["ratio"]) else f"{r['ratio']:.2f}"
-        lines.append(f"  {r['benchmark_label']}: ratio {ratio} ({r['status']})")
-    pi = analysis.summary.get("patchwork_index")
-    lines.append(f"Patchwork index: {'n/a' if pi is None else f'{pi:.3f}'}")
+    if analysis.profile.caveat:
+        lines.append(f"Caveat: {analysis.profile.caveat}")
+    for r in rows.to_dict("records"):
+        bench = benches.get(r["benchmark_id"])
+        line = f"  {r['benchmark_label']}: {wording.figure_text(r, bench)}"
+        if bench is not None and bench.scope == "area":
+            line += f" [population: {r.get('denominator_source', '')}]"
+        lines.append(line)
+    lines.append(f"Patchwork index: {wording.number(analysis.summary.get('patchwork_index'))}")
     return "\n".join(lines)
 
 
@@ -197,6 +251,7 @@ def run_report(args: argparse.Namespace) -> int:
                 services,
                 dataset.config,
                 profile=getattr(args, "profile", None),
+                population_vintage=getattr(args, "population_vintage", None),
                 service_filter=ServiceFilter(on=on),
                 selection=parse_areas(getattr(args, "areas", None)),
                 small_area_population=dataset.small_area_population,

@@ -56,6 +56,7 @@ from gapmap.fileio import write_atomic
 from gapmap.schema import SERVES_EVERYWHERE, SERVICE_COLUMNS
 from gapmap.services import parse_date, validate_service_table
 from gapmap.tables import ROW_COLUMN, read_table
+from gapmap.wording import number, percent, status_label, unit_label
 
 ACTIONS: tuple[str, ...] = ("add", "remove", "change")
 #: Fields a `change` may set.
@@ -293,7 +294,11 @@ def apply_scenario(
             for sid in sorted(clash):
                 report.error(file, f"an added service uses service_id `{sid}`, which is already taken.")
             for r in added.itertuples(index=False):
-                cap = "" if pd.isna(r.capacity) else f"{r.capacity:g} {r.capacity_unit}".strip()
+                cap = (
+                    ""
+                    if pd.isna(r.capacity)
+                    else f"{number(r.capacity)} {unit_label(r.capacity_unit)}".strip()
+                )
                 changes.append(
                     {
                         "action": "add",
@@ -321,7 +326,7 @@ def _show(value: Any) -> str:
     if isinstance(value, pd.Timestamp):
         return "" if pd.isna(value) else value.date().isoformat()
     if isinstance(value, float):
-        return "" if np.isnan(value) else f"{value:g}"
+        return "" if np.isnan(value) else number(value)
     return "" if value is None else str(value)
 
 
@@ -369,8 +374,9 @@ class ScenarioResult:
         for r in moved.itertuples(index=False):
             lines.append(
                 f"  {r.area_name}, {r.benchmark_label}: "
-                f"provided {r.provided_old:.2f} -> {r.provided_new:.2f}; "
-                f"ratio {_pct(r.ratio_old)} -> {_pct(r.ratio_new)}; {r.status_old} -> {r.status_new}"
+                f"provided {number(r.provided_old)} -> {number(r.provided_new)}; "
+                f"ratio {_pct(r.ratio_old)} -> {_pct(r.ratio_new)}; "
+                f"{status_label(r.status_old)} -> {status_label(r.status_new)}"
             )
         for r in self.coverage[self.coverage["change"] != ""].itertuples(index=False):
             lines.append(f"  {r.area_name}, {r.tier} x {r.cohort}: {r.change}")
@@ -378,7 +384,7 @@ class ScenarioResult:
 
 
 def _pct(x: float) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{x:.0%}"
+    return percent(x)
 
 
 def run_scenario(

@@ -37,7 +37,12 @@ SERVICE_COLUMNS: tuple[str, ...] = (
     "catchment_km",  # float or NaN
     "capacity",  # float or NaN
     "capacity_unit",  # str
-    "specialist_groups",  # tuple[str, ...]
+    "specialist_groups",  # tuple[str, ...]: tailored provision for these groups
+    "by_and_for",  # tuple[str, ...]: groups whose own organisations run it ("by and for")
+    "wheelchair_accessible",  # True / False / None (not stated)
+    "accepts_nrpf",  # True / False / None: accepts people with no recourse to public funds
+    "accepts_older_sons",  # True / False / None: accepts women with older sons (refuges)
+    "accepts_pets",  # True / False / None
     "hours",  # "24_7" | "extended" | "office" | ""
     "funding_end",  # pandas Timestamp or NaT
     "confidential",  # bool
@@ -46,7 +51,22 @@ SERVICE_COLUMNS: tuple[str, ...] = (
     "geometry",  # shapely Point or None
 )
 
-LIST_COLUMNS: tuple[str, ...] = ("tiers", "cohorts", "abuse_types", "serves", "specialist_groups")
+LIST_COLUMNS: tuple[str, ...] = (
+    "tiers",
+    "cohorts",
+    "abuse_types",
+    "serves",
+    "specialist_groups",
+    "by_and_for",
+)
+
+#: Optional eligibility facts: True, False or None when the list does not say.
+ELIGIBILITY_COLUMNS: tuple[str, ...] = (
+    "wheelchair_accessible",
+    "accepts_nrpf",
+    "accepts_older_sons",
+    "accepts_pets",
+)
 
 #: Columns that can reveal where a service is. Blanked for confidential services
 #: before anything leaves the engine (maps, tooltips, exports, logs).

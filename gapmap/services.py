@@ -40,7 +40,7 @@ from gapmap import settings
 from gapmap.config import Config
 from gapmap.errors import ValidationReport
 from gapmap.postcodes import normalise_postcodes
-from gapmap.schema import SERVES_EVERYWHERE, SERVICE_COLUMNS
+from gapmap.schema import ELIGIBILITY_COLUMNS, SERVES_EVERYWHERE, SERVICE_COLUMNS
 
 #: Canonical input column -> accepted header spellings, compared after `header_key`
 #: (lower case, runs of other characters turned into "_"), so "Service name ", "SERVICE-NAME"
@@ -63,7 +63,13 @@ SERVICE_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "catchment_km": ("catchment_km", "catchment", "catchment_radius_km", "radius_km", "catchment_radius"),
     "capacity": ("capacity",),
     "capacity_unit": ("capacity_unit", "capacity_units", "unit", "units"),
-    "specialist_groups": ("specialist_groups", "specialist_group", "specialism", "specialisms", "by_and_for"),
+    "specialist_groups": ("specialist_groups", "specialist_group", "specialism", "specialisms"),
+    # Its own column: a service run by and for a community is not the same as one tailored to it.
+    "by_and_for": ("by_and_for", "by_and_for_groups", "led_by_and_for"),
+    "wheelchair_accessible": ("wheelchair_accessible", "wheelchair_access", "step_free_access"),
+    "accepts_nrpf": ("accepts_nrpf", "nrpf_accepted", "accepts_no_recourse_to_public_funds"),
+    "accepts_older_sons": ("accepts_older_sons", "older_sons_accepted"),
+    "accepts_pets": ("accepts_pets", "pets_accepted"),
     "hours": ("hours", "opening_hours"),
     "funding_end": (
         "funding_end",
@@ -744,6 +750,8 @@ def validate_service_table(
     groups = _list_column(
         "specialist_groups", col("specialist_groups"), config.specialist_groups, None, out, None
     )
+    by_and_for = _list_column("by_and_for", col("by_and_for"), config.specialist_groups, None, out, None)
+    eligibility = {c: _optional_flags(c, col(c), out) for c in ELIGIBILITY_COLUMNS}
 
     # ---- numbers
     catchment = _number_column("catchment_km", col("catchment_km"), out, minimum=0.0, strict=True)
@@ -809,6 +817,8 @@ def validate_service_table(
             "capacity": capacity,
             "capacity_unit": units,
             "specialist_groups": _objects(groups),
+            "by_and_for": _objects(by_and_for),
+            **eligibility,
             "hours": hours,
             "funding_end": pd.to_datetime(pd.Series(funding, dtype=object)).astype("datetime64[ns]"),
             "confidential": confidential,
@@ -820,6 +830,24 @@ def validate_service_table(
         frame[c] = values
     result = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=settings.WGS84_EPSG))
     return result[[*SERVICE_COLUMNS, *activity]]
+
+
+def _optional_flags(canonical: str, raw: pd.Series, out: _Collector) -> np.ndarray:
+    """An optional yes/no column: True, False, or None where blank (the list does not say)."""
+    parsed = _per_unique(
+        raw, lambda v: True if v.lower() in _TRUE else False if v.lower() in _FALSE else None
+    )
+    values = np.empty(len(parsed), dtype=object)
+    for i, value in enumerate(parsed):
+        if value is None and raw.iat[i] != "":
+            out.error(
+                i,
+                canonical,
+                f"`{canonical}` is {_quote(raw.iat[i])}; write true or false (yes/no, 1/0), "
+                "or leave it blank if not known.",
+            )
+        values[i] = value
+    return values
 
 
 def _did_you_mean_header(canonical: str, unrecognised: list[str]) -> str:

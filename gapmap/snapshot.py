@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
-from gapmap import render
+from gapmap import render, wording
 from gapmap.privacy import public_services
 from gapmap.settings import BNG_EPSG
 
@@ -99,9 +99,8 @@ _LABEL_OFFSETS_PT: tuple[tuple[float, float], ...] = (
 # --------------------------------------------------------------------------- small helpers
 
 
-def uk_date(d: date) -> str:
-    """'22 November 2026' (no leading zero), the on-screen date style."""
-    return f"{d.day} {d:%B %Y}"
+#: Dates as people read them (one definition, in `gapmap.wording`).
+uk_date = wording.uk_date
 
 
 #: Filter fields in the order they are described, with their heading in words.
@@ -113,7 +112,6 @@ _FILTER_FIELDS: tuple[tuple[str, str], ...] = (
     ("specialist_groups", "Specialist groups"),
     ("hours", "Hours"),
 )
-_HOURS_WORDS = {"24_7": "24/7", "extended": "Extended", "office": "Office hours"}
 
 
 def _vocabulary_label(config: Any, field_name: str, value: str) -> str:
@@ -122,7 +120,7 @@ def _vocabulary_label(config: Any, field_name: str, value: str) -> str:
     if field_name in ("tiers", "cohorts", "abuse_types"):
         return str(getattr(config, field_name).get(value, {}).get("label", value))
     if field_name == "hours":
-        return _HOURS_WORDS.get(value, value)
+        return wording.hours_label(value)
     return value.replace("_", " ")
 
 
@@ -172,22 +170,6 @@ def pick_benchmark(analysis: Any, benchmark_id: str | None):
         if b.scope == "area":
             return b
     return profile.benchmarks[0]
-
-
-def percent(x: float) -> str:
-    return f"{x * 100:.0f}%"
-
-
-def _fmt_number(x: Any) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "-"
-    if math.isnan(v):
-        return "-"
-    if abs(v - round(v)) < 1e-9:
-        return f"{round(v):,}"
-    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.2f}"
 
 
 def _new_figure(figsize: tuple[float, float] = A4_LANDSCAPE_IN, dpi: float = 100) -> Figure:
@@ -393,15 +375,8 @@ def gap_count_classes(
     return pd.Series(out, index=codes, dtype=object), colours, hatches, tuple(order), words
 
 
-def status_words(config: Any) -> dict[str, str]:
-    """Legend words for each status (the dashboard's words), with the configured thresholds."""
-    words = render.STATUS_WORDS
-    return {
-        "red": f"{words['red']}: below {percent(config.amber_at)} of the benchmark",
-        "amber": f"{words['amber']}: {percent(config.amber_at)} to under {percent(config.green_at)}",
-        "green": f"{words['green']}: {percent(config.green_at)} of the benchmark or more",
-        "no_data": f"{words['no_data']}: no denominator, or not scored",
-    }
+#: Legend words for each status, with the configured thresholds (from `gapmap.wording`).
+status_words = wording.status_legend
 
 
 PATCHWORK_WORDS: dict[str, str] = {**render.PATCHWORK_WORDS, "no_data": "No data: not scored"}
@@ -961,12 +936,22 @@ def snapshot_figure(
     leg = _Legend(lax, fig)
     if benchmark is not None:
         leg.text(benchmark.label, fontsize=12, weight="bold", gap=0.005)
-        leg.text(f"Benchmark: {benchmark.describe()}", fontsize=9.5, gap=0.004)
-        leg.text(f"Source: {benchmark.source}", fontsize=8, style="italic", colour="#333333")
+        leg.text(f"Benchmark: {wording.benchmark_definition(benchmark)}", fontsize=9.5, gap=0.004)
+        summary = analysis.summary or {}
+        provenance = summary.get("benchmarks", {}).get(benchmark.id, {}).get("denominator_source")
+        if provenance and benchmark.scope == "area":
+            leg.text(f"Population: {provenance}", fontsize=8, colour="#333333", gap=0.004)
+        leg.text(f"Source: {wording.citation_text(benchmark)}", fontsize=8, style="italic", colour="#333333")
+        caveat = summary.get("profile", {}).get("caveat")
+        if caveat:
+            leg.text(f"Caveat: {caveat}", fontsize=7.5, colour="#8a1c1c", gap=0.004)
         leg.space()
         if benchmark.scope == "selection":
             leg.text("Scored for the whole selection: every area shows the selection's status.", fontsize=8.5)
-        leg.text("Status: provided as a share of required", fontsize=9.5, weight="bold", gap=0.004)
+        if benchmark.is_presence:
+            leg.text("Status: services present against the minimum", fontsize=9.5, weight="bold", gap=0.004)
+        else:
+            leg.text("Status: provided as a share of required", fontsize=9.5, weight="bold", gap=0.004)
     else:
         leg.text(
             f"{_tier_label(config, tier)} × {_cohort_label(config, cohort)}"
@@ -986,7 +971,7 @@ def snapshot_figure(
             leg.text("Colour: the number of such gaps in each area.", fontsize=9, gap=0.004)
         index = (analysis.summary or {}).get("patchwork_index")
         if isinstance(index, (int, float)) and not (isinstance(index, float) and math.isnan(index)):
-            leg.text(f"Patchwork index for the selection: {index:.2f}", fontsize=9)
+            leg.text(f"Patchwork index for the selection: {wording.number(index)}", fontsize=9)
         leg.space()
     for cls in order:
         if cls == "no_data" and counts.get(cls, 0) == 0:
@@ -1005,16 +990,9 @@ def snapshot_figure(
             & (analysis.gaps["area_code"].astype(str) == "ALL")
         ]
         if len(whole):
-            r = whole.iloc[0]
-            ratio = r.get("ratio")
-            ratio_text = "" if ratio is None or pd.isna(ratio) else f", {percent(float(ratio))}"
-            word = render.STATUS_WORDS.get(str(r.get("status")), str(r.get("status")))
+            r = whole.iloc[0].to_dict()
             leg.space(lines=0.3)
-            leg.text(
-                f"Whole selection: {_fmt_number(r.get('provided'))} provided of "
-                f"{_fmt_number(r.get('required'))} required{ratio_text}: {word.lower()}.",
-                fontsize=9,
-            )
+            leg.text(f"Whole selection: {wording.figure_text(r, benchmark)}.", fontsize=9)
     leg.space()
     heading = "Services (by first prevention tier)"
     if benchmark is None and (tier or cohort):

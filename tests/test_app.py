@@ -1,8 +1,10 @@
 """The Streamlit page driven with streamlit.testing.AppTest on the fictional demo county.
 
 Expected figures are hand-computed from data/ (demo population and service list):
-females aged 16+ over the nine areas = 415,126, so IDVA required = 4 x 415,126 / 100,000 =
-16.6 FTE; MARAC required = 4.15 and the demo has 3 MARACs (City, North, South).
+all persons over the nine areas = 999,720, so under the default (standards) profile refuge family
+places required = 999,720 / 10,000 = 99.972 ("100") and the demo has 31 (31%); females aged 16+
+= 415,126, so Idva required = 4 x 415,126 / 100,000 = 16.605 FTE ("16.6"); under the seed
+profile MARAC required = 4.15126 ("4.15") and the demo has 3 MARACs (City, North, South).
 
 What is and is not driven: AppTest cannot operate `st.file_uploader` or the st_folium
 component. The uploader only copies the file's bytes and name into session state
@@ -26,6 +28,7 @@ from streamlit.testing.v1 import AppTest
 
 from gapmap import settings
 from gapmap.storage import list_versions
+from gapmap.wording import number
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 DEMO_CSV = settings.DEMO_SERVICES
@@ -62,6 +65,13 @@ def start() -> AppTest:
     return at
 
 
+def choose_idva(at: AppTest) -> AppTest:
+    """The Idva benchmark (4 FTE per 100,000 women 16+), which most demo figures here use."""
+    at.selectbox(key="benchmark").set_value("idva_fte").run()
+    assert not at.exception, at.exception
+    return at
+
+
 def demo_csv_without(service_id: str) -> bytes:
     lines = DEMO_CSV.read_bytes().splitlines(keepends=True)
     kept = [line for line in lines if not line.startswith(service_id.encode() + b",")]
@@ -91,10 +101,15 @@ def test_default_page_shows_the_demo():
     at = start()
     assert at.title[0].value == "Fenmarsh (fictional demo county)"
     assert any("Fictional demo data" in m.value for m in at.markdown)
+    # The default profile is the standards one; its first benchmark refuge family places.
+    assert metric(at, "Provided / required (family places)") == "31 / 100"  # 31 of 99.972
+    assert metric(at, "Whole selection") == "31%"
+    assert metric(at, "Areas below the benchmark") == "9 of 9"
+    choose_idva(at)
     assert metric(at, "Provided / required (FTE)") == "11.5 / 16.6"
     assert metric(at, "Whole selection") == "69%"  # 11.5 / 16.605
     assert metric(at, "Areas below the benchmark") == "8 of 9"
-    assert not at.error
+    assert not at.error and not at.warning  # the standards profile carries no caveat
 
 
 def test_the_first_page_does_not_import_the_export_stack():
@@ -116,14 +131,26 @@ def test_the_first_page_does_not_import_the_export_stack():
 
 def test_choosing_another_benchmark_changes_the_figures():
     at = start()
+    at.selectbox(key="profile").set_value("seed_2013_2023").run()
     at.selectbox(key="benchmark").set_value("marac").run()
     assert not at.exception
-    assert metric(at, "Provided / required") == "3 / 4.2"  # 3 MARACs for 4.15 required
+    # "4.15" as on the pack cover (the issue found "4.2" here and "4.15" there).
+    assert metric(at, "Provided / required") == "3 / 4.15"
     assert metric(at, "Whole selection") == "72%"  # 3 / 4.15126
+    # The seed profile's caveat travels with what is shown under it.
+    assert any("halves the requirement" in w.value for w in at.warning)
+
+
+def test_a_presence_benchmark_reads_as_a_count():
+    at = start()
+    at.selectbox(key="benchmark").set_value("refuge_presence").run()
+    assert not at.exception
+    assert metric(at, "Whole selection") == "Met"
+    assert metric(at, "Services present") == "4 services (at least 1 needed)"  # 4 demo refuges
 
 
 def test_a_filter_changes_the_figures():
-    at = start()
+    at = choose_idva(start())
     # No IDVA service is primary prevention: with only primary services counted, none is provided.
     at.multiselect(key="f_tiers").set_value(["primary"]).run()
     assert not at.exception
@@ -138,7 +165,7 @@ def test_area_profile_lists_benchmarks_matrix_and_services_without_refuge_locati
     assert not at.exception
     assert any("Area profile: Haverby Wolds" in s.value for s in at.subheader)
     benches = dataframe_with(at, "Shortfall")
-    idva = benches[benches["Benchmark"] == "IDVA posts (FTE)"].iloc[0]
+    idva = benches[benches["Benchmark"] == "Idva posts (FTE)"].iloc[0]
     assert idva["Status"] == "Partly met"
     serving = dataframe_with(at, "Share to this area")
     refuge = serving[serving["Name"] == "North Fenmarsh Refuge (fictional)"].iloc[0]
@@ -168,7 +195,7 @@ def test_invalid_upload_shows_errors_and_saves_nothing():
 
 
 def test_valid_upload_saves_new_version_and_keeps_the_old_one():
-    at = start()
+    at = choose_idva(start())
     upload(at, demo_csv_without("FEN-022"), "services_march.csv")
     current, preview = tables_with(at, "Funding ends")  # the list in use, then the upload's preview
     assert len(current) == 60 and len(preview) == 20  # the preview shows the first 20 of 59
@@ -215,7 +242,7 @@ def test_comparing_two_versions_shows_the_difference():
     added = dataframe_with(at, "service_id")
     assert list(added["service_id"]) == ["FEN-022"]
     moved = dataframe_with(at, "Provided after")
-    haverby = moved[(moved["Area"] == "Haverby Wolds") & (moved["Benchmark"] == "IDVA posts (FTE)")].iloc[0]
+    haverby = moved[(moved["Area"] == "Haverby Wolds") & (moved["Benchmark"] == "Idva posts (FTE)")].iloc[0]
     assert haverby["Provided after"] - haverby["Provided before"] == pytest.approx(0.4, abs=0.01)
 
 
@@ -223,9 +250,10 @@ def test_gaps_patchwork_and_method_tabs():
     at = start()
     open_tab(at, "Gaps")
     gaps = dataframe_with(at, "% of benchmark")
-    saltmere = gaps[(gaps["Area"] == "Saltmere") & (gaps["Benchmark"] == "IDVA posts (FTE)")].iloc[0]
+    saltmere = gaps[(gaps["Area"] == "Saltmere") & (gaps["Benchmark"] == "Idva posts (FTE)")].iloc[0]
     assert saltmere["Status"] == "Not met"  # 0.51 of 1.41 FTE = 36%
-    assert saltmere["% of benchmark"] == 36
+    assert saltmere["% of benchmark"] == "36%"
+    assert saltmere["Population"].startswith("females aged 16 and over")
     assert [b.label for b in at.download_button] == ["Download the gap table (CSV)"]
 
     open_tab(at, "Patchwork")
@@ -236,9 +264,14 @@ def test_gaps_patchwork_and_method_tabs():
     assert matrix.loc["Fenmarsh City", "Secondary · Perpetrators"].startswith("✔")
 
     open_tab(at, "Method")
-    method = " ".join(m.value for m in at.markdown)
-    assert "*Source:* CAADA \\(now SafeLives\\)" in method  # markdown-escaped, shown as typed
-    assert "4 per 100,000 females aged 16 and over" in method.replace("\\", "")
+    method = " ".join(m.value for m in at.markdown).replace("\\", "")  # markdown escapes
+    # Citations a commissioner can look up, never a seed number; the population used is named.
+    assert "*Source:* SafeLives (undated). Reviewing your Marac data (web guidance)." in method
+    assert "Council of Europe (2008). Combating violence against women" in method
+    assert "4 per 100,000 females aged 16 and over" in method
+    assert "*Population:* females aged 16 and over" in method
+    assert "Population**: each benchmark's denominator is read from the most recent official" in method
+    assert "seed 00" not in method.lower()
 
 
 def test_export_tab_prepares_a_download_for_the_current_view():
@@ -258,7 +291,7 @@ def test_every_export_button_produces_a_download(kind):
     assert not at.exception, at.exception
     assert [b.key for b in at.download_button] == [f"download_{kind}"]
     # The prepared file belongs to the view it was made for: change the view and it is gone.
-    at.selectbox(key="benchmark").set_value("marac").run()
+    at.selectbox(key="benchmark").set_value("idva_fte").run()
     assert not at.download_button
 
 
@@ -295,13 +328,14 @@ def test_real_districts_and_a_named_partnership(shared_data, monkeypatch, tmp_pa
     assert at.title[0].value == "All areas in the dataset"
     at.selectbox(key="partnership").set_value("llr").run()
     assert not at.exception, at.exception
+    choose_idva(at)
     assert at.title[0].value == "Leicester, Leicestershire and Rutland"
 
     # Hand computation from the population file: 4 IDVA FTE per 100,000 females aged 16+.
     pop = pd.read_csv(population).set_index("lad24cd")["census21_females_16plus_est"]
     llr = ["E06000016", "E06000017", *[f"E070001{n}" for n in range(29, 36)]]
     required = 4 * pop[llr].sum() / 100_000
-    assert metric(at, "Provided / required (FTE)") == f"10 / {required:,.1f}"
+    assert metric(at, "Provided / required (FTE)") == f"10 / {number(required)}"
     assert 10 / (4 * pop["E06000016"] / 100_000) >= 1  # Leicester meets it; the other 8 have none
     assert metric(at, "Areas below the benchmark") == "8 of 9"
 
@@ -359,6 +393,6 @@ def test_closing_gaps_tab_demand_profile_and_a_two_idva_scenario():
     at.button(key="scenario_run").click().run()
     assert not at.exception, at.exception
     figures = dataframe_with(at, "Provided after")
-    row = figures[(figures["Area"] == "Saltmere") & (figures["Benchmark"] == "IDVA posts (FTE)")].iloc[0]
+    row = figures[(figures["Area"] == "Saltmere") & (figures["Benchmark"] == "Idva posts (FTE)")].iloc[0]
     assert row["Provided after"] - row["Provided before"] == pytest.approx(2.0)
     assert (row["Status before"], row["Status after"]) == ("Not met", "Met")

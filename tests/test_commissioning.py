@@ -27,7 +27,7 @@ def test_report_with_demand_and_a_two_idva_scenario(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "Scenario: Two more Idva posts in Saltmere" in printed
-    assert "Saltmere, IDVA posts (FTE): provided 0.51 -> 2.51" in printed
+    assert "Saltmere, Idva posts (FTE): provided 0.51 -> 2.51" in printed
     assert "period 2024-25 used" in printed
 
     gaps = pd.read_csv(out / "gaps.csv", dtype={"area_code": str}, keep_default_na=False)
@@ -102,7 +102,7 @@ def test_area_profile_says_what_is_missing_what_fills_it_and_the_cost(demo):
     dataset, analysis = demo
     extras = build_commissioning(dataset, analysis)
     prof = area_profile(analysis, extras, dataset.config, SALTMERE)
-    assert any(line.startswith("IDVA posts (FTE): 0.90 short") for line in prof["missing"])
+    assert any(line.startswith("Idva posts (FTE): 0.9 short") for line in prof["missing"])
     assert any(
         "Nothing in Primary prevention for children and young people" in line for line in prof["missing"]
     )

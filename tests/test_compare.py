@@ -87,8 +87,13 @@ def _dataset(csv_text: str, name: str) -> Dataset:
 
 @pytest.fixture(scope="module")
 def comparison():
+    # The seed profile: the hand-computed figures below use its MARAC and per-women refuge rules.
     return compare_versions(
-        _dataset(OLD, "old.csv"), _dataset(NEW, "new.csv"), old_label="v1", new_label="v2"
+        _dataset(OLD, "old.csv"),
+        _dataset(NEW, "new.csv"),
+        old_label="v1",
+        new_label="v2",
+        profile="seed_2013_2023",
     )
 
 
@@ -170,7 +175,10 @@ def test_moved_lists_only_rows_that_moved(comparison):
     assert not ((moved["area_code"] == B) & (moved["benchmark_id"] == "idva_fte")).any()
     text = comparison.to_text()
     assert "Added (2)" in text and "Removed (1)" in text and "Changed (2)" in text
-    assert "Area A (E07000901), IDVA posts (FTE): provided 4.00 -> 6.00 (+2.00)" in text
+    assert (
+        "Area A (E07000901), IDVA posts (FTE): provided 4 -> 6 (+2); share of the benchmark "
+        "100% -> 150%; Met -> Met"
+    ) in text
 
 
 def test_identical_versions_have_no_changes():
@@ -220,10 +228,10 @@ def test_cli_compare_saved_versions(tmp_path, capsys):
     saved = tmp_path / "saved"
     save_version(settings.DEMO_SERVICES.read_bytes(), "demo.csv", row_count=60, root=saved)
     save_version(new_file.read_bytes(), "new.csv", row_count=59, root=saved)
-    assert main(["compare", "v0001", "v0002", "--dir", str(saved)]) == 0
+    assert main(["compare", "v0001", "v0002", "--dir", str(saved), "--profile", "seed_2013_2023"]) == 0
     out = capsys.readouterr().out
     assert "Removed (1):" in out and "FEN-047" in out
-    assert "Fenmarsh City (E06999001), MARACs: provided 1.00 -> 0.00 (-1.00)" in out
+    assert "Fenmarsh City (E06999001), MARACs: provided 1 -> 0 (-1)" in out
     assert "fictional demo county" in out
 
 

@@ -108,7 +108,7 @@ def test_idva_fte_required_from_marac_cases_per_district(tmp_path):
     assert b["provided"] == 0
     assert b["shortfall"] == pytest.approx(0.9)
     assert b["status"] == "red"
-    assert "0.9 fte short" in b["reading"]
+    assert "0.9 FTE short" in b["reading"]
     total = _row(rows, "idva_fte_from_marac", "ALL")
     assert total["required"] == pytest.approx(3.2)
     assert total["shortfall"] == pytest.approx(0.2)

@@ -164,7 +164,7 @@ def test_app_draws_demo_map_offline(tmp_path):
             paths = frame.eval_on_selector_all("path.leaflet-interactive", "els => els.length")
             assert paths >= n_areas + n_public
             legend = frame.inner_text(".gapmap-legend")
-            assert "IDVA posts (FTE)" in legend and "Source:" in legend
+            assert "Refuge family places" in legend and "Source: Council of Europe (2008)." in legend
             assert frame.evaluate("typeof L !== 'undefined' && L.version") == "1.9.4"
             page.wait_for_timeout(1500)  # let fonts and the legend settle for the screenshot
             page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=False)

@@ -10,7 +10,8 @@ Population:       females_16_plus  females  all_persons
     C                 25,000        30,000    100,000
     D                 (no row: "an area with no population")
 
-Services (the default profile `seed_2013_2023`):
+Services (scored under the seed profile `seed_2013_2023`, pinned: its MARAC and per-women
+refuge benchmarks exercise counts, catchments and the no-denominator split):
     S1  idva 3 FTE, serves A,B by code         -> A 2.0, B 1.0 (by females 16+: 50k : 25k)
     S2  idva 1 FTE, serves "*"                 -> A 0.5, B 0.25, C 0.25, D 0 (no denominator)
     S3  idva 0.5 FTE, point in C               -> C 0.5
@@ -173,7 +174,11 @@ def small_area_population() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+SEED = "seed_2013_2023"
+
+
 def run(**kw):
+    kw.setdefault("profile", SEED)
     return analyse(make_areas(), make_population(), fixture_services(), CONFIG, **kw)
 
 
@@ -251,7 +256,10 @@ def test_gaps_shape_and_order():
 
 def test_summary_counts_and_benchmark_totals():
     s = run().summary
-    assert s["profile"] == {"id": "seed_2013_2023", "label": CONFIG.profile(None).label}
+    assert s["profile"]["id"] == "seed_2013_2023"
+    assert s["profile"]["label"] == CONFIG.profile(SEED).label
+    # The seed profile's caveat travels with its outputs: it names where it departs.
+    assert "per 10,000 women instead of per 10,000 population" in s["profile"]["caveat"]
     assert s["filters"] == "All services"
     assert s["services_in"] == 10
     assert s["services_after_filter"] == 10
@@ -312,7 +320,7 @@ def test_catchment_circle_covering_whole_square_and_circle_inside_square():
             service("small", "outreach", bng=(405 * KM, 315 * KM), catchment_km=1.0, capacity=1.0),
         ]
     )
-    a = analyse(areas, make_population(), services, CONFIG).assignments
+    a = analyse(areas, make_population(), services, CONFIG, profile=SEED).assignments
     big = a[a.service_id == "big"].set_index("area_code")["land_share"]
     assert big[A] == pytest.approx(1.0)
     # Oracle: shapely on a finely polygonised circle in BNG.
@@ -327,14 +335,14 @@ def test_catchment_circle_covering_whole_square_and_circle_inside_square():
 
 def test_point_on_a_shared_border_goes_to_one_area_only():
     services = make_services([service("edge", "idva", bng=(410 * KM, 305 * KM), capacity=1.0)])
-    a = analyse(make_areas(), make_population(), services, CONFIG).assignments
+    a = analyse(make_areas(), make_population(), services, CONFIG, profile=SEED).assignments
     assert len(a) == 1
     assert a.area_code.iloc[0] in {A, B}
 
 
 def test_unknown_serves_codes_are_ignored_and_duplicates_count_once():
     services = make_services([service("s", "idva", serves=(A, A, "E99999999"), capacity=2.0)])
-    analysis = analyse(make_areas(), make_population(), services, CONFIG)
+    analysis = analyse(make_areas(), make_population(), services, CONFIG, profile=SEED)
     assert list(analysis.assignments.area_code) == [A]
     assert gap(analysis, A, "idva_fte").provided == pytest.approx(2.0)
 
@@ -348,7 +356,7 @@ def test_service_serving_only_areas_without_denominator_is_split_equally():
             ("E00000005", "Echo", 420 * KM, 310 * KM),
         ]
     )
-    analysis = analyse(areas, make_population(), services, CONFIG)
+    analysis = analyse(areas, make_population(), services, CONFIG, profile=SEED)
     assert gap(analysis, D, "idva_fte").provided == pytest.approx(1.0)
     assert gap(analysis, "E00000005", "idva_fte").provided == pytest.approx(1.0)
     assert analysis.summary["benchmarks"]["idva_fte"]["split_without_denominator"] == 1
@@ -484,7 +492,7 @@ def test_access_without_small_areas_uses_a_point_inside_each_area():
 
 def test_services_serving_redacts_confidential_locations():
     services = fixture_services()
-    analysis = analyse(make_areas(), make_population(), services, CONFIG)
+    analysis = analyse(make_areas(), make_population(), services, CONFIG, profile=SEED)
     in_c = services_serving(analysis, services, C)
     assert set(in_c.service_id) == {"S2", "S3", "S7", "S8"}
     refuge = in_c[in_c.service_id == "S7"].iloc[0]
@@ -493,7 +501,7 @@ def test_services_serving_redacts_confidential_locations():
 
 
 def test_empty_service_list():
-    analysis = analyse(make_areas(), make_population(), make_services([]), CONFIG)
+    analysis = analyse(make_areas(), make_population(), make_services([]), CONFIG, profile=SEED)
     idva = gap(analysis, A, "idva_fte")
     assert idva.provided == 0 and idva.status == "red"
     assert analysis.summary["patchwork_index"] is None
@@ -504,7 +512,7 @@ def test_empty_service_list():
 def test_required_zero_is_green_with_undefined_ratio():
     population = make_population()
     population.loc[population.area_code == B, "females_16_plus"] = 0.0
-    analysis = analyse(make_areas(), population, fixture_services(), CONFIG)
+    analysis = analyse(make_areas(), population, fixture_services(), CONFIG, profile=SEED)
     row = gap(analysis, B, "idva_fte")
     assert row.required == 0 and math.isnan(row.ratio)
     assert (row.shortfall, row.status) == (0, "green")
@@ -525,7 +533,7 @@ def test_only_star_services():
             service("train", "professional_training", serves=("*",), capacity=30.0),
         ]
     )
-    analysis = analyse(make_areas(), make_population(), services, CONFIG, selection=[A, B])
+    analysis = analyse(make_areas(), make_population(), services, CONFIG, profile=SEED, selection=[A, B])
     # Shared over the whole dataset by females 16+ (D has none): A 5/10, B 2.5/10.
     assert gap(analysis, A, "idva_fte").provided == pytest.approx(5.0)
     assert gap(analysis, "ALL", "idva_fte").provided == pytest.approx(7.5)

@@ -44,7 +44,9 @@ def seed_001_services():
 def test_pan_lancashire_all_ratios_equal_the_hand_calculation(lancashire):
     config, areas, population, raw = lancashire
     assert set(PAN_LANCASHIRE) <= set(areas.area_code)
-    analysis = analyse(areas, population, seed_001_services(), config, selection=PAN_LANCASHIRE)
+    analysis = analyse(
+        areas, population, seed_001_services(), config, profile="seed_2013_2023", selection=PAN_LANCASHIRE
+    )
 
     adult_females = raw.loc[raw.lad24cd.isin(PAN_LANCASHIRE), "census21_females_16plus_est"].sum()
     assert len(raw.loc[raw.lad24cd.isin(PAN_LANCASHIRE)]) == 14

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from gapmap import export, fileio
+from gapmap import export, fileio, wording
 from gapmap.config import default_config
 from gapmap.dataset import Dataset
 from gapmap.engine import GapAnalysis, analyse
@@ -132,12 +132,18 @@ def test_tiny_workbook_sheets_formatting_and_values():
     gaps = wb["Gaps"]
     assert gaps.freeze_panes == "A2"
     header = [c.value for c in gaps[1]]
-    assert header == list(analysis.gaps.columns)
+    # The engine's columns, the denominator source and the label columns people read.
+    assert header[: header.index("denominator") + 1] == list(analysis.gaps.columns[:5])
+    assert header[header.index("status") + 1 : header.index("status") + 3] == ["status_label", "figure_label"]
+    assert {"denominator_source", "profile", "profile_caveat"} <= set(header)
     assert all(c.font.bold for c in gaps[1])
     status_col = header.index("status") + 1
     # Row 3 is Beta: red, and the cell says so in words as well as colour.
     beta = gaps.cell(row=3, column=status_col)
     assert beta.value == "red"
+    assert gaps.cell(row=3, column=status_col + 1).value == "Not met"
+    assert gaps.cell(row=3, column=status_col + 2).value == "Not met: 0 of 0.4 (0%)"
+    assert gaps.cell(row=2, column=status_col + 2).value == "Met: 2 of 1.6 (125%)"
     assert beta.fill.fgColor.rgb.endswith("D73027")
     assert gaps.cell(row=2, column=status_col).fill.fgColor.rgb.endswith("1A9850")
     assert gaps.cell(row=3, column=header.index("ratio") + 1).number_format == "0%"
@@ -223,7 +229,9 @@ def test_demo_benchmark_sheets_hold_their_rows(demo, demo_xlsx):
         ws = wb[name]
         assert ws["A1"].value == bench.label
         values = [c.value for c in ws["B"]]
-        assert bench.describe() in values and bench.source in values
+        assert wording.benchmark_definition(bench) in values and wording.citation_text(bench) in values
+        if bench.scope == "area":
+            assert analysis.summary["benchmarks"][bench.id]["denominator_source"] in values
         header_row = next(
             i for i, row in enumerate(ws.iter_rows(values_only=True), 1) if row[0] == "area_code"
         )

@@ -12,6 +12,8 @@ from pypdf import PdfReader
 
 from gapmap import pack
 from gapmap.engine import analyse
+from gapmap.wording import citation_text
+from gapmap.wording import number as fmt_number
 
 TODAY = date(2026, 11, 22)
 
@@ -69,7 +71,11 @@ def test_cover_states_selection_date_inputs_profile_and_headline(demo, demo_pack
         assert squash(value) in cover
     for bench in analysis.profile.benchmarks:
         assert squash(bench.label) in cover
-    assert squash(f"Patchwork index: {analysis.summary['patchwork_index']:.2f}") in cover
+    assert squash(f"Patchwork index: {fmt_number(analysis.summary['patchwork_index'])}") in cover
+    # The cover names the population column and vintage behind the figures.
+    for bench in analysis.profile.benchmarks:
+        if bench.scope == "area":
+            assert squash(analysis.summary["benchmarks"][bench.id]["denominator_source"]) in cover
     # The demo list: 60 services, 6 of them confidential (4 refuges, 2 sanctuary schemes) and 1 campaign
     # with no location.
     assert (
@@ -111,7 +117,15 @@ def test_method_page_cites_every_benchmark_source(demo, demo_pack):
     _, analysis = demo
     method = squash(" ".join(t for t in demo_pack[2] if "Method and sources" in t))
     for bench in analysis.profile.benchmarks:
-        assert squash(bench.source) in method
+        # Citations a commissioner can look up, with the scope note and, for area benchmarks,
+        # the population column and vintage used; never a seed number.
+        assert squash(citation_text(bench)) in method
+        if bench.scope == "area":
+            assert (
+                squash(f"Population: {analysis.summary['benchmarks'][bench.id]['denominator_source']}")
+                in method
+            )
+    assert "seed" not in method.lower()
     assert squash("Patchwork index = number of gaps") in method
     assert squash("Refuges and other confidential services are counted") in method
 

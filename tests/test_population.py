@@ -35,16 +35,19 @@ def test_real_lad24_denominators(shared_data):
     assert len(frame) == 296 and frame["area_code"].is_unique
     sources = frame.attrs["column_sources"]
     assert sources["area_code"] == "lad24cd"  # not utla23_code / region24_code / pfa24_code
-    assert sources["all_persons"] == "census21_persons"  # the first alias in the vocabulary's order
+    # The rule: the most recent official figure present (mid-2023 beats Census 2021 and mid-2020).
+    assert sources["all_persons"] == "mye2023_persons"
     assert sources["females_16_plus"] == "census21_females_16plus_est"
     hartlepool = frame.set_index("area_code").loc["E06000001"]
-    assert hartlepool["all_persons"] == 92347
+    assert hartlepool["all_persons"] == 95366
+    assert hartlepool["census21_persons"] == 92347  # the other vintages are kept, to choose from
     assert hartlepool["females"] == 47656
     assert hartlepool["females_16_plus"] == 39092
-    assert hartlepool["mye2023_persons"] == 95366  # other numeric columns are kept
+    assert hartlepool["mye2023_persons"] == 95366
     # England totals as given in ../shared/data/SOURCES.md
     assert frame["mye2023_persons"].sum() == 57_690_323
-    assert frame["all_persons"].sum() == 56_490_040
+    assert frame["all_persons"].sum() == 57_690_323
+    assert frame["census21_persons"].sum() == 56_490_040
     assert frame["females"].sum() == 28_833_831
     assert frame["females_16_plus"].sum() / 1e6 == pytest.approx(23.73, abs=0.005)
     # the file has no children column and a children benchmark is not in the default profiles:

@@ -220,10 +220,32 @@ def test_legend_states_benchmark_definition_and_source(areas, analysis, services
     bench = config.default_profile.benchmark("idva_fte")
     html = _html(render.build_map(areas, analysis, services, config, benchmark_id="idva_fte"))
     legend = re.search(r"div\.innerHTML = (\".*?\");", html).group(1)
-    assert "IDVA posts (FTE)" in legend
+    assert "Idva posts (FTE)" in legend
     assert bench.describe() in legend  # "4 per 100,000 females aged 16 and over"
-    assert "CAADA (now SafeLives)" in legend
+    # A citation a commissioner can look up, with the scope note; never a seed number.
+    assert "SafeLives (undated). Reviewing your Marac data (web guidance)." in legend
+    assert "high-risk (Marac-level) cases only" in legend
+    assert "seed" not in legend.lower()
     assert "Crown copyright" in legend
+
+
+def test_tooltip_precision_follows_magnitude_and_presence_reads_as_a_count(config):
+    row = {
+        "status": "amber",
+        "provided": 0.351,
+        "required": 0.379,
+        "ratio": 0.351 / 0.379,
+        "shortfall": 0.028,
+    }
+    tip = render.area_tooltip_benchmark("Alpha", row, whole_selection=False)
+    # The "provided 0.4 of 0.4 required (93%)" now reads with the precision of the figures.
+    assert "provided 0.35 of 0.38 required (93%)" in tip
+    assert "Shortfall 0.028" in tip
+    presence = config.profile("standards").benchmark("refuge_presence")
+    row = {"status": "green", "provided": 5.0, "required": 1.0, "ratio": 5.0, "shortfall": 0.0}
+    tip = render.area_tooltip_benchmark("Alpha", row, whole_selection=True, benchmark=presence)
+    assert "Whole selection: Met: 5 services (at least 1 needed)" in tip
+    assert "%" not in tip
 
 
 def test_selection_scope_benchmark_colours_every_area_from_the_whole_selection(

@@ -46,8 +46,8 @@ def test_adding_two_idva_fte_to_one_district_moves_its_figures(demo):
     ]
     assert total.iloc[0]["provided_change"] == pytest.approx(2.0)
     text = result.to_text()
-    assert "+ SCN001 Saltmere Idva (new) (2 fte)" in text
-    assert "Saltmere, IDVA posts (FTE)" in text
+    assert "+ SCN001 Saltmere Idva (new) (2 FTE)" in text
+    assert "Saltmere, Idva posts (FTE)" in text
 
 
 def test_remove_and_change_with_a_table_of_what_changed(demo):
@@ -66,7 +66,7 @@ def test_remove_and_change_with_a_table_of_what_changed(demo):
     assert dataset.services["capacity"].iloc[0] != 5  # the original frame is unchanged
     assert list(changes["action"]) == ["change", "change", "remove"]
     cap = changes[changes["field"] == "capacity"].iloc[0]
-    assert (cap["before"], cap["after"]) == (f"{dataset.services['capacity'].iloc[0]:g}", "5")
+    assert (cap["before"], cap["after"]) == ("1,200", "5")  # FEN-001 has 1,200 places
     assert changes[changes["field"] == "funding_end"].iloc[0]["after"] == "2027-03-31"
 
 

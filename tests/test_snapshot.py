@@ -59,9 +59,9 @@ def test_png_is_a4_landscape_at_300_dpi(demo):
 
 def test_pdf_is_one_vector_page_with_title_legend_and_attribution(demo):
     dataset, analysis = demo
-    bench = analysis.profile.benchmark("marac")
+    bench = analysis.profile.benchmark("idva_fte")
     pdf = snapshot.snapshot_pdf(
-        dataset, analysis, benchmark_id="marac", title="MARACs in Fenmarsh", today=TODAY
+        dataset, analysis, benchmark_id="idva_fte", title="Idva posts in Fenmarsh", today=TODAY
     )
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 1
@@ -71,10 +71,11 @@ def test_pdf_is_one_vector_page_with_title_legend_and_attribution(demo):
     assert (round(width_in, 1), round(height_in, 1)) == (11.7, 8.3)
     text = squash(page.extract_text())
     for expected in (
-        "MARACs in Fenmarsh",
+        "Idva posts in Fenmarsh",
         bench.label,
         f"Benchmark: {bench.describe()}",
-        "Source: CAADA (now SafeLives)",
+        "Source: SafeLives (undated). Reviewing your Marac data (web guidance).",
+        f"Population: {analysis.summary['benchmarks']['idva_fte']['denominator_source']}",
         "Contains OS data © Crown copyright and database right 2026",
         "Data sources:",
         "demo_county_services.csv",

@@ -1,0 +1,93 @@
+"""gapmap.wording: one way of writing each number and word (hand-written expectations)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from gapmap import wording
+from gapmap.config import default_config
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (4385, "4,385"),
+        (4385.0, "4,385"),
+        (57_690_323, "57,690,323"),
+        (5649.004, "5,649"),  # 100 and over: no decimals
+        (99.972, "100"),  # 10 to 100: one decimal, trailing zero dropped
+        (16.605, "16.6"),
+        (4.15126, "4.15"),  # 1 to 10: two decimals (the issue's "4.2" vs "4.15")
+        (4.2, "4.2"),
+        (0.351, "0.35"),  # under 1: two significant figures (the issue's "0.4 of 0.4")
+        (0.379, "0.38"),
+        (0.0379, "0.038"),
+        (0.285, "0.29"),  # halves up, as on a calculator (binary float would give 0.28)
+        (0.0, "0"),
+        (None, "–"),
+        (float("nan"), "–"),
+        ("x", "–"),
+    ],
+)
+def test_number_precision_follows_magnitude(value, text):
+    assert wording.number(value) == text
+
+
+@pytest.mark.parametrize(
+    ("ratio", "text"),
+    [(0.351 / 0.379, "93%"), (1.125, "113%"), (0.285, "29%"), (15.2, "1,520%"), (None, "–")],
+)
+def test_percent(ratio, text):
+    assert wording.percent(ratio) == text
+
+
+def test_words_are_the_same_everywhere():
+    assert wording.status_label("red") == "Not met"
+    assert wording.status_label("amber") == "Partly met"
+    assert wording.hours_label("extended") == "Extended hours"  # never "Extended" on maps
+    assert wording.hours_label("24_7") == "24/7"
+    assert wording.unit_label("family_spaces") == "family places"
+    assert wording.unit_label("bedspaces") == "bedspaces"
+    assert wording.uk_date(date(2026, 11, 2)) == "2 November 2026"
+    assert wording.uk_date(pd.NaT) == ""
+    assert wording.iso_date(date(2026, 11, 2)) == "2026-11-02"
+
+
+def test_figure_text_area_and_presence():
+    std = default_config().profile("standards")
+    idva, presence = std.benchmark("idva_fte"), std.benchmark("refuge_presence")
+    row = {"status": "amber", "provided": 0.351, "required": 0.379, "ratio": 0.351 / 0.379}
+    assert wording.figure_text(row, idva) == "Partly met: 0.35 of 0.38 (93%)"
+    met = {"status": "green", "provided": 5.0, "required": 1.0, "ratio": 5.0}
+    assert wording.figure_text(met, presence) == "Met: 5 services (at least 1 needed)"  # never 500%
+    none = {"status": "red", "provided": 0.0, "required": 1.0, "ratio": 0.0}
+    assert wording.figure_text(none, presence) == "Not met: 0 services (at least 1 needed)"
+    one = {"status": "green", "provided": 1.0, "required": 1.0, "ratio": 1.0}
+    assert wording.figure_text(one, presence) == "Met: 1 service (at least 1 needed)"
+
+
+def test_definitions_and_citations_for_readers():
+    std = default_config().profile("standards")
+    presence = std.benchmark("rape_crisis_presence")
+    assert wording.benchmark_definition(presence) == (
+        "at least 1 per region (scored for the selection; regional scoring needs region geography)"
+    )
+    refuge = std.benchmark("refuge_family_spaces")
+    assert wording.benchmark_definition(refuge) == "1 per 10,000 all persons"
+    cite = wording.citation_text(refuge)
+    assert cite.startswith(
+        "Council of Europe (2008). Combating violence against women: minimum standards for support "
+        "services (L. Kelly and L. Dubois)."
+    )
+    assert "Scope: 1 family place (a woman and her children) per 10,000 population" in cite
+    provenance = {
+        "label": "females aged 16 and over",
+        "vintage_label": "Census 2021 estimate",
+        "column": "census21_females_16plus_est",
+    }
+    assert wording.denominator_text(provenance) == (
+        "females aged 16 and over, Census 2021 estimate (column census21_females_16plus_est)"
+    )
