@@ -12,6 +12,14 @@ from pathlib import Path
 
 from gapmap.errors import GapmapInputError
 
+#: The levels of `gapmap.geography.LEVELS` (repeated here so `--help` needs no heavy import).
+LEVEL_CHOICES = ("district", "tier1", "pfa", "region")
+AREAS_HELP = (
+    "the selection: a partnership id (llr, pan_lancashire), a code or name of any level (E23000021 "
+    "for Leicestershire police, E10000018 or Rutland), or a list of district codes or "
+    "names separated by commas (default: every area)"
+)
+
 
 def _add_input_args(p: argparse.ArgumentParser, services_required: bool) -> None:
     p.add_argument("--services", type=Path, required=services_required, help="service list (CSV or XLSX)")
@@ -38,7 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="score benchmarks and the patchwork; write tables, maps and the pack")
     _add_input_args(p, services_required=False)
     p.add_argument("--profile", help="benchmark profile id (default: the profile marked default)")
-    p.add_argument("--areas", help="comma-separated area codes forming the selection (default: all)")
+    p.add_argument("--areas", help=AREAS_HELP)
+    p.add_argument(
+        "--level",
+        choices=LEVEL_CHOICES,
+        default="district",
+        help="score per district (default), tier-one authority, police force area or region: each "
+        "figure is the sum of its districts' (England's 2024 districts only)",
+    )
     p.add_argument("--on", dest="on_date", help="YYYY-MM-DD: leave out services whose funding ends before it")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--title", help="title for maps and the pack")
