@@ -406,6 +406,13 @@ def parents(level: str, lookup: pd.DataFrame | None = None) -> pd.DataFrame:
     """district_code -> the code and name of its area at `level` (columns area_code, area_name)."""
     _check_level(level)
     lk = lookup if lookup is not None else load_england().lookup
+    if level != "district" and f"{level}_code" not in lk.columns:
+        raise GapmapInputError(
+            "these areas are not districts of the built-in England geography (LAD 2024 codes), so "
+            f"they cannot be added up to {LEVEL_LABELS[level]} level; score them per district "
+            "(`--level district`).",
+            file="--level",
+        )
     if level == "district":
         return pd.DataFrame(
             {
