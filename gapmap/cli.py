@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check input files and print every problem found")
     _add_input_args(p, services_required=True)
+    p.add_argument("--areas", help=AREAS_HELP + "; checked and listed")
 
     p = sub.add_parser("report", help="score benchmarks and the patchwork; write tables, maps and the pack")
     _add_input_args(p, services_required=False)
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--postcodes", type=Path)
     p.add_argument("--benchmarks", type=Path)
     p.add_argument("--profile")
+    p.add_argument("--areas", help=AREAS_HELP + "; the figures compared cover these areas only")
     p.add_argument("--dir", type=Path, help="folder of saved versions (default: data/services/saved)")
     return parser
 
@@ -86,14 +88,28 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from gapmap.dataset import validate_dataset
 
-    _, report = validate_dataset(
+    dataset, report = validate_dataset(
         services=args.services,
         boundaries=args.boundaries,
         population=args.population,
         postcodes=args.postcodes,
         benchmarks=args.benchmarks,
     )
+    selection_line = None
+    if getattr(args, "areas", None) and dataset is not None:
+        from gapmap.geography import select_areas
+
+        try:
+            codes = select_areas(args.areas, dataset.areas, dataset.geography)
+        except GapmapInputError as exc:
+            report.extend(exc.problems)
+        else:
+            names = dict(zip(dataset.areas["area_code"], dataset.areas["area_name"], strict=True))
+            listed = ", ".join(f"{names.get(c, c)} ({c})" for c in codes or ())
+            selection_line = f"Selection: {len(codes or ())} area(s): {listed}"
     print(report.to_text())
+    if selection_line and report.ok:
+        print(selection_line)
     return 0 if report.ok else 1
 
 
@@ -118,7 +134,9 @@ def _cmd_versions(args: argparse.Namespace) -> int:
     if not versions:
         print("No saved versions yet.")
     for v in versions:
-        print(f"{v.version_id}\t{v.saved_at}\t{v.row_count} rows\t{v.original_name}\t{v.sha256[:12]}")
+        geography = v.geography or "geography not recorded"
+        fields = (v.version_id, v.saved_at, f"{v.row_count} rows", v.original_name, v.sha256[:12], geography)
+        print("\t".join(fields))
     return 0
 
 
@@ -138,7 +156,11 @@ def _cmd_save(args: argparse.Namespace) -> int:
         print("Nothing was saved.")
         return 1
     version = save_version(
-        args.services.read_bytes(), args.services.name, row_count=len(dataset.services), root=args.dir
+        args.services.read_bytes(),
+        args.services.name,
+        row_count=len(dataset.services),
+        root=args.dir,
+        geography=dataset.geography,
     )
     print(f"Saved as version {version.version_id} ({version.row_count} rows).")
     return 0

@@ -19,6 +19,7 @@ avoid checking a real service list against the fictional county:
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -63,7 +64,7 @@ class Dataset:
         Optional `lon`, `lat`, `population`, `area_code` points (e.g. LSOA centroids).
     geography
         Which areas these are: ``"demo"`` (the fictional county), ``"england_lad24"`` (England
-        built in) or ``"custom"`` (a boundary file); saved versions record it.
+        built in) or ``"custom:<sha256[:12]>"`` (a boundary file); saved versions record it.
     """
 
     areas: gpd.GeoDataFrame
@@ -282,9 +283,21 @@ def validate_dataset(
         report=report,
         sources=sources,
         is_demo=on_demo_county,
-        geography="demo" if on_demo_county else ("england_lad24" if england is not None else "custom"),
+        geography=_geography_id(on_demo_county, england is not None, sources.get("boundaries", "")),
     )
     return dataset, report
+
+
+def _geography_id(on_demo: bool, on_england: bool, boundaries_source: str) -> str:
+    """ "demo", "england_lad24" or "custom:<sha256[:12]>" of the boundary file (see `Dataset`)."""
+    if on_demo:
+        return "demo"
+    if on_england:
+        from gapmap.geography import ENGLAND_ID
+
+        return ENGLAND_ID
+    match = re.search(r"\(([0-9a-f]{12})\)$", boundaries_source)
+    return f"custom:{match.group(1)}" if match else "custom"
 
 
 def _guarded(report: ValidationReport, label: str, load):

@@ -5,7 +5,8 @@ Layout of the versions folder (default `settings.SAVED_SERVICES_DIR`)::
     v0001_services.csv
     v0002_services_march.xlsx
     manifest.json        {"format": 1, "versions": [{version_id, saved_at, row_count,
-                                                     original_name, sha256, file}, ...]}
+                                                     original_name, sha256, file
+                                                     [, geography]}, ...]}
     .lock                held (fcntl.flock) while a save allocates an id and writes
 
 Writes are atomic (temp file in the same folder, flush + fsync, os.replace, fsync of the
@@ -64,6 +65,10 @@ class SavedVersion:
         Checksum of the saved bytes.
     path
         Where the bytes are.
+    geography
+        The areas the list was validated against (`gapmap.dataset.Dataset.geography`:
+        "demo", "england_lad24" or "custom:<sha256[:12] of the boundary file>"); "" for a
+        version saved before this was recorded (manifests without the field stay valid).
     """
 
     version_id: str
@@ -72,6 +77,7 @@ class SavedVersion:
     original_name: str
     sha256: str
     path: Path
+    geography: str = ""
 
 
 # ---------------------------------------------------------------- names
@@ -159,6 +165,7 @@ def _entry(version: SavedVersion) -> dict:
         "original_name": version.original_name,
         "sha256": version.sha256,
         "file": version.path.name,
+        **({"geography": version.geography} if version.geography else {}),
     }
 
 
@@ -234,6 +241,7 @@ def _scan(root: Path, report: ValidationReport) -> list[SavedVersion]:
                     original_name=str(entry.get("original_name", "")),
                     sha256=str(entry.get("sha256", "")),
                     path=path,
+                    geography=str(entry.get("geography", "") or ""),
                 )
             )
             continue
@@ -333,7 +341,12 @@ def get_version(version_id: str, root: Path | str | None = None) -> SavedVersion
 
 
 def save_version(
-    content: bytes, original_name: str, *, row_count: int | None = None, root: Path | str | None = None
+    content: bytes,
+    original_name: str,
+    *,
+    row_count: int | None = None,
+    root: Path | str | None = None,
+    geography: str = "",
 ) -> SavedVersion:
     """Save a service list as a new version; earlier versions are never touched.
 
@@ -347,6 +360,9 @@ def save_version(
         Services in the list (from validation). Counted roughly from the bytes when omitted.
     root
         Versions folder (default `settings.SAVED_SERVICES_DIR`).
+    geography
+        The areas the list was validated against (`Dataset.geography`), recorded so the
+        version is offered only where it can be opened (`versions_for`).
 
     Two processes saving at once get different version ids: allocating the id, writing
     the file and updating the manifest happen under an exclusive lock.
@@ -377,9 +393,16 @@ def save_version(
             original_name=original_name,
             sha256=digest,
             path=path,
+            geography=geography,
         )
         _write_manifest(folder, [*versions, version])
     return version
+
+
+def versions_for(geography: str, root: Path | str | None = None) -> list[SavedVersion]:
+    """The versions that can be opened on `geography`: those validated against it, and those
+    saved before the geography was recorded (`geography == ""`; the caller should say so)."""
+    return [v for v in list_versions(root) if v.geography in ("", geography)]
 
 
 def _valid_id(value: object) -> bool:
