@@ -191,3 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A user mistake: the report, never a traceback.
         print(exc.report.to_text(), file=sys.stderr)
         return 1
+
+
+def main_exit() -> None:
+    """The `gapmap` console script (pip install .): `main` with its exit code."""
+    sys.exit(main())
