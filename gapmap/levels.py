@@ -270,8 +270,23 @@ def at_level(dataset: Any, analysis: GapAnalysis, level: str, lookup: pd.DataFra
         notes=notes,
     )
     level_population = roll_up(population, level, lookup)
+    # Who serves each level area (an area's profile): the districts' rows, shares summed.
+    a = _with_parent(analysis.assignments.astype({AREA_CODE: str, "service_id": str}), up)
+    a = a[a["_parent"].notna()]
+    assignments = (
+        a.groupby(["service_id", "_parent"], sort=False, observed=True)
+        .agg(weight=("weight", "sum"), land_share=("land_share", "max"), method=("method", "first"))
+        .reset_index()
+        .rename(columns={"_parent": AREA_CODE})[list(analysis.assignments.columns)]
+    )
     rolled = dataclasses.replace(
-        analysis, gaps=gaps, coverage=coverage, access=access, summary=summary, selection=tuple(codes)
+        analysis,
+        gaps=gaps,
+        coverage=coverage,
+        access=access,
+        summary=summary,
+        selection=tuple(codes),
+        assignments=assignments,
     )
     areas = level_areas(dataset, level, codes, up)
     return dataclasses.replace(dataset, areas=areas, population=level_population), rolled

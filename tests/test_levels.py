@@ -119,3 +119,24 @@ def test_level_on_areas_that_are_not_english_districts_is_an_input_error(tmp_pat
     assert cli.main(argv) == 1
     assert "cannot be added up to police force area level" in capsys.readouterr().out
     assert not (tmp_path / "out").exists()
+
+
+def test_a_level_area_profile_lists_the_services_of_its_districts(shared_data, tmp_path):
+    from gapmap.dataset import load_dataset
+    from gapmap.engine import analyse, services_serving
+    from gapmap.geography import resolve_areas
+    from gapmap.levels import at_level
+
+    path = tmp_path / "s.csv"
+    path.write_text(SERVICES, encoding="utf-8")
+    dataset = load_dataset(path)
+    analysis = analyse(
+        dataset.areas, dataset.population, dataset.services, dataset.config, selection=resolve_areas("llr")
+    )
+    level_dataset, level_analysis = at_level(dataset, analysis, "pfa")
+    assert list(level_dataset.areas["area_code"]) == ["E23000021"]
+    assert level_dataset.population.set_index("area_code").loc["E23000021", "females_16_plus"] == LLR_F16
+    serving = services_serving(level_analysis, dataset.services, "E23000021")
+    assert set(serving["service_id"]) == {"IDVA-CITY", "IDVA-COUNTY", "IDVA-RUT", "IDVA-NOCAP", "REF-LLR"}
+    # The county service lies wholly inside the police force area: all of it is the area's.
+    assert serving.set_index("service_id").loc["IDVA-COUNTY", "share"] == pytest.approx(1.0)
