@@ -24,9 +24,9 @@ GEOGRAPHY_LABELS: dict[str, str] = {
     OWN: "Your own files",
 }
 
-#: Area choices that are not a named area.
-ALL = "all"
-PICK = "pick"
+#: Area choices that are not a named area (the same keys as `gapmap.present`'s chooser).
+ALL = "__all__"
+PICK = "__custom__"
 
 _KIND_LABELS = {"partnership": "Partnership", **{k: v.capitalize() for k, v in LEVEL_LABELS.items()}}
 
@@ -43,17 +43,17 @@ class AreaChoice:
 def area_choices(lookup: pd.DataFrame, partnerships: Mapping[str, Partnership]) -> list[AreaChoice]:
     """Every ready-made selection of a geography, for a searchable chooser.
 
-    Partnerships with districts in `lookup` first, then every police force area, tier-one
-    authority and region (when the lookup has those levels), each labelled with its kind and
-    size ("Police force area: Lancashire (14 districts)"); then all areas and `PICK` (choose
-    districts by name). Keys are ``partnership:ID`` or ``LEVEL:CODE``.
+    `ALL` first (every area of the dataset), then partnerships with districts in `lookup`,
+    every police force area, tier-one authority and region (when the lookup has those levels),
+    each labelled with its kind and size ("Police force area: Lancashire (14 districts)"), and
+    `PICK` (choose districts by name) last. Keys are the partnership id or ``LEVEL:CODE``.
     """
     known = set(lookup["district_code"].astype(str))
-    out: list[AreaChoice] = []
+    out: list[AreaChoice] = [AreaChoice(ALL, f"All areas in the dataset ({_n(tuple(known))})", ())]
     for p in partnerships.values():
         members = tuple(c for c in p.area_codes if c in known)
         if members:
-            out.append(AreaChoice(f"partnership:{p.id}", f"Partnership: {p.label} ({_n(members)})", members))
+            out.append(AreaChoice(p.id, f"Partnership: {p.label} ({_n(members)})", members))
     for level in ("pfa", "tier1", "region"):
         if f"{level}_code" not in lookup.columns:
             continue
@@ -61,7 +61,6 @@ def area_choices(lookup: pd.DataFrame, partnerships: Mapping[str, Partnership]) 
         for (name, code), members in grouped:
             codes = tuple(sorted(members.astype(str)))
             out.append(AreaChoice(f"{level}:{code}", f"{_KIND_LABELS[level]}: {name} ({_n(codes)})", codes))
-    out.append(AreaChoice(ALL, f"All areas ({_n(tuple(known))})", ()))
     out.append(AreaChoice(PICK, "Choose districts by name…", ()))
     return out
 
