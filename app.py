@@ -486,9 +486,12 @@ def sidebar_level(dataset: Dataset) -> str:
     levels = levels_of(lookup_for(dataset.areas, dataset.geography))
     if len(levels) == 1:
         return "district"
-    return st.sidebar.radio(
-        "Score per", levels, format_func=lambda v: LEVEL_LABELS[v], key=f"level_{dataset.geography}"
-    )
+    key = f"level_{dataset.geography}"
+    if key not in st.session_state and st.session_state.get(f"kept_{key}") in levels:
+        st.session_state[key] = st.session_state[f"kept_{key}"]  # the widget lapsed while hidden
+    level = st.sidebar.radio("Score per", levels, format_func=lambda v: LEVEL_LABELS[v], key=key)
+    st.session_state[f"kept_{key}"] = level
+    return level
 
 
 def sidebar_view(dataset: Dataset) -> dict[str, Any]:
