@@ -109,3 +109,27 @@ def test_a_version_saved_on_england_is_offered_only_there():
     assert not at.exception, at.exception
     assert all("v0001" not in o for o in at.selectbox(key="dataset_choice").options)
     assert at.selectbox(key="dataset_choice").value == "demo"
+
+
+def test_your_own_files_then_the_demo(fixtures_dir):
+    """Own boundaries and population (as the sidebar uploaders leave them), then a list on them."""
+    fx = fixtures_dir / "services"
+    at = start()
+    at.session_state["own_files"] = {
+        "boundaries": str(fx / "two_areas.geojson"),
+        "population": str(fx / "population.csv"),
+        "postcodes": str(fx / "postcodes.csv"),
+    }
+    at.radio(key="geography").set_value("own").run()
+    assert not at.exception, at.exception
+    assert any("Upload your service list" in i.value for i in at.info)
+    at.session_state["upload_content"] = (fx / "services.csv").read_bytes()
+    at.session_state["upload_name"] = "ours.csv"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="dataset_choice").value == "upload"
+    assert any("Geography: Your own boundary file" in c.value and "ours.csv" in c.value for c in at.caption)
+    assert gap_area_codes(at) == {"E07000001", "E07000002"}
+    assert [r.label for r in at.radio if r.label == "Score per"] == []  # no levels on fictional codes
+    at.radio(key="geography").set_value("demo").run()
+    assert all("ours.csv" not in o for o in at.selectbox(key="dataset_choice").options)
