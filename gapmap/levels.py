@@ -257,6 +257,14 @@ def at_level(dataset: Any, analysis: GapAnalysis, level: str, lookup: pd.DataFra
     n_groups = len(codes)
     n_cells_provided = int(coverage.groupby(["tier", "cohort"])["services"].sum().gt(0).sum())
     n_gaps = int(coverage["patchwork_gap"].sum())
+    level_population = roll_up(population, level, lookup)
+    weighted = None
+    pop_col = analysis.summary.get("patchwork_population")
+    if pop_col in level_population.columns and n_cells_provided:
+        weights = level_population.set_index(AREA_CODE)[pop_col].reindex(codes).fillna(0.0)
+        gaps_per = coverage.groupby(AREA_CODE)["patchwork_gap"].sum().reindex(codes).fillna(0)
+        if weights.sum() > 0:
+            weighted = float((gaps_per * weights).sum() / (weights.sum() * n_cells_provided))
     summary = dict(analysis.summary)
     summary.update(
         level={"id": level, "label": LEVEL_LABELS[level], "areas": n_groups},
@@ -266,10 +274,9 @@ def at_level(dataset: Any, analysis: GapAnalysis, level: str, lookup: pd.DataFra
         patchwork_gaps=n_gaps,
         patchwork_cells_provided=n_cells_provided,
         patchwork_index=(n_gaps / (n_groups * n_cells_provided)) if n_groups and n_cells_provided else None,
-        patchwork_index_weighted=None,
+        patchwork_index_weighted=weighted,
         notes=notes,
     )
-    level_population = roll_up(population, level, lookup)
     # Who serves each level area (an area's profile): the districts' rows, shares summed.
     a = _with_parent(analysis.assignments.astype({AREA_CODE: str, "service_id": str}), up)
     a = a[a["_parent"].notna()]

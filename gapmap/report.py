@@ -199,6 +199,11 @@ def run_report(args: argparse.Namespace) -> int:
             dataset, analysis = at_level(
                 dataset, analysis, level, lookup_for(dataset.areas, dataset.geography)
             )
+        # Which population column (and vintage) each benchmark's denominator came from.
+        column_sources = dataset.population.attrs.get("column_sources", {})
+        analysis.summary["denominator_columns"] = {
+            d: column_sources[d] for d in dataset.config.denominators if d in column_sources
+        }
         files = report_files(analysis, sources=dataset.sources, is_demo=dataset.is_demo)
     except GapmapInputError as exc:
         print(exc.report.to_text())
