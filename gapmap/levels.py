@@ -258,6 +258,8 @@ def at_level(dataset: Any, analysis: GapAnalysis, level: str, lookup: pd.DataFra
     n_cells_provided = int(coverage.groupby(["tier", "cohort"])["services"].sum().gt(0).sum())
     n_gaps = int(coverage["patchwork_gap"].sum())
     level_population = roll_up(population, level, lookup)
+    # Sums of the same columns: the districts' column sources (and vintages) still apply.
+    level_population.attrs["column_sources"] = dict(population.attrs.get("column_sources", {}))
     weighted = None
     pop_col = analysis.summary.get("patchwork_population")
     if pop_col in level_population.columns and n_cells_provided:
