@@ -163,7 +163,7 @@ def _headline(analysis: GapAnalysis) -> str:
 def run_report(args: argparse.Namespace) -> int:
     """Run `python -m gapmap report` (see the module docs). Returns the exit code."""
     from gapmap.dataset import load_dataset
-    from gapmap.geography import lookup_for, select_areas
+    from gapmap.geography import ATTRIBUTION, ENGLAND_ID, lookup_for, select_areas
     from gapmap.levels import at_level
 
     try:
@@ -204,6 +204,8 @@ def run_report(args: argparse.Namespace) -> int:
         analysis.summary["denominator_columns"] = {
             d: column_sources[d] for d in dataset.config.denominators if d in column_sources
         }
+        if dataset.geography == ENGLAND_ID:
+            analysis.summary["attribution"] = ATTRIBUTION
         files = report_files(analysis, sources=dataset.sources, is_demo=dataset.is_demo)
     except GapmapInputError as exc:
         print(exc.report.to_text())

@@ -79,6 +79,8 @@ def test_pfa_level_is_one_row_per_benchmark_summing_the_nine_districts(services_
     assert idva["status"] == "amber"
     assert idva["unmeasured_services"] == 1  # IDVA-NOCAP, counted once, not once per district
     assert summary["level"] == {"id": "pfa", "label": "police force area", "areas": 1}
+    assert "Contains OS data © Crown copyright and database right" in summary["attribution"]
+    assert summary["inputs"]["boundaries"].startswith("England built in: LAD May 2024 BUC (england.gpkg (")
     assert summary["selection"] == ["E23000021"] and len(summary["districts_selected"]) == 9
 
 
