@@ -221,6 +221,8 @@ def _headline(analysis: GapAnalysis) -> str:
 def run_report(args: argparse.Namespace) -> int:
     """Run `python -m gapmap report` (see the module docs). Returns the exit code."""
     from gapmap.dataset import load_dataset
+    from gapmap.geography import ATTRIBUTION, ENGLAND_ID, lookup_for, select_areas
+    from gapmap.levels import at_level
 
     try:
         on = parse_on_date(getattr(args, "on_date", None))
@@ -248,9 +250,21 @@ def run_report(args: argparse.Namespace) -> int:
             profile=getattr(args, "profile", None),
             population_vintage=getattr(args, "population_vintage", None),
             service_filter=ServiceFilter(on=on),
-            selection=parse_areas(getattr(args, "areas", None)),
+            selection=select_areas(getattr(args, "areas", None), dataset.areas, dataset.geography),
             small_area_population=dataset.small_area_population,
         )
+        level = getattr(args, "level", None) or "district"
+        if level != "district":
+            dataset, analysis = at_level(
+                dataset, analysis, level, lookup_for(dataset.areas, dataset.geography)
+            )
+        # Which population column (and vintage) each benchmark's denominator came from.
+        column_sources = dataset.population.attrs.get("column_sources", {})
+        analysis.summary["denominator_columns"] = {
+            d: column_sources[d] for d in dataset.config.denominators if d in column_sources
+        }
+        if dataset.geography == ENGLAND_ID:
+            analysis.summary["attribution"] = ATTRIBUTION
         files = report_files(analysis, sources=dataset.sources, is_demo=dataset.is_demo)
     except GapmapInputError as exc:
         print(exc.report.to_text())

@@ -1254,11 +1254,23 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
                 names.append(code)
         candidates = list(areas["area_code"].astype(str)) + list(areas["area_name"].astype(str))
 
+    # England built in: a county, police force area or region named in `serves` means its
+    # districts (`gapmap.geography.AreaGroups`, casefolded code or name -> district codes).
+    groups = areas.attrs.get("area_groups", {}) if areas is not None else {}
+
     def resolve(token: str) -> list[str] | None:
         if codes_by_key is None:
             # No boundaries: keep the text (codes upper-cased) for a later check.
             return [token.upper() if re.fullmatch(r"[A-Za-z]\d{8}", token) else token]
         return codes_by_key.get(token.casefold())
+
+    def expand(token: str) -> list[list[str]] | None:
+        codes = resolve(token)
+        if codes is None and token.casefold() in groups:
+            members = groups[token.casefold()]
+            # An empty group is a name several areas share (Lancashire county and police area).
+            return [[c] for c in members] if members else [["", ""]]
+        return None if codes is None else [codes]
 
     def parse(text: str) -> tuple[tuple[str, ...], list[str], list[str]]:
         if text == "":
@@ -1270,19 +1282,21 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
         bad: list[str] = []
         ambiguous: list[str] = []
         for token in tokens:
-            pieces: list[tuple[str, list[str] | None]] = [(token, resolve(token))]
+            pieces: list[tuple[str, list[list[str]] | None]] = [(token, expand(token))]
             if pieces[0][1] is None and "," in token:
                 # "A, B" written with commas (area names rarely hold one): use the parts if all match.
-                parts = [(p.strip(), resolve(p.strip())) for p in token.split(",") if p.strip()]
+                parts = [(p.strip(), expand(p.strip())) for p in token.split(",") if p.strip()]
                 if all(codes is not None for _, codes in parts):
                     pieces = parts
-            for piece, codes in pieces:
-                if codes is None:
+            for piece, expanded in pieces:
+                if expanded is None:
                     bad.append(piece)
-                elif len(codes) > 1:
-                    ambiguous.append(piece)
-                elif codes[0] not in found:
-                    found.append(codes[0])
+                    continue
+                for codes in expanded:
+                    if len(codes) > 1:
+                        ambiguous.append(piece)
+                    elif codes[0] not in found:
+                        found.append(codes[0])
         return tuple(found), bad, ambiguous
 
     parsed = _per_unique(raw, parse)
