@@ -14,19 +14,20 @@ in a workbook it is the sheet's own row number.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from gapmap import settings
-from gapmap.errors import ValidationReport
+from gapmap.errors import GapmapInputError, Problem, ValidationReport
 
 ROW_COLUMN = "__row__"
 
@@ -53,6 +54,87 @@ _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 
 _CSV_DELIMITERS = (",", ";", "\t", "|")
+
+#: How much of the top of a CSV decides its delimiter and whether it is prose.
+_HEAD_LINES = 50
+_HEAD_CHARS = 2 * 1024 * 1024
+
+
+class _TooLarge(Exception):
+    """Reading stopped at a row or column limit; the message says which and how to fix it."""
+
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.row = row
+
+
+class _Limits:
+    """Row and column limits (`settings.MAX_INPUT_ROWS` / `MAX_INPUT_COLUMNS`), checked per row
+    as a table is read, so that a file is refused before its rows are all held in memory.
+
+    Rows with any value count against the row limit; blank rows do not, but reading also
+    stops after that many blank rows, so that a file of blank lines costs no more work than
+    one of full ones. Trailing empty cells do not count against the column limit (Excel
+    often saves a few blank columns); a value beyond it does.
+    """
+
+    def __init__(self, label: str, role: str) -> None:
+        self.label = label
+        self.role = role
+        self.max_rows = settings.MAX_INPUT_ROWS
+        self.max_columns = settings.MAX_INPUT_COLUMNS
+        self.filled = 0
+        self.blank = 0
+
+    def check(self, row: int, cells: list[str], found: Callable[[], str] | None = None) -> list[str]:
+        """`cells` cut to the column limit (when the cut-off cells are empty), or `_TooLarge`.
+
+        `found` describes how big the whole file is, for the message (called only then).
+        """
+        if len(cells) > self.max_columns:
+            tail = cells[self.max_columns :]
+            if "".join(tail).strip():
+                last = max(i for i, c in enumerate(tail) if c.strip()) + self.max_columns
+                raise _TooLarge(self.too_wide(row, last), row)
+            cells = cells[: self.max_columns]
+        if "".join(cells).strip():
+            self.filled += 1
+            if self.filled > self.max_rows:
+                raise _TooLarge(self.too_long(row, found() if found else ""), row)
+        else:
+            self.blank += 1
+            if self.blank > self.max_rows:
+                raise _TooLarge(self.too_blank(row), row)
+        return cells
+
+    def too_wide(self, row: int, last_index: int) -> str:
+        return (
+            f"this row has a value in column {_column_letter(last_index)} (column {last_index + 1:,}), "
+            f"beyond the limit of {self.max_columns:,} columns for a {self.role} file. Nothing was "
+            "read. Delete the empty or unused columns on the right (select them, right-click, Delete) "
+            "and save again, or split the file; an administrator can raise the limit with "
+            "GAPMAP_MAX_INPUT_COLUMNS."
+        )
+
+    def too_long(self, row: int, found: str) -> str:
+        return (
+            f"the file has more than {self.max_rows:,} rows with data{found}, over the limit for a "
+            f"{self.role} file; reading stopped at this row and nothing was read. Split the file, or "
+            "delete rows that are not part of the table; an administrator can raise the limit with "
+            "GAPMAP_MAX_INPUT_ROWS."
+        )
+
+    def too_blank(self, row: int) -> str:
+        return (
+            f"the file has more than {self.max_rows:,} blank rows; reading stopped at this row and "
+            f"nothing was read. Delete the empty rows (below the table) and save the {self.role} again."
+        )
+
+
+def _about_lines(text: str) -> str:
+    """ " (1,000,001 lines in all)": the size of a refused CSV, counted in C, for the message."""
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    return f" ({lines:,} lines in all)"
 
 
 def normalise_header(text: object) -> str:
@@ -296,18 +378,24 @@ def _read_csv_text(
     if stripped[:15].lower().startswith(("<!doctype html", "<html", "<?xml")):
         report.error(label, "this is a web page or XML file, not a CSV table. Download the file itself.")
         return None
-    lines = text.splitlines()
+    # Only the first lines decide the delimiter and whether this is prose: never split a
+    # whole (possibly million-line) file into a list just to look at its top.
+    lines = text[:_HEAD_CHARS].splitlines()[:_HEAD_LINES]
     delimiter = _choose_delimiter(lines)
+    limits = _Limits(label, role)
     records: list[tuple[int, list[str]]] = []
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         # Each record is one spreadsheet row (a quoted value may span lines), so the
         # 1-based record index is the row number Excel shows.
         for row_number, record in enumerate(reader, start=1):
-            records.append((row_number, record))
+            records.append((row_number, limits.check(row_number, record, lambda: _about_lines(text))))
     except csv.Error as exc:
         row = len(records) + 1
         report.error(label, f"this CSV cannot be parsed ({exc}). Re-save it from Excel as CSV.", row=row)
+        return None
+    except _TooLarge as exc:
+        report.error(label, str(exc), row=exc.row)
         return None
 
     non_blank = [(n, r) for n, r in records if "".join(r).strip()]
@@ -315,7 +403,7 @@ def _read_csv_text(
         report.error(label, f"the file is empty. Choose the {role} file that has a header row and data.")
         return None
     if _looks_like_prose(non_blank, expected):
-        first = next(ln for ln in lines if ln.strip()).strip()
+        first = next((ln for ln in lines if ln.strip()), non_blank[0][1][0]).strip()
         report.error(
             label,
             "this is not a CSV table: no line has commas (or semicolons or tabs) separating columns; it "
@@ -368,10 +456,74 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _sheet_rows(ws: Any) -> Iterator[tuple[int, list[str]]]:
-    """(sheet row number, cell texts) for every row, blank rows included."""
-    for row_number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-        yield row_number, [_cell_text(v) for v in values]
+_SHEET_DATA_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheetData"
+
+
+def _sheet_rows(ws: Any, limits: _Limits | None = None) -> Iterator[tuple[int, list[str]]]:
+    """(sheet row number, cell texts) for every row the sheet's XML holds, within `limits`.
+
+    openpyxl's own row iterator pads every row to the sheet's declared dimension and fills
+    in missing rows, so a 5 KB workbook declaring A1:XFD1048576 becomes a million rows of
+    16,384 cells. Here the sheet XML is streamed cell by cell (openpyxl converts each cell's
+    value), each cell is dropped from the XML tree once read, and a row holds only the cells
+    up to its last value: the work is bounded by the cells really present, whatever the
+    file declares, and `limits` stops the read at the first row over a limit.
+    """
+    from openpyxl.worksheet._reader import CELL_TAG, ROW_TAG, WorkSheetParser
+    from openpyxl.xml.functions import iterparse
+
+    limits = limits or _Limits(ws.title, "table")
+    wb = ws.parent
+    with ws._get_source() as source:
+        parser = WorkSheetParser(
+            source,
+            ws._shared_strings,
+            data_only=wb.data_only,
+            epoch=wb.epoch,
+            date_formats=wb._date_formats,
+            timedelta_formats=wb._timedelta_formats,
+        )
+        sheet_data = row_element = None
+        cells: dict[int, str] = {}
+        for event, element in iterparse(source, events=("start", "end")):
+            tag = element.tag
+            if event == "start":
+                if tag == _SHEET_DATA_TAG:
+                    sheet_data = element
+                elif tag == ROW_TAG:
+                    row_element = element
+                    number = element.get("r")
+                    parser.row_counter = int(float(number)) if number else parser.row_counter + 1
+                    parser.col_counter = 0
+                    cells = {}
+                continue
+            if tag == CELL_TAG:
+                cell = parser.parse_cell(element)
+                text = _cell_text(cell["value"])
+                if text:
+                    column = int(cell["column"])
+                    if column > limits.max_columns:
+                        raise _TooLarge(limits.too_wide(parser.row_counter, column - 1), parser.row_counter)
+                    cells[column] = text
+                element.clear()
+                if row_element is not None:
+                    with contextlib.suppress(ValueError):  # a cell outside a row: cleared anyway
+                        row_element.remove(element)  # the only child left: O(1)
+            elif tag == ROW_TAG:
+                row_number = parser.row_counter
+                texts = [""] * max(cells, default=0)
+                for column, text in cells.items():
+                    texts[column - 1] = text
+                yield row_number, limits.check(row_number, texts)
+                element.clear()
+                if sheet_data is not None:
+                    with contextlib.suppress(ValueError):
+                        sheet_data.remove(element)
+                row_element = None
+            elif tag != CELL_TAG and row_element is None:
+                # Anything outside the rows (column widths, merged cells, formatting) is not
+                # needed; clearing it keeps a large sheet's tree from growing.
+                element.clear()
 
 
 def open_workbook(raw: bytes, label: str, report: ValidationReport, limit: int) -> Any | None:
@@ -403,8 +555,14 @@ def open_workbook(raw: bytes, label: str, report: ValidationReport, limit: int) 
 
 
 def workbook_sheet_rows(workbook: Any, sheet: str) -> list[tuple[int, list[str]]]:
-    """All rows of one worksheet as (sheet row number, cell texts)."""
-    return list(_sheet_rows(workbook[sheet]))
+    """All rows of one worksheet with any cell as (sheet row number, cell texts).
+
+    Raises `GapmapInputError` when the sheet is over the row or column limit.
+    """
+    try:
+        return list(_sheet_rows(workbook[sheet], _Limits(sheet, "table")))
+    except _TooLarge as exc:
+        raise GapmapInputError([Problem(sheet, str(exc), exc.row)]) from None
 
 
 def _read_workbook(
@@ -431,12 +589,16 @@ def _read_workbook(
         candidates: list[tuple[int, int, str, list[tuple[int, list[str]]]]] = []
         for order, ws in enumerate(worksheets):
             try:
-                rows = list(_sheet_rows(ws))
+                rows = list(_sheet_rows(ws, _Limits(label, role)))
+            except _TooLarge as exc:
+                report.error(label, f"sheet '{ws.title}': {exc}", row=exc.row)
+                return None
             except Exception as exc:  # a damaged sheet XML
                 report.error(label, f"sheet '{ws.title}' cannot be read ({type(exc).__name__}). Re-save it.")
                 return None
             if not any(any(c for c in r) for _, r in rows):
                 continue
+            _warn_declared_dimension(ws, rows, label, report)
             score = _best_header(rows, expected)[1]
             candidates.append((score, -order, ws.title, rows))
     finally:
@@ -457,6 +619,31 @@ def _read_workbook(
         frame.attrs["format"] = "xlsx"
         frame.attrs["sheet"] = title
     return frame
+
+
+def _warn_declared_dimension(
+    ws: Any, rows: Sequence[tuple[int, list[str]]], label: str, report: ValidationReport
+) -> None:
+    """Say so when a sheet declares a size far over the limits but holds a small table.
+
+    The declared `<dimension>` is never used to size anything (a file can claim any size,
+    or lie in either direction): the cells actually present decide. A sheet that declares
+    more than the limits is usually formatting dragged to the bottom or right of the sheet.
+    """
+    declared_rows, declared_columns = ws.max_row, ws.max_column
+    if declared_rows is None or declared_columns is None:
+        return
+    if declared_rows <= settings.MAX_INPUT_ROWS and declared_columns <= settings.MAX_INPUT_COLUMNS:
+        return
+    last_row = max(n for n, cells in rows if cells)
+    last_column = max(len(cells) for _, cells in rows)
+    report.warn(
+        label,
+        f"sheet '{ws.title}' declares its size as {declared_rows:,} rows by {declared_columns:,} "
+        f"columns (to cell {_column_letter(declared_columns - 1)}{declared_rows}) but holds values "
+        f"only up to row {last_row:,} and column {_column_letter(last_column - 1)}; the empty rest "
+        "was ignored. Delete the empty rows and columns beyond the table to keep the file small.",
+    )
 
 
 # --------------------------------------------------------------------------- rows -> frame
