@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gapmap import settings
 from gapmap.errors import GapmapInputError, ValidationReport
 
 #: Normalised header -> role, in order of preference within a role.
@@ -94,8 +95,50 @@ def _pick_columns(columns: list[str]) -> tuple[dict[str, str], list[str]]:
     return picked, missing
 
 
+#: The longest header line read (ONSPD's is about 500 characters): a file whose first line
+#: is longer is not a postcode lookup, and pandas would otherwise read all of it.
+_MAX_HEADER_BYTES = 1024 * 1024
+
+
+def _header_problem(source) -> str | None:
+    """Why the first line cannot be a postcode lookup's header (too long or too many columns).
+
+    The national file is exempt from the byte limit, so its header is checked by a bounded
+    read before pandas sees the file: a 16,000-column header is refused, not tokenised.
+    """
+    if hasattr(source, "seek"):
+        source.seek(0)
+        head = source.read(_MAX_HEADER_BYTES + 1)
+    else:
+        with open(source, "rb") as f:
+            head = f.read(_MAX_HEADER_BYTES + 1)
+    end = head.find(b"\n")
+    if end < 0 and len(head) > _MAX_HEADER_BYTES:
+        return (
+            f"its first line is longer than {_MAX_HEADER_BYTES // 1024:,} KB, so it is not a postcode "
+            "lookup's header row"
+        )
+    line = head if end < 0 else head[:end]
+    columns = line.count(b",") + 1
+    if columns > settings.MAX_INPUT_COLUMNS:
+        return (
+            f"its header row has {columns:,} columns, over the limit of {settings.MAX_INPUT_COLUMNS:,} "
+            "(ONSPD has about 50)"
+        )
+    return None
+
+
 def _read_csv_columns(source, label: str, report: ValidationReport) -> pd.DataFrame | None:
     """Read only the postcode columns of a (possibly huge) CSV, as text."""
+    problem = _header_problem(source)
+    if problem is not None:
+        report.error(
+            label,
+            f"this is not a postcode lookup in the ONSPD / NSPL layout: {problem}. Download ONSPD or "
+            "NSPL from the ONS Open Geography Portal, or give a CSV with columns postcode, lat, long.",
+            row=1,
+        )
+        return None
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             if hasattr(source, "seek"):
@@ -249,7 +292,8 @@ def _tidy(frame: pd.DataFrame, label: str, report: ValidationReport) -> pd.DataF
     postcode = normalise_postcodes(frame["postcode"])
     lat = _as_float(frame["lat"])
     lon = _as_float(frame["long"])
-    no_location = (lat.abs() > _NO_LOCATION_LAT) | lat.isna() | lon.isna()
+    # Non-finite coordinates ("inf", "1e400") are no location either, never a point at infinity.
+    no_location = (lat.abs() > _NO_LOCATION_LAT) | ~np.isfinite(lat) | ~np.isfinite(lon) | (lon.abs() > 180)
     lat = lat.mask(no_location)
     lon = lon.mask(no_location)
     if "doterm" in frame.columns:
