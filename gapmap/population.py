@@ -171,14 +171,16 @@ def _parse_counts(
     cleaned = text.str.replace(_THOUSANDS, "", regex=True).str.replace(" ", "", regex=False)
     numbers = pd.to_numeric(cleaned.where(cleaned != ""), errors="coerce").astype(float)
     blank = text == ""
-    bad = numbers.isna() & ~blank
+    # "inf", "nan" and "1e400" parse as floats but are no count of people.
+    bad = ~np.isfinite(numbers) & ~blank
     if not strict:
         return None if bad.any() or blank.all() else numbers
+    numbers = numbers.where(~bad)
     for value, row in zip(text[bad], rows[bad], strict=True):
         report.error(
             label,
-            f"'{value}' is not a number. Population counts must be numbers (e.g. 12345 or 12,345); "
-            "leave the cell blank if the figure is unknown.",
+            f"'{value}' is not a number. Population counts must be numbers of people (e.g. 12345 "
+            "or 12,345); leave the cell blank if the figure is unknown.",
             row=int(row),
             column=column,
         )
@@ -489,6 +491,7 @@ def population_from_boundaries(areas: gpd.GeoDataFrame, config: Config) -> pd.Da
         if column is None:
             continue
         values = pd.to_numeric(areas[column], errors="coerce").astype(float)
+        values = values.where(np.isfinite(values))  # an infinite count is no count
         if values.notna().any():
             out[denominator] = values.to_numpy()
             sources[denominator] = column
