@@ -218,6 +218,13 @@ def read_table(
                     "read it as Excel. Rename it to .xlsx to avoid confusion.",
                 )
             return _read_workbook(raw, label, role, report, expected, limit, sheet)
+        if kind == "a damaged zip archive" and suffix in (".xlsx", ".xlsm"):
+            report.error(
+                label,
+                "this Excel workbook is damaged or cut short (not a valid zip). Download or copy it "
+                "again, or open it in Excel and save it again as .xlsx.",
+            )
+            return None
         report.error(label, f"this is {kind}, not a CSV or Excel file. Save the {role} as .xlsx or .csv.")
         return None
     if raw.startswith(OLE2_MAGIC):
