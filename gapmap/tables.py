@@ -14,9 +14,9 @@ in a workbook it is the sheet's own row number.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
+import functools
 import io
 import re
 import zipfile
@@ -476,7 +476,11 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-_SHEET_DATA_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheetData"
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+#: A cell's parts (value, formula, inline text and its runs), read when the cell ends.
+_CELL_PARTS = frozenset(_MAIN_NS + t for t in ("v", "f", "is", "t", "r", "rPr", "rPh", "phoneticPr"))
+#: Excel's own column limit (XFD): no worksheet Excel saves has a longer row.
+_EXCEL_MAX_COLUMNS = 16_384
 
 
 def _sheet_rows(ws: Any, limits: _Limits | None = None) -> Iterator[tuple[int, list[str]]]:
@@ -484,11 +488,13 @@ def _sheet_rows(ws: Any, limits: _Limits | None = None) -> Iterator[tuple[int, l
 
     openpyxl's own row iterator pads every row to the sheet's declared dimension and fills
     in missing rows, so a 5 KB workbook declaring A1:XFD1048576 becomes a million rows of
-    16,384 cells. Here the sheet XML is streamed cell by cell (openpyxl converts each cell's
-    value), each cell is dropped from the XML tree once read, and a row holds only the cells
-    up to its last value: the work is bounded by the cells really present, whatever the
-    file declares, and `limits` stops the read at the first row over a limit.
+    16,384 cells. Here the sheet XML is streamed (openpyxl converts each cell's value) and a
+    row holds only the cells up to its last value: the work is bounded by the cells really
+    present, whatever the file declares, and `limits` stops the read at the first row over
+    a limit. Empty cells (formatting only) are skipped without being parsed, and a row may
+    hold at most Excel's own 16,384 cells, so one giant row cannot fill the memory.
     """
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
     from openpyxl.worksheet._reader import CELL_TAG, ROW_TAG, WorkSheetParser
     from openpyxl.xml.functions import iterparse
 
@@ -503,47 +509,102 @@ def _sheet_rows(ws: Any, limits: _Limits | None = None) -> Iterator[tuple[int, l
             date_formats=wb._date_formats,
             timedelta_formats=wb._timedelta_formats,
         )
-        sheet_data = row_element = None
         cells: dict[int, str] = {}
-        for event, element in iterparse(source, events=("start", "end")):
+        in_row = 0  # cell elements seen in the current row
+        pending: str | None = None  # reference of the last skipped empty cell
+        for _, element in iterparse(source):  # "end" events: a cell is whole when it ends
             tag = element.tag
-            if event == "start":
-                if tag == _SHEET_DATA_TAG:
-                    sheet_data = element
-                elif tag == ROW_TAG:
-                    row_element = element
-                    number = element.get("r")
-                    parser.row_counter = int(float(number)) if number else parser.row_counter + 1
-                    parser.col_counter = 0
-                    cells = {}
-                continue
             if tag == CELL_TAG:
+                in_row += 1
+                if in_row > _EXCEL_MAX_COLUMNS:
+                    raise _TooLarge(
+                        f"a row holds more than {_EXCEL_MAX_COLUMNS:,} cells, more than Excel allows: this "
+                        "is not a worksheet Excel saved. Open it in Excel and save it again as .xlsx.",
+                        parser.row_counter + 1,
+                    )
+                reference = element.get("r")
+                if len(element) == 0:  # no value, formula or text: formatting only
+                    if reference:
+                        pending = reference
+                    else:
+                        if pending:
+                            parser.col_counter = column_index_from_string(coordinate_from_string(pending)[0])
+                            pending = None
+                        parser.col_counter += 1
+                    element.clear()
+                    continue
+                if pending and not reference:
+                    parser.col_counter = column_index_from_string(coordinate_from_string(pending)[0])
+                pending = None
                 cell = parser.parse_cell(element)
+                element.clear()
                 text = _cell_text(cell["value"])
                 if text:
                     column = int(cell["column"])
+                    row = int(cell["row"]) if reference else parser.row_counter + 1
                     if column > limits.max_columns:
-                        raise _TooLarge(limits.too_wide(parser.row_counter, column - 1), parser.row_counter)
+                        raise _TooLarge(limits.too_wide(row, column - 1), row)
                     cells[column] = text
-                element.clear()
-                if row_element is not None:
-                    with contextlib.suppress(ValueError):  # a cell outside a row: cleared anyway
-                        row_element.remove(element)  # the only child left: O(1)
             elif tag == ROW_TAG:
-                row_number = parser.row_counter
+                number = element.get("r")
+                parser.row_counter = int(float(number)) if number else parser.row_counter + 1
                 texts = [""] * max(cells, default=0)
                 for column, text in cells.items():
                     texts[column - 1] = text
-                yield row_number, limits.check(row_number, texts)
-                element.clear()
-                if sheet_data is not None:
-                    with contextlib.suppress(ValueError):
-                        sheet_data.remove(element)
-                row_element = None
-            elif tag != CELL_TAG and row_element is None:
+                yield parser.row_counter, limits.check(parser.row_counter, texts)
+                element.clear()  # drops the row's (already cleared) cells
+                cells = {}
+                in_row = 0
+                pending = None
+                parser.col_counter = 0
+            elif tag not in _CELL_PARTS:
                 # Anything outside the rows (column widths, merged cells, formatting) is not
                 # needed; clearing it keeps a large sheet's tree from growing.
                 element.clear()
+
+
+#: Where a sheet's <dimension ref="A1:H61"/> is looked for: Excel writes it near the top.
+_DIMENSION_HEAD = 64 * 1024
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([^"]{1,40})"')
+
+
+@functools.cache
+def _excel_reader_class() -> type:
+    """openpyxl's read-only workbook reader, reading each sheet's declared size from the head
+    of its XML only.
+
+    openpyxl parses a whole sheet when opening a workbook if the sheet declares no
+    `<dimension>` (a hostile or hand-made file): a 4 MB file then costs seconds before any
+    row is read. The declared size is only reported here (`_warn_declared_dimension`),
+    never used to size anything, so the head of the XML is enough. Imported lazily: only
+    Excel uploads pay for openpyxl.
+    """
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class HeadSizedSheet(ReadOnlyWorksheet):
+        def _get_size(self) -> None:
+            with self._get_source() as source:
+                match = _DIMENSION.search(source.read(_DIMENSION_HEAD))
+            if match:
+                try:
+                    bounds = range_boundaries(match.group(1).decode("ascii"))
+                except (ValueError, TypeError, UnicodeDecodeError):
+                    return  # an unreadable declaration: as if there were none
+                self._min_column, self._min_row, self._max_column, self._max_row = bounds
+
+    class HeadSizedReader(ExcelReader):
+        def read_worksheets(self) -> None:
+            # The read-only branch of ExcelReader.read_worksheets; chart sheets hold no table.
+            for sheet, rel in self.parser.find_sheets():
+                if rel.target not in self.valid_files or "chartsheet" in rel.Type:
+                    continue
+                ws = HeadSizedSheet(self.wb, sheet.name, rel.target, self.shared_strings)
+                ws.sheet_state = sheet.state
+                self.wb._sheets.append(ws)
+
+    return HeadSizedReader
 
 
 def open_workbook(raw: bytes, label: str, report: ValidationReport, limit: int) -> Any | None:
@@ -561,10 +622,10 @@ def open_workbook(raw: bytes, label: str, report: ValidationReport, limit: int) 
             "Save the sheet you need on its own as .xlsx or CSV.",
         )
         return None
-    import openpyxl  # imported here: only Excel uploads pay for it
-
     try:
-        return openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        reader = _excel_reader_class()(io.BytesIO(raw), read_only=True, data_only=True, keep_links=False)
+        reader.read()
+        return reader.wb
     except Exception as exc:  # openpyxl raises many types for damaged files; none is the user's bug
         report.error(
             label,

@@ -436,3 +436,51 @@ def test_zip_that_is_not_a_shapefile_and_truncated_workbook(tmp_path):
     assert _only_error(report).message.startswith(
         "this Excel workbook is damaged or cut short (not a valid zip)."
     )
+
+
+def _workbook_with_sheet_xml(path: Path, rows_xml: str, dimension: str = "") -> Path:
+    """An .xlsx whose first sheet is exactly `rows_xml` (inside <sheetData>), hand-written."""
+    template = bombs.dimension_bomb_xlsx(path.with_suffix(".template.xlsx"), value=None)
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"{dimension}<sheetData>{rows_xml}</sheetData></worksheet>"
+    ).encode()
+    with zipfile.ZipFile(template) as src, zipfile.ZipFile(path, "w") as dst:
+        for info in src.infolist():
+            data = sheet if info.filename == "xl/worksheets/sheet1.xml" else src.read(info.filename)
+            dst.writestr(info, data)
+    return path
+
+
+def _inline(text: str, ref: str = "") -> str:
+    where = f' r="{ref}"' if ref else ""
+    return f'<c{where} t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+def test_sheet_without_dimension_or_cell_references_keeps_columns_and_rows(tmp_path):
+    """Cells without `r` attributes take the next column, after skipped empty cells too, and
+    a sheet with no <dimension> reads without the declared-size warning."""
+    path = _workbook_with_sheet_xml(
+        tmp_path / "hand_made.xlsx",
+        f'<row r="1">{_inline("name")}<c s="1"/>{_inline("service_type")}</row>'
+        f'<row r="3">{_inline("Alpha", "A3")}<c r="B3" s="1"/>{_inline("idva")}</row>'
+        f"<row>{_inline('Beta')}<c/>{_inline('isva')}</row>",
+    )
+    report = ValidationReport()
+    table = read_table(path, role="service list", report=report)
+    assert table["name"].tolist() == ["Alpha", "Beta"]
+    assert table["service_type"].tolist() == ["idva", "isva"]
+    assert table["__row__"].tolist() == [3, 4]
+    assert not any("declares its size" in p.message for p in report.problems)
+
+
+def test_a_row_longer_than_excel_allows_is_refused(tmp_path):
+    """16,385 empty cells in one row: no Excel file has that; refused before it fills memory."""
+    path = _workbook_with_sheet_xml(
+        tmp_path / "long_row.xlsx", f'<row r="1">{_inline("name")}{"<c/>" * 16_384}</row>'
+    )
+    report = ValidationReport()
+    assert read_table(path, role="service list", report=report) is None
+    problem = _only_error(report)
+    assert problem.row == 1
+    assert "a row holds more than 16,384 cells, more than Excel allows" in problem.message
