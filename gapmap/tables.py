@@ -78,8 +78,7 @@ class _Limits:
     often saves a few blank columns); a value beyond it does.
     """
 
-    def __init__(self, label: str, role: str) -> None:
-        self.label = label
+    def __init__(self, role: str) -> None:
         self.role = role
         self.max_rows = settings.MAX_INPUT_ROWS
         self.max_columns = settings.MAX_INPUT_COLUMNS
@@ -95,19 +94,19 @@ class _Limits:
             tail = cells[self.max_columns :]
             if "".join(tail).strip():
                 last = max(i for i, c in enumerate(tail) if c.strip()) + self.max_columns
-                raise _TooLarge(self.too_wide(row, last), row)
+                raise _TooLarge(self.too_wide(last), row)
             cells = cells[: self.max_columns]
         if "".join(cells).strip():
             self.filled += 1
             if self.filled > self.max_rows:
-                raise _TooLarge(self.too_long(row, found() if found else ""), row)
+                raise _TooLarge(self.too_long(found() if found else ""), row)
         else:
             self.blank += 1
             if self.blank > self.max_rows:
-                raise _TooLarge(self.too_blank(row), row)
+                raise _TooLarge(self.too_blank(), row)
         return cells
 
-    def too_wide(self, row: int, last_index: int) -> str:
+    def too_wide(self, last_index: int) -> str:
         return (
             f"this row has a value in column {_column_letter(last_index)} (column {last_index + 1:,}), "
             f"beyond the limit of {self.max_columns:,} columns for a {self.role} file. Nothing was "
@@ -116,7 +115,7 @@ class _Limits:
             "GAPMAP_MAX_INPUT_COLUMNS."
         )
 
-    def too_long(self, row: int, found: str) -> str:
+    def too_long(self, found: str) -> str:
         return (
             f"the file has more than {self.max_rows:,} rows with data{found}, over the limit for a "
             f"{self.role} file; reading stopped at this row and nothing was read. Split the file, or "
@@ -124,7 +123,7 @@ class _Limits:
             "GAPMAP_MAX_INPUT_ROWS."
         )
 
-    def too_blank(self, row: int) -> str:
+    def too_blank(self) -> str:
         return (
             f"the file has more than {self.max_rows:,} blank rows; reading stopped at this row and "
             f"nothing was read. Delete the empty rows (below the table) and save the {self.role} again."
@@ -402,7 +401,7 @@ def _read_csv_text(
     # whole (possibly million-line) file into a list just to look at its top.
     lines = text[:_HEAD_CHARS].splitlines()[:_HEAD_LINES]
     delimiter = _choose_delimiter(lines)
-    limits = _Limits(label, role)
+    limits = _Limits(role)
     records: list[tuple[int, list[str]]] = []
     try:
         reader = csv.reader(_lines(text), delimiter=delimiter)
@@ -498,7 +497,7 @@ def _sheet_rows(ws: Any, limits: _Limits | None = None) -> Iterator[tuple[int, l
     from openpyxl.worksheet._reader import CELL_TAG, ROW_TAG, WorkSheetParser
     from openpyxl.xml.functions import iterparse
 
-    limits = limits or _Limits(ws.title, "table")
+    limits = limits or _Limits("table")
     wb = ws.parent
     with ws._get_source() as source:
         parser = WorkSheetParser(
@@ -543,7 +542,7 @@ def _sheet_rows(ws: Any, limits: _Limits | None = None) -> Iterator[tuple[int, l
                     column = int(cell["column"])
                     row = int(cell["row"]) if reference else parser.row_counter + 1
                     if column > limits.max_columns:
-                        raise _TooLarge(limits.too_wide(row, column - 1), row)
+                        raise _TooLarge(limits.too_wide(column - 1), row)
                     cells[column] = text
             elif tag == ROW_TAG:
                 number = element.get("r")
@@ -641,7 +640,7 @@ def workbook_sheet_rows(workbook: Any, sheet: str) -> list[tuple[int, list[str]]
     Raises `GapmapInputError` when the sheet is over the row or column limit.
     """
     try:
-        return list(_sheet_rows(workbook[sheet], _Limits(sheet, "table")))
+        return list(_sheet_rows(workbook[sheet], _Limits("table")))
     except _TooLarge as exc:
         raise GapmapInputError([Problem(sheet, str(exc), exc.row)]) from None
 
@@ -670,7 +669,7 @@ def _read_workbook(
         candidates: list[tuple[int, int, str, list[tuple[int, list[str]]]]] = []
         for order, ws in enumerate(worksheets):
             try:
-                rows = list(_sheet_rows(ws, _Limits(label, role)))
+                rows = list(_sheet_rows(ws, _Limits(role)))
             except _TooLarge as exc:
                 report.error(label, f"sheet '{ws.title}': {exc}", row=exc.row)
                 return None
