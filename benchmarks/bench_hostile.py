@@ -1,21 +1,24 @@
 """Are resource bombs refused quickly and in little memory? (issue 8, point 6)
 
-Three files reproduced as bombs before reading was bounded, each read through the
+Files reproduced as bombs before reading was bounded, each read through the
 service-list loader (`services.validate_services`, reading included):
 
 - the dimension bomb: a ~5 KB .xlsx with one value at XFD1048576 (before: the app grew
   to 5.3 GB in 40 s);
 - a 1M-row CSV of tiny rows, about 19 MB, under the byte limit (before: 492 s, 8.7 GB
   through `report`);
-- a 16,384-column CSV, about 133 KB (before: 18 s to validate).
+- a 16,384-column CSV, about 133 KB (before: 18 s to validate);
+- and one found while fixing those: a ~500 KB .xlsx whose shared-string table is 12
+  million copies of one text, 200 MB unzipped (before: 167 s and 1.2 GB on this machine
+  under load, before the workbook was even open).
 
 Baseline in the same run: the 60-row demo service list, validated the same way (against
 the demo county's boundaries and postcodes, as the app does).
 
 Each run is a fresh Python process (so peak memory is that file's alone): it imports
 gapmap, then times the one call. Reported per case, as medians over --runs runs: the
-call's wall time, and the process's peak resident memory (ru_maxrss; it includes the
-interpreter and its imports, about the baseline's figure). The files are generated once
+call's wall time, and the process's peak resident memory (VmHWM, else ru_maxrss; it
+includes the interpreter and its imports, about the baseline's figure). The files are generated once
 into a temporary folder before the runs.
 
 Target: each bomb refused (the loader returns None with a limit error) within 5 s and
@@ -64,7 +67,13 @@ report = ValidationReport()
 start = time.perf_counter()
 frame = validate_services(sys.argv[1], config=config, areas=areas, postcodes=postcodes, report=report)
 seconds = time.perf_counter() - start
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+# VmHWM is this process's own peak; ru_maxrss would also count the parent's memory at the
+# fork that started it (Linux keeps it across exec).
+try:
+    with open("/proc/self/status") as status:
+        peak_mb = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:")) / 1024
+except (OSError, StopIteration):
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
 errors = [p.message for p in report.errors]
 print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "rows": None if frame is None else len(frame),
                   "error": errors[0][:120] if errors else ""}))
@@ -93,6 +102,10 @@ def main() -> int:
             "dimension bomb .xlsx": (bombs.dimension_bomb_xlsx(folder / "bomb.xlsx"), True),
             "1M-row CSV": (bombs.many_rows_csv(folder / "million_rows.csv"), True),
             "16,384-column CSV": (bombs.many_columns_csv(folder / "wide.csv"), True),
+            "shared-string bomb .xlsx": (
+                bombs.shared_strings_xlsx(folder / "strings.xlsx", ["a"], repeat=12_000_000),
+                True,
+            ),
         }
         print(f"runs: {args.runs} per case, each in a fresh process (medians)")
         print(f"{'case':32} {'input':>10} {'seconds':>9} {'peak MB':>9}  outcome")

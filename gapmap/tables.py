@@ -562,9 +562,47 @@ def _sheet_rows(ws: Any, limits: _Limits | None = None) -> Iterator[tuple[int, l
                 element.clear()
 
 
+#: A workbook part may unpack to at most this many times its zipped size (real sheets and
+#: string tables unpack 3-30 times; a part built to cost work, hundreds of times) ...
+MAX_PART_RATIO = 100
+#: ... checked only for parts over this size (tiny parts compress unpredictably).
+_MIN_SUSPECT_PART = 10 * 1024 * 1024
+#: Distinct texts a workbook may hold per row allowed: a list at the row limit with 25 text
+#: columns, every cell different.
+SHARED_STRINGS_PER_ROW = 25
+_SHARED_STRING_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}si"
+
 #: Where a sheet's <dimension ref="A1:H61"/> is looked for: Excel writes it near the top.
 _DIMENSION_HEAD = 64 * 1024
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([^"]{1,40})"')
+
+
+def _shared_strings(source: Any) -> list[str]:
+    """A workbook's shared-string table (every distinct text of its cells), within a limit.
+
+    As openpyxl's `read_string_table`, but each entry is dropped from the XML tree once
+    read, and reading stops beyond `settings.MAX_INPUT_ROWS` x `SHARED_STRINGS_PER_ROW`
+    strings: more distinct texts than a table within the limits could hold.
+    """
+    from openpyxl.cell.text import Text
+    from openpyxl.xml.functions import iterparse
+
+    most = settings.MAX_INPUT_ROWS * SHARED_STRINGS_PER_ROW
+    strings: list[str] = []
+    root = None
+    for event, element in iterparse(source, events=("start", "end")):
+        if root is None:
+            root = element
+        if event == "end" and element.tag == _SHARED_STRING_TAG:
+            strings.append(Text.from_tree(element).content.replace("x005F_", ""))
+            root.clear()  # the entries read so far: keeps the tree from growing
+            if len(strings) > most:
+                raise _TooLarge(
+                    f"the workbook holds more than {most:,} different texts, more than a table within the "
+                    f"limits ({settings.MAX_INPUT_ROWS:,} rows) can use. It was not read. Save the sheet "
+                    "you need on its own as a new .xlsx or CSV."
+                )
+    return strings
 
 
 @functools.cache
@@ -581,6 +619,7 @@ def _excel_reader_class() -> type:
     from openpyxl.reader.excel import ExcelReader
     from openpyxl.utils.cell import range_boundaries
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    from openpyxl.xml.constants import SHARED_STRINGS
 
     class HeadSizedSheet(ReadOnlyWorksheet):
         def _get_size(self) -> None:
@@ -594,6 +633,12 @@ def _excel_reader_class() -> type:
                 self._min_column, self._min_row, self._max_column, self._max_row = bounds
 
     class HeadSizedReader(ExcelReader):
+        def read_strings(self) -> None:
+            part = self.package.find(SHARED_STRINGS)
+            if part is not None:
+                with self.archive.open(part.PartName[1:]) as source:
+                    self.shared_strings = _shared_strings(source)
+
         def read_worksheets(self) -> None:
             # The read-only branch of ExcelReader.read_worksheets; chart sheets hold no table.
             for sheet, rel in self.parser.find_sheets():
@@ -610,10 +655,11 @@ def open_workbook(raw: bytes, label: str, report: ValidationReport, limit: int) 
     """An openpyxl read-only workbook, or None with the reason in `report`."""
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-            expanded = sum(info.file_size for info in zf.infolist())
+            infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
         report.error(label, "this Excel workbook is damaged (not a valid zip). Re-save it in Excel.")
         return None
+    expanded = sum(info.file_size for info in infos)
     if expanded > MAX_XLSX_EXPANSION * max(limit, 1024 * 1024):
         report.error(
             label,
@@ -621,10 +667,26 @@ def open_workbook(raw: bytes, label: str, report: ValidationReport, limit: int) 
             "Save the sheet you need on its own as .xlsx or CSV.",
         )
         return None
+    # A part that unpacks hundreds of times over is repetition made to cost work (500 KB of
+    # zip became 200 MB of identical shared strings: minutes and gigabytes to read).
+    for info in infos:
+        ratio = info.file_size // max(info.compress_size, 1)
+        if info.file_size > _MIN_SUSPECT_PART and ratio > MAX_PART_RATIO:
+            report.error(
+                label,
+                f"part '{info.filename}' of this workbook unpacks from {human_size(info.compress_size)} to "
+                f"{human_size(info.file_size)}, {ratio:,} times over; "
+                f"a real workbook's parts unpack to less than {MAX_PART_RATIO} times. It was not opened. "
+                "Open the workbook in Excel and save the sheet you need as a new .xlsx or CSV.",
+            )
+            return None
     try:
         reader = _excel_reader_class()(io.BytesIO(raw), read_only=True, data_only=True, keep_links=False)
         reader.read()
         return reader.wb
+    except _TooLarge as exc:
+        report.error(label, str(exc))
+        return None
     except Exception as exc:  # openpyxl raises many types for damaged files; none is the user's bug
         report.error(
             label,

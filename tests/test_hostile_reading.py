@@ -484,3 +484,32 @@ def test_a_row_longer_than_excel_allows_is_refused(tmp_path):
     problem = _only_error(report)
     assert problem.row == 1
     assert "a row holds more than 16,384 cells, more than Excel allows" in problem.message
+
+
+def test_shared_string_bomb_is_refused_before_it_is_read(tmp_path):
+    """12M copies of one text zip to 500 KB and took minutes and 1.2 GB to open; 1M here
+    (the benchmark has the 12M)."""
+    path = bombs.shared_strings_xlsx(tmp_path / "strings.xlsx", ["a"], repeat=1_000_000)
+    assert path.stat().st_size < 100_000
+    report = ValidationReport()
+    assert read_table(path, role="service list", report=report) is None
+    assert _only_error(report).message.startswith(
+        "part 'xl/sharedStrings.xml' of this workbook unpacks from 40.4 KB to 16.2 MB, 411 times over; "
+        "a real workbook's parts unpack to less than 100 times. It was not opened."
+    )
+
+
+def test_shared_strings_are_bounded_by_the_row_limit(tmp_path, monkeypatch):
+    """Distinct texts (nothing to compress) are limited to 25 per row allowed."""
+    monkeypatch.setattr(settings, "MAX_INPUT_ROWS", 4)
+    path = bombs.shared_strings_xlsx(tmp_path / "texts.xlsx", [f"text {i}" for i in range(101)])
+    report = ValidationReport()
+    assert read_table(path, role="service list", report=report) is None
+    assert _only_error(report).message.startswith(
+        "the workbook holds more than 100 different texts, more than a table within the limits (4 rows) "
+        "can use. It was not read."
+    )
+    # 100 texts (the limit) are read.
+    path = bombs.shared_strings_xlsx(tmp_path / "texts.xlsx", [f"text {i}" for i in range(100)])
+    table = read_table(path, role="service list", report=ValidationReport())
+    assert table["name"].tolist() == ["Alpha IDVA"]
