@@ -129,6 +129,9 @@ def _load(
             report.error(label, "no boundary file was given.")
             return None
         p = Path(path)
+        if p.is_dir():
+            report.error(label, f"{p} is a folder, not a file. Give the path of the boundary file itself.")
+            return None
         if not p.is_file():
             report.error(label, f"file not found: {p}. Check the path and the file name.")
             return None

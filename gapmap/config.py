@@ -133,18 +133,39 @@ def _as_list(value: Any) -> list[str]:
     return list(value or [])
 
 
+#: Largest benchmark/vocabulary file read (the packaged one is about 20 KB).
+MAX_TOML_BYTES = 1024 * 1024
+
+
 def _read_toml(path: Path | str, file_label: str) -> dict[str, Any]:
+    if Path(path).is_dir():
+        raise ConfigError(f"{path} is a folder; give the path of the TOML file itself.", file=file_label)
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            data = f.read(MAX_TOML_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"file not found: {path}. Check the path.", file=file_label) from None
+    except OSError as exc:
+        raise ConfigError(f"could not read the file ({exc.strerror or exc}).", file=file_label) from None
+    if len(data) > MAX_TOML_BYTES:
+        raise ConfigError(
+            f"the file is over {MAX_TOML_BYTES // 1024:,} KB, far larger than a benchmark file; is it the "
+            "right file?",
+            file=file_label,
+        )
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"this is not valid TOML ({exc}). Compare it with gapmap/vocabulary.toml.", file=file_label
         ) from None
     except UnicodeDecodeError:
         raise ConfigError("the file is not UTF-8 text; save it as UTF-8 TOML.", file=file_label) from None
+    except RecursionError:  # tomllib recurses once per level of [[[ … ]]] or {{{ … }}}
+        raise ConfigError(
+            "the file nests arrays or tables too deeply to read; it is damaged or not a benchmark file.",
+            file=file_label,
+        ) from None
 
 
 # --------------------------------------------------------------------------- shapes

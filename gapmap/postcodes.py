@@ -238,7 +238,12 @@ def load_postcodes(path: Path | str, *, report: ValidationReport | None = None) 
     path = Path(path)
     label = path.name
     frame: pd.DataFrame | None
-    if not path.is_file():
+    if path.is_dir():
+        report.error(
+            label, f"{path} is a folder, not a file. Give the path of the postcode lookup CSV itself."
+        )
+        frame = None
+    elif not path.is_file():
         report.error(label, f"file not found: {path}. Check the path given for the postcode lookup.")
         frame = None
     elif path.suffix.lower() == ".zip":

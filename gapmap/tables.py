@@ -282,8 +282,11 @@ def _read_bytes(
     if not p.exists():
         report.error(label, f"file not found: {p}. Check the path and the file name.")
         return None
-    if not p.is_file():
+    if p.is_dir():
         report.error(label, f"{p} is a folder, not a file. Give the path of the {role} file itself.")
+        return None
+    if not p.is_file():
+        report.error(label, f"{p} is not an ordinary file. Give the path of the {role} file itself.")
         return None
     size = p.stat().st_size
     if size > limit:  # refuse before reading a huge file into memory

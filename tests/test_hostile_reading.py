@@ -513,3 +513,18 @@ def test_shared_strings_are_bounded_by_the_row_limit(tmp_path, monkeypatch):
     path = bombs.shared_strings_xlsx(tmp_path / "texts.xlsx", [f"text {i}" for i in range(100)])
     table = read_table(path, role="service list", report=ValidationReport())
     assert table["name"].tolist() == ["Alpha IDVA"]
+
+
+def test_benchmark_file_that_is_a_folder_too_deep_or_too_big(tmp_path):
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    big = tmp_path / "big.toml"
+    big.write_text("# padding\n" * 120_000, encoding="utf-8")  # 1.2 MB of comments
+    for path, message in (
+        (tmp_path, f"{tmp_path} is a folder; give the path of the TOML file itself."),
+        (deep, "the file nests arrays or tables too deeply to read; it is damaged or not a benchmark file."),
+        (big, "the file is over 1,024 KB, far larger than a benchmark file; is it the right file?"),
+    ):
+        with pytest.raises(ConfigError) as info:
+            load_config(path)
+        assert [(p.file, p.message) for p in info.value.problems] == [(path.name, message)]
