@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import tempfile
 import warnings
 import zipfile
@@ -364,7 +365,7 @@ def _extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, tmp: Path, targe
     # Written under a name we choose inside our own temp folder: never the member's path.
     assert target.parent == tmp
     with zf.open(info) as src, open(target, "wb") as dst:
-        dst.write(src.read())
+        shutil.copyfileobj(src, dst, 1024 * 1024)  # streamed: a member can be gigabytes unzipped
     return target
 
 

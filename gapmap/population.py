@@ -46,6 +46,9 @@ _PLAIN_CODE_NAMES = ("area code", "ladcd", "lad code", "areacd", "geography code
 _MYE_SHEET = re.compile(r"^\s*MYE\s*2\s*[-–]\s*(persons|females|males)\s*$", re.IGNORECASE)
 _MYE_HEADER = ("code", "name", "geography", "all ages")
 
+#: How much of an .xlsx's workbook.xml is read to find the MYE sheet names.
+_WORKBOOK_XML_BYTES = 1024 * 1024
+
 #: A thousands separator: a comma between digits followed by exactly three digits.
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?:\D|$))")
 
@@ -344,9 +347,10 @@ def _mye_sheets(content: bytes) -> dict[str, str]:
     if not content.startswith(b"PK\x03\x04"):
         return {}
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            workbook_xml = zf.read("xl/workbook.xml").decode("utf-8", "replace")
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        with zipfile.ZipFile(io.BytesIO(content)) as zf, zf.open("xl/workbook.xml") as part:
+            # The sheet list is a few KB; never unpack more (a zip can claim any size).
+            workbook_xml = part.read(_WORKBOOK_XML_BYTES).decode("utf-8", "replace")
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError):
         return {}
     # Sheet names straight from workbook.xml: cheap, no openpyxl load needed to decide.
     found: dict[str, str] = {}

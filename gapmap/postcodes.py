@@ -9,7 +9,6 @@ pandas' C parser keeping only those columns, rather than through `tables.read_ta
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 from pathlib import Path
@@ -208,8 +207,10 @@ def _read_zip(path: Path, label: str, report: ValidationReport) -> pd.DataFrame 
                 report.error(label, "the zip holds no CSV file; unzip it and give the ONSPD/NSPL data CSV.")
                 return None
             biggest = max(data, key=lambda i: i.file_size)
+            # Streamed from the zip (pandas keeps only four columns): the national CSV is over
+            # a gigabyte unzipped, and a zip can claim any size.
             with archive.open(biggest) as handle:
-                return _read_csv_columns(io.BytesIO(handle.read()), label, report)
+                return _read_csv_columns(handle, label, report)
     except zipfile.BadZipFile:
         report.error(label, "the file ends in .zip but is not a readable zip archive; download it again.")
         return None

@@ -314,7 +314,8 @@ def _zip_kind(raw: bytes) -> str:
             if "xl/workbook.xml" in names:
                 return "xlsx"
             if "mimetype" in names:
-                mimetype = zf.read("mimetype").decode("ascii", "replace")
+                with zf.open("mimetype") as part:  # a few bytes; never unpack more
+                    mimetype = part.read(256).decode("ascii", "replace")
                 if "spreadsheet" in mimetype:
                     return "an OpenDocument spreadsheet (.ods)"
                 return "an OpenDocument file"
@@ -325,7 +326,7 @@ def _zip_kind(raw: bytes) -> str:
             if any(n.lower().endswith(".shp") for n in names):
                 return "a zipped Shapefile (boundaries)"
             return "a zip archive"
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return "a damaged zip archive"
 
 
