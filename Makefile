@@ -10,10 +10,11 @@ PORT ?= 8501
 .PHONY: run serve test lint bench demo assets browser clean
 
 # Create .venv if missing and install (again) whenever the requirements change.
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .   # the `gapmap` command
 	touch $(STAMP)
 
 # Leaflet from the npm registry, served by the app itself and inlined into HTML exports,

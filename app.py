@@ -9,7 +9,10 @@ The first page (the map) imports only what it draws: gapmap.export, snapshot, pa
 them, so a cold start reaches the map sooner (tests/test_app.py checks it).
 
 Run with `make run` (or `streamlit run app.py`). The default dataset is the fictional demo
-county. To open your own files by default, set environment variables before starting:
+county; the sidebar's "Geography" switches to England built in (2024 districts, with every
+partnership, tier-one authority, police force area and region ready to pick) or to your own
+boundary, population and postcode files uploaded there. To open your own files by default,
+set environment variables before starting (GAPMAP_SERVICES alone: your list on England built in):
 
     GAPMAP_BOUNDARIES   area boundaries (GeoJSON, GeoPackage or zipped Shapefile)
     GAPMAP_POPULATION   population denominators (CSV/XLSX; optional if the boundaries carry them)
@@ -56,11 +59,22 @@ if __name__ == "__main__" and not st.runtime.exists():
 
 # The package is imported after the launcher above (see _serve_from_here): hence E402 for app.py.
 from gapmap import auth, render, settings
+from gapmap.choices import (
+    ALL,
+    DEMO,
+    ENGLAND,
+    GEOGRAPHY_LABELS,
+    OWN,
+    PICK,
+    area_choices,
+    geography_line,
+    levels_of,
+)
 from gapmap.dataset import Dataset, validate_dataset
 from gapmap.engine import GapAnalysis, analyse, services_serving
 from gapmap.errors import GapmapInputError, ValidationReport
 from gapmap.filters import ServiceFilter
-from gapmap.partnerships import partnerships_for
+from gapmap.partnerships import load_partnerships, partnerships_for
 from gapmap.present import (
     CUSTOM_AREAS,
     EXPORT_ITEMS,
@@ -130,19 +144,39 @@ def env_inputs() -> dict[str, str]:
     return {role: os.environ[var] for role, var in ENV_INPUTS.items() if os.environ.get(var)}
 
 
+def geography() -> str:
+    """The sidebar's geography: ENV_KEY, DEMO, ENGLAND or OWN (the demo before the sidebar is drawn)."""
+    return st.session_state.get("geography") or (ENV_KEY if "boundaries" in env_inputs() else DEMO)
+
+
+def own_files() -> dict[str, str]:
+    """Role -> path of the boundary, population and postcode files uploaded in the sidebar."""
+    return dict(st.session_state.get("own_files", {}))
+
+
 def inputs_key() -> str:
-    """The GAPMAP_* files in force, for cache keys (a changed environment loads afresh)."""
-    return repr(sorted(env_inputs().items()))
+    """The files in force (GAPMAP_*, the geography, uploads), for cache keys."""
+    return repr((sorted(env_inputs().items()), geography(), sorted(own_files().items())))
 
 
 def base_inputs() -> dict[str, Any]:
     """Boundaries/population/postcodes/benchmarks that saved versions and uploads are checked against.
 
-    The environment's files when GAPMAP_BOUNDARIES is set, else the demo county's.
+    Those of the sidebar's geography: the environment's files (GAPMAP_BOUNDARIES), England
+    built in (no boundaries: `validate_dataset` uses it), the files uploaded in the sidebar, or
+    the demo county's.
     """
     env = env_inputs()
-    if "boundaries" in env:
+    geo = geography()
+    if geo == ENV_KEY:
         return {k: env.get(k) for k in ("boundaries", "population", "postcodes", "benchmarks")}
+    if geo == ENGLAND:
+        return {"boundaries": None, "population": None, "postcodes": env.get("postcodes"),
+                "benchmarks": env.get("benchmarks")}  # fmt: skip
+    if geo == OWN:
+        files = own_files()
+        return {"boundaries": files.get("boundaries"), "population": files.get("population"),
+                "postcodes": files.get("postcodes"), "benchmarks": env.get("benchmarks")}  # fmt: skip
     return {
         "boundaries": settings.DEMO_BOUNDARIES,
         "population": settings.DEMO_POPULATION,
@@ -160,6 +194,7 @@ def load_source(source: str, version_path: str | None = None, inputs: str = "") 
     if source == DEMO_KEY:
         dataset, report = validate_dataset(for_analysis=True)
     elif source == ENV_KEY:
+        # GAPMAP_SERVICES without GAPMAP_BOUNDARIES: the list on England built in.
         dataset, report = validate_dataset(for_analysis=True, **env_inputs())
     else:
         from gapmap.storage import read_version_file
@@ -289,12 +324,22 @@ def sync_uploaded_file(role: str) -> None:
     """Copy the file uploader's file into session state, where the rest of the page reads it.
 
     Tests set `upload_content`/`upload_name` directly: the same path from here on. A role
-    that may not upload (a viewer) has no uploader, and any upload state is dropped.
+    that may not upload (a viewer) has no uploader, and any upload state is dropped. The
+    uploader shown before there is any dataset (`upload_file_start`) disappears once its list
+    is shown, so its file is kept like a test's, not forgotten with the widget.
     """
     if not auth.allows(role, "upload"):
         for key in UPLOAD_KEYS:
             st.session_state.pop(key, None)
         return
+    started = st.session_state.get("upload_file_start")
+    if started is not None:
+        content = started.getvalue()
+        if st.session_state.get("upload_sha") != sha256(content):
+            st.session_state["upload_content"] = content
+            st.session_state["upload_name"] = started.name
+            st.session_state["upload_from_widget"] = False
+            st.session_state.pop("save_message", None)
     uploaded = st.session_state.get("upload_file")
     if uploaded is not None:
         content = uploaded.getvalue()
@@ -319,42 +364,118 @@ def current_upload() -> tuple[bytes, str, str] | None:
     return content, name, digest
 
 
-def save_upload(content: bytes, name: str, row_count: int, role: str) -> None:
+def save_upload(content: bytes, name: str, row_count: int, role: str, geography_id: str = "") -> None:
     if not auth.allows(role, "save"):  # the button is not drawn for them either
         raise GapmapInputError(f"a {role} may not save service lists; ask an analyst", file=name)
     from gapmap.storage import list_versions, save_version
 
-    already = [v for v in list_versions() if v.sha256 == sha256(content)]
+    already = [
+        v for v in list_versions() if v.sha256 == sha256(content) and v.geography in ("", geography_id)
+    ]
     if already:
         st.session_state["save_message"] = f"This file is already saved as version {already[-1].version_id}."
         return
-    version = save_version(content, name, row_count=row_count)
+    version = save_version(content, name, row_count=row_count, geography=geography_id)
     st.session_state["save_message"] = (
         f"Saved as version {version.version_id} ({version.row_count} services). Earlier versions are kept."
     )
 
 
 # --------------------------------------------------------------------------- page sections
-def sidebar_dataset() -> tuple[str, str, str | None]:
-    """Dataset choice -> (dataset_key, label, version_path)."""
-    from gapmap.storage import list_versions
+def sidebar_geography() -> str:
+    """Geography radio (demo first, the default) and, for "Your own files", the uploads."""
+    env = env_inputs()
+    labels = dict(GEOGRAPHY_LABELS)
+    if "boundaries" in env:
+        labels = {ENV_KEY: "Configured files (GAPMAP_*)", **labels}
+    elif "services" in env:
+        labels = {ENGLAND: labels.pop(ENGLAND), **labels}  # the configured list is on England
+    if st.session_state.get("geography") not in labels:
+        st.session_state.pop("geography", None)
+    geo = st.sidebar.radio("Geography", list(labels), format_func=labels.get, key="geography")
+    if geo == OWN:
+        sidebar_own_files()
+    return geo
 
+
+def sidebar_own_files() -> None:
+    """Boundary, population and postcode uploads, kept as files (the loaders read paths)."""
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.gettempdir()) / "gapmap-uploads"
+    kinds = {
+        "boundaries": (
+            "Boundaries (GeoJSON, GeoPackage or zipped Shapefile)",
+            ["geojson", "json", "gpkg", "zip"],
+        ),
+        "population": ("Population (CSV, XLSX or the ONS mid-year estimates workbook)", ["csv", "xlsx"]),
+        "postcodes": ("Postcode lookup (ONSPD/NSPL CSV, optional)", ["csv", "zip"]),
+    }
+    files = own_files()
+    with st.sidebar.expander("Your own files", expanded="boundaries" not in files):
+        for role, (label, types) in kinds.items():
+            uploaded = st.file_uploader(label, type=types, key=f"own_{role}")
+            if uploaded is None:
+                continue
+            content = uploaded.getvalue()
+            # The name keeps its extension (the readers go by it); the hash keeps uploads apart.
+            path = folder / f"{sha256(content)[:16]}_{Path(uploaded.name).name}"
+            if not path.is_file():
+                folder.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+            files[role] = str(path)
+    st.session_state["own_files"] = files
+
+
+def geography_id_of_own_files() -> str:
+    """The geography id saved versions of the uploaded boundaries carry ("custom:<sha12>")."""
+    path = own_files().get("boundaries")
+    if not path:
+        return ""
+    from pathlib import Path
+
+    return f"custom:{hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]}"
+
+
+def sidebar_dataset() -> tuple[str, str, str | None] | None:
+    """Dataset choice on the sidebar's geography -> (dataset_key, label, version_path).
+
+    Only what opens on that geography is offered: its saved versions (and those saved before
+    versions recorded a geography), the demo list on the demo, an upload that passes on it.
+    None when there is nothing to show yet (England or your own files before a list).
+    """
+    from gapmap.storage import versions_for
+
+    geo = geography()
+    env = env_inputs()
     options: dict[str, tuple[str, str | None]] = {}
-    if "boundaries" in env_inputs():
-        options[ENV_KEY] = ("Configured files (GAPMAP_*)", None)
-    options[DEMO_KEY] = ("Demo (fictional)", None)
-    for v in reversed(list_versions()):
+    if geo == ENV_KEY or (geo == ENGLAND and "services" in env and "boundaries" not in env):
+        options[ENV_KEY] = ("Configured list (GAPMAP_SERVICES)", None)
+    if geo == DEMO:
+        options[DEMO_KEY] = ("Demo (fictional)", None)
+    geography_id = {DEMO: "demo", ENGLAND: ENGLAND}.get(geo) or geography_id_of_own_files()
+    if geo == OWN and "boundaries" not in own_files():
+        return None
+    for v in reversed(versions_for(geography_id) if geography_id else []):
         options[f"version:{v.version_id}"] = (saved_version_label(v), str(v.path))
     upload = current_upload()
     if upload is not None:
         checked, _report = check_upload(upload[2], upload[0], upload[1], inputs_key())
         if checked is not None:
             options[UPLOAD_KEY] = (f"Uploaded, not saved: {upload[1]}", None)
+    if not options:
+        return None
+    # Each geography remembers its own dataset choice (a widget's state lapses when not drawn).
+    remembered = st.session_state.get(f"dataset_choice_{geo}")
     if st.session_state.get("dataset_choice") not in options:
         st.session_state.pop("dataset_choice", None)
+        if remembered in options:
+            st.session_state["dataset_choice"] = remembered
     choice = st.sidebar.selectbox(
         "Dataset", list(options), format_func=lambda k: options[k][0], key="dataset_choice"
     )
+    st.session_state[f"dataset_choice_{geo}"] = choice
     return choice, options[choice][0], options[choice][1]
 
 
@@ -373,6 +494,11 @@ def get_dataset(choice: str, version_path: str | None) -> Dataset:
 
 def sidebar_selection(dataset: Dataset) -> tuple[tuple[str, ...], str]:
     """Partnership / areas -> (selected codes (empty = all), label)."""
+    from gapmap.geography import lookup_for
+
+    lookup = lookup_for(dataset.areas, dataset.geography)
+    if len(levels_of(lookup)) > 1:
+        return sidebar_statutory_selection(dataset, lookup)
     codes = dataset.areas["area_code"].astype(str).tolist()
     names = dict(zip(codes, dataset.areas["area_name"].astype(str), strict=True))
     found = {p.id: p for p in partnerships_for(codes)}
@@ -393,6 +519,52 @@ def sidebar_selection(dataset: Dataset) -> tuple[tuple[str, ...], str]:
         if chosen:
             return tuple(chosen), f"{len(chosen)} chosen areas"
     return (), "All areas in the dataset"
+
+
+def sidebar_statutory_selection(dataset: Dataset, lookup: Any) -> tuple[tuple[str, ...], str]:
+    """On England's districts: any partnership, police force area, tier-one authority or region
+    (type to search), or districts by name; remembered per geography."""
+    choices = {c.key: c for c in area_choices(lookup, load_partnerships())}
+    # The same widget as on the demo; each geography remembers its own choice.
+    remembered = st.session_state.get(f"partnership_{dataset.geography}")
+    if st.session_state.get("partnership") not in choices:
+        st.session_state.pop("partnership", None)
+        if remembered in choices:
+            st.session_state["partnership"] = remembered
+    pick = st.sidebar.selectbox(
+        "Partnership / areas (type to search)",
+        list(choices),
+        format_func=lambda k: choices[k].label,
+        key="partnership",
+    )
+    st.session_state[f"partnership_{dataset.geography}"] = pick
+    if pick == PICK:
+        names = dict(zip(lookup["district_code"], lookup["district_name"], strict=True))
+        chosen = st.sidebar.multiselect(
+            "Districts", list(names), format_func=lambda c: f"{names[c]} ({c})", key="custom_areas"
+        )
+        if chosen:
+            return tuple(chosen), f"{len(chosen)} chosen districts"
+        return (), "All areas in the dataset"
+    if pick == ALL:
+        return (), "All areas in the dataset"
+    choice = choices[pick]
+    return choice.districts, choice.label.split(": ", 1)[-1].rsplit(" (", 1)[0]
+
+
+def sidebar_level(dataset: Dataset) -> str:
+    """ "Score per" district / tier-one authority / police force area / region (England only)."""
+    from gapmap.geography import LEVEL_LABELS, lookup_for
+
+    levels = levels_of(lookup_for(dataset.areas, dataset.geography))
+    if len(levels) == 1:
+        return "district"
+    key = f"level_{dataset.geography}"
+    if key not in st.session_state and st.session_state.get(f"kept_{key}") in levels:
+        st.session_state[key] = st.session_state[f"kept_{key}"]  # the widget lapsed while hidden
+    level = st.sidebar.radio("Score per", levels, format_func=lambda v: LEVEL_LABELS[v], key=key)
+    st.session_state[f"kept_{key}"] = level
+    return level
 
 
 def sidebar_view(dataset: Dataset) -> dict[str, Any]:
@@ -617,7 +789,7 @@ def patchwork_tab(dataset: Dataset, analysis: GapAnalysis) -> None:
 
 
 def services_tab(dataset: Dataset, choice_label: str, role: str) -> None:
-    from gapmap.storage import list_versions
+    from gapmap.storage import versions_for
 
     config = dataset.config
     st.subheader(f"Current list: {md(choice_label)}")
@@ -637,7 +809,7 @@ def services_tab(dataset: Dataset, choice_label: str, role: str) -> None:
 
     st.subheader("Saved versions")
     found = ValidationReport()
-    versions = list_versions(report=found)
+    versions = versions_for(dataset.geography, report=found)
     if found.problems:  # e.g. a damaged manifest entry: said here, the rest still works
         st.warning("Some saved versions need attention:")
         st.dataframe(report_frame(found), hide_index=True, width="stretch", key="storage_problems")
@@ -667,7 +839,7 @@ def upload_section(role: str) -> None:
                 key="upload_preview",
             )
             if st.button("Save as new version", type="primary", key="save_version"):
-                save_upload(content, name, len(checked.services), role)
+                save_upload(content, name, len(checked.services), role, checked.geography)
                 st.rerun()  # the sidebar (drawn earlier in this run) must list the new version
     if st.session_state.get("save_message"):
         st.success(st.session_state["save_message"])
@@ -675,7 +847,7 @@ def upload_section(role: str) -> None:
 
 def compare_section(dataset: Dataset, versions: list[Any]) -> None:
     st.subheader("Compare two versions")
-    options = {DEMO_KEY: "Demo list (fictional)"} if "boundaries" not in env_inputs() else {}
+    options = {DEMO_KEY: "Demo list (fictional)"} if dataset.geography == "demo" else {}
     options.update({v.version_id: f"{v.version_id}: {v.original_name}" for v in versions})
     paths = {v.version_id: str(v.path) for v in versions}
     keys = list(options)
@@ -894,11 +1066,39 @@ def show_input_error(exc: GapmapInputError) -> None:
     st.dataframe(report_frame(exc.report), hide_index=True, width="stretch", key="input_errors")
 
 
+def no_dataset_yet(role: str) -> None:
+    """England or your own files before a service list: say so and offer the upload."""
+    geo = geography()
+    st.title(GEOGRAPHY_LABELS.get(geo, geo))
+    if geo == OWN and "boundaries" not in own_files():
+        st.info("Upload your boundary file (and population) under **Your own files** in the sidebar.")
+        return
+    if not auth.allows(role, "upload"):
+        st.info("Signed in as a viewer: an analyst uploads the service list for this geography.")
+        return
+    st.info(
+        "Upload your service list to see it on this geography; it is checked first and only shown "
+        "if it fits. Nothing is saved until you choose to."
+    )
+    st.file_uploader("Service list (CSV or Excel)", type=["csv", "xlsx", "xls"], key="upload_file_start")
+    upload = current_upload()
+    if upload is not None:
+        content, name, digest = upload
+        _checked, report = check_upload(digest, content, name, inputs_key())
+        show_report(report, what=name)
+
+
 def page(role: str) -> None:
     st.sidebar.header("What to show")
-    choice, choice_label, version_path = sidebar_dataset()
+    sidebar_geography()
+    picked = sidebar_dataset()
+    if picked is None:
+        no_dataset_yet(role)
+        return
+    choice, choice_label, version_path = picked
     dataset = get_dataset(choice, version_path)
     selection, selection_label = sidebar_selection(dataset)
+    level = sidebar_level(dataset)
     view = sidebar_view(dataset)
     analysis = run_analysis(
         f"{choice}|{version_path}|{sorted(dataset.sources.items())}",
@@ -908,6 +1108,10 @@ def page(role: str) -> None:
         selection,
         view["population_vintage"],
     )
+    if level != "district":
+        from gapmap.levels import at_level
+
+        dataset, analysis = at_level(dataset, analysis, level)
     services = filtered_services(f"{choice}|{version_path}", dataset, view["service_filter"])
     if view["colour_by"] == "patchwork":
         with view["cell_box"]:
@@ -918,6 +1122,7 @@ def page(role: str) -> None:
     st.markdown(
         kicker_html(choice_label, fictional=dataset.is_demo, today=date.today()), unsafe_allow_html=True
     )
+    st.caption(geography_line(dataset.geography, choice_label, level))
     headline(dataset, analysis, view, selection_label)
 
     # Lazy tabs: only the open tab runs, so the first page (the map) arrives sooner and a

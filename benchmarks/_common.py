@@ -7,11 +7,15 @@ from pathlib import Path
 
 def england_services(boundaries: Path, out: Path) -> Path:
     """A plausible national service list for the given districts (deterministic)."""
-    import pandas as pd
-
     from gapmap.boundaries import load_boundaries
 
-    areas = load_boundaries(boundaries)
+    return services_for_areas(load_boundaries(boundaries), out)
+
+
+def services_for_areas(areas, out: Path) -> Path:
+    """`england_services` for an areas frame already loaded (e.g. England built in)."""
+    import pandas as pd
+
     points = areas.to_crs(27700).representative_point().to_crs(4326)
     rows = []
     for i, (code, pt) in enumerate(zip(areas["area_code"], points, strict=True)):

@@ -12,6 +12,14 @@ from pathlib import Path
 
 from gapmap.errors import GapmapInputError
 
+#: The levels of `gapmap.geography.LEVELS` (repeated here so `--help` needs no heavy import).
+LEVEL_CHOICES = ("district", "tier1", "pfa", "region")
+AREAS_HELP = (
+    "the selection: a partnership id (llr, pan_lancashire), a code or name of any level (E23000021 "
+    "for Leicestershire police, E10000018 or Rutland), or a list of district codes or "
+    "names separated by commas (default: every area)"
+)
+
 
 def _add_input_args(p: argparse.ArgumentParser, services_required: bool) -> None:
     p.add_argument("--services", type=Path, required=services_required, help="service list (CSV or XLSX)")
@@ -46,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check input files and print every problem found")
     _add_input_args(p, services_required=True)
+    p.add_argument("--areas", help=AREAS_HELP + "; checked and listed")
     _add_commissioning_args(p, report=False)
 
     p = sub.add_parser("report", help="score benchmarks and the patchwork; write tables, maps and the pack")
@@ -58,7 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="population estimate to divide by when the population file has several, e.g. census2021, "
         "mye2023 or mye2020 (default: the most recent official estimate present)",
     )
-    p.add_argument("--areas", help="comma-separated area codes forming the selection (default: all)")
+    p.add_argument("--areas", help=AREAS_HELP)
+    p.add_argument(
+        "--level",
+        choices=LEVEL_CHOICES,
+        default="district",
+        help="score per district (default), tier-one authority, police force area or region: each "
+        "figure is the sum of its districts' (England's 2024 districts only)",
+    )
     p.add_argument("--on", dest="on_date", help="YYYY-MM-DD: leave out services whose funding ends before it")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--title", help="title for maps and the pack")
@@ -85,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--postcodes", type=Path)
     p.add_argument("--benchmarks", type=Path)
     p.add_argument("--profile")
+    p.add_argument("--areas", help=AREAS_HELP + "; the figures compared cover these areas only")
     p.add_argument("--dir", type=Path, help="folder of saved versions (default: data/services/saved)")
 
     p = sub.add_parser("scenarios", help="save and list what-if scenarios (kept beside saved versions)")
@@ -129,11 +146,25 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         postcodes=args.postcodes,
         benchmarks=args.benchmarks,
     )
+    selection_line = None
+    if getattr(args, "areas", None) and dataset is not None:
+        from gapmap.geography import select_areas
+
+        try:
+            codes = select_areas(args.areas, dataset.areas, dataset.geography)
+        except GapmapInputError as exc:
+            report.extend(exc.problems)
+        else:
+            names = dict(zip(dataset.areas["area_code"], dataset.areas["area_name"], strict=True))
+            listed = ", ".join(f"{names.get(c, c)} ({c})" for c in codes or ())
+            selection_line = f"Selection: {len(codes or ())} area(s): {listed}"
     if report.ok:
         from gapmap.commissioning import check_inputs
 
         check_inputs(args, report, dataset)
     print(report.to_text())
+    if selection_line and report.ok:
+        print(selection_line)
     return 0 if report.ok else 1
 
 
@@ -181,7 +212,9 @@ def _cmd_versions(args: argparse.Namespace) -> int:
     if not versions:
         print("No saved versions yet.")
     for v in versions:
-        print(f"{v.version_id}\t{v.saved_at}\t{v.row_count} rows\t{v.original_name}\t{v.sha256[:12]}")
+        geography = v.geography or "geography not recorded"
+        fields = (v.version_id, v.saved_at, f"{v.row_count} rows", v.original_name, v.sha256[:12], geography)
+        print("\t".join(fields))
     return 0
 
 
@@ -201,7 +234,11 @@ def _cmd_save(args: argparse.Namespace) -> int:
         print("Nothing was saved.")
         return 1
     version = save_version(
-        args.services.read_bytes(), args.services.name, row_count=len(dataset.services), root=args.dir
+        args.services.read_bytes(),
+        args.services.name,
+        row_count=len(dataset.services),
+        root=args.dir,
+        geography=dataset.geography,
     )
     print(f"Saved as version {version.version_id} ({version.row_count} rows).")
     return 0
@@ -267,3 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A user mistake: the report, never a traceback.
         print(exc.report.to_text(), file=sys.stderr)
         return 1
+
+
+def main_exit() -> None:
+    """The `gapmap` console script (pip install .): `main` with its exit code."""
+    sys.exit(main())

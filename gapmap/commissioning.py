@@ -190,15 +190,18 @@ def check_inputs(args: Any, report: Any, dataset: Any = None) -> None:
 
 
 def prepare_report(
-    args: Any, dataset: Any, analysis: Any, analyse_fn: Any
+    args: Any, dataset: Any, analysis: Any, analyse_fn: Any, *, scenario_dataset: Any = None
 ) -> tuple[Any, Commissioning, dict[str, bytes], list[str]]:
     """`report`: demand rows, options, costs and a scenario, from the files named in `args`.
 
     Parameters
     ----------
     analyse_fn
-        `services -> GapAnalysis` with the report's profile, filter and selection, used for
-        the scenario's after figures.
+        `services -> GapAnalysis` with the report's profile, filter, selection and level, used
+        for the scenario's after figures.
+    scenario_dataset
+        The dataset whose service list the scenario changes (the districts' when scoring at a
+        coarser level); default `dataset`.
 
     Returns
     -------
@@ -226,7 +229,7 @@ def prepare_report(
     if getattr(args, "scenario", None):
         sc = load_scenario(args.scenario)
         scenario = run_scenario(
-            dataset,
+            scenario_dataset if scenario_dataset is not None else dataset,
             sc,
             before=full,
             analyse_fn=lambda services: with_rows(analyse_fn(services), services),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -308,7 +309,7 @@ def diff_services(
 
 
 # ---------------------------------------------------------------- area figures
-def _analyse(dataset, profile: str | None):
+def _analyse(dataset, profile: str | None, selection: Sequence[str] | None = None):
     from gapmap.engine import analyse
 
     return analyse(
@@ -317,6 +318,7 @@ def _analyse(dataset, profile: str | None):
         dataset.services,
         dataset.config,
         profile=profile,
+        selection=selection,
         small_area_population=getattr(dataset, "small_area_population", None),
     )
 
@@ -392,7 +394,13 @@ def compare_coverage(old_coverage: pd.DataFrame, new_coverage: pd.DataFrame) -> 
 
 # ---------------------------------------------------------------- public API
 def compare_versions(
-    old, new, *, profile: str | None = None, old_label: str = "old", new_label: str = "new"
+    old,
+    new,
+    *,
+    profile: str | None = None,
+    old_label: str = "old",
+    new_label: str = "new",
+    selection: Sequence[str] | None = None,
 ) -> VersionComparison:
     """Compare two datasets' service lists and how their benchmark figures differ.
 
@@ -405,13 +413,15 @@ def compare_versions(
         Benchmark profile id scored on both; None for the new dataset's default profile.
     old_label, new_label
         How to name the versions in the summary (e.g. "v0003").
+    selection
+        Area codes whose figures are compared (a partnership); None for every area.
     """
     added, removed, changed, matched_by = diff_services(old.services, new.services)
     notes = []
     config = new.config
     profile_id = profile or config.default_profile.id
-    old_analysis = _analyse(_with_config(old, config), profile_id)
-    new_analysis = _analyse(new, profile_id)
+    old_analysis = _analyse(_with_config(old, config), profile_id, selection)
+    new_analysis = _analyse(new, profile_id, selection)
     if sorted(old.areas[AREA_CODE].astype(str)) != sorted(new.areas[AREA_CODE].astype(str)):
         notes.append("Note: the two versions were checked against different areas.")
     return VersionComparison(
@@ -457,6 +467,15 @@ def _resolve(reference: str, folder: Path | None) -> tuple[Path, str]:
     )
 
 
+def _recorded_geography(reference: str, folder: Path | None) -> str:
+    """The geography a saved version was validated against ("" for a file or an old version)."""
+    from gapmap.storage import get_version
+
+    if Path(reference).is_file() or not re.fullmatch(r"[vV]?\d+", reference.strip()):
+        return ""
+    return get_version(reference, folder).geography
+
+
 def run_compare(args: argparse.Namespace) -> int:
     """`python -m gapmap compare OLD NEW`: print what changed between two service lists.
 
@@ -471,7 +490,23 @@ def run_compare(args: argparse.Namespace) -> int:
     new_path, new_label = _resolve(args.new, folder)
     boundaries, population = args.boundaries, args.population
     notes = []
-    if boundaries is None:
+    recorded = {_recorded_geography(args.old, folder), _recorded_geography(args.new, folder)} - {""}
+    if boundaries is None and len(recorded) > 1:
+        raise GapmapInputError(
+            f"{args.old} and {args.new} were checked against different areas "
+            f"({', '.join(sorted(recorded))}); compare versions of the same geography, or pass "
+            "--boundaries to check both against one.",
+            file="compare",
+        )
+    if boundaries is None and recorded == {"england_lad24"}:
+        notes.append("Areas: England built in (the geography both versions were saved on).")
+    elif boundaries is None and recorded and recorded != {"demo"}:
+        raise GapmapInputError(
+            f"{args.old} and {args.new} were checked against your own boundary file; pass it again with "
+            "--boundaries (and --population).",
+            file="compare",
+        )
+    elif boundaries is None:
         boundaries = settings.DEMO_BOUNDARIES
         population = population or settings.DEMO_POPULATION
         notes.append("Areas: the fictional demo county (pass --boundaries and --population to use your own).")
@@ -483,8 +518,19 @@ def run_compare(args: argparse.Namespace) -> int:
     }
     old = load_dataset(services=old_path, **inputs)
     new = load_dataset(services=new_path, **inputs)
+    selection = None
+    if getattr(args, "areas", None):
+        from gapmap.geography import select_areas
+
+        selection = select_areas(args.areas, new.areas, new.geography)
+        notes.append(f"Figures cover the {len(selection)} area(s) of --areas {args.areas}.")
     comparison = compare_versions(
-        old, new, profile=getattr(args, "profile", None), old_label=old_label, new_label=new_label
+        old,
+        new,
+        profile=getattr(args, "profile", None),
+        old_label=old_label,
+        new_label=new_label,
+        selection=selection,
     )
     comparison.notes[:0] = notes
     print(comparison.to_text())

@@ -7,10 +7,11 @@ there are errors; `load_demo` loads the fictional demo county shipped under data
 Inputs left as None fall back to the demo files (settings.DEMO_*), with two exceptions that
 avoid checking a real service list against the fictional county:
 
-* a service list given without boundaries is validated on its own (no `serves` or
-  point-in-area checks; a warning says so). `load_dataset` needs areas to analyse, so there
-  it is an error. To check a list against the demo county, pass
-  ``boundaries=settings.DEMO_BOUNDARIES`` explicitly.
+* a service list given without boundaries is checked against England built in
+  (`gapmap.geography`: 2024 districts, with `serves` able to name a tier-one authority,
+  police force area or region, and the shipped population unless `population` is given).
+  To check a list against the demo county, pass ``boundaries=settings.DEMO_BOUNDARIES``
+  explicitly.
 * boundaries given without a service list is an error (the demo services belong to the demo
   county only).
 """
@@ -18,6 +19,7 @@ avoid checking a real service list against the fictional county:
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -60,6 +62,9 @@ class Dataset:
         demo data". Which service list was used stays in `sources["services"]`.
     small_area_population
         Optional `lon`, `lat`, `population`, `area_code` points (e.g. LSOA centroids).
+    geography
+        Which areas these are: ``"demo"`` (the fictional county), ``"england_lad24"`` (England
+        built in) or ``"custom:<sha256[:12]>"`` (a boundary file); saved versions record it.
     """
 
     areas: gpd.GeoDataFrame
@@ -70,6 +75,7 @@ class Dataset:
     sources: dict[str, str]
     is_demo: bool
     small_area_population: pd.DataFrame | None = None
+    geography: str = "custom"
 
 
 def file_fingerprint(name: str, content: bytes) -> str:
@@ -206,7 +212,14 @@ def validate_dataset(
     # ---- boundaries
     areas: gpd.GeoDataFrame | None = None
     boundaries_failed = False
-    if boundaries_path is not None:
+    england = None
+    if boundaries_path is None and user_services:
+        from gapmap.geography import load_england
+
+        england = load_england()
+        areas = england.areas()
+        sources["boundaries"] = f"England built in: LAD May 2024 BUC ({england.fingerprint})"
+    elif boundaries_path is not None:
         from gapmap.boundaries import load_boundaries
 
         areas = _guarded(
@@ -216,23 +229,15 @@ def validate_dataset(
             boundaries_failed = True
         else:
             sources["boundaries"] = _fingerprint_path(boundaries_path)
-    elif for_analysis:
-        report.error(
-            services_label,
-            "no boundary file was given, so there are no areas to analyse; pass `--boundaries FILE` "
-            "(GeoJSON, GeoPackage or zipped Shapefile of your local authorities).",
-        )
-    else:
-        report.warn(
-            services_label,
-            "no boundary file was given, so `serves` and whether each service lies inside an area were "
-            "not checked; pass `--boundaries FILE` to check them.",
-        )
 
     # ---- population
-    population_frame = _population(
-        population, boundaries, areas, boundaries_failed, config, report, sources, for_analysis
-    )
+    if england is not None and population is None:
+        population_frame: pd.DataFrame | None = england.population(config)
+        sources["population"] = "England built in: Census 2021 and ONS mid-year estimates (population.csv)"
+    else:
+        population_frame = _population(
+            population, boundaries, areas, boundaries_failed, config, report, sources, for_analysis
+        )
 
     # ---- postcodes
     lookup: pd.DataFrame | None = None
@@ -278,8 +283,21 @@ def validate_dataset(
         report=report,
         sources=sources,
         is_demo=on_demo_county,
+        geography=_geography_id(on_demo_county, england is not None, sources.get("boundaries", "")),
     )
     return dataset, report
+
+
+def _geography_id(on_demo: bool, on_england: bool, boundaries_source: str) -> str:
+    """ "demo", "england_lad24" or "custom:<sha256[:12]>" of the boundary file (see `Dataset`)."""
+    if on_demo:
+        return "demo"
+    if on_england:
+        from gapmap.geography import ENGLAND_ID
+
+        return ENGLAND_ID
+    match = re.search(r"\(([0-9a-f]{12})\)$", boundaries_source)
+    return f"custom:{match.group(1)}" if match else "custom"
 
 
 def _guarded(report: ValidationReport, label: str, load):

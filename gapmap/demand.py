@@ -42,6 +42,8 @@ import pandas as pd
 
 from gapmap.config import Config, ConfigError, Profile
 from gapmap.errors import GapmapInputError, Problem, ValidationReport
+from gapmap.geography import LEVEL_LABELS
+from gapmap.geography import LEVELS as GEOGRAPHY_LEVELS
 from gapmap.tables import ROW_COLUMN, header_key, read_table
 from gapmap.wording import number, percent, unit_label
 
@@ -56,14 +58,10 @@ LEVEL_BY_PREFIX: dict[str, str] = {
     "E23": "pfa",
     "E12": "region",
 }
-#: Finest first: a level later in this tuple is coarser.
-LEVELS: tuple[str, ...] = ("district", "tier1", "pfa", "region")
-LEVEL_WORDS: dict[str, str] = {
-    "district": "district or unitary authority",
-    "tier1": "county (tier-one authority)",
-    "pfa": "police force area",
-    "region": "region",
-}
+#: Finest first (a level later in the tuple is coarser), and their words: the geography
+#: module's, so a demand message names levels exactly as `--level` and every output do.
+LEVELS: tuple[str, ...] = GEOGRAPHY_LEVELS
+LEVEL_WORDS: dict[str, str] = {**LEVEL_LABELS, "district": "district or unitary authority"}
 
 DEMAND_CODE_ALIASES: tuple[str, ...] = ("area_code", "code", "gss_code", "area", "ons_code")
 DEMAND_NAME_ALIASES: tuple[str, ...] = ("area_name", "name")

@@ -18,6 +18,7 @@ With invalid inputs it prints the validation report, writes nothing and returns 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -224,6 +225,8 @@ def _headline(analysis: GapAnalysis) -> str:
 def run_report(args: argparse.Namespace) -> int:
     """Run `python -m gapmap report` (see the module docs). Returns the exit code."""
     from gapmap.dataset import load_dataset
+    from gapmap.geography import ATTRIBUTION, ENGLAND_ID, lookup_for, select_areas
+    from gapmap.levels import at_level
 
     try:
         on = parse_on_date(getattr(args, "on_date", None))
@@ -243,25 +246,59 @@ def run_report(args: argparse.Namespace) -> int:
             postcodes=args.postcodes,
             benchmarks=args.benchmarks,
         )
+        selection = select_areas(getattr(args, "areas", None), dataset.areas, dataset.geography)
+        level = getattr(args, "level", None) or "district"
+        district_dataset = dataset
 
         def analyse_services(services):
-            return analyse(
-                dataset.areas,
-                dataset.population,
+            """The report's analysis (profile, vintage, filter, selection, level) of a service list."""
+            found = analyse(
+                district_dataset.areas,
+                district_dataset.population,
                 services,
-                dataset.config,
+                district_dataset.config,
                 profile=getattr(args, "profile", None),
                 population_vintage=getattr(args, "population_vintage", None),
                 service_filter=ServiceFilter(on=on),
-                selection=parse_areas(getattr(args, "areas", None)),
-                small_area_population=dataset.small_area_population,
+                selection=selection,
+                small_area_population=district_dataset.small_area_population,
             )
+            if level != "district":
+                lookup = lookup_for(district_dataset.areas, district_dataset.geography)
+                found = at_level(
+                    dataclasses.replace(district_dataset, services=services), found, level, lookup
+                )[1]
+            return found
 
-        analysis = analyse_services(dataset.services)
-        # Demand rows, options, costs and a scenario (issue 12): gapmap.commissioning.
+        analysis = analyse(
+            dataset.areas,
+            dataset.population,
+            dataset.services,
+            dataset.config,
+            profile=getattr(args, "profile", None),
+            population_vintage=getattr(args, "population_vintage", None),
+            service_filter=ServiceFilter(on=on),
+            selection=selection,
+            small_area_population=dataset.small_area_population,
+        )
+        if level != "district":
+            dataset, analysis = at_level(
+                dataset, analysis, level, lookup_for(dataset.areas, dataset.geography)
+            )
+        # Which population column (and vintage) each benchmark's denominator came from.
+        column_sources = dataset.population.attrs.get("column_sources", {})
+        analysis.summary["denominator_columns"] = {
+            d: column_sources[d] for d in dataset.config.denominators if d in column_sources
+        }
+        if dataset.geography == ENGLAND_ID:
+            analysis.summary["attribution"] = ATTRIBUTION
+        # Demand rows, options, costs and a scenario (issue 12): gapmap.commissioning. The
+        # scenario is applied to the district list and scored at the report's level.
         from gapmap.commissioning import prepare_report
 
-        analysis, extras, extra_files, extra_lines = prepare_report(args, dataset, analysis, analyse_services)
+        analysis, extras, extra_files, extra_lines = prepare_report(
+            args, dataset, analysis, analyse_services, scenario_dataset=district_dataset
+        )
         files = report_files(analysis, sources=dataset.sources, is_demo=dataset.is_demo)
         files.update(extra_files)
     except GapmapInputError as exc:

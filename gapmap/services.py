@@ -431,10 +431,18 @@ _EXCEL_SERIAL = re.compile(r"\d{5}(?:\.0+)?")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 
 
+#: Years a date may have. pandas timestamps end in 2262, so 31/12/9999 (a common "no end"
+#: placeholder) must be refused with a message, not overflow later; a funding date before
+#: 1900 or after 2200 is a typing slip in any case.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2200
+
+
 def parse_date(text: str) -> tuple[pd.Timestamp | None, str]:
     """Parse an ISO (YYYY-MM-DD), UK (DD/MM/YYYY) or Excel serial date.
 
-    Returns the timestamp and "" on success, or None and the reason it failed.
+    Returns the timestamp and "" on success, or None and the reason it failed (including
+    a year outside `EARLIEST_YEAR`..`LATEST_YEAR`).
     """
     m = _ISO.fullmatch(text)
     if m:
@@ -448,6 +456,8 @@ def parse_date(text: str) -> tuple[pd.Timestamp | None, str]:
             return pd.Timestamp(_EXCEL_EPOCH + timedelta(days=int(float(text)))), ""
         else:
             return None, "is not a date in a form we read"
+    if not EARLIEST_YEAR <= y <= LATEST_YEAR:
+        return None, f"is outside the years we read: dates must be between {EARLIEST_YEAR} and {LATEST_YEAR}"
     try:
         return pd.Timestamp(date(y, mo, d)), ""
     except ValueError:
@@ -1265,11 +1275,23 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
                 names.append(code)
         candidates = list(areas["area_code"].astype(str)) + list(areas["area_name"].astype(str))
 
+    # England built in: a county, police force area or region named in `serves` means its
+    # districts (`gapmap.geography.AreaGroups`, casefolded code or name -> district codes).
+    groups = areas.attrs.get("area_groups", {}) if areas is not None else {}
+
     def resolve(token: str) -> list[str] | None:
         if codes_by_key is None:
             # No boundaries: keep the text (codes upper-cased) for a later check.
             return [token.upper() if re.fullmatch(r"[A-Za-z]\d{8}", token) else token]
         return codes_by_key.get(token.casefold())
+
+    def expand(token: str) -> list[list[str]] | None:
+        codes = resolve(token)
+        if codes is None and token.casefold() in groups:
+            members = groups[token.casefold()]
+            # An empty group is a name several areas share (Lancashire county and police area).
+            return [[c] for c in members] if members else [["", ""]]
+        return None if codes is None else [codes]
 
     def parse(text: str) -> tuple[tuple[str, ...], list[str], list[str]]:
         if text == "":
@@ -1281,19 +1303,21 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
         bad: list[str] = []
         ambiguous: list[str] = []
         for token in tokens:
-            pieces: list[tuple[str, list[str] | None]] = [(token, resolve(token))]
+            pieces: list[tuple[str, list[list[str]] | None]] = [(token, expand(token))]
             if pieces[0][1] is None and "," in token:
                 # "A, B" written with commas (area names rarely hold one): use the parts if all match.
-                parts = [(p.strip(), resolve(p.strip())) for p in token.split(",") if p.strip()]
+                parts = [(p.strip(), expand(p.strip())) for p in token.split(",") if p.strip()]
                 if all(codes is not None for _, codes in parts):
                     pieces = parts
-            for piece, codes in pieces:
-                if codes is None:
+            for piece, expanded in pieces:
+                if expanded is None:
                     bad.append(piece)
-                elif len(codes) > 1:
-                    ambiguous.append(piece)
-                elif codes[0] not in found:
-                    found.append(codes[0])
+                    continue
+                for codes in expanded:
+                    if len(codes) > 1:
+                        ambiguous.append(piece)
+                    elif codes[0] not in found:
+                        found.append(codes[0])
         return tuple(found), bad, ambiguous
 
     parsed = _per_unique(raw, parse)
@@ -1303,10 +1327,10 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
             out.error(
                 i,
                 "serves",
-                f"`serves` names {_quote(token)}, which is not an area code or name in the boundary file; "
+                f"`serves` names {_quote(token)}, which is not an area code or name of the areas in use; "
                 + _did_you_mean(token, candidates)
                 + "use area codes (e.g. E06000016) or names separated by ;, or * for every area.",
-                private="`serves` names an area that is not in the boundary file; use area codes (e.g. "
+                private="`serves` names an area that is not among the areas in use; use area codes (e.g. "
                 "E06000016) or names separated by semicolons, or * for every area",
             )
         for token in ambiguous:

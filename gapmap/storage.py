@@ -81,6 +81,10 @@ class SavedVersion:
         Where the bytes are.
     problem
         Why this version cannot be opened (its checksum is lost), or "" when it can.
+    geography
+        The areas the list was validated against (`gapmap.dataset.Dataset.geography`:
+        "demo", "england_lad24" or "custom:<sha256[:12] of the boundary file>"); "" for a
+        version saved before this was recorded (manifests without the field stay valid).
     """
 
     version_id: str
@@ -90,6 +94,7 @@ class SavedVersion:
     sha256: str
     path: Path
     problem: str = ""
+    geography: str = ""
 
 
 # ---------------------------------------------------------------- names
@@ -178,6 +183,7 @@ def _entry(version: SavedVersion) -> dict:
         "original_name": version.original_name,
         "sha256": version.sha256,
         "file": version.path.name,
+        **({"geography": version.geography} if version.geography else {}),
     }
 
 
@@ -372,6 +378,7 @@ def _scan(root: Path, report: ValidationReport) -> tuple[list[SavedVersion], boo
                 sha256=entry["sha256"] if checksum_ok else "",
                 path=path,
                 problem=problem,
+                geography=str(entry.get("geography", "") or ""),
             )
         )
     versions.sort(key=lambda v: (_version_number(v.version_id), v.path.name))
@@ -505,7 +512,12 @@ def get_version(version_id: str, root: Path | str | None = None) -> SavedVersion
 
 
 def save_version(
-    content: bytes, original_name: str, *, row_count: int | None = None, root: Path | str | None = None
+    content: bytes,
+    original_name: str,
+    *,
+    row_count: int | None = None,
+    root: Path | str | None = None,
+    geography: str = "",
 ) -> SavedVersion:
     """Save a service list as a new version; earlier versions are never touched.
 
@@ -519,6 +531,9 @@ def save_version(
         Services in the list (from validation). Counted roughly from the bytes when omitted.
     root
         Versions folder (default `settings.SAVED_SERVICES_DIR`).
+    geography
+        The areas the list was validated against (`Dataset.geography`), recorded so the
+        version is offered only where it can be opened (`versions_for`).
 
     Two processes saving at once get different version ids: allocating the id, writing
     the file and updating the manifest happen under an exclusive lock.
@@ -555,6 +570,7 @@ def save_version(
                 original_name=original_name,
                 sha256=digest,
                 path=path,
+                geography=geography,
             )
             if damaged and (folder / MANIFEST_NAME).exists():
                 _repair(folder, versions, damaged, report)  # keeps the damaged manifest beside
@@ -604,6 +620,14 @@ def read_version_file(path: Path | str) -> bytes:
         f"`{path.name}` is not a saved version (it may have been removed); choose another version",
         file=str(path),
     )
+
+
+def versions_for(
+    geography: str, root: Path | str | None = None, *, report: ValidationReport | None = None
+) -> list[SavedVersion]:
+    """The versions that can be opened on `geography`: those validated against it, and those
+    saved before the geography was recorded (`geography == ""`; the caller should say so)."""
+    return [v for v in list_versions(root, report=report) if v.geography in ("", geography)]
 
 
 def _valid_id(value: object) -> bool:

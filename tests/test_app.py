@@ -306,8 +306,8 @@ def test_broken_configured_files_show_a_readable_report(monkeypatch, tmp_path):
     assert any("could not be used" in e.value for e in at.error)
     problems = dataframe_with(at, "What is wrong and how to fix it")
     assert (problems["File"] == "areas.geojson").any()
-    # The other datasets stay reachable from the sidebar.
-    assert "demo" in at.selectbox(key="dataset_choice").options[1].lower()
+    # The other datasets stay reachable from the sidebar: the demo is one geography away.
+    assert "Demo county (fictional)" in at.radio(key="geography").options
 
 
 def test_real_districts_and_a_named_partnership(shared_data, monkeypatch, tmp_path):

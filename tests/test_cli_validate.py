@@ -43,7 +43,7 @@ def test_errors_exit_1_and_print_row_and_column(capsys):
     assert "ERROR: capacity_not_a_number.csv, row 3, column `capacity`:" in out
 
 
-def test_services_without_boundaries_warns_that_areas_were_not_checked(capsys):
+def test_services_without_boundaries_are_checked_against_england(capsys):
     code = cli.main(
         [
             "validate",
@@ -54,8 +54,11 @@ def test_services_without_boundaries_warns_that_areas_were_not_checked(capsys):
         ]
     )
     out = capsys.readouterr().out
-    assert code == 0
-    assert "no boundary file was given" in out
+    # The fixture's `Beta Town` is no English district: England built in is what it was checked on.
+    # Row 4 is a refuge, so the message gives its row and column, not the area it names.
+    assert code == 1
+    assert "ERROR: services.csv, row 4, column `serves`: `serves` names an area that is not" in out
+    assert "Beta Town" not in out
 
 
 def test_missing_services_argument_is_a_usage_error(capsys):

@@ -70,20 +70,34 @@ def test_demo_files_passed_explicitly_count_as_demo():
     assert report.ok and dataset.is_demo
 
 
-def test_services_alone_are_validated_without_area_checks(fx):
+def test_services_alone_are_checked_against_england_built_in(fx):
+    """No boundaries: the list is checked against England's 2024 districts (issue 10), so the
+    fixture's fictional `Beta Town` is an error naming its row, and nothing is the demo."""
     dataset, report = validate_dataset(fx / "services.csv", postcodes=fx / "postcodes.csv", today=TODAY)
-    assert report.ok, report.to_text()
-    (warning,) = report.warnings
-    assert "no boundary file" in warning.message and "`serves`" in warning.message
-    assert not dataset.is_demo
-    assert len(dataset.areas) == 0 and "boundaries" not in dataset.sources
-    # without areas, names in `serves` cannot be resolved: kept as written
-    assert dataset.services.set_index("service_id").loc["REF-1", "serves"] == ("Beta Town",)
+    assert dataset is None
+    (error,) = report.errors
+    # Row 4 is a refuge: its row and column are given, never what it names.
+    assert (error.row, error.column) == (4, "serves") and "Beta Town" not in error.message
 
 
-def test_services_alone_cannot_be_analysed(fx):
-    with pytest.raises(GapmapInputError, match="no boundary file"):
-        load_dataset(fx / "services.csv", postcodes=fx / "postcodes.csv", today=TODAY)
+def test_services_alone_are_analysed_on_england_built_in(tmp_path):
+    path = tmp_path / "llr.csv"
+    path.write_text(
+        "service_id,name,service_type,serves,capacity\n"
+        "IDVA-1,County IDVA,idva,E10000018,7\n"  # Leicestershire county: its seven districts
+        "IDVA-2,Rutland IDVA,idva,Rutland,1\n",
+        encoding="utf-8",
+    )
+    dataset = load_dataset(path, today=TODAY)
+    assert dataset.geography == "england_lad24" and not dataset.is_demo
+    assert len(dataset.areas) == 296
+    assert dataset.sources["boundaries"].startswith("England built in: LAD May 2024 BUC")
+    served = dataset.services.set_index("service_id")["serves"]
+    assert served["IDVA-1"] == tuple(f"E07000{n}" for n in range(129, 136))
+    assert served["IDVA-2"] == ("E06000017",)
+    assert dataset.population.attrs["column_sources"]["females_16_plus"].startswith(
+        "census21_females_16plus_est (Census 2021"
+    )
 
 
 def test_population_from_boundary_columns(fx):
