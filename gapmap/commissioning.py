@@ -92,7 +92,7 @@ def area_profile(analysis: Any, extras: Commissioning, config: Any, area_code: s
         if r.status in ("red", "amber") and pd.notna(r.shortfall) and float(r.shortfall) > 0:
             share = "" if pd.isna(r.ratio) else f" ({percent(r.ratio)} of what is needed)"
             missing.append(f"{r.benchmark_label}: {amount(float(r.shortfall))} short{share} [{basis}]")
-        elif basis == "demand" and getattr(r, "reading", "") and r.status == "amber":
+        elif basis == "demand" and getattr(r, "reading", "") and r.status in ("low", "high"):
             missing.append(f"{r.benchmark_label}: {r.reading} [demand]")
     cov = analysis.coverage
     cells = cov[(cov["area_code"] == area_code) & cov["patchwork_gap"].astype(bool)]

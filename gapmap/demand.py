@@ -644,7 +644,9 @@ def _status(bench: DemandBenchmark, config: Config, ratio: float, has: bool) -> 
     if bench.kind == "expected":
         if not math.isfinite(ratio):
             return "no_data"
-        return "green" if bench.low_at <= ratio <= bench.high_at else "amber"
+        # Not "met"/"not met": fewer cases than expected may mean under-identification, more
+        # may mean pressure; neither is good or bad on its own, so the words say which.
+        return "low" if ratio < bench.low_at else "high" if ratio > bench.high_at else "expected"
     if not bench.service_types or not math.isfinite(ratio):
         return INFO_STATUS if has else "no_data"
     return config.status_for(ratio)

@@ -113,6 +113,14 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     return csv_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
 
 
+def _figure_label(row: dict, bench: Any) -> str:
+    """The row in words; a demand row's own reading says it best (gapmap.demand)."""
+    reading = row.get("reading")
+    if row.get("basis") == "demand" and isinstance(reading, str) and reading:
+        return f"{wording.status_label(row.get('status'))}: {reading}"
+    return wording.figure_text(row, bench)
+
+
 def gaps_labelled(analysis: GapAnalysis) -> pd.DataFrame:
     """The engine's gap rows with the label columns of gaps.csv (`GAPS_CSV_COLUMNS`)."""
     gaps = analysis.gaps
@@ -125,7 +133,7 @@ def gaps_labelled(analysis: GapAnalysis) -> pd.DataFrame:
     records = gaps.to_dict("records")
     return gaps.assign(
         status_label=[wording.status_label(r["status"]) for r in records],
-        figure_label=[wording.figure_text(r, benches.get(r["benchmark_id"])) for r in records],
+        figure_label=[_figure_label(r, benches.get(r["benchmark_id"])) for r in records],
         profile=analysis.profile.id,
         profile_caveat=analysis.profile.caveat,
     )

@@ -31,6 +31,10 @@ STATUS_LABELS: dict[str, str] = {
     "no_data": "No data",
     # demand rows that count need without a benchmark (waiting lists, declined referrals)
     "info": "For information",
+    # demand rows reading observed activity against an expected volume (Marac cases)
+    "expected": "As expected",
+    "low": "Below expected",
+    "high": "Above expected",
 }
 
 #: Patchwork states of one tier x cohort cell in one area.

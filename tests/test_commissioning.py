@@ -111,3 +111,35 @@ def test_area_profile_says_what_is_missing_what_fills_it_and_the_cost(demo):
         for line in prof["options"]
     )
     assert any("£80 per school assembly" in line for line in prof["costs"])
+
+
+@pytest.mark.shared_data
+def test_idva_needed_per_police_force_area_on_englands_geography(tmp_path, capsys, shared_data):
+    """Leicestershire police force area (E23000021): 466,037 women 16+ (tests/test_levels.py).
+
+    An illustrative 1,500 Marac cases need 1,500 / 100 = 15 Idva FTE; the two services give
+    6 + 9 = 15. Expected cases 466,037 x 40 / 10,000 = 1,864.148; 1,500 is 80.5% of that,
+    inside the 80-120% band. The same table scored by district is refused.
+    """
+    services = tmp_path / "services.csv"
+    services.write_text(
+        "name,service_type,serves,capacity,capacity_unit\n"
+        "City and Rutland Idva,idva,Leicester;Rutland,6,fte\nCounty Idva,idva,E10000018,9,fte\n",
+        encoding="utf-8",
+    )
+    demand = tmp_path / "pfa.csv"
+    demand.write_text("area_code,period,marac_cases\nE23000021,2024-25,1500\n", encoding="utf-8")
+    out = tmp_path / "out"
+    base = ["report", "--services", str(services), "--areas", "llr", "--demand", str(demand)]
+    fast = ["--no-maps", "--no-pack", "--no-xlsx"]
+    assert main([*base, "--level", "pfa", "--out", str(out), *fast]) == 0
+    gaps = pd.read_csv(out / "gaps.csv", dtype={"area_code": str}, keep_default_na=False)
+    rows = gaps[gaps["area_code"] == "E23000021"].set_index("benchmark_id")
+    assert float(rows.loc["idva_fte_from_marac", "required"]) == pytest.approx(15.0)
+    assert float(rows.loc["idva_fte_from_marac", "provided"]) == pytest.approx(15.0)
+    assert float(rows.loc["marac_admin_fte", "required"]) == pytest.approx(3.75)
+    assert float(rows.loc["marac_activity", "required"]) == pytest.approx(1864.148)
+    assert rows.loc["marac_activity", "status"] == "expected"
+    capsys.readouterr()
+    assert main([*base, "--out", str(tmp_path / "by_district"), *fast]) == 1
+    assert "`--level pfa`" in capsys.readouterr().out

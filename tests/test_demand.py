@@ -134,13 +134,13 @@ def test_marac_activity_against_40_per_10000_women(tmp_path):
     assert a["required"] == pytest.approx(200)
     assert a["provided"] == 230
     assert a["ratio"] == pytest.approx(1.15)
-    assert a["status"] == "green"
+    assert a["status"] == "expected"
     assert a["reading"].startswith("as expected: 115%")
     b = _row(rows, "marac_activity", "E07000002")
     # 30,000 x 40 / 10,000 = 120 expected; 90 observed: 75%, under-identification.
     assert b["required"] == pytest.approx(120)
     assert b["ratio"] == pytest.approx(0.75)
-    assert b["status"] == "amber"
+    assert b["status"] == "low"
     assert b["reading"].startswith("under-identification: 75%")
 
 
@@ -176,6 +176,7 @@ def test_idva_fte_required_and_activity_per_police_force_area(tmp_path):
     act = _row(rows, "marac_activity", "E23000002")
     assert act["required"] == pytest.approx(800)
     assert act["reading"].startswith("pressure: 125%")
+    assert act["status"] == "high"
     assert _row(rows, "marac_activity", "E23000001")["ratio"] == pytest.approx(2350 / 2000)
 
 
