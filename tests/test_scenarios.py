@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from gapmap.errors import GapmapInputError
@@ -106,3 +107,30 @@ def test_scenarios_are_saved_atomically_and_listed(tmp_path):
     with pytest.raises(GapmapInputError):
         save_scenario(b"nonsense = 1\n", "bad.toml", root=tmp_path)
     assert len(list_scenarios(tmp_path)) == 2
+
+
+def test_a_scenario_adding_a_located_refuge_leaks_its_location_nowhere(tmp_path, capsys):
+    """A refuge added by a scenario with a postcode and coordinates is counted in its areas'
+    after figures, but no output (CSVs, workbook, pack, console) holds its location."""
+    from test_hostile_exports import SECRET, SECRET_LAT, SECRET_LON, SECRET_POSTCODE, leaks, output_texts
+
+    from gapmap.cli import main
+
+    scenario = tmp_path / "refuge.toml"
+    scenario.write_text(
+        'name = "A new refuge"\n[[add]]\n'
+        f'name = "{SECRET["name"]}"\nservice_type = "refuge"\npostcode = "{SECRET_POSTCODE}"\n'
+        f'latitude = {SECRET_LAT}\nlongitude = {SECRET_LON}\nserves = "E07999006;E07999007"\n'
+        'capacity = 7\ncapacity_unit = "family_spaces"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    assert main(["report", "--scenario", str(scenario), "--out", str(out), "--no-maps"]) == 0
+    console = capsys.readouterr().out
+    figures = pd.read_csv(out / "scenario.csv", dtype={"area_code": str})
+    moved = figures[(figures["benchmark_id"] == "refuge_family_spaces") & figures["moved"]]
+    assert {"E07999006", "E07999007"} <= set(moved["area_code"])  # it is counted
+    texts = output_texts(out)
+    texts["console"] = console
+    assert texts["pack.pdf:text"].count("Scenario: A new refuge") >= 1
+    assert {name: f for name, f in ((n, leaks(t)) for n, t in texts.items()) if f} == {}
