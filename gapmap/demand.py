@@ -100,6 +100,7 @@ class DemandBenchmark:
     low_at: float = 0.8
     high_at: float = 1.2
     of: str | None = None
+    summable: bool = True
 
     def describe(self, config: Config | None = None) -> str:
         """A one-line definition, e.g. 'Marac cases / 100 per fte'."""
@@ -179,6 +180,7 @@ def demand_benchmarks(profile: Profile, config: Config) -> list[DemandBenchmark]
                 low_at=numbers["low_at"] or 0.8,
                 high_at=numbers["high_at"] or 1.2,
                 of=of,
+                summable=bool(raw.get("summable", True)),
             )
         )
     if problems:
@@ -570,7 +572,7 @@ def demand_rows(
             provided = m
             short = np.full(len(codes), np.nan)
             req_all = np.nan
-            prov_all = np.nansum(m[has]) if has.any() else np.nan
+            prov_all = np.nansum(m[has]) if has.any() and bench.summable else np.nan
             base_all = np.nansum(base[has]) if bench.of and has.any() else np.nan
             short_all = np.nan
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -587,6 +589,8 @@ def demand_rows(
         for i in range(len(codes)):
             reading[i] = reading[i] or _reading(bench, ratio[i], has[i], m[i])
         reading_all = _reading(bench, ratio_all, bool(has.any()), prov_all)
+        if not bench.summable:
+            reading_all = "not added up across areas (a median has no total)"
         if bench.kind == "required" and has.any():
             gap_all = req_all - (prov_all if np.isfinite(prov_all) else 0)
             reading_all = (

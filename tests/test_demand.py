@@ -318,3 +318,15 @@ def test_counties_and_unitaries_score_together_as_tier_one(tmp_path):
     # ...but a county figure is still refused when districts are scored.
     with pytest.raises(GapmapInputError, match="a tier-one authority"):
         check_levels(demand, ["E07000129", "E06000016"])
+
+
+def test_a_median_wait_has_no_total(tmp_path):
+    analysis, _, services, population = _district_case(tmp_path)
+    demand = load_demand(
+        _csv(tmp_path, "area_code,period,median_wait_weeks\nE07000001,2024-25,9\nE07000002,2024-25,14\n"),
+        CONFIG,
+    )
+    rows, _ = demand_rows(analysis, demand, services, population, CONFIG)
+    assert _row(rows, "median_wait_weeks", "E07000002")["provided"] == 14
+    total = _row(rows, "median_wait_weeks", "ALL")
+    assert np.isnan(total["provided"]) and "median has no total" in total["reading"]
