@@ -69,6 +69,7 @@ def area_pages(dataset: Any, analysis: Any, extras: Commissioning, *, today: dat
 def catalogue_pages(dataset: Any, extras: Commissioning, *, today: date) -> list[Figure]:
     """The interventions catalogue as a table: ratings, tiers, cohorts and unit costs."""
     from gapmap.pack import _chunks, _draw_table, _numbered, _page
+    from gapmap.snapshot import text_lines
 
     is_demo = bool(getattr(dataset, "is_demo", False))
     table = extras.catalogue_table
@@ -81,28 +82,32 @@ def catalogue_pages(dataset: Any, extras: Commissioning, *, today: date) -> list
             today=today,
             is_demo=is_demo,
         )
-        fig.text(
-            0.05,
-            0.895,
+        text_lines(
+            fig,
             "Evidence = how far the research can be trusted; impact = how much difference it makes on "
             "average (LOW, MODERATE, HIGH as the LLR rapid evidence review, 2023, defines them). "
-            "Citations: gaps.xlsx.",
+            "Citations: the Interventions sheet of gaps.xlsx.",
+            x=0.05,
+            y=0.895,
+            chars=175,
+            step=0.02,
+            right=0.95,
             fontsize=8.5,
-            color="#333333",
             va="center",
+            color="#333333",
         )
         rows = [
             [
-                textwrap.shorten(str(table.iloc[i]["intervention"]), 44, placeholder="…"),
-                textwrap.shorten(str(table.iloc[i]["tiers"]), 34, placeholder="…"),
-                textwrap.shorten(str(table.iloc[i]["cohorts"]), 40, placeholder="…"),
+                textwrap.shorten(str(table.iloc[i]["intervention"]), 38, placeholder="…"),
+                textwrap.shorten(str(table.iloc[i]["tiers"]), 30, placeholder="…"),
+                textwrap.shorten(str(table.iloc[i]["cohorts"]), 34, placeholder="…"),
                 str(table.iloc[i]["evidence"]),
                 str(table.iloc[i]["impact"]),
-                textwrap.shorten(str(table.iloc[i]["unit_cost"]) or "-", 58, placeholder="…"),
+                textwrap.shorten(str(table.iloc[i]["unit_cost"]) or "-", 52, placeholder="…"),
             ]
             for i in chunk
         ]
-        _draw_table(fig, header, rows, [3.0, 2.2, 2.6, 1.1, 1.1, 3.6], top=0.85, fontsize=7.5)
+        _draw_table(fig, header, rows, [3.3, 2.6, 3.0, 1.0, 1.25, 3.5], top=0.85, fontsize=7.5)
         pages.append(fig)
     return pages
 
@@ -142,8 +147,20 @@ def scenario_pages(dataset: Any, extras: Commissioning, *, today: date) -> list[
         flow.heading("Patchwork cells opened or closed")
         for c in cells.itertuples(index=False):
             flow.text(f"• {c.area_name}: {c.tier} x {c.cohort}: {c.change}", fontsize=9.5)
-    pages = list(flow.pages)
     moved = result.moved
+    flow.heading("What moves")
+    if len(moved):
+        areas = sorted(
+            {str(n) for n, c in zip(moved["area_name"], moved["area_code"], strict=True) if c != "ALL"}
+        )
+        flow.text(
+            f"{len(moved)} figure(s) move, in {', '.join(areas) or 'the whole selection only'}: "
+            "before and after on the next page.",
+            fontsize=9.5,
+        )
+    else:
+        flow.text("No benchmark figure moved.", fontsize=9.5)
+    pages = list(flow.pages)
     header = [
         "Area",
         "Benchmark",
@@ -188,8 +205,6 @@ def scenario_pages(dataset: Any, extras: Commissioning, *, today: date) -> list[
             align=["left", "left", "right", "right", "right", "right", "left", "left"],
         )
         pages.append(fig)
-    if not len(moved):
-        flow.text("No benchmark figure moved.", fontsize=9.5)
     return pages
 
 
