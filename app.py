@@ -23,6 +23,7 @@ set environment variables before starting (GAPMAP_SERVICES alone: your list on E
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import sys
@@ -904,8 +905,12 @@ def show_comparison(comparison: Any) -> None:
         st.dataframe(cells, hide_index=True, width="stretch", key="compare_cells")
 
 
-def closing_tab(dataset: Dataset, analysis: GapAnalysis, role: str) -> None:
-    """Need against provision, what would fill each gap and its cost, and what-if scenarios."""
+def closing_tab(dataset: Dataset, analysis: GapAnalysis, role: str, district: dict[str, Any]) -> None:
+    """Need against provision, what would fill each gap and its cost, and what-if scenarios.
+
+    `district` holds the district dataset, selection, level and vintage: a scenario changes the
+    district service list and is scored as the page is (rolled up to the level when one is chosen).
+    """
     from gapmap.commissioning import (
         area_profile as commissioning_profile,
     )
@@ -961,11 +966,11 @@ def closing_tab(dataset: Dataset, analysis: GapAnalysis, role: str) -> None:
     if st.button("Score this scenario", key="scenario_run"):
         scenario = parse_scenario(text.encode("utf-8"), "scenario.toml")
         st.session_state["scenario_result"] = run_scenario(
-            dataset,
+            district["dataset"],
             scenario,
             before=full,
             analyse_fn=lambda services: demand_for(
-                run_analysis_for(dataset, analysis, services),
+                run_analysis_for(district, analysis, services),
                 services,
                 dataset.population,
                 dataset.config,
@@ -987,18 +992,25 @@ def closing_tab(dataset: Dataset, analysis: GapAnalysis, role: str) -> None:
         st.dataframe(saved, hide_index=True, width="stretch", key="scenario_list")
 
 
-def run_analysis_for(dataset: Dataset, analysis: GapAnalysis, services: Any) -> GapAnalysis:
-    """The current view's analysis (profile, filter, selection) for another service list."""
-    return analyse(
+def run_analysis_for(district: dict[str, Any], analysis: GapAnalysis, services: Any) -> GapAnalysis:
+    """The current view's analysis (profile, vintage, filter, selection, level) of another list."""
+    dataset = district["dataset"]
+    found = analyse(
         dataset.areas,
         dataset.population,
         services,
         dataset.config,
         profile=analysis.profile.id,
         service_filter=analysis.service_filter,
-        selection=analysis.selection or None,
+        selection=district["selection"] or None,
         small_area_population=dataset.small_area_population,
+        population_vintage=district["vintage"],
     )
+    if district["level"] != "district":
+        from gapmap.levels import at_level
+
+        found = at_level(dataclasses.replace(dataset, services=services), found, district["level"])[1]
+    return found
 
 
 def export_tab(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], title: str) -> None:
@@ -1108,6 +1120,12 @@ def page(role: str) -> None:
         selection,
         view["population_vintage"],
     )
+    district = {
+        "dataset": dataset,
+        "selection": selection,
+        "level": level,
+        "vintage": view["population_vintage"],
+    }
     if level != "district":
         from gapmap.levels import at_level
 
@@ -1133,7 +1151,7 @@ def page(role: str) -> None:
         "Map": lambda: map_tab(dataset, analysis, services, view),
         "Gaps": lambda: gaps_tab(dataset, analysis, view),
         "Patchwork": lambda: patchwork_tab(dataset, analysis),
-        "Closing gaps": lambda: closing_tab(dataset, analysis, role),
+        "Closing gaps": lambda: closing_tab(dataset, analysis, role, district),
         "Services": lambda: services_tab(dataset, choice_label, role),
         "Export": lambda: export_tab(dataset, analysis, view, title),
         "Method": lambda: method_tab(dataset, view, analysis),
