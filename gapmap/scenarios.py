@@ -286,8 +286,10 @@ def apply_scenario(
                 table.at[k, "service_id"] = f"SCN{n:03d}"
                 used.add(f"SCN{n:03d}")
         table[ROW_COLUMN] = [a.row or 0 for a in adds]
+        # In a TOML scenario "row" means the [[add]] entry number; the messages say so.
+        label = f"{file} ([[add]] entry = row)" if file.lower().endswith(".toml") else file
         added = validate_service_table(
-            table, file=file, config=config, areas=areas, report=report, today=today
+            table, file=label, config=config, areas=areas, report=report, today=today
         )
         if added is not None:
             clash = set(added["service_id"].astype(str)) & set(ids)
