@@ -158,7 +158,7 @@ def check_inputs(args: Any, report: Any, dataset: Any = None) -> None:
     Problems go into `report` (nothing is raised); a service's unknown `intervention` is a
     warning with a did-you-mean.
     """
-    from gapmap.demand import load_demand
+    from gapmap.demand import check_levels, load_demand
     from gapmap.errors import GapmapInputError
     from gapmap.interventions import load_catalogue, load_unit_costs, match_services
     from gapmap.scenarios import load_scenario
@@ -171,9 +171,18 @@ def check_inputs(args: Any, report: Any, dataset: Any = None) -> None:
         report.extend(exc.problems)
     if getattr(args, "demand", None):
         try:
-            load_demand(args.demand, config, report=report)
+            demand = load_demand(args.demand, config, report=report)
         except GapmapInputError as exc:
             report.extend([p for p in exc.problems if p not in report.problems])
+        else:
+            if dataset is not None and len(dataset.areas):
+                # Not an error here: `report --level` may score at the table's level.
+                try:
+                    for note in check_levels(demand, list(dataset.areas["area_code"].astype(str))):
+                        report.warn(demand.file, note)
+                except GapmapInputError as exc:
+                    for p in exc.problems:
+                        report.warn(p.file, p.message, row=p.row, column=p.column)
     if getattr(args, "unit_costs", None) and catalogue is not None:
         try:
             load_unit_costs(args.unit_costs, catalogue, config)

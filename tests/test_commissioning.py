@@ -143,3 +143,16 @@ def test_idva_needed_per_police_force_area_on_englands_geography(tmp_path, capsy
     capsys.readouterr()
     assert main([*base, "--out", str(tmp_path / "by_district"), *fast]) == 1
     assert "`--level pfa`" in capsys.readouterr().out
+
+
+def test_validate_warns_that_a_force_area_table_needs_level_pfa(tmp_path, capsys):
+    demand = tmp_path / "pfa.csv"
+    demand.write_text("area_code,period,marac_cases\nE23000099,2024-25,1500\n", encoding="utf-8")
+    services = REPO / "data" / "services" / "demo_county_services.csv"
+    boundaries = REPO / "data" / "boundaries" / "demo_county.geojson"
+    code = main(
+        ["validate", "--services", str(services), "--boundaries", str(boundaries), "--demand", str(demand)]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0  # a warning: `report --level pfa` may score it
+    assert "WARNING: pfa.csv, row 2, column `area_code`" in printed and "`--level pfa`" in printed
