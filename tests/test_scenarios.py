@@ -134,3 +134,16 @@ def test_a_scenario_adding_a_located_refuge_leaks_its_location_nowhere(tmp_path,
     texts["console"] = console
     assert texts["pack.pdf:text"].count("Scenario: A new refuge") >= 1
     assert {name: f for name, f in ((n, leaks(t)) for n, t in texts.items()) if f} == {}
+
+
+def test_scenarios_command_saves_and_lists(tmp_path, capsys):
+    from gapmap.cli import main
+
+    path = tmp_path / "two.toml"
+    path.write_bytes(TWO_IDVA)
+    folder = tmp_path / "kept"
+    assert main(["scenarios", "save", str(path), "--dir", str(folder)]) == 0
+    assert main(["scenarios", "list", "--dir", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"saved {folder / 'two.toml'}" in out
+    assert "two.toml  Two more Idva posts in Saltmere (1 action(s))" in out
