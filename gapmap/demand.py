@@ -825,4 +825,56 @@ def demand_for(
     parts = [p for p in parts if len(p)]
     if not parts:
         return analysis, notes
-    return with_demand(analysis, pd.concat(parts, ignore_index=True), notes), notes
+    full = with_demand(analysis, pd.concat(parts, ignore_index=True), notes)
+    return mapped_profile(full, config), notes
+
+
+def mapped_profile(analysis: Any, config: Config) -> Any:
+    """`analysis` whose profile also lists its "required" demand benchmarks as area benchmarks.
+
+    So the pack and the workbook draw a map and a sheet for them like any benchmark: Idva FTE
+    needed reads as "1 per 100 Marac cases a year", exactly its definition (required = cases /
+    100), and the rows are the demand rows already in `gaps`.
+    """
+    import dataclasses
+
+    from gapmap.config import Benchmark
+
+    present = set(analysis.gaps["benchmark_id"].astype(str))
+    have = {b.id for b in analysis.profile.benchmarks}
+    extra = []
+    for b in demand_benchmarks(analysis.profile, config):
+        if b.kind != "required" or not b.service_types or b.id not in present or b.id in have:
+            continue
+        measure_label = str(config.demand_measures.get(b.measure, {}).get("label", b.measure))
+        extra.append(
+            Benchmark(
+                id=b.id,
+                label=b.label,
+                service_types=b.service_types,
+                measure="capacity",
+                unit=b.unit,
+                source=b.source,
+                scope="area",
+                target=1.0,
+                per=float(b.per_unit or 1.0),
+                denominator=b.measure,
+                denominator_label=f"{measure_label} a year",
+            )
+        )
+    if not extra:
+        return analysis
+    profile = dataclasses.replace(analysis.profile, benchmarks=(*analysis.profile.benchmarks, *extra))
+    summary = dict(analysis.summary)
+    entries = dict(summary.get("benchmarks") or {})
+    for b in extra:
+        source = analysis.gaps.loc[analysis.gaps["benchmark_id"] == b.id, "denominator_source"]
+        entries[b.id] = {
+            "label": b.label,
+            "basis": "demand",
+            "definition": b.describe(),
+            "source": b.source,
+            "denominator_source": str(source.iat[0]) if len(source) else "",
+        }
+    summary["benchmarks"] = entries
+    return dataclasses.replace(analysis, profile=profile, summary=summary)

@@ -311,7 +311,7 @@ def population_line(analysis: Any) -> str:
         dict.fromkeys(
             str(entries.get(b.id, {}).get("denominator_source", ""))
             for b in analysis.profile.benchmarks
-            if b.scope == "area"
+            if b.scope == "area" and entries.get(b.id, {}).get("basis") != "demand"
         )
     )
     return "; ".join(u for u in used if u) or "not needed (counts of services only)"
@@ -682,7 +682,9 @@ def _method_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
         flow.text(f"{bench.label}: {benchmark_definition(bench)}.", fontsize=9.5, weight="bold")
         if bench.scope == "area":
             provenance = entries.get(bench.id, {}).get("denominator_source", "")
-            flow.text(f"Population: {provenance}.", fontsize=8.5, indent=0.02, gap=0.002)
+            # Demand benchmarks (gapmap.demand) divide a demand measure, not a population.
+            basis = "Demand" if entries.get(bench.id, {}).get("basis") == "demand" else "Population"
+            flow.text(f"{basis}: {provenance}.", fontsize=8.5, indent=0.02, gap=0.002)
         flow.text(f"Source: {citation_text(bench)}", fontsize=8.5, style="italic", indent=0.02, gap=0.004)
     chosen = (analysis.summary or {}).get("population_vintage", "")
     chosen_text = (

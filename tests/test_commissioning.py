@@ -57,6 +57,10 @@ def test_report_with_demand_and_a_two_idva_scenario(tmp_path, capsys):
     assert "Interventions: evidence and cost (seed 002)" in text
     assert "Scenario: Two more Idva posts in Saltmere: before and after" in text
     assert "Coaching Boys Into Men" in text
+    # Idva need from Marac cases is mapped like any benchmark: "1 per 100 Marac cases a year".
+    assert "Idva posts (FTE) needed for Marac cases: provision against the benchmark" in text
+    assert "1 per 100 Marac cases a year" in text
+    assert any(name.startswith("Idva posts (FTE) needed") for name in wb.sheetnames)
 
 
 def test_a_force_area_demand_table_is_refused_at_district_level(tmp_path, capsys):
