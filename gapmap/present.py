@@ -315,9 +315,14 @@ def patchwork_grid(analysis: GapAnalysis, config: Config, area_code: str) -> pd.
     matrix = patchwork_table(analysis, config, [area_code])
     if matrix.empty:
         return pd.DataFrame()
-    row = matrix.iloc[0]
-    grid = pd.DataFrame({c.split(" · ")[1]: {c.split(" · ")[0]: v} for c, v in row.items()})
-    return grid.rename_axis("Tier")
+    # One (tier, cohort) pair per column: pivot on both parts, so no tier overwrites another.
+    parts = [str(c).split(" · ", 1) for c in matrix.columns]
+    long = pd.DataFrame(
+        {"Tier": [p[0] for p in parts], "Cohort": [p[1] for p in parts], "mark": matrix.iloc[0].tolist()}
+    )
+    grid = long.pivot(index="Tier", columns="Cohort", values="mark")
+    grid = grid.reindex(index=list(dict.fromkeys(long["Tier"])), columns=list(dict.fromkeys(long["Cohort"])))
+    return grid.rename_axis(index="Tier", columns=None)
 
 
 def nearest_services_table(analysis: GapAnalysis, config: Config, area_code: str) -> pd.DataFrame:

@@ -299,6 +299,24 @@ def test_patchwork_grid_is_tiers_by_cohorts(config):
     assert present.patchwork_grid(analysis_of(coverage=coverage_frame()), config, "nowhere").empty
 
 
+def test_patchwork_grid_keeps_every_tier_of_a_cohort(config):
+    """Three tiers of the same cohort: each tier keeps its own row (a grid keyed by cohort
+    alone kept only the last tier, hiding a missing secondary x perpetrators)."""
+    cov = pd.DataFrame(
+        {
+            "area_code": ["A", "A", "A", "B", "B", "B"],
+            "area_name": ["Avon", "Avon", "Avon", "Bede", "Bede", "Bede"],
+            "tier": ["primary", "secondary", "tertiary"] * 2,
+            "cohort": ["perpetrators"] * 6,
+            "services": [1, 0, 3, 1, 2, 0],
+            "patchwork_gap": [False, True, False, False, False, True],
+        }
+    )
+    grid = present.patchwork_grid(analysis_of(coverage=cov), config, "A")
+    assert grid.index.tolist() == ["Primary", "Secondary", "Tertiary"]
+    assert grid["Perpetrators"].tolist() == ["✔ 1", "✖ GAP", "✔ 3"]
+
+
 def test_style_patchwork_colours_each_mark():
     html = present.style_patchwork(pd.DataFrame({"c": ["✖ GAP", "✔ 1", "– none anywhere"]})).to_html()
     flat = html.replace(" ", "").replace("\n", "")
