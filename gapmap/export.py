@@ -397,7 +397,7 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
         ("Partnership", _partnership(selection)),
         ("Patchwork index", wording.number(summary.get("patchwork_index"))),
         ("Patchwork index (population-weighted)", wording.number(summary.get("patchwork_index_weighted"))),
-        ("Services counted", summary.get("services_after_filter")),
+        ("Services counted", len(analysed_services(analysis, dataset.services))),
     ]
     r = _label_value_rows(ws, rows, r + 1)
     r += 1

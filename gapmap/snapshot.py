@@ -216,14 +216,15 @@ class MapLayers:
 
 
 def analysed_services(analysis: Any, services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The services the analysis counted: `services` through the analysis's service filter.
+    """The services the analysis counted: `gapmap.view.counted_services` (filter and selection).
 
     Every export draws and lists these, so markers and rows agree with the figures beside
-    them (a view filtered to one tier shows only that tier's markers). Confidential rows are
-    kept: callers redact or drop them.
+    them (a view filtered to one tier shows only that tier's markers; a partnership's pack
+    lists only services serving it). Confidential rows are kept: callers redact or drop them.
     """
-    service_filter = getattr(analysis, "service_filter", None)
-    return services.copy() if service_filter is None else service_filter.apply(services)
+    from gapmap.view import counted_services
+
+    return counted_services(services, analysis)
 
 
 def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> MapLayers:

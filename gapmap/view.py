@@ -1,0 +1,54 @@
+"""What the current view counts: the one definition every table, list, map and export reads.
+
+A view is a dataset, a selection of areas and a service filter, analysed into a
+`gapmap.engine.GapAnalysis`. The services it counts are those that pass the filter *and*
+serve at least one selected area (`analysis.assignments`, national services included). The
+app's Services tab and map markers, the area profile's nearest services, the pack's
+"services counted" line and the workbook's Services sheet all come from `counted_services`,
+so a pan-Lancashire pack never lists a Leicestershire service.
+
+Light on purpose (pandas only): the pack and workbook import it without the web map's stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["counted_line", "counted_services"]
+
+
+def counted_services(services: pd.DataFrame, analysis: Any) -> Any:
+    """The services `analysis` counts: through its service filter, serving a selected area.
+
+    Parameters
+    ----------
+    services
+        The dataset's services (all of them, confidential ones included: callers redact).
+    analysis
+        A `GapAnalysis` (district or level). Without `assignments` (a hand-made stand-in),
+        only the filter applies.
+
+    Returns
+    -------
+    The rows of `services` counted, in their original order (a copy).
+    """
+    service_filter = getattr(analysis, "service_filter", None)
+    kept = services.copy() if service_filter is None else service_filter.apply(services)
+    assignments = getattr(analysis, "assignments", None)
+    selection = getattr(analysis, "selection", None)
+    if assignments is None or not selection or kept.empty:
+        return kept
+    chosen = {str(c) for c in selection}
+    serving = assignments.loc[assignments["area_code"].astype(str).isin(chosen), "service_id"]
+    ids = set(serving.astype(str))
+    return kept.loc[kept["service_id"].astype(str).isin(ids).to_numpy()].copy()
+
+
+def counted_line(all_services: pd.DataFrame, counted: pd.DataFrame) -> str:
+    """'14 of the 73 services in the list serve the selection and pass the filters.' (plain text)."""
+    n, total = len(counted), len(all_services)
+    if n == total:
+        return f"All {total} services in the list serve the selection and pass the filters."
+    return f"{n} of the {total} services in the list serve the selection and pass the filters."
