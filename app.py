@@ -93,6 +93,7 @@ from gapmap.present import (
     moved_table,
     nearest_services_table,
     opened_or_closed_cells,
+    patchwork_by_tier,
     patchwork_grid,
     patchwork_table,
     population_rule_text,
@@ -135,6 +136,38 @@ h1 {font-size: 2.4rem !important; line-height: 1.15 !important; padding-bottom: 
               padding: 2px 12px; font-weight: 700; border-radius: 6px; margin-right: 12px;}
 .gapmap-kicker {font-size: 1.2rem; color: #222; margin: -0.3rem 0 0.6rem 0;}
 .gapmap-sub {font-size: 1.15rem; color: #222; margin-top: -0.4rem;}
+/* Headline labels wrap instead of being cut ("Provided / required (…"). */
+[data-testid="stMetricLabel"] * {white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important;}
+[data-testid="stMetricLabel"] {height: auto !important; min-height: 0 !important;}
+/* The map fills what the window leaves under the title, headline and tabs: on a 1280x720 or
+   1024x600 projector the whole map and its legend are on the first screen. */
+iframe[title*="st_folium"], iframe[title*="streamlit_folium"] {
+  height: clamp(260px, calc(100vh - 390px), 760px) !important;}
+.block-container {padding-left: 2rem !important; padding-right: 2rem !important;}
+/* Streamlit's toolbar strip is see-through, so a title moved up under it stays readable. */
+[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stToolbar"] > div {
+  background: transparent !important; pointer-events: none;}
+[data-testid="stHeader"] button, [data-testid="stHeader"] a {pointer-events: auto;}
+@media (max-height: 800px) {
+  .block-container {padding-top: 1.5rem !important;}
+  [data-testid="stMain"] [data-testid="stVerticalBlock"] {gap: 0.5rem !important;}
+  h1 {font-size: 1.6rem !important; padding: 0 0 0.35rem 0 !important; line-height: 1.25 !important;}
+  .gapmap-kicker {font-size: 0.95rem; margin: 0 0 0.1rem 0;}
+  [data-testid="stCaptionContainer"] {display: none;}
+  .gapmap-demo {padding: 0 8px; border-width: 2px;}
+  [data-testid="stMetricValue"] {font-size: 1.6rem !important;}
+  [data-testid="stMetricLabel"] p {font-size: 0.95rem !important;}
+  .stTabs [data-baseweb="tab"] p {font-size: 1.05rem !important;}
+  iframe[title*="st_folium"], iframe[title*="streamlit_folium"] {
+    height: clamp(240px, calc(100vh - 282px), 760px) !important;}
+}
+@media (max-width: 1100px) {
+  [data-testid="stMetricValue"] {font-size: 1.4rem !important;}
+  [data-testid="stMetricLabel"] p {font-size: 0.85rem !important;}
+  .gapmap-kicker {font-size: 0.85rem;}
+  [data-testid="stSidebar"] {min-width: 250px !important; max-width: 250px !important;}
+}
 </style>
 """
 
@@ -815,8 +848,11 @@ def patchwork_tab(dataset: Dataset, analysis: GapAnalysis) -> None:
         "✔ n = provided (n services) · **✖ GAP** = other areas of the selection have it, this one "
         "does not · – none anywhere = no area of the selection has it"
     )
-    table = patchwork_table(analysis, dataset.config)
-    st.dataframe(style_patchwork(table), width="stretch", height=480, key="patchwork_table")
+    # One table per tier (areas x its cohorts): five columns read on a 1280x720 projector,
+    # where one table of all fifteen tier x cohort cells showed three and a half.
+    for tier, table in patchwork_by_tier(patchwork_table(analysis, dataset.config)):
+        st.markdown(f"**{md(tier)}**")
+        st.dataframe(style_patchwork(table), width="stretch", key=f"patchwork_table_{tier}")
 
 
 def services_tab(dataset: Dataset, services: Any, choice_label: str, role: str) -> None:

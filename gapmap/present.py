@@ -59,6 +59,7 @@ __all__ = [
     "moved_table",
     "nearest_services_table",
     "opened_or_closed_cells",
+    "patchwork_by_tier",
     "patchwork_grid",
     "patchwork_table",
     "population_rule_text",
@@ -308,6 +309,20 @@ def patchwork_table(
     order = list(dict.fromkeys(frame["cell"]))
     table = frame.pivot(index="area_name", columns="cell", values="mark")
     return table[order].rename_axis(index="Area", columns=None)
+
+
+def patchwork_by_tier(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """A `patchwork_table` split by tier: (tier word, areas x cohorts), in column order.
+
+    Columns are named by cohort alone ("Perpetrators"), so each table is five columns wide.
+    """
+    groups: dict[str, list[str]] = {}
+    for column in table.columns:
+        groups.setdefault(str(column).split(" · ", 1)[0], []).append(column)
+    return [
+        (tier, table[cols].rename(columns=lambda c: str(c).split(" · ", 1)[-1]))
+        for tier, cols in groups.items()
+    ]
 
 
 def patchwork_grid(analysis: GapAnalysis, config: Config, area_code: str) -> pd.DataFrame:

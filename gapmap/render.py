@@ -327,10 +327,81 @@ class Legend(MacroElement):
         self.html_json = json.dumps(html).replace("</", "<\\/")
 
 
+class ProjectorBehaviour(MacroElement):
+    """What makes the map usable on a projector and inside a scrolling page.
+
+    - The mouse wheel scrolls the page until the map is clicked (then it zooms; leaving the
+      map turns that off again), so reading past the map never zooms it by accident.
+    - The legend collapses to its title (a click opens it) when the map is small, and the
+      first view fits the areas into the space the legend leaves free.
+    - Area labels never overprint: largest areas first, a label that would overlap one
+      already placed is shortened to its status symbol, and hidden if even that overlaps
+      (the full name is in the area's tooltip and profile). Redone after every zoom.
+    """
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+(function() {
+    var map = {{ this._parent.get_name() }};
+    var bounds = {{ this.bounds_json }};
+    map.scrollWheelZoom.disable();
+    map.on("click", function () { map.scrollWheelZoom.enable(); });
+    map.getContainer().addEventListener("mouseleave", function () { map.scrollWheelZoom.disable(); });
+    function overlaps(a, b) {
+        return !(a.right <= b.left || a.left >= b.right || a.bottom <= b.top || a.top >= b.bottom);
+    }
+    function declutter() {
+        var placed = [];
+        var legend = map.getContainer().querySelector(".gapmap-legend");
+        if (legend) { placed.push(legend.getBoundingClientRect()); }
+        var labels = Array.prototype.slice.call(map.getContainer().querySelectorAll(".gapmap-label"));
+        labels.sort(function (a, b) { return (+b.dataset.rank || 0) - (+a.dataset.rank || 0); });
+        labels.forEach(function (el) {
+            var full = el.querySelector(".gapmap-full"), short = el.querySelector(".gapmap-short");
+            el.style.visibility = "visible";
+            if (full) { full.style.display = ""; } if (short) { short.style.display = "none"; }
+            var r = el.getBoundingClientRect();
+            if (placed.some(function (p) { return overlaps(r, p); }) && full && short) {
+                full.style.display = "none"; short.style.display = "";
+                r = el.getBoundingClientRect();
+            }
+            if (placed.some(function (p) { return overlaps(r, p); })) {
+                el.style.visibility = "hidden";
+            } else { placed.push(r); }
+        });
+    }
+    function fit() {
+        var size = map.getSize();
+        var legend = map.getContainer().querySelector(".gapmap-legend details");
+        if (legend && (size.x < 760 || size.y < 420)) { legend.open = false; }
+        var box = legend ? legend.getBoundingClientRect() : {width: 0, height: 0};
+        // The legend sits bottom right: leave its width free when the map is wide enough,
+        // else its height.
+        var pad = size.x - box.width > 0.55 * size.x ? [box.width + 16, 10] : [10, box.height + 10];
+        if (bounds) { map.fitBounds(bounds, {paddingTopLeft: [10, 10], paddingBottomRight: pad}); }
+        declutter();
+    }
+    map.on("zoomend moveend", declutter);
+    setTimeout(fit, 0);
+    document.addEventListener("toggle", function () { setTimeout(declutter, 0); }, true);
+})();
+{% endmacro %}"""
+    )
+
+    def __init__(self, bounds: list[list[float]] | None) -> None:
+        super().__init__()
+        self._name = "ProjectorBehaviour"
+        self.bounds_json = json.dumps(bounds)
+
+
+#: Status symbols for labels too small for words (and beside every word): shape, not colour.
+STATUS_SYMBOLS: dict[str, str] = {"green": "✔", "amber": "◐", "red": "✖", "no_data": "?"}
+PATCHWORK_SYMBOLS: dict[str, str] = {"has": "✔", "gap": "✖", "nowhere": "–", "no_data": "?"}
+
 _LEGEND_STYLE = (
-    "background:#ffffff;color:#111111;padding:10px 12px;border:2px solid #333333;"
-    "border-radius:4px;font:15px/1.35 system-ui,-apple-system,'Segoe UI',Arial,sans-serif;"
-    "width:300px;box-shadow:0 1px 4px rgba(0,0,0,0.3);"
+    "background:#ffffff;color:#111111;padding:8px 10px;border:2px solid #333333;"
+    "border-radius:4px;font:14px/1.3 system-ui,-apple-system,'Segoe UI',Arial,sans-serif;"
+    "width:280px;max-height:calc(100vh - 40px);overflow-y:auto;box-shadow:0 1px 4px rgba(0,0,0,0.3);"
 )
 
 
@@ -355,8 +426,8 @@ def legend_html_benchmark(
 ) -> str:
     """Legend for benchmark colouring: label, definition, thresholds in words, provenance, citation."""
     parts = [
-        f'<div style="{_LEGEND_STYLE}">',
-        f'<div style="font-weight:700;font-size:17px">{escape(benchmark.label)}</div>',
+        f'<div style="{_LEGEND_STYLE}"><details open>',
+        f'<summary style="font-weight:700;font-size:16px;cursor:pointer">{escape(benchmark.label)}</summary>',
         f"<div>Benchmark: {escape(wording.benchmark_definition(benchmark))}</div>",
     ]
     if whole_selection:
@@ -378,9 +449,9 @@ def legend_html_benchmark(
 def legend_html_patchwork(tier: str, cohort: str, config: Config) -> str:
     """Legend for patchwork colouring of one tier x cohort cell."""
     parts = [
-        f'<div style="{_LEGEND_STYLE}">',
-        f'<div style="font-weight:700;font-size:17px">{escape(_label(config.tiers, tier))} × '
-        f"{escape(_label(config.cohorts, cohort))}</div>",
+        f'<div style="{_LEGEND_STYLE}"><details open>',
+        f'<summary style="font-weight:700;font-size:16px;cursor:pointer">{escape(_label(config.tiers, tier))}'
+        f" × {escape(_label(config.cohorts, cohort))}</summary>",
         "<div>Is there a service of this tier for this cohort?</div>",
     ]
     parts += [_swatch(PATCHWORK_COLOURS[k], PATCHWORK_WORDS[k]) for k in ("has", "gap", "nowhere")]
@@ -466,7 +537,11 @@ def build_map(
             "<style>div.leaflet-container{background:#ffffff;font-size:15px}"
             ".gapmap-label{font:600 13px/1.15 system-ui,Arial,sans-serif;color:#111;"
             "text-shadow:-1px -1px 0 #fff,1px -1px 0 #fff,-1px 1px 0 #fff,1px 1px 0 #fff,0 0 3px #fff;"
-            "white-space:nowrap;text-align:center;pointer-events:none}"
+            "white-space:nowrap;text-align:center;pointer-events:none;display:inline-block;"
+            "position:relative;left:50%;transform:translateX(-50%)}"
+            ".gapmap-legend summary{list-style-position:inside}"
+            # In the app the map fills its frame, whose height follows the window (app.py).
+            "#map_div{height:100vh !important}"
             ".gapmap-tooltip{font-size:15px;line-height:1.35}</style>"
         ),
         name="gapmap_style",
@@ -557,14 +632,22 @@ def build_map(
     if area_labels is None:
         area_labels = len(shown) <= MAX_LABELLED_AREAS
     if area_labels:
-        points = shown.geometry.to_crs(settings.BNG_EPSG).representative_point().to_crs(settings.WGS84_EPSG)
-        for (_, area), pt in zip(shown.iterrows(), points, strict=True):
+        projected = shown.geometry.to_crs(settings.BNG_EPSG)
+        points = projected.representative_point().to_crs(settings.WGS84_EPSG)
+        symbols = STATUS_SYMBOLS if colour_by == "benchmark" else PATCHWORK_SYMBOLS
+        for (_, area), pt, size in zip(shown.iterrows(), points, projected.area, strict=True):
             state = states.get(str(area[AREA_CODE]), "no_data")
-            text = f"{escape(str(area[AREA_NAME]))}<br>{escape(words.get(state, state))}"
+            word = escape(words.get(state, state))
+            symbol = symbols.get(state, "?")
+            # Full: name and status; short (when it would overprint a neighbour): the symbol.
+            text = (
+                f'<span class="gapmap-full">{escape(str(area[AREA_NAME]))}<br>{symbol} {word}</span>'
+                f'<span class="gapmap-short" style="display:none" title="{word}">{symbol}</span>'
+            )
             folium.Marker(
                 [round(pt.y, COORD_DECIMALS), round(pt.x, COORD_DECIMALS)],
                 icon=folium.DivIcon(
-                    html=f'<div class="gapmap-label">{text}</div>',
+                    html=f'<div class="gapmap-label" data-rank="{float(size):.0f}">{text}</div>',
                     icon_size=(160, 34),
                     icon_anchor=(80, 17),
                     class_name="gapmap-label-icon",
@@ -633,14 +716,16 @@ def build_map(
         legend += f'<div style="font-size:12px;margin-top:6px">{CONFIDENTIAL_NOTE}</div>'
 
     credit = CROWN_COPYRIGHT.format(year=year)
-    legend += f'<div style="font-size:12px;margin-top:4px">{escape(credit)}</div></div>'
+    legend += f'<div style="font-size:12px;margin-top:4px">{escape(credit)}</div></details></div>'
     m.add_child(Legend(legend))
 
     minx, miny, maxx, maxy = geoms.total_bounds
-    # Keep the areas clear of the legend (bottom right) when the map first opens.
+    # Keep the areas clear of the legend (bottom right) when the map first opens; the
+    # browser refits to the legend's real size (`ProjectorBehaviour`).
     m.fit_bounds(
         [[miny, minx], [maxy, maxx]], padding_top_left=(10, 10), padding_bottom_right=(LEGEND_WIDTH_PX, 10)
     )
+    m.add_child(ProjectorBehaviour([[float(miny), float(minx)], [float(maxy), float(maxx)]]))
     return m
 
 

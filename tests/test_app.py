@@ -257,11 +257,18 @@ def test_gaps_patchwork_and_method_tabs():
     assert [b.label for b in at.download_button] == ["Download the gap table (CSV)"]
 
     open_tab(at, "Patchwork")
-    matrix = dataframe_with(at, "Secondary · Perpetrators")
+    # One table per tier, five cohort columns each (readable at 1280x720): the second is Secondary.
+    assert [m.value for m in at.markdown if m.value in ("**Primary**", "**Secondary**", "**Tertiary**")] == [
+        "**Primary**",
+        "**Secondary**",
+        "**Tertiary**",
+    ]
+    _primary, secondary, _tertiary = tables_with(at, "Perpetrators")
+    assert len(secondary.columns) == 5
     # No demo perpetrator programme serves Wykesand while Fenmarsh City has one (FEN-040):
     # a patchwork gap, marked in words, not only in colour.
-    assert matrix.loc["Wykesand", "Secondary · Perpetrators"] == "✖ GAP"
-    assert matrix.loc["Fenmarsh City", "Secondary · Perpetrators"].startswith("✔")
+    assert secondary.loc["Wykesand", "Perpetrators"] == "✖ GAP"
+    assert secondary.loc["Fenmarsh City", "Perpetrators"].startswith("✔")
 
     open_tab(at, "Method")
     method = " ".join(m.value for m in at.markdown).replace("\\", "")  # markdown escapes

@@ -121,6 +121,14 @@ def test_map_legend_and_headline_fit_the_first_screen(size):
             page.wait_for_timeout(1500)
             Path(ARTIFACTS).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"app_{width}x{height}.png"), full_page=False)
+            # The title and kicker are not hidden under Streamlit's toolbar strip.
+            for selector in ("h1", ".gapmap-kicker"):
+                assert page.evaluate(
+                    """s => { const h = document.querySelector(s); const r = h.getBoundingClientRect();
+                    const e = document.elementFromPoint(r.left + 8, r.top + r.height / 2);
+                    return r.top >= 0 && h.contains(e); }""",
+                    selector,
+                ), selector
             iframe = page.locator("iframe[title*='st_folium'], iframe[title*='streamlit_folium']").first
             box = iframe.bounding_box()
             assert box is not None and box["y"] + box["height"] <= height, (box, height)
@@ -131,7 +139,7 @@ def test_map_legend_and_headline_fit_the_first_screen(size):
                 # Not cut: the text fits its box.
                 assert value.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), value.inner_text()
             legend = frame.locator(".gapmap-legend").bounding_box()
-            assert legend is not None and box["y"] + legend["y"] + legend["height"] <= height
+            assert legend is not None and legend["y"] + legend["height"] <= height  # page coordinates
             # Every area drawn inside the map's frame.
             inside = frame.evaluate(
                 """() => { const m = window.map.getContainer().getBoundingClientRect();
@@ -144,11 +152,14 @@ def test_map_legend_and_headline_fit_the_first_screen(size):
                 return [ok, n]; }"""
             )
             assert inside[0] == inside[1] == 9, inside
-            # Clicking an area shows all three tiers of its grid.
+            # The wheel scrolls the page until the map is clicked.
+            assert frame.evaluate("window.map.scrollWheelZoom.enabled()") is False
+            # Clicking an area shows all three tiers of its grid (and lets the wheel zoom).
             assert frame.evaluate(CLICK_AREA_JS, "E07999006")
             page.get_by_text("Area profile: Wykesand").first.wait_for(timeout=60_000)
             grid = page.locator("[data-testid='stDataFrame']", has_text="Perpetrators").first
             grid.wait_for(timeout=60_000)
+            assert frame.evaluate("window.map.scrollWheelZoom.enabled()") is True
         finally:
             context.close()
             browser.close()
