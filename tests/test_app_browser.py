@@ -159,7 +159,9 @@ def test_map_legend_and_headline_fit_the_first_screen(size):
             page.get_by_text("Area profile: Wykesand").first.wait_for(timeout=60_000)
             grid = page.locator("[data-testid='stDataFrame']", has_text="Perpetrators").first
             grid.wait_for(timeout=60_000)
-            assert frame.evaluate("window.map.scrollWheelZoom.enabled()") is True
+            # A real click on the map (an empty corner) lets the wheel zoom it.
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 6)
+            frame.wait_for_function("window.map.scrollWheelZoom.enabled()", timeout=10_000)
         finally:
             context.close()
             browser.close()
