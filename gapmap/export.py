@@ -25,6 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from gapmap import wording
 from gapmap.fileio import write_atomic
+from gapmap.palette import text_on
 from gapmap.privacy import redact_confidential
 from gapmap.safetext import csv_frame, neutralise
 from gapmap.schema import LIST_COLUMNS, LOCATION_COLUMNS, SERVICE_COLUMNS
@@ -131,6 +132,12 @@ def safe_sheet_name(name: str, taken: Iterable[str] = ()) -> str:
     return candidate
 
 
+def _status_font(status: str) -> Font:
+    """Bold, white on the dark fills and near-black on the light ones (`palette.text_on`)."""
+    text = text_on(STATUS_COLOURS.get(status, STATUS_COLOURS["no_data"]))
+    return Font(bold=True, color=text.lstrip("#").upper())
+
+
 def _fill(hex_colour: str) -> PatternFill:
     return PatternFill("solid", fgColor=hex_colour.lstrip("#").upper())
 
@@ -200,7 +207,7 @@ def _write_table(
                 c.number_format = NUMBER_FORMATS[col]
             if status_column and col == status_column and str(v) in status_fills:
                 c.fill = status_fills[str(v)]
-                c.font = _BOLD
+                c.font = _status_font(str(v))
             elif cell_style is not None:
                 fill = cell_style(col, v)
                 if fill is not None:
@@ -409,7 +416,7 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
     for status, words in wording.status_legend(config).items():
         c = _put(ws, r, 1, status)
         c.fill = _fill(STATUS_COLOURS[status])
-        c.font = _BOLD
+        c.font = _status_font(status)
         _put(ws, r, 2, words)
         r += 1
     r += 1

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pandas as pd
 
 from gapmap import wording
+from gapmap.palette import STATUS_COLOURS, text_on
 from gapmap.privacy import redact_confidential
-from gapmap.render import STATUS_COLOURS
 from gapmap.wording import STATUS_LABELS as STATUS_WORDS
 from gapmap.wording import uk_date
 
@@ -626,10 +626,12 @@ def sources_table(sources: Mapping[str, str]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- styles
 def _patch_style(mark: str) -> str:
     if mark.startswith("✖"):
-        return f"background-color:{STATUS_COLOURS['red']};color:#ffffff;font-weight:700"
+        return (
+            f"background-color:{STATUS_COLOURS['red']};color:{text_on(STATUS_COLOURS['red'])};font-weight:700"
+        )
     if mark.startswith("–"):
         return "background-color:#eeeeee;color:#333333"
-    return "background-color:#c7e9c0;color:#00441b;font-weight:600"
+    return f"background-color:{STATUS_COLOURS['green']};color:#00441b;font-weight:600"
 
 
 def style_patchwork(table: pd.DataFrame) -> Styler:
@@ -657,7 +659,7 @@ def _status_style(word: str) -> str:
     fill = fills.get(word)
     if fill is None:
         return ""
-    text = "#ffffff" if word == STATUS_WORDS["red"] else "#111111"
+    text = text_on(fill)
     return f"background-color:{fill};color:{text};font-weight:700"
 
 

@@ -32,7 +32,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from gapmap import settings, wording
+from gapmap import palette, settings, wording
 from gapmap.config import Config
 from gapmap.privacy import public_services
 from gapmap.schema import AREA_CODE, AREA_NAME
@@ -40,22 +40,14 @@ from gapmap.schema import AREA_CODE, AREA_NAME
 AssetMode = Literal["served", "inline"]
 ColourBy = Literal["benchmark", "patchwork"]
 
-#: Status colours shared by every output, always shown with a word.
-STATUS_COLOURS: dict[str, str] = {
-    "green": "#1a9850",
-    "amber": "#fdae61",
-    "red": "#d73027",
-    "no_data": "#bdbdbd",
-}
+#: Status and patchwork colours shared by every output, always shown with a word: the one
+#: palette is `gapmap.palette` (lightness steps checked for colour-blind and greyscale readers).
+STATUS_COLOURS: dict[str, str] = palette.STATUS_COLOURS
 #: The words of each status and patchwork state: one copy, in `gapmap.wording`.
 STATUS_WORDS: dict[str, str] = wording.STATUS_LABELS
 
 #: Patchwork states of one tier x cohort cell in one area.
-PATCHWORK_COLOURS: dict[str, str] = {
-    "has": "#1a9850",
-    "gap": "#d73027",
-    "nowhere": "#636363",
-}
+PATCHWORK_COLOURS: dict[str, str] = palette.PATCHWORK_COLOURS
 PATCHWORK_WORDS: dict[str, str] = wording.PATCHWORK_LABELS
 
 #: Service markers by (first) prevention tier: the one palette of every map (this interactive
@@ -395,8 +387,8 @@ class ProjectorBehaviour(MacroElement):
 
 
 #: Status symbols for labels too small for words (and beside every word): shape, not colour.
-STATUS_SYMBOLS: dict[str, str] = {"green": "✔", "amber": "◐", "red": "✖", "no_data": "?"}
-PATCHWORK_SYMBOLS: dict[str, str] = {"has": "✔", "gap": "✖", "nowhere": "–", "no_data": "?"}
+STATUS_SYMBOLS: dict[str, str] = palette.STATUS_SYMBOLS
+PATCHWORK_SYMBOLS: dict[str, str] = palette.PATCHWORK_SYMBOLS
 
 _LEGEND_STYLE = (
     "background:#ffffff;color:#111111;padding:8px 10px;border:2px solid #333333;"
@@ -612,9 +604,12 @@ def build_map(
         selected = feature["properties"]["selected"]
         return {
             "fillColor": feature["properties"]["fill"],
-            "fillOpacity": 0.75 if basemap else 0.85,
-            "color": "#000000" if selected else "#222222",
-            "weight": 5 if selected else 1.5,
+            # Opaque on the white page, so each fill is exactly its palette colour (and its
+            # lightness step); see-through only over a street map.
+            "fillOpacity": 0.75 if basemap else 1.0,
+            # Mid grey borders show on the darkest (Not met) and the lightest (Met) fills alike.
+            "color": "#000000" if selected else "#808080",
+            "weight": 5 if selected else 2,
         }
 
     folium.GeoJson(

@@ -46,7 +46,7 @@ PATCHWORK_COLOURS: dict[str, str] = {**render.PATCHWORK_COLOURS, "no_data": STAT
 PATCHWORK_HATCHES: dict[str, str] = {"has": "", "gap": "///", "nowhere": "xxx", "no_data": "xx"}
 PATCHWORK_ORDER: tuple[str, ...] = ("gap", "nowhere", "has", "no_data")
 #: Hatch line colour per class: light on the dark "nowhere" grey so the pattern stays visible.
-HATCH_COLOURS: dict[str, str] = {"nowhere": "#ffffff"}
+HATCH_COLOURS: dict[str, str] = {"nowhere": "#ffffff", "red": "#ffffff", "gap": "#ffffff"}
 
 #: Service markers by prevention tier: (shape, colour), both from `render`'s one palette, so
 #: the static maps and the interactive map read the same.
@@ -59,7 +59,7 @@ DEFAULT_MARKER: tuple[str, str] = (render.OTHER_TIER_SHAPE, render.OTHER_TIER_CO
 MARKER_AREA_PT2 = 40.0
 MARKER_AREA_MANY_PT2 = 10.0
 MANY_SERVICES = 300
-MARKER_EDGE = "#111111"
+MARKER_EDGE = "#ffffff"  # white: tertiary near-black markers stay visible on the darkest fill
 
 A4_LANDSCAPE_IN: tuple[float, float] = (11.69, 8.27)
 PNG_DPI = 300

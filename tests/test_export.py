@@ -141,8 +141,8 @@ def test_tiny_workbook_sheets_formatting_and_values():
     assert gaps.cell(row=3, column=status_col + 1).value == "Not met"
     assert gaps.cell(row=3, column=status_col + 2).value == "Not met: 0 of 0.4 (0%)"
     assert gaps.cell(row=2, column=status_col + 2).value == "Met: 2 of 1.6 (125%)"
-    assert beta.fill.fgColor.rgb.endswith("D73027")
-    assert gaps.cell(row=2, column=status_col).fill.fgColor.rgb.endswith("1A9850")
+    assert beta.fill.fgColor.rgb.endswith("4A0012")
+    assert gaps.cell(row=2, column=status_col).fill.fgColor.rgb.endswith("E5F5E0")
     assert gaps.cell(row=3, column=header.index("ratio") + 1).number_format == "0%"
     assert gaps.column_dimensions["B"].width >= len("All selected areas")
 
@@ -165,7 +165,7 @@ def test_tiny_patchwork_sheet_marks_gaps_by_hand():
     ws = wb["Patchwork"]
     header = [c.value for c in ws[1]]
     cell = ws.cell(row=3, column=header.index(col_sv) + 1)
-    assert cell.value == "GAP" and cell.fill.fgColor.rgb.endswith("D73027")
+    assert cell.value == "GAP" and cell.fill.fgColor.rgb.endswith("4A0012")
 
 
 def test_tiny_service_sheet_withholds_the_refuge_location():

@@ -252,8 +252,8 @@ def test_style_status_colours_the_status_word():
     table = pd.DataFrame({"Status": ["Not met", "Met"], "% of benchmark": [20.0, np.nan]})
     html = present.style_status(table).to_html()
     flat = html.replace(" ", "").replace("\n", "")
-    assert "background-color:#d73027;color:#ffffff" in flat
-    assert "background-color:#1a9850;color:#111111" in flat
+    assert "background-color:#4a0012;color:#ffffff" in flat
+    assert "background-color:#e5f5e0;color:#111111" in flat
     assert "20%" in html and "–" in html
 
 
@@ -320,8 +320,8 @@ def test_patchwork_grid_keeps_every_tier_of_a_cohort(config):
 def test_style_patchwork_colours_each_mark():
     html = present.style_patchwork(pd.DataFrame({"c": ["✖ GAP", "✔ 1", "– none anywhere"]})).to_html()
     flat = html.replace(" ", "").replace("\n", "")
-    assert "background-color:#d73027" in flat
-    assert "background-color:#c7e9c0" in flat
+    assert "background-color:#4a0012" in flat
+    assert "background-color:#e5f5e0" in flat
     assert "background-color:#eeeeee" in flat
 
 
