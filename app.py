@@ -23,6 +23,7 @@ set environment variables before starting (GAPMAP_SERVICES alone: your list on E
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import sys
@@ -73,7 +74,7 @@ from gapmap.choices import (
 from gapmap.dataset import Dataset, validate_dataset
 from gapmap.engine import GapAnalysis, analyse, services_serving
 from gapmap.errors import GapmapInputError, ValidationReport
-from gapmap.filters import ServiceFilter
+from gapmap.filters import ServiceFilter, parse_day
 from gapmap.partnerships import load_partnerships, partnerships_for
 from gapmap.present import (
     CUSTOM_AREAS,
@@ -110,7 +111,7 @@ from gapmap.present import (
     tiers_table,
     versions_table,
 )
-from gapmap.view import counted_line, counted_services
+from gapmap.view import counted_line, counted_services, filter_description
 
 ENV_INPUTS = {
     "boundaries": "GAPMAP_BOUNDARIES",
@@ -698,7 +699,15 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
         use_on = st.checkbox("Only services still funded on a date (funding cliff)", key="f_use_on")
         on = None
         if use_on:
-            on = st.date_input("Funded on", value=date.today(), format="DD/MM/YYYY", key="f_on")
+            # A text box, not a date picker: Enter applies what was typed (a date picker
+            # applied it only on leaving the field). UK dates, as people write them.
+            if "f_on_text" not in st.session_state:
+                st.session_state["f_on_text"] = date.today().strftime("%d/%m/%Y")
+            typed = st.text_input("Funded on (DD/MM/YYYY, Enter applies)", key="f_on_text")
+            try:
+                on = parse_day(typed, what="The funding date")
+            except ValueError as exc:
+                st.error(str(exc))
     service_filter = ServiceFilter(
         service_types=stypes or None,
         tiers=tiers or None,
@@ -747,7 +756,11 @@ def headline(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], sele
         if metric is not None:
             col.metric(metric.label, metric.value, help=metric.help)
     if not view["service_filter"].is_empty:
-        st.markdown(filter_html(view["service_filter"].describe()), unsafe_allow_html=True)
+        # Labels, not ids, and a UK date: the words of every other output (`gapmap.view`).
+        described = filter_description(analysis, dataset.config)
+        if view.get("cliff") is not None:
+            described += f" · {view['cliff'].headline} (listed in the Gaps tab)"
+        st.markdown(filter_html(described), unsafe_allow_html=True)
 
 
 def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> None:
@@ -829,7 +842,18 @@ def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[s
         area_profile(dataset, analysis, area)
 
 
+def cliff_section(cliff: Any) -> None:
+    """The funding cliff: the services that drop off, and each benchmark before and after."""
+    st.subheader(f"Funding cliff: {cliff.headline}")
+    if len(cliff.services):
+        st.dataframe(cliff.services, hide_index=True, width="stretch", key="cliff_services")
+    st.markdown("**The whole selection before and after**")
+    st.dataframe(cliff.figures, hide_index=True, width="stretch", key="cliff_figures")
+
+
 def gaps_tab(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any]) -> None:
+    if view.get("cliff") is not None:
+        cliff_section(view["cliff"])
     only = st.checkbox("Only the chosen benchmark", value=False, key="gaps_only_chosen")
     table = gaps_table(analysis, benchmark_id=view["benchmark_id"] if only else None)
     st.dataframe(style_status(table), hide_index=True, width="stretch", height=520, key="gaps_table")
@@ -1092,6 +1116,20 @@ def page(role: str) -> None:
         selection,
         view["population_vintage"],
     )
+    view["cliff"] = None
+    if view["service_filter"].on is not None:
+        from gapmap.cliff import funding_cliff
+
+        # The same view without the date: what the funding cliff takes away.
+        before = run_analysis(
+            dataset_key(dataset),
+            dataset,
+            view["profile"].id,
+            dataclasses.replace(view["service_filter"], on=None),
+            selection,
+            view["population_vintage"],
+        )
+        view["cliff"] = funding_cliff(dataset.services, before, analysis, dataset.config)
     if level != "district":
         from gapmap.levels import at_level
 

@@ -62,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="score per district (default), tier-one authority, police force area or region: each "
         "figure is the sum of its districts' (England's 2024 districts only)",
     )
-    p.add_argument("--on", dest="on_date", help="YYYY-MM-DD: leave out services whose funding ends before it")
+    p.add_argument(
+        "--on",
+        dest="on_date",
+        help="DD/MM/YYYY (e.g. 31/03/2028) or YYYY-MM-DD: leave out services whose funding ends before it",
+    )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--title", help="title for maps and the pack")
     p.add_argument("--no-maps", action="store_true", help="skip map.png, map.pdf and map.html")

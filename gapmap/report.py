@@ -79,15 +79,12 @@ ROUNDING: dict[str, int] = {
 
 
 def parse_on_date(text: str | None) -> date | None:
-    """`--on YYYY-MM-DD` -> a date; raises ValueError with a readable message."""
+    """`--on 31/03/2028` (UK) or `--on 2028-03-31` -> a date; ValueError with a readable message."""
     if text is None or not text.strip():
         return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(
-            f"--on was {text!r} but is expected to be a date as YYYY-MM-DD, e.g. 2027-04-01"
-        ) from None
+    from gapmap.filters import parse_day
+
+    return parse_day(text, what="--on")
 
 
 def parse_areas(text: str | None) -> list[str] | None:

@@ -33,6 +33,7 @@ from matplotlib.patches import Rectangle
 from gapmap import render, wording
 from gapmap.privacy import public_services
 from gapmap.settings import BNG_EPSG
+from gapmap.view import filter_description  # the filter in words: one definition for every output
 
 #: Status -> fill colour (the house palette, defined in `render`) and hatch (for greyscale /
 #: colour-blind readers).
@@ -101,56 +102,6 @@ _LABEL_OFFSETS_PT: tuple[tuple[float, float], ...] = (
 
 #: Dates as people read them (one definition, in `gapmap.wording`).
 uk_date = wording.uk_date
-
-
-#: Filter fields in the order they are described, with their heading in words.
-_FILTER_FIELDS: tuple[tuple[str, str], ...] = (
-    ("service_types", "Service types"),
-    ("tiers", "Tiers"),
-    ("cohorts", "Cohorts"),
-    ("abuse_types", "Abuse types"),
-    ("specialist_groups", "Specialist groups"),
-    ("hours", "Hours"),
-)
-
-
-def _vocabulary_label(config: Any, field_name: str, value: str) -> str:
-    if field_name == "service_types" and value in config.service_types:
-        return str(config.service_types[value].label)
-    if field_name in ("tiers", "cohorts", "abuse_types"):
-        return str(getattr(config, field_name).get(value, {}).get("label", value))
-    if field_name == "hours":
-        return wording.hours_label(value)
-    return value.replace("_", " ")
-
-
-def filter_description(analysis: Any, config: Any = None) -> str:
-    """The analysis's service filter in words ("All services" when unfiltered).
-
-    With `config`, vocabulary ids become their labels and the funding date a UK date
-    ("Tiers: Primary prevention; funded on 1 April 2027"), for pages people read.
-    """
-    service_filter = getattr(analysis, "service_filter", None)
-    if service_filter is not None and config is not None and hasattr(service_filter, "on"):
-        parts = []
-        for name, heading in _FILTER_FIELDS:
-            values = getattr(service_filter, name, None)
-            if values is not None:
-                labels = sorted(_vocabulary_label(config, name, str(v)) for v in values)
-                parts.append(f"{heading}: {', '.join(labels) or '(none)'}")
-        if service_filter.on is not None:
-            parts.append(f"funded on {uk_date(service_filter.on)}")
-        return "; ".join(parts) if parts else "All services"
-    if service_filter is not None and hasattr(service_filter, "describe"):
-        return str(service_filter.describe())
-    filters = (getattr(analysis, "summary", None) or {}).get("filters")
-    if isinstance(filters, str) and filters:
-        return filters
-    if isinstance(filters, dict):
-        text = filters.get("description") or filters.get("describe")
-        if text:
-            return str(text)
-    return "All services"
 
 
 def sources_line(dataset: Any) -> str:

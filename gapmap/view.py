@@ -16,7 +16,10 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["counted_line", "counted_services"]
+from gapmap import wording
+from gapmap.wording import uk_date
+
+__all__ = ["counted_line", "counted_services", "filter_description"]
 
 
 def counted_services(services: pd.DataFrame, analysis: Any) -> Any:
@@ -52,3 +55,53 @@ def counted_line(all_services: pd.DataFrame, counted: pd.DataFrame) -> str:
     if n == total:
         return f"All {total} services in the list serve the selection and pass the filters."
     return f"{n} of the {total} services in the list serve the selection and pass the filters."
+
+
+#: Filter fields in the order they are described, with their heading in words.
+_FILTER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("service_types", "Service types"),
+    ("tiers", "Tiers"),
+    ("cohorts", "Cohorts"),
+    ("abuse_types", "Abuse types"),
+    ("specialist_groups", "Specialist groups"),
+    ("hours", "Hours"),
+)
+
+
+def _vocabulary_label(config: Any, field_name: str, value: str) -> str:
+    if field_name == "service_types" and value in config.service_types:
+        return str(config.service_types[value].label)
+    if field_name in ("tiers", "cohorts", "abuse_types"):
+        return str(getattr(config, field_name).get(value, {}).get("label", value))
+    if field_name == "hours":
+        return wording.hours_label(value)
+    return value.replace("_", " ")
+
+
+def filter_description(analysis: Any, config: Any = None) -> str:
+    """The analysis's service filter in words ("All services" when unfiltered).
+
+    With `config`, vocabulary ids become their labels and the funding date a UK date
+    ("Tiers: Primary prevention; funded on 1 April 2027"), for pages people read.
+    """
+    service_filter = getattr(analysis, "service_filter", None)
+    if service_filter is not None and config is not None and hasattr(service_filter, "on"):
+        parts = []
+        for name, heading in _FILTER_FIELDS:
+            values = getattr(service_filter, name, None)
+            if values is not None:
+                labels = sorted(_vocabulary_label(config, name, str(v)) for v in values)
+                parts.append(f"{heading}: {', '.join(labels) or '(none)'}")
+        if service_filter.on is not None:
+            parts.append(f"funded on {uk_date(service_filter.on)}")
+        return "; ".join(parts) if parts else "All services"
+    if service_filter is not None and hasattr(service_filter, "describe"):
+        return str(service_filter.describe())
+    filters = (getattr(analysis, "summary", None) or {}).get("filters")
+    if isinstance(filters, str) and filters:
+        return filters
+    if isinstance(filters, dict):
+        text = filters.get("description") or filters.get("describe")
+        if text:
+            return str(text)
+    return "All services"

@@ -156,7 +156,7 @@ def test_a_filter_changes_the_figures():
     assert not at.exception
     assert metric(at, "Provided / required (FTE)") == "0 / 16.6"
     assert metric(at, "Areas below the benchmark") == "9 of 9"
-    assert any("Counting only: Tiers: primary" in m.value for m in at.markdown)
+    assert any("Counting only: Tiers: Primary" in m.value for m in at.markdown)  # labels, not ids
 
 
 def test_area_profile_lists_benchmarks_matrix_and_services_without_refuge_locations():
@@ -468,3 +468,28 @@ def test_a_configured_file_edited_while_the_app_runs_is_read_again(monkeypatch, 
     at.run()
     assert not at.exception, at.exception
     assert metric(at, "Provided / required (FTE)") == "11.1 / 16.6"
+
+
+def test_the_funding_cliff_takes_a_uk_date_and_lists_what_drops_off():
+    """By hand (tests/test_cliff.py): before 1 February 2027 the South Fenmarsh Refuge (6 family
+    places) and Wykesand Rural Outreach end; refuge places go from 31 to 25 of 100."""
+    at = start()
+    at.checkbox(key="f_use_on").check().run()
+    at.text_input(key="f_on_text").set_value("01/02/2027").run()
+    assert not at.exception, at.exception
+    assert metric(at, "Provided / required (family places)") == "25 / 100"
+    line = next(m.value for m in at.markdown if "Counting only" in m.value)
+    assert "funded on 1 February 2027" in line and "2027-02-01" not in line
+    assert "Funding ends before 1 February 2027 for 2 services" in line
+    open_tab(at, "Gaps")
+    ending = dataframe_with(at, "Benchmarks affected")
+    assert sorted(ending["Service"]) == [
+        "South Fenmarsh Refuge (fictional)",
+        "Wykesand Rural Outreach (fictional)",
+    ]
+    figures = dataframe_with(at, "Provided after").set_index("Benchmark")
+    assert figures.loc["Refuge family places", "Provided before"] == "31"
+    assert figures.loc["Refuge family places", "Provided after"] == "25"
+    # A date that is not one is said, not guessed.
+    at.text_input(key="f_on_text").set_value("31/02/2027").run()
+    assert any("DD/MM/YYYY" in e.value for e in at.error)
