@@ -798,11 +798,11 @@ def _cliff_pages(dataset: Any, cliff: Any, *, today: date) -> Iterator[Figure]:
             )
         yield fig
     fig = _page("Funding cliff: the whole selection before and after", today=today, is_demo=is_demo)
-    columns = list(cliff.figures.columns)
+    # Two-line headers ("Provided" over "before") keep nine columns inside the margins.
+    columns = [str(c).replace(" before", "\nbefore").replace(" after", "\nafter") for c in cliff.figures]
     body = [[str(v) for v in r] for r in cliff.figures.itertuples(index=False, name=None)]
-    _draw_table(
-        fig, columns, body, [2.6] + [1.0] * (len(columns) - 1), top=0.86, align=["left"] * len(columns)
-    )
+    widths = [2.6] + [1.0] * (len(columns) - 1)
+    _draw_table(fig, columns, body, widths, top=0.86, header_h=0.05, align=["left"] * len(columns))
     yield fig
 
 
