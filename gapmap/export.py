@@ -38,6 +38,7 @@ from gapmap.snapshot import (
     STATUS_COLOURS,
     analysed_services,
 )
+from gapmap.view import partnership_label, selection_name
 
 #: Excel's limit on sheet names, and the characters it forbids in them.
 MAX_SHEET_NAME = 31
@@ -456,8 +457,6 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
 
 
 def _partnership(selection: Sequence[str]) -> str:
-    from gapmap.pack import partnership_label  # pack imports this module: import late
-
     return partnership_label([str(c) for c in selection]) or "(not a named partnership)"
 
 
@@ -542,6 +541,9 @@ def write_report_exports(
 
     out = Path(out)
     written: list[Path] = []
+    if title is None:
+        # Titles always name the selection (as the app's do): "Pan-Lancashire: ...".
+        title = f"{selection_name(analysis)}: domestic abuse and sexual violence services"
     if maps:
         fig = snapshot_figure(dataset, analysis, title=title, today=today)
         written.append(write_atomic(out / "map.png", figure_to_bytes(fig, "png", dpi=300)))

@@ -48,6 +48,7 @@ from gapmap.snapshot import (
     text_lines,
     wrap_measured,
 )
+from gapmap.view import partnership_label as _partnership_label
 from gapmap.wording import (
     benchmark_definition,
     citation_text,
@@ -272,20 +273,8 @@ def _status_fill(status: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------- pages
 
 
-def partnership_label(selection: Sequence[str]) -> str | None:
-    """The label of the named partnership whose areas are exactly `selection`, if any."""
-    from gapmap.errors import ConfigError
-    from gapmap.partnerships import load_partnerships
-
-    try:
-        partnerships = load_partnerships()
-    except ConfigError:  # a broken partnerships file must not stop a pack
-        return None
-    wanted = set(selection)
-    for p in partnerships.values():
-        if wanted and set(p.area_codes) == wanted:
-            return p.label
-    return None
+# The named partnership of a selection: one definition for every output (`gapmap.view`).
+partnership_label = _partnership_label
 
 
 def _services_counted(dataset: Any, analysis: Any) -> str:

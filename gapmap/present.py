@@ -463,30 +463,41 @@ def export_file(
     """One file of `EXPORT_ITEMS` for the current view: (content, file name, MIME type).
 
     `map_options` (colour_by, benchmark_id, tier, cohort) go to the map exports, with
-    `title`. File names carry the ISO date. The export modules (matplotlib, openpyxl, pypdf)
+    `title`. File names carry the selection, benchmark and ISO date
+    (`gapmap.view.export_file_name`). The export modules (matplotlib, openpyxl, pypdf)
     are imported here, when a file is asked for, not when the page starts.
     """
-    # Each kind imports only the module that makes it.
-    stamp = today.isoformat()
+    # Each kind imports only the module that makes it. File names carry the selection, the
+    # map's benchmark (or cell) and the ISO date, so two partnerships' files never collide.
+    from gapmap.view import export_file_name
+
+    if map_options.get("colour_by") == "patchwork":
+        shown = f"{map_options.get('tier') or ''}-{map_options.get('cohort') or ''}"
+    else:
+        shown = map_options.get("benchmark_id") or analysis.profile.benchmarks[0].id
+
+    def name(what: str, ext: str, benchmark: str | None = None) -> str:
+        return export_file_name(what, analysis, today, ext, benchmark)
+
     if kind in ("png", "pdf"):
         from gapmap import snapshot
 
         draw = snapshot.snapshot_png if kind == "png" else snapshot.snapshot_pdf
         mime = "image/png" if kind == "png" else "application/pdf"
-        return draw(dataset, analysis, title=title, **map_options), f"map_{stamp}.{kind}", mime
+        return draw(dataset, analysis, title=title, **map_options), name("map", kind, shown), mime
     if kind in ("html", "xlsx", "csv"):
         from gapmap import export
 
         if kind == "html":
             html = export.map_html(dataset, analysis, title=title, **map_options)
-            return html.encode("utf-8"), f"map_{stamp}.html", "text/html"
+            return html.encode("utf-8"), name("map", "html", shown), "text/html"
         if kind == "xlsx":
-            return export.gaps_xlsx_bytes(dataset, analysis), f"gaps_{stamp}.xlsx", _XLSX_MIME
-        return export.gaps_csv_bytes(analysis), f"gaps_{stamp}.csv", "text/csv"
+            return export.gaps_xlsx_bytes(dataset, analysis, title=title), name("gaps", "xlsx"), _XLSX_MIME
+        return export.gaps_csv_bytes(analysis), name("gaps", "csv"), "text/csv"
     if kind == "pack":
         from gapmap import pack
 
-        return pack.partnership_pack(dataset, analysis, title=title), f"pack_{stamp}.pdf", "application/pdf"
+        return pack.partnership_pack(dataset, analysis, title=title), name("pack", "pdf"), "application/pdf"
     raise ValueError(f"`kind` was {kind!r} but is expected to be one of {[k for k, _ in EXPORT_ITEMS]}")
 
 

@@ -12,6 +12,9 @@ Light on purpose (pandas only): the pack and workbook import it without the web 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -19,7 +22,14 @@ import pandas as pd
 from gapmap import wording
 from gapmap.wording import uk_date
 
-__all__ = ["counted_line", "counted_services", "filter_description"]
+__all__ = [
+    "counted_line",
+    "counted_services",
+    "export_file_name",
+    "filter_description",
+    "partnership_label",
+    "selection_name",
+]
 
 
 def counted_services(services: pd.DataFrame, analysis: Any) -> Any:
@@ -105,3 +115,56 @@ def filter_description(analysis: Any, config: Any = None) -> str:
         if text:
             return str(text)
     return "All services"
+
+
+def partnership_label(selection: Sequence[str]) -> str | None:
+    """The label of the named partnership whose areas are exactly `selection`, if any."""
+    from gapmap.errors import ConfigError
+    from gapmap.partnerships import load_partnerships
+
+    try:
+        partnerships = load_partnerships()
+    except ConfigError:  # a broken partnerships file must not stop an export
+        return None
+    wanted = {str(c) for c in selection}
+    for p in partnerships.values():
+        if wanted and set(p.area_codes) == wanted:
+            return str(p.label)
+    return None
+
+
+def selection_name(analysis: Any) -> str:
+    """What the view covers, in words: a partnership's name, one area's name, or 'N areas'.
+
+    Statutory-level views name their areas as the engine did (`summary['level']`).
+    """
+    selection = [str(c) for c in getattr(analysis, "selection", ()) or ()]
+    summary = getattr(analysis, "summary", None) or {}
+    districts = summary.get("districts_selected") or selection
+    named = partnership_label(districts)
+    if named:
+        return named
+    if len(selection) == 1:
+        gaps = analysis.gaps
+        rows = gaps.loc[gaps["area_code"].astype(str) == selection[0], "area_name"]
+        if len(rows):
+            return str(rows.iloc[0])
+    return f"{len(selection)} areas"
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    """'Leicester, Leicestershire and Rutland' -> 'leicester-leicestershire-and-rutland'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "selection"
+
+
+def export_file_name(what: str, analysis: Any, today: date, ext: str, benchmark_id: str | None = None) -> str:
+    """'fenmarsh-fictional-demo-county_idva-fte_map_2026-12-01.png': selection, benchmark, what, ISO date.
+
+    Two partnerships' (or two benchmarks') exports saved into one folder never collide.
+    """
+    parts = [_slug(selection_name(analysis))]
+    if benchmark_id:
+        parts.append(_slug(benchmark_id))
+    parts += [what, today.isoformat()]
+    return "_".join(parts) + f".{ext}"

@@ -407,3 +407,15 @@ def test_exports_show_only_the_services_the_filtered_analysis_counted(demo):
     sheet = pd.read_excel(io.BytesIO(export.gaps_xlsx_bytes(dataset, analysis, today=TODAY)), "Services")
     assert set(sheet["service_id"]) == set(flt.apply(dataset.services)["service_id"])
     assert not set(sheet["service_id"]) & set(dropped["service_id"])
+
+
+def test_report_maps_are_titled_with_the_selection_by_default(demo, tmp_path):
+    """`gapmap report` without --title: the map names the partnership, as the app's exports do."""
+    from pypdf import PdfReader
+
+    from gapmap.export import write_report_exports
+
+    dataset, analysis = demo
+    write_report_exports(tmp_path, dataset, analysis, maps=True, pack=False, xlsx=False)
+    text = PdfReader(str(tmp_path / "map.pdf")).pages[0].extract_text()
+    assert "Fenmarsh (fictional demo county): domestic abuse and sexual violence services" in text

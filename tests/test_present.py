@@ -449,9 +449,21 @@ def test_export_file_names_and_types():
     demo = load_demo()
     analysis = analyse(demo.areas, demo.population, demo.services, demo.config)
     content, name, mime = present.export_file("csv", demo, analysis, title="T", today=date(2026, 11, 22))
-    assert (name, mime) == ("gaps_2026-11-22.csv", "text/csv")
+    # The selection (the demo county's partnership), what, and the ISO date.
+    assert (name, mime) == ("fenmarsh-fictional-demo-county_gaps_2026-11-22.csv", "text/csv")
     header = content.decode("utf-8-sig").splitlines()[0]
     assert header.startswith("area_code,area_name,benchmark_id")
+    # Maps carry the benchmark too; two partnerships' maps never share a name.
+    two = analyse(
+        demo.areas, demo.population, demo.services, demo.config, selection=["E07999001", "E07999002"]
+    )
+    opts = {"title": "T", "today": date(2026, 11, 22), "benchmark_id": "idva_fte"}
+    _, one_name, _ = present.export_file("html", demo, analysis, **opts)
+    _, two_name, _ = present.export_file("html", demo, two, **opts)
+    assert one_name == "fenmarsh-fictional-demo-county_idva-fte_map_2026-11-22.html"
+    assert two_name == "2-areas_idva-fte_map_2026-11-22.html"
+    one = analyse(demo.areas, demo.population, demo.services, demo.config, selection=["E07999006"])
+    assert present.export_file("csv", demo, one, **opts)[1] == "wykesand_gaps_2026-11-22.csv"
     with pytest.raises(ValueError, match="`kind` was 'docx'"):
         present.export_file("docx", demo, analysis, title="T", today=date(2026, 11, 22))
     assert [k for k, _ in present.EXPORT_ITEMS] == ["png", "pdf", "html", "xlsx", "csv", "pack"]
