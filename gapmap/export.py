@@ -24,8 +24,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from gapmap import wording
+from gapmap.csvtables import GAPS_TEXT_COLUMNS, access_csv, gaps_csv
 from gapmap.fileio import write_atomic
-from gapmap.palette import text_on
+from gapmap.palette import GAP_FILL, GAP_WORD, HAS_FILL, NOWHERE_FILL, text_on
 from gapmap.privacy import redact_confidential
 from gapmap.safetext import csv_frame, neutralise
 from gapmap.schema import LIST_COLUMNS, LOCATION_COLUMNS, SERVICE_COLUMNS
@@ -55,10 +56,6 @@ NUMBER_FORMATS: dict[str, str] = {
     "capacity": "#,##0.##",
     "catchment_km": "0.0",
 }
-GAP_WORD = "GAP"
-GAP_FILL = STATUS_COLOURS["red"]
-HAS_FILL = "#d9f0d3"
-NOWHERE_FILL = "#d9d9d9"
 _BOLD = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
 _WRAP = Alignment(wrap_text=True, vertical="top")
@@ -69,7 +66,6 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 
 def gaps_csv_bytes(analysis: Any) -> bytes:
     """The gap table as CSV bytes: exactly `gaps.csv` of `gapmap report` (same function)."""
-    from gapmap.report import gaps_csv
 
     return gaps_csv(analysis)
 
@@ -77,7 +73,6 @@ def gaps_csv_bytes(analysis: Any) -> bytes:
 def gaps_table(analysis: Any) -> pd.DataFrame:
     """gaps.csv read back (so the workbook holds the very values of the CSV), with the
     benchmark's label added after its id for human readers."""
-    from gapmap.report import GAPS_TEXT_COLUMNS
 
     frame = _read_back(gaps_csv_bytes(analysis), text_columns=GAPS_TEXT_COLUMNS)
     labels = analysis.gaps["benchmark_label"].astype(str).to_numpy()
@@ -88,7 +83,6 @@ def gaps_table(analysis: Any) -> pd.DataFrame:
 
 def access_table(analysis: Any) -> pd.DataFrame:
     """access.csv of `gapmap report`, read back."""
-    from gapmap.report import access_csv
 
     return _read_back(access_csv(analysis), text_columns=("area_code", "area_name", "service_type"))
 

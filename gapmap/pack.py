@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
-from gapmap.export import GAP_WORD, HAS_FILL, NOWHERE_FILL
+from gapmap.palette import GAP_WORD, HAS_FILL, NOWHERE_FILL
 from gapmap.snapshot import (
     A4_LANDSCAPE_IN,
     CONFIDENTIAL_NOTE,

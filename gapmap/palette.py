@@ -13,6 +13,10 @@ from __future__ import annotations
 
 __all__ = [
     "ADJACENT_CONTRAST",
+    "GAP_FILL",
+    "GAP_WORD",
+    "HAS_FILL",
+    "NOWHERE_FILL",
     "NO_DATA_CONTRAST",
     "PATCHWORK_COLOURS",
     "PATCHWORK_SYMBOLS",
@@ -37,6 +41,12 @@ PATCHWORK_COLOURS: dict[str, str] = {
     "gap": "#4a0012",
     "nowhere": "#808080",
 }
+#: The patchwork matrix of tables (workbook, pack): the gap mark and cell fills. Pale fills
+#: keep the dark text readable; a gap cell is the darkest fill with white text (`text_on`).
+GAP_WORD = "GAP"
+GAP_FILL = STATUS_COLOURS["red"]
+HAS_FILL = "#d9f0d3"
+NOWHERE_FILL = "#d9d9d9"
 #: A symbol per state, for labels too small for the word (shape, not colour, carries it).
 STATUS_SYMBOLS: dict[str, str] = {"green": "✔", "amber": "◐", "red": "✖", "no_data": "?"}
 PATCHWORK_SYMBOLS: dict[str, str] = {"has": "✔", "gap": "✖", "nowhere": "–", "no_data": "?"}
