@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from gapmap import wording
-from gapmap.view import counted_services
+from gapmap.view import areas_below, counted_services
 
 __all__ = ["FundingCliff", "funding_cliff"]
 
@@ -65,11 +65,8 @@ def _whole(analysis: Any, benchmark_id: str) -> dict[str, Any]:
 
 
 def _areas_below(analysis: Any, benchmark_id: str) -> str:
-    gaps = analysis.gaps
-    rows = gaps[(gaps["benchmark_id"] == benchmark_id) & (gaps["area_code"] != "ALL")]
-    if rows.empty:
-        return ""
-    return f"{int(rows['status'].isin(['red', 'amber']).sum())} of {len(rows)}"
+    short, scored = areas_below(analysis, benchmark_id)
+    return f"{short} of {scored}" if scored else ""
 
 
 def funding_cliff(services: pd.DataFrame, before: Any, after: Any, config: Any) -> FundingCliff:

@@ -21,6 +21,7 @@ import pandas as pd
 from gapmap import wording
 from gapmap.palette import STATUS_COLOURS, text_on
 from gapmap.privacy import redact_confidential
+from gapmap.view import areas_below
 from gapmap.wording import STATUS_LABELS as STATUS_WORDS
 from gapmap.wording import uk_date
 
@@ -382,8 +383,8 @@ def headline_metrics(analysis: GapAnalysis, benchmark: Benchmark) -> list[Metric
     whole = gaps[gaps["area_code"] == "ALL"]
     metrics: list[Metric | None] = []
     if len(per_area):
-        short = int(per_area["status"].isin(["red", "amber"]).sum())
-        metrics.append(Metric("Areas below the benchmark", f"{short} of {len(per_area)}"))
+        short, scored = areas_below(analysis, benchmark.id)
+        metrics.append(Metric("Areas below the benchmark", f"{short} of {scored}"))
     else:
         metrics.append(Metric("Areas below the benchmark", "n/a", "Scored for the whole selection only."))
     if len(whole) and benchmark.is_presence:

@@ -32,7 +32,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from gapmap import palette, settings, wording
+from gapmap import palette, settings, view, wording
 from gapmap.config import Config
 from gapmap.privacy import public_services
 from gapmap.schema import AREA_CODE, AREA_NAME
@@ -204,10 +204,11 @@ def display_geometry(
 
 # --------------------------------------------------------------------------- area states
 def benchmark_states(analysis: Any, benchmark_id: str) -> tuple[dict[str, dict[str, Any]], bool]:
-    """Per-area rows of `analysis.gaps` for one benchmark, keyed by area code.
+    """Per-area rows of `analysis.gaps` for one benchmark (for tooltips), keyed by area code.
 
     Returns the rows and whether they came from the whole-selection row (a "selection"
     scope benchmark has no per-area figures; every area then shows the selection's status).
+    The status itself is decided once, by `gapmap.view.benchmark_classes`.
     """
     gaps = analysis.gaps
     rows = gaps[gaps["benchmark_id"] == benchmark_id]
@@ -222,26 +223,13 @@ def benchmark_states(analysis: Any, benchmark_id: str) -> tuple[dict[str, dict[s
 
 
 def patchwork_states(analysis: Any, tier: str, cohort: str) -> dict[str, str]:
-    """'has' / 'gap' / 'nowhere' per area for one tier x cohort cell.
-
-    gap: the engine's `patchwork_gap` (none here though other areas of the selection have it);
-    nowhere: no service of this cell anywhere in the selection; has: otherwise.
-    """
+    """'has' / 'gap' / 'nowhere' per area for one tier x cohort cell (`gapmap.view.patchwork_classes`)."""
     cov = analysis.coverage
     cell = cov[(cov["tier"] == tier) & (cov["cohort"] == cohort)]
     if cell.empty:
         return {}
-    anywhere = bool((cell["services"] > 0).any())
-    states: dict[str, str] = {}
-    for rec in cell.to_dict("records"):
-        if bool(rec.get("patchwork_gap", False)):
-            state = "gap"
-        elif rec["services"] > 0:
-            state = "has"
-        else:
-            state = "gap" if anywhere else "nowhere"
-        states[str(rec[AREA_CODE])] = state
-    return states
+    codes = cell[AREA_CODE].astype(str).tolist()
+    return dict(view.patchwork_classes(analysis, codes, tier, cohort))
 
 
 # --------------------------------------------------------------------------- tooltips
@@ -545,7 +533,7 @@ def build_map(
         profile = analysis.profile
         bench = profile.benchmark(benchmark_id) if benchmark_id else profile.benchmarks[0]
         rows, whole_selection = benchmark_states(analysis, bench.id)
-        states = {code: str(r.get("status", "no_data")) for code, r in rows.items()}
+        states = dict(view.benchmark_classes(analysis, bench.id, list(rows)))
         colours = STATUS_COLOURS
         words = STATUS_WORDS
         summary = getattr(analysis, "summary", None) or {}

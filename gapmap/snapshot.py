@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
-from gapmap import render, wording
+from gapmap import render, view, wording
 from gapmap.privacy import public_services
 from gapmap.settings import BNG_EPSG
 from gapmap.view import filter_description  # the filter in words: one definition for every output
@@ -226,17 +226,9 @@ def _simplify(geoms: gpd.GeoSeries, tolerance: float) -> gpd.GeoSeries:
 # --------------------------------------------------------------------------- classification
 
 
-def benchmark_classes(analysis: Any, benchmark, area_codes: Iterable[str]) -> pd.Series:
-    """Status per area code for `benchmark` (selection-scope: the whole selection's status)."""
-    gaps = analysis.gaps
-    rows = gaps.loc[gaps["benchmark_id"] == benchmark.id]
-    codes = [str(c) for c in area_codes]
-    if benchmark.scope == "selection":
-        whole = rows.loc[rows["area_code"].astype(str) == "ALL", "status"]
-        status = str(whole.iloc[0]) if len(whole) else "no_data"
-        return pd.Series(status, index=codes, dtype=object)
-    by_area = dict(zip(rows["area_code"].astype(str), rows["status"].astype(str), strict=False))
-    return pd.Series([by_area.get(c, "no_data") for c in codes], index=codes, dtype=object)
+def benchmark_classes(analysis: Any, benchmark: Any, area_codes: Iterable[str]) -> pd.Series:
+    """Status per area code for `benchmark`: `gapmap.view.benchmark_classes` (the one rule)."""
+    return view.benchmark_classes(analysis, benchmark.id, area_codes)
 
 
 def _chosen_cells(analysis: Any, tier: str | None, cohort: str | None) -> pd.DataFrame:
@@ -249,41 +241,8 @@ def _chosen_cells(analysis: Any, tier: str | None, cohort: str | None) -> pd.Dat
     return cov
 
 
-def patchwork_classes(
-    analysis: Any, area_codes: Iterable[str], tier: str | None, cohort: str | None
-) -> pd.Series:
-    """'has' / 'gap' / 'nowhere' / 'no_data' per area for the chosen tier x cohort cells.
-
-    For one cell these match the dashboard: has = at least one service here; gap = none
-    here though another area of the selection has one (`coverage.patchwork_gap`);
-    nowhere = no service in the whole selection. With `tier` or `cohort` None the cells of
-    every tier / cohort are combined: gap if any cell is a gap, nowhere if no chosen cell has
-    a service anywhere, otherwise has.
-    """
-    cov = _chosen_cells(analysis, tier, cohort)
-    codes = [str(c) for c in area_codes]
-    if cov.empty:
-        return pd.Series("no_data", index=codes, dtype=object)
-    cov = cov.assign(area_code=cov["area_code"].astype(str), services=cov["services"].fillna(0))
-    provided_somewhere = cov.groupby(["tier", "cohort"])["services"].transform("sum") > 0
-    cov = cov.assign(gap=cov["patchwork_gap"].astype(bool) | ((cov["services"] == 0) & provided_somewhere))
-    grouped = cov.groupby("area_code")
-    n_gap = grouped["gap"].sum()
-    n_services = grouped["services"].sum()
-    anywhere = bool(provided_somewhere.any())
-    out = []
-    for c in codes:
-        if c not in n_gap.index:
-            out.append("no_data")
-        elif n_gap[c] > 0:
-            out.append("gap")
-        elif not anywhere:
-            out.append("nowhere")
-        elif n_services[c] > 0:
-            out.append("has")
-        else:
-            out.append("nowhere")
-    return pd.Series(out, index=codes, dtype=object)
+#: 'has' / 'gap' / 'nowhere' / 'no_data' per area: the one rule, in `gapmap.view`.
+patchwork_classes = view.patchwork_classes
 
 
 GAP_COUNT_COLOURS: tuple[str, ...] = ("#fcbba1", "#fb6a4a", "#cb181d")

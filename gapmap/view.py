@@ -13,7 +13,7 @@ Light on purpose (pandas only): the pack and workbook import it without the web 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
@@ -23,11 +23,14 @@ from gapmap import wording
 from gapmap.wording import uk_date
 
 __all__ = [
+    "areas_below",
+    "benchmark_classes",
     "counted_line",
     "counted_services",
     "export_file_name",
     "filter_description",
     "partnership_label",
+    "patchwork_classes",
     "selection_name",
 ]
 
@@ -168,3 +171,72 @@ def export_file_name(what: str, analysis: Any, today: date, ext: str, benchmark_
         parts.append(_slug(benchmark_id))
     parts += [what, today.isoformat()]
     return "_".join(parts) + f".{ext}"
+
+
+# --------------------------------------------------------------------------- area classes
+#: Statuses that count as "below the benchmark" in every headline and table.
+BELOW = ("red", "amber")
+
+
+def benchmark_classes(analysis: Any, benchmark_id: str, area_codes: Iterable[str]) -> pd.Series:
+    """Status per area code for one benchmark: the one rule every map, table and pack reads.
+
+    An area's own row when the benchmark is scored per area; otherwise (a selection-scope
+    benchmark, "at least 1 per region") the whole selection's status for every area;
+    "no_data" for an area without a row.
+    """
+    gaps = analysis.gaps
+    rows = gaps.loc[gaps["benchmark_id"] == benchmark_id]
+    codes = [str(c) for c in area_codes]
+    per_area = rows.loc[rows["area_code"].astype(str) != "ALL"]
+    if len(per_area):
+        by_area = dict(zip(per_area["area_code"].astype(str), per_area["status"].astype(str), strict=False))
+        return pd.Series([by_area.get(c, "no_data") for c in codes], index=codes, dtype=object)
+    whole = rows.loc[rows["area_code"].astype(str) == "ALL", "status"]
+    status = str(whole.iloc[0]) if len(whole) else "no_data"
+    return pd.Series(status, index=codes, dtype=object)
+
+
+def areas_below(analysis: Any, benchmark_id: str) -> tuple[int, int]:
+    """(areas below the benchmark, areas scored) for a per-area benchmark; (0, 0) otherwise."""
+    gaps = analysis.gaps
+    rows = gaps.loc[(gaps["benchmark_id"] == benchmark_id) & (gaps["area_code"].astype(str) != "ALL")]
+    return int(rows["status"].isin(BELOW).sum()), len(rows)
+
+
+def patchwork_classes(
+    analysis: Any, area_codes: Iterable[str], tier: str | None, cohort: str | None
+) -> pd.Series:
+    """'has' / 'gap' / 'nowhere' / 'no_data' per area for the chosen tier x cohort cells.
+
+    For one cell: has = at least one service here; gap = none here though another area of
+    the selection has one (`coverage.patchwork_gap`); nowhere = no service in the whole
+    selection. With `tier` or `cohort` None the cells of every tier / cohort are combined:
+    gap if any cell is a gap, nowhere if no chosen cell has a service anywhere, else has.
+    """
+    cov = analysis.coverage
+    if tier is not None:
+        cov = cov.loc[cov["tier"] == tier]
+    if cohort is not None:
+        cov = cov.loc[cov["cohort"] == cohort]
+    codes = [str(c) for c in area_codes]
+    if cov.empty:
+        return pd.Series("no_data", index=codes, dtype=object)
+    cov = cov.assign(area_code=cov["area_code"].astype(str), services=cov["services"].fillna(0))
+    provided_somewhere = cov.groupby(["tier", "cohort"])["services"].transform("sum") > 0
+    cov = cov.assign(gap=cov["patchwork_gap"].astype(bool) | ((cov["services"] == 0) & provided_somewhere))
+    grouped = cov.groupby("area_code")
+    n_gap = grouped["gap"].sum()
+    n_services = grouped["services"].sum()
+    anywhere = bool(provided_somewhere.any())
+    out = []
+    for c in codes:
+        if c not in n_gap.index:
+            out.append("no_data")
+        elif n_gap[c] > 0:
+            out.append("gap")
+        elif anywhere and n_services[c] > 0:
+            out.append("has")
+        else:
+            out.append("nowhere")
+    return pd.Series(out, index=codes, dtype=object)
