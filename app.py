@@ -111,7 +111,7 @@ from gapmap.present import (
     tiers_table,
     versions_table,
 )
-from gapmap.view import counted_line, counted_services, filter_description
+from gapmap.view import counted_line, counted_services, default_benchmark, filter_description
 
 ENV_INPUTS = {
     "boundaries": "GAPMAP_BOUNDARIES",
@@ -653,7 +653,7 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
     profile = config.profile(profile_id)
     bench_ids = [b.id for b in profile.benchmarks]
     if st.session_state.get("benchmark") not in bench_ids:
-        st.session_state["benchmark"] = bench_ids[0]
+        st.session_state["benchmark"] = default_benchmark(profile).id  # as every export's default
     benchmark_id = st.sidebar.selectbox(
         "Benchmark", bench_ids, format_func=lambda b: profile.benchmark(b).label, key="benchmark"
     )

@@ -21,7 +21,7 @@ import pandas as pd
 from gapmap import wording
 from gapmap.palette import STATUS_COLOURS, text_on
 from gapmap.privacy import redact_confidential
-from gapmap.view import areas_below
+from gapmap.view import areas_below, default_benchmark
 from gapmap.wording import STATUS_LABELS as STATUS_WORDS
 from gapmap.wording import uk_date
 
@@ -475,7 +475,7 @@ def export_file(
     if map_options.get("colour_by") == "patchwork":
         shown = f"{map_options.get('tier') or ''}-{map_options.get('cohort') or ''}"
     else:
-        shown = map_options.get("benchmark_id") or analysis.profile.benchmarks[0].id
+        shown = map_options.get("benchmark_id") or default_benchmark(analysis.profile).id
 
     def name(what: str, ext: str, benchmark: str | None = None) -> str:
         return export_file_name(what, analysis, today, ext, benchmark)

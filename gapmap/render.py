@@ -531,7 +531,7 @@ def build_map(
     whole_selection = False
     if colour_by == "benchmark":
         profile = analysis.profile
-        bench = profile.benchmark(benchmark_id) if benchmark_id else profile.benchmarks[0]
+        bench = profile.benchmark(benchmark_id) if benchmark_id else view.default_benchmark(profile)
         rows, whole_selection = benchmark_states(analysis, bench.id)
         states = dict(view.benchmark_classes(analysis, bench.id, list(rows)))
         colours = STATUS_COLOURS

@@ -113,14 +113,11 @@ def sources_line(dataset: Any) -> str:
 
 
 def pick_benchmark(analysis: Any, benchmark_id: str | None):
-    """The benchmark to map: the one named, else the profile's first area-scope benchmark."""
+    """The benchmark to map: the one named, else the view's default (`gapmap.view.default_benchmark`)."""
     profile = analysis.profile
     if benchmark_id is not None:
         return profile.benchmark(benchmark_id)
-    for b in profile.benchmarks:
-        if b.scope == "area":
-            return b
-    return profile.benchmarks[0]
+    return view.default_benchmark(profile)
 
 
 def _new_figure(figsize: tuple[float, float] = A4_LANDSCAPE_IN, dpi: float = 100) -> Figure:

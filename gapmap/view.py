@@ -27,6 +27,7 @@ __all__ = [
     "benchmark_classes",
     "counted_line",
     "counted_services",
+    "default_benchmark",
     "export_file_name",
     "filter_description",
     "partnership_label",
@@ -240,3 +241,15 @@ def patchwork_classes(
         else:
             out.append("nowhere")
     return pd.Series(out, index=codes, dtype=object)
+
+
+def default_benchmark(profile: Any) -> Any:
+    """The benchmark a view opens on: the profile's first scored per area, else its first.
+
+    The app's benchmark choice, the web map, the static map and the exports' file names all
+    start here, so no two outputs of one view can default to different benchmarks.
+    """
+    for b in profile.benchmarks:
+        if b.scope == "area":
+            return b
+    return profile.benchmarks[0]

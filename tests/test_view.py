@@ -96,3 +96,26 @@ def test_pack_counts_only_the_selection(dataset):
 
     text = _services_counted(dataset, run(dataset, (ALPHA,)))
     assert "2 of 4 in the list" in text
+
+
+def test_web_and_static_maps_default_to_the_same_benchmark(dataset):
+    """A profile whose first benchmark is scored for the whole selection: both maps open on the
+    first one scored per area (the web map used to take the first of all)."""
+    import dataclasses
+    import re
+
+    from gapmap import render, snapshot
+    from gapmap.view import default_benchmark
+
+    analysis = run(dataset)
+    profile = analysis.profile
+    whole = [b for b in profile.benchmarks if b.scope != "area"]
+    per_area = [b for b in profile.benchmarks if b.scope == "area"]
+    assert whole and per_area
+    reordered = dataclasses.replace(profile, benchmarks=(whole[0], *per_area, *whole[1:]))
+    analysis = dataclasses.replace(analysis, profile=reordered)
+    assert default_benchmark(reordered).id == per_area[0].id
+    assert snapshot.pick_benchmark(analysis, None).id == per_area[0].id
+    html = render.build_map(dataset.areas, analysis, dataset.services, dataset.config).get_root().render()
+    legend = re.search(r"div\.innerHTML = (\".*?\");", html).group(1)
+    assert per_area[0].label in legend and whole[0].label not in legend
