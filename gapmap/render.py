@@ -19,6 +19,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from html import escape
 from pathlib import Path
@@ -495,11 +496,58 @@ def build_map(
     if colour_by not in ("benchmark", "patchwork"):
         raise ValueError(f'`colour_by` was "{colour_by}" but is expected to be "benchmark" or "patchwork"')
     year = year or date.today().year
+    shown = _shown_areas(areas, analysis)
+    m = _new_map(asset_mode, basemap)
+    if colour_by == "benchmark":
+        colouring = _benchmark_colouring(analysis, config, benchmark_id, year)
+    else:
+        colouring = _patchwork_colouring(analysis, config, tier, cohort)
+    geoms = display_geometry(shown)
+    _add_areas(m, shown, geoms, colouring, basemap=basemap, highlight_area=highlight_area)
+    if area_labels is None:
+        area_labels = len(shown) <= MAX_LABELLED_AREAS
+    if area_labels:
+        _add_labels(m, shown, colouring)
+    legend = colouring.legend
+    tiers_present: list[str] = []
+    if show_services and services is not None and len(services):
+        tiers_present = _add_services(m, services, config, show_catchments=show_catchments)
+    if tiers_present:
+        legend += _legend_services(tiers_present, config, catchments=show_catchments)
+    elif show_services:
+        legend += f'<div style="font-size:12px;margin-top:6px">{CONFIDENTIAL_NOTE}</div>'
+    credit = CROWN_COPYRIGHT.format(year=year)
+    legend += f'<div style="font-size:12px;margin-top:4px">{escape(credit)}</div></details></div>'
+    m.add_child(Legend(legend))
+    _fit(m, geoms)
+    return m
+
+
+@dataclass(frozen=True)
+class _Colouring:
+    """How areas are coloured: a state per area code, the fills and words of the states,
+    per-area gap rows (benchmark colouring, for tooltips) and the legend's opening HTML."""
+
+    kind: ColourBy
+    states: dict[str, str]
+    colours: dict[str, str]
+    words: dict[str, str]
+    symbols: dict[str, str]
+    legend: str
+    rows: dict[str, dict[str, Any]]
+    whole_selection: bool = False
+    benchmark: Any = None
+
+
+def _shown_areas(areas: gpd.GeoDataFrame, analysis: Any) -> gpd.GeoDataFrame:
+    """The selected areas (all of them when the selection names none that exist)."""
     selection = set(map(str, analysis.selection)) if len(analysis.selection) else set(areas[AREA_CODE])
     shown = areas[areas[AREA_CODE].astype(str).isin(selection)]
-    if shown.empty:
-        shown = areas
+    return areas if shown.empty else shown
 
+
+def _new_map(asset_mode: AssetMode, basemap: bool) -> OfflineMap:
+    """An empty offline map on a white page, with the label, legend and tooltip styles."""
     m = OfflineMap(
         tiles=None,
         asset_mode=asset_mode,
@@ -512,7 +560,7 @@ def build_map(
         folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19).add_to(m)
     # White page, dark text: legible on a projector without tiles. `div.` outranks leaflet.css's
     # grey `.leaflet-container` background, which an exported page inlines after this style.
-    m.get_root().header.add_child(
+    m.get_root().header.add_child(  # type: ignore[attr-defined]
         folium.Element(
             "<style>div.leaflet-container{background:#ffffff;font-size:15px}"
             ".gapmap-label{font:600 13px/1.15 system-ui,Arial,sans-serif;color:#111;"
@@ -526,51 +574,73 @@ def build_map(
         ),
         name="gapmap_style",
     )
+    return m
 
-    # --- colouring
-    whole_selection = False
-    if colour_by == "benchmark":
-        profile = analysis.profile
-        bench = profile.benchmark(benchmark_id) if benchmark_id else view.default_benchmark(profile)
-        rows, whole_selection = benchmark_states(analysis, bench.id)
-        states = dict(view.benchmark_classes(analysis, bench.id, list(rows)))
-        colours = STATUS_COLOURS
-        words = STATUS_WORDS
-        summary = getattr(analysis, "summary", None) or {}
-        legend = legend_html_benchmark(
-            bench,
-            config,
-            whole_selection=whole_selection,
-            year=year,
-            denominator_source=str(
-                summary.get("benchmarks", {}).get(bench.id, {}).get("denominator_source", "")
-            ),
-            caveat=str(summary.get("profile", {}).get("caveat", "")),
-        )
-    else:
-        tier = tier or next(iter(config.tiers))
-        cohort = cohort or next(iter(config.cohorts))
-        states = patchwork_states(analysis, tier, cohort)
-        rows = {}
-        colours = {**PATCHWORK_COLOURS, "no_data": STATUS_COLOURS["no_data"]}
-        words = {
-            **PATCHWORK_WORDS,
-            "has": "Provided",
-            "gap": "Gap",
-            "nowhere": "Nowhere",
-            "no_data": "No data",
-        }
-        legend = legend_html_patchwork(tier, cohort, config)
 
-    geoms = display_geometry(shown)
+def _benchmark_colouring(analysis: Any, config: Config, benchmark_id: str | None, year: int) -> _Colouring:
+    """Status of one benchmark per area (`gapmap.view.benchmark_classes`) and its legend."""
+    profile = analysis.profile
+    bench = profile.benchmark(benchmark_id) if benchmark_id else view.default_benchmark(profile)
+    rows, whole_selection = benchmark_states(analysis, bench.id)
+    summary = getattr(analysis, "summary", None) or {}
+    legend = legend_html_benchmark(
+        bench,
+        config,
+        whole_selection=whole_selection,
+        year=year,
+        denominator_source=str(summary.get("benchmarks", {}).get(bench.id, {}).get("denominator_source", "")),
+        caveat=str(summary.get("profile", {}).get("caveat", "")),
+    )
+    return _Colouring(
+        kind="benchmark",
+        states=dict(view.benchmark_classes(analysis, bench.id, list(rows))),
+        colours=STATUS_COLOURS,
+        words=STATUS_WORDS,
+        symbols=STATUS_SYMBOLS,
+        legend=legend,
+        rows=rows,
+        whole_selection=whole_selection,
+        benchmark=bench,
+    )
+
+
+def _patchwork_colouring(analysis: Any, config: Config, tier: str | None, cohort: str | None) -> _Colouring:
+    """Has / gap / nowhere per area for one tier x cohort cell (`gapmap.view.patchwork_classes`)."""
+    tier = tier or next(iter(config.tiers))
+    cohort = cohort or next(iter(config.cohorts))
+    words = {**PATCHWORK_WORDS, "has": "Provided", "gap": "Gap", "nowhere": "Nowhere", "no_data": "No data"}
+    return _Colouring(
+        kind="patchwork",
+        states=patchwork_states(analysis, tier, cohort),
+        colours={**PATCHWORK_COLOURS, "no_data": STATUS_COLOURS["no_data"]},
+        words=words,
+        symbols=PATCHWORK_SYMBOLS,
+        legend=legend_html_patchwork(tier, cohort, config),
+        rows={},
+    )
+
+
+def _add_areas(
+    m: folium.Map,
+    shown: gpd.GeoDataFrame,
+    geoms: gpd.GeoSeries,
+    colouring: _Colouring,
+    *,
+    basemap: bool,
+    highlight_area: str | None,
+) -> None:
+    """The areas as one GeoJSON layer: fill by state, tooltip with the name and figures."""
     features = []
     for (_, area), geom in zip(shown.iterrows(), geoms, strict=True):
         code = str(area[AREA_CODE])
         name = str(area[AREA_NAME])
-        state = states.get(code, "no_data")
-        if colour_by == "benchmark":
+        state = colouring.states.get(code, "no_data")
+        if colouring.kind == "benchmark":
             tooltip = area_tooltip_benchmark(
-                name, rows.get(code), whole_selection=whole_selection, benchmark=bench
+                name,
+                colouring.rows.get(code),
+                whole_selection=colouring.whole_selection,
+                benchmark=colouring.benchmark,
             )
         else:
             tooltip = f"<b>{escape(name)}</b><br>{escape(PATCHWORK_WORDS.get(state, 'No data'))}"
@@ -580,13 +650,12 @@ def build_map(
                 "properties": {
                     "area_code": code,
                     "tooltip": tooltip,
-                    "fill": colours.get(state, STATUS_COLOURS["no_data"]),
+                    "fill": colouring.colours.get(state, STATUS_COLOURS["no_data"]),
                     "selected": code == highlight_area,
                 },
                 "geometry": shapely.geometry.mapping(geom),
             }
         )
-    collection = {"type": "FeatureCollection", "features": features}
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         selected = feature["properties"]["selected"]
@@ -601,7 +670,7 @@ def build_map(
         }
 
     folium.GeoJson(
-        collection,
+        {"type": "FeatureCollection", "features": features},
         name="Areas",
         style_function=style,
         highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
@@ -611,105 +680,102 @@ def build_map(
         smooth_factor=0.5,
     ).add_to(m)
 
-    # --- labels (name + status word, so the map reads without colour)
-    if area_labels is None:
-        area_labels = len(shown) <= MAX_LABELLED_AREAS
-    if area_labels:
-        projected = shown.geometry.to_crs(settings.BNG_EPSG)
-        points = projected.representative_point().to_crs(settings.WGS84_EPSG)
-        symbols = STATUS_SYMBOLS if colour_by == "benchmark" else PATCHWORK_SYMBOLS
-        for (_, area), pt, size in zip(shown.iterrows(), points, projected.area, strict=True):
-            state = states.get(str(area[AREA_CODE]), "no_data")
-            word = escape(words.get(state, state))
-            symbol = symbols.get(state, "?")
-            # Full: name and status; short (when it would overprint a neighbour): the symbol.
-            text = (
-                f'<span class="gapmap-full">{escape(str(area[AREA_NAME]))}<br>{symbol} {word}</span>'
-                f'<span class="gapmap-short" style="display:none" title="{word}">{symbol}</span>'
-            )
-            folium.Marker(
-                [round(pt.y, COORD_DECIMALS), round(pt.x, COORD_DECIMALS)],
-                icon=folium.DivIcon(
-                    html=f'<div class="gapmap-label" data-rank="{float(size):.0f}">{text}</div>',
-                    icon_size=(160, 34),
-                    icon_anchor=(80, 17),
-                    class_name="gapmap-label-icon",
-                ),
-                interactive=False,
-            ).add_to(m)
 
-    # --- services: public ones only, never a confidential location
+def _add_labels(m: folium.Map, shown: gpd.GeoDataFrame, colouring: _Colouring) -> None:
+    """Name and status word on each area (so the map reads without colour); the browser
+    shortens or hides a label that would overprint another (`ProjectorBehaviour`)."""
+    projected = shown.geometry.to_crs(settings.BNG_EPSG)
+    points = projected.representative_point().to_crs(settings.WGS84_EPSG)
+    for (_, area), pt, size in zip(shown.iterrows(), points, projected.area, strict=True):
+        state = colouring.states.get(str(area[AREA_CODE]), "no_data")
+        word = escape(colouring.words.get(state, state))
+        symbol = colouring.symbols.get(state, "?")
+        # Full: name and status; short (when it would overprint a neighbour): the symbol.
+        text = (
+            f'<span class="gapmap-full">{escape(str(area[AREA_NAME]))}<br>{symbol} {word}</span>'
+            f'<span class="gapmap-short" style="display:none" title="{word}">{symbol}</span>'
+        )
+        folium.Marker(
+            [round(pt.y, COORD_DECIMALS), round(pt.x, COORD_DECIMALS)],
+            icon=folium.DivIcon(
+                html=f'<div class="gapmap-label" data-rank="{float(size):.0f}">{text}</div>',
+                icon_size=(160, 34),
+                icon_anchor=(80, 17),
+                class_name="gapmap-label-icon",
+            ),
+            interactive=False,
+        ).add_to(m)
+
+
+def _add_services(
+    m: folium.Map, services: gpd.GeoDataFrame, config: Config, *, show_catchments: bool
+) -> list[str]:
+    """Public services as one GeoJSON marker layer (never a confidential location); returns
+    the tiers present, in vocabulary order, for the legend."""
     tiers_present: list[str] = []
     points: list[dict[str, Any]] = []
-    if show_services and services is not None and len(services):
-        public = public_services(services)
-        # Smaller dots when there are many (a national map), so areas stay readable.
-        radius = 8 if len(public) <= MANY_MARKERS else 5
-        catchments = folium.FeatureGroup(name="Catchments")
-        for rec in public.to_dict("records"):
-            geom = rec["geometry"]
-            lat, lon = round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)
-            tiers = _as_tuple(rec.get("tiers"))
-            first = tiers[0] if tiers else ""
-            if first and first not in tiers_present:
-                tiers_present.append(first)
-            colour = TIER_COLOURS.get(first, OTHER_TIER_COLOUR)
-            km = rec.get("catchment_km")
-            if show_catchments and km is not None and not pd.isna(km) and float(km) > 0:
-                folium.Circle(
-                    [lat, lon],
-                    radius=float(km) * 1000,
-                    color=colour,
-                    weight=2,
-                    dash_array="6 6",
-                    fill=False,
-                    interactive=False,
-                ).add_to(catchments)
-            points.append(
-                {
-                    "type": "Feature",
-                    "properties": {"tooltip": service_tooltip(rec, config), "fill": colour},
-                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                }
-            )
-        if show_catchments:
-            catchments.add_to(m)
-    if points:
-        # One GeoJSON layer for every marker: a folium element per marker costs a template
-        # render each (seconds for a national list) and repeats the same JS hundreds of times.
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": points},
-            name="Services",
-            marker=folium.CircleMarker(radius=radius, color="#ffffff", weight=2, fill=True, fill_opacity=1.0),
-            style_function=lambda f: {
-                "fillColor": f["properties"]["fill"],
-                "color": "#ffffff",
-                "weight": 2,
-                "fillOpacity": 1.0,
-            },
-            highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
-            tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, class_name="gapmap-tooltip"),
-        ).add_to(m)
-        order = list(config.tiers)
-        tiers_present.sort(key=lambda t: order.index(t) if t in order else len(order))
+    public = public_services(services)
+    # Smaller dots when there are many (a national map), so areas stay readable.
+    radius = 8 if len(public) <= MANY_MARKERS else 5
+    catchments = folium.FeatureGroup(name="Catchments")
+    for rec in public.to_dict("records"):
+        geom = rec["geometry"]
+        lat, lon = round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)
+        tiers = _as_tuple(rec.get("tiers"))
+        first = tiers[0] if tiers else ""
+        if first and first not in tiers_present:
+            tiers_present.append(first)
+        colour = TIER_COLOURS.get(first, OTHER_TIER_COLOUR)
+        km = rec.get("catchment_km")
+        if show_catchments and km is not None and not pd.isna(km) and float(km) > 0:
+            folium.Circle(
+                [lat, lon],
+                radius=float(km) * 1000,
+                color=colour,
+                weight=2,
+                dash_array="6 6",
+                fill=False,
+                interactive=False,
+            ).add_to(catchments)
+        points.append(
+            {
+                "type": "Feature",
+                "properties": {"tooltip": service_tooltip(rec, config), "fill": colour},
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            }
+        )
+    if show_catchments:
+        catchments.add_to(m)
+    if not points:
+        return []
+    # One GeoJSON layer for every marker: a folium element per marker costs a template
+    # render each (seconds for a national list) and repeats the same JS hundreds of times.
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": points},
+        name="Services",
+        marker=folium.CircleMarker(radius=radius, color="#ffffff", weight=2, fill=True, fill_opacity=1.0),
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "color": "#ffffff",
+            "weight": 2,
+            "fillOpacity": 1.0,
+        },
+        highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, class_name="gapmap-tooltip"),
+    ).add_to(m)
+    order = list(config.tiers)
+    tiers_present.sort(key=lambda t: order.index(t) if t in order else len(order))
+    return tiers_present
 
-    if tiers_present:
-        legend += _legend_services(tiers_present, config, catchments=show_catchments)
-    elif show_services:
-        legend += f'<div style="font-size:12px;margin-top:6px">{CONFIDENTIAL_NOTE}</div>'
 
-    credit = CROWN_COPYRIGHT.format(year=year)
-    legend += f'<div style="font-size:12px;margin-top:4px">{escape(credit)}</div></details></div>'
-    m.add_child(Legend(legend))
-
+def _fit(m: folium.Map, geoms: gpd.GeoSeries) -> None:
+    """First view: the areas, clear of the legend (bottom right); the browser refits to the
+    legend's real size and declutters labels (`ProjectorBehaviour`)."""
     minx, miny, maxx, maxy = geoms.total_bounds
-    # Keep the areas clear of the legend (bottom right) when the map first opens; the
-    # browser refits to the legend's real size (`ProjectorBehaviour`).
     m.fit_bounds(
         [[miny, minx], [maxy, maxx]], padding_top_left=(10, 10), padding_bottom_right=(LEGEND_WIDTH_PX, 10)
     )
     m.add_child(ProjectorBehaviour([[float(miny), float(minx)], [float(maxy), float(maxx)]]))
-    return m
 
 
 def standalone_html(m: folium.Map) -> str:
