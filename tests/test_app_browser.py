@@ -165,3 +165,29 @@ def test_map_legend_and_headline_fit_the_first_screen(size):
         finally:
             context.close()
             browser.close()
+
+
+def test_enter_applies_a_typed_uk_funding_date():
+    """Type 01/02/2027 in the funding-cliff box and press Enter (no click elsewhere): the
+    headline drops to 25 of 100 refuge family places (tests/test_cliff.py by hand)."""
+    chromium = require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with running_app() as base, sync_playwright() as p:
+        browser, context = open_page(p, chromium)
+        try:
+            page = context.new_page()
+            page.goto(base, wait_until="domcontentloaded", timeout=90_000)
+            wait_for_map(page, min_paths=9)
+            page.get_by_text("Filter services").first.click()
+            page.get_by_text("Only services still funded on a date").first.click()
+            box = page.get_by_label("Funded on (DD/MM/YYYY, Enter applies)")
+            box.wait_for(timeout=60_000)
+            box.fill("01/02/2027")
+            box.press("Enter")
+            page.get_by_text("25 / 100", exact=True).first.wait_for(timeout=60_000)
+            line = page.locator(".gapmap-sub").first.inner_text()
+            assert "funded on 1 February 2027" in line and "for 2 services" in line
+        finally:
+            context.close()
+            browser.close()
