@@ -704,8 +704,49 @@ def snapshot_figure(
     config = dataset.config
     today = today or date.today()
     layers = layers or prepare_layers(dataset, analysis)
-    areas = layers.areas
+    scheme = _map_scheme(analysis, config, layers.areas, colour_by, benchmark_id, tier, cohort)
+    areas = layers.areas.assign(map_class=scheme.classes.to_numpy())
+    fig = _new_figure(figsize)
+    _draw_header(fig, dataset, analysis, title or scheme.default_title, today)
+    drawn = _draw_map(fig, layers, areas, scheme, config, tier, cohort)
+    _draw_legend(fig, analysis, config, scheme, drawn, tier, cohort)
+    _draw_footer(fig, dataset, today)
+    return fig
 
+
+@dataclass(frozen=True)
+class _Scheme:
+    """How the page classes and draws areas: class per area, fills, hatches, legend order and
+    words, the default title, and the benchmark (None for the patchwork)."""
+
+    classes: pd.Series
+    colours: dict[str, str]
+    hatches: dict[str, str]
+    order: tuple[str, ...]
+    words: dict[str, str]
+    default_title: str
+    benchmark: Any = None
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """What the map drew, for the legend: areas per class, services per tier, labels skipped."""
+
+    counts: dict[str, int]
+    tier_counts: dict[str, int]
+    skipped: int
+
+
+def _map_scheme(
+    analysis: Any,
+    config: Any,
+    areas: gpd.GeoDataFrame,
+    colour_by: str,
+    benchmark_id: str | None,
+    tier: str | None,
+    cohort: str | None,
+) -> _Scheme:
+    """The classes of the page's areas (decided in `gapmap.view`) and how each is drawn."""
     benchmark = None
     if colour_by == "benchmark":
         benchmark = pick_benchmark(analysis, benchmark_id)
@@ -729,14 +770,15 @@ def snapshot_figure(
             if tier is not None or cohort is not None
             else "The patchwork: gaps per area across every tier and cohort"
         )
-    areas = areas.assign(map_class=classes.to_numpy())
+    return _Scheme(classes, dict(colours), dict(hatches), tuple(order), dict(words), default_title, benchmark)
 
-    fig = _new_figure(figsize)
-    fig_w, fig_h = fig.get_figwidth(), fig.get_figheight()
 
+def _draw_header(fig: Figure, dataset: Any, analysis: Any, title: str, today: date) -> None:
+    """Title, the filter / profile / date subtitle and the demo badge."""
+    config = dataset.config
     # ---- header
     is_demo = bool(getattr(dataset, "is_demo", False))
-    _fit_title(fig, title or default_title, right=0.70 if is_demo else 0.97)
+    _fit_title(fig, title, right=0.70 if is_demo else 0.97)
     profile = analysis.profile
     subtitle = f"{filter_description(analysis, config)}  ·  Profile: {profile.label}  ·  {uk_date(today)}"
     text_lines(
@@ -754,6 +796,19 @@ def snapshot_figure(
     if is_demo:
         demo_badge(fig, 0.97, 0.955, fontsize=14)
 
+
+def _draw_map(
+    fig: Figure,
+    layers: MapLayers,
+    areas: gpd.GeoDataFrame,
+    scheme: _Scheme,
+    config: Any,
+    tier: str | None,
+    cohort: str | None,
+) -> _Drawn:
+    """Areas (fill and hatch per class), services by tier, labels, scale bar and north arrow."""
+    fig_w, fig_h = fig.get_figwidth(), fig.get_figheight()
+    colours, hatches, order, benchmark = scheme.colours, scheme.hatches, scheme.order, scheme.benchmark
     # ---- map
     map_box = (0.03, 0.13, 0.60, 0.74)
     ax = fig.add_axes(map_box)
@@ -767,9 +822,9 @@ def snapshot_figure(
         spine.set_linewidth(0.6)
     ax.set_facecolor("#ffffff")
 
-    view = areas.cx[xlim[0] : xlim[1], ylim[0] : ylim[1]]
-    context = view.loc[~view["in_selection"]]
-    chosen = view.loc[view["in_selection"]]
+    visible = areas.cx[xlim[0] : xlim[1], ylim[0] : ylim[1]]
+    context = visible.loc[~visible["in_selection"]]
+    chosen = visible.loc[visible["in_selection"]]
     if len(context):
         context.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#cccccc", linewidth=0.4, zorder=1)
     counts: dict[str, int] = {}
@@ -810,8 +865,8 @@ def snapshot_figure(
             marker=marker,
             s=MARKER_AREA_PT2 if len(svc) < MANY_SERVICES else MARKER_AREA_MANY_PT2,
             c=colour,
-            # A dark rim inside a white halo: the marker stands out on light (amber, grey) and
-            # dark (red, green, hatched) fills alike, also in greyscale.
+            # A white rim and halo: near-black (tertiary) markers stand out on the darkest
+            # (Not met) fill, and every marker on the light ones, also in greyscale.
             edgecolors=MARKER_EDGE,
             linewidths=0.6,
             path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")],
@@ -836,6 +891,22 @@ def snapshot_figure(
     draw_scale_bar(ax, xlim, ylim)
     draw_north_arrow(ax)
 
+    return _Drawn(counts, tier_counts, skipped)
+
+
+def _draw_legend(
+    fig: Figure,
+    analysis: Any,
+    config: Any,
+    scheme: _Scheme,
+    drawn: _Drawn,
+    tier: str | None,
+    cohort: str | None,
+) -> None:
+    """The legend panel: what is mapped and its source, the classes with area counts, the
+    whole selection's figure, the service markers."""
+    colours, hatches, order, words = scheme.colours, scheme.hatches, scheme.order, scheme.words
+    benchmark, counts, tier_counts, skipped = scheme.benchmark, drawn.counts, drawn.tier_counts, drawn.skipped
     # ---- legend panel
     lax = fig.add_axes((0.66, 0.13, 0.31, 0.74))
     lax.set_axis_off()
@@ -915,6 +986,9 @@ def snapshot_figure(
     if skipped:
         leg.text(f"{skipped} small area(s) left unlabelled for lack of room.", fontsize=8, colour="#333333")
 
+
+def _draw_footer(fig: Figure, dataset: Any, today: date) -> None:
+    """Crown copyright and ONS attribution, the data sources, the projection."""
     # ---- footer
     fig.text(0.03, 0.085, f"{CROWN_COPYRIGHT.format(year=today.year)}. {ONS_ATTRIBUTION}", fontsize=8)
     text_lines(
@@ -936,7 +1010,6 @@ def snapshot_figure(
         color="#555555",
         ha="right",
     )
-    return fig
 
 
 def snapshot_png(dataset: Any, analysis: Any, *, dpi: int = PNG_DPI, **kwargs: Any) -> bytes:
