@@ -152,6 +152,19 @@ def test_map_legend_and_headline_fit_the_first_screen(size):
                 return [ok, n]; }"""
             )
             assert inside[0] == inside[1] == 9, inside
+            # Labels never overprint: the visible ones do not overlap each other or the legend.
+            overlaps = frame.evaluate(
+                """() => { const shown = [...document.querySelectorAll('.gapmap-label')]
+                    .filter(e => e.style.visibility !== 'hidden').map(e => e.getBoundingClientRect());
+                  const legend = document.querySelector('.gapmap-legend').getBoundingClientRect();
+                  const hit = (a, b) => !(a.right <= b.left || a.left >= b.right
+                                          || a.bottom <= b.top || a.top >= b.bottom);
+                  let n = 0;
+                  shown.forEach((a, i) => { if (hit(a, legend)) n += 1;
+                    shown.slice(i + 1).forEach(b => { if (hit(a, b)) n += 1; }); });
+                  return [n, shown.length]; }"""
+            )
+            assert overlaps[0] == 0 and overlaps[1] >= 5, overlaps
             # The wheel scrolls the page until the map is clicked.
             assert frame.evaluate("window.map.scrollWheelZoom.enabled()") is False
             # Clicking an area shows all three tiers of its grid (and lets the wheel zoom).
