@@ -217,9 +217,9 @@ def prepare_report(
     (analysis with demand rows, commissioning extras, extra files by name, lines to print).
     Raises GapmapInputError for any bad input (nothing is written then).
     """
+    from gapmap.csvtables import _csv_bytes
     from gapmap.demand import demand_for, load_demand
     from gapmap.interventions import load_catalogue, load_unit_costs
-    from gapmap.report import _csv_bytes
     from gapmap.scenarios import load_scenario, run_scenario
 
     config = dataset.config
