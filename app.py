@@ -789,7 +789,7 @@ def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> Non
     options = patchwork_options(analysis, default_catalogue(), area_code=area_code)
     if len(options):
         st.markdown(
-            "**What would fill its patchwork gaps** (evidence-rated, seed 002; costs: Closing gaps tab)"
+            "**What would fill its patchwork gaps** (evidence-rated, seed 002; costs: Need and options tab)"
         )
         shown = ["tier", "cohort", "intervention", "evidence", "impact", "unit_cost", "cost_per"]
         st.dataframe(options[shown], hide_index=True, width="stretch", key="profile_options")
@@ -1275,13 +1275,13 @@ def page(role: str) -> None:
 
     # Lazy tabs: only the open tab runs, so the first page (the map) arrives sooner and a
     # change of filter recomputes only what that tab shows.
-    names = ["Map", "Gaps", "Patchwork", "Closing gaps", "Services", "Export", "Method"]
+    names = ["Map", "Gaps", "Patchwork", "Need and options", "Services", "Export", "Method"]
     tabs = dict(zip(names, st.tabs(names, key="tab", on_change="rerun"), strict=True))
     sections = {
         "Map": lambda: map_tab(dataset, analysis, services, view),
         "Gaps": lambda: gaps_tab(dataset, analysis, view),
         "Patchwork": lambda: patchwork_tab(dataset, analysis),
-        "Closing gaps": lambda: closing_tab(dataset, analysis, role, district),
+        "Need and options": lambda: closing_tab(dataset, analysis, role, district),
         "Services": lambda: services_tab(dataset, services, choice_label, role),
         "Export": lambda: export_tab(dataset, analysis, view, title),
         "Method": lambda: method_tab(dataset, view, analysis),

@@ -386,7 +386,7 @@ def test_a_saved_version_that_no_longer_validates_is_reported_not_raised():
 
 
 def test_closing_gaps_tab_demand_profile_and_a_two_idva_scenario():
-    at = open_tab(start(), "Closing gaps")
+    at = open_tab(start(), "Need and options")
     at.checkbox(key="demand_demo").check().run()
     assert not at.exception, at.exception
     demand = dataframe_with(at, "Reading")
