@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import tempfile
 import warnings
 import zipfile
@@ -129,6 +130,9 @@ def _load(
             report.error(label, "no boundary file was given.")
             return None
         p = Path(path)
+        if p.is_dir():
+            report.error(label, f"{p} is a folder, not a file. Give the path of the boundary file itself.")
+            return None
         if not p.is_file():
             report.error(label, f"file not found: {p}. Check the path and the file name.")
             return None
@@ -171,9 +175,28 @@ def _materialise(content: bytes, label: str, tmp: Path, report: ValidationReport
         target.write_bytes(content)
         return target
     if head.startswith((b"{", b"[", b"\xef\xbb\xbf{")):
+        depth = json_depth(content, MAX_JSON_DEPTH)
+        if depth > MAX_JSON_DEPTH:
+            report.error(
+                label,
+                f"this GeoJSON nests brackets more than {MAX_JSON_DEPTH} levels deep (a boundary file needs "
+                "about 8), so it was not read: it is damaged or not a boundary file. Download or "
+                "export the boundaries again.",
+            )
+            return None
         text = content.decode("utf-8-sig", errors="replace")
         try:
-            document = json.loads(text)
+            document = json.loads(text, parse_constant=_refuse_constant)
+        except _NonFiniteNumber as exc:
+            report.error(
+                label,
+                f"this GeoJSON contains the value {exc}, which is not a number JSON allows (coordinates "
+                "must be real numbers). Export the boundaries again, or fix the geometry in a GIS first.",
+            )
+            return None
+        except RecursionError:  # belt and braces: json_depth should have refused it
+            report.error(label, "this GeoJSON is nested too deeply to read. Export it again.")
+            return None
         except json.JSONDecodeError as exc:
             report.error(
                 label,
@@ -205,6 +228,50 @@ def _materialise(content: bytes, label: str, tmp: Path, report: ValidationReport
         "ONS Open Geography Portal in one of those formats.",
     )
     return None
+
+
+#: Deepest bracket nesting accepted in a GeoJSON. A FeatureCollection of MultiPolygons
+#: needs 8 levels; Python's json parser recurses once per level, so 100,000 levels of
+#: "[[[[" would exhaust the stack before any message could be given.
+MAX_JSON_DEPTH = 64
+
+#: Bytes scanned at a time by `json_depth` (bounded memory for a 200 MB file).
+_DEPTH_CHUNK = 8 * 1024 * 1024
+
+
+def json_depth(content: bytes, stop_at: int | None = None) -> int:
+    """Deepest nesting of [ and { in a JSON text, by a scan that never recurses.
+
+    Brackets inside strings are counted too (they are rare in boundary files and, being
+    balanced in practice, rarely deepen the count); `stop_at` ends the scan once the depth
+    exceeds it.
+    """
+    depth = deepest = 0
+    for start in range(0, len(content), _DEPTH_CHUNK):
+        chunk = np.frombuffer(
+            content, dtype=np.uint8, count=min(_DEPTH_CHUNK, len(content) - start), offset=start
+        )
+        step = (
+            (chunk == ord("[")).astype(np.int32)
+            + (chunk == ord("{"))
+            - (chunk == ord("]"))
+            - (chunk == ord("}"))
+        )
+        running = np.cumsum(step) + depth
+        if len(running):
+            deepest = max(deepest, int(running.max()))
+            depth = int(running[-1])
+        if stop_at is not None and deepest > stop_at:
+            break
+    return deepest
+
+
+class _NonFiniteNumber(ValueError):
+    """JSON's non-standard NaN / Infinity / -Infinity constant, which Python accepts."""
+
+
+def _refuse_constant(name: str) -> float:
+    raise _NonFiniteNumber(name)
 
 
 def _extract_shapefile(content: bytes, label: str, tmp: Path, report: ValidationReport) -> Path | None:
@@ -298,7 +365,7 @@ def _extract_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, tmp: Path, targe
     # Written under a name we choose inside our own temp folder: never the member's path.
     assert target.parent == tmp
     with zf.open(info) as src, open(target, "wb") as dst:
-        dst.write(src.read())
+        shutil.copyfileobj(src, dst, 1024 * 1024)  # streamed: a member can be gigabytes unzipped
     return target
 
 
@@ -489,6 +556,20 @@ def _check_geometries(
             row=int(rows[missing][0]),
         )
         ok = False
+    # NaN or infinite coordinates (possible in a Shapefile or GeoPackage) crash GEOS
+    # operations later; they are reported here, by feature.
+    coords, owner = shapely.get_coordinates(np.where(missing, None, values), return_index=True)
+    finite = np.ones(len(values), dtype=bool)
+    finite[owner[~np.isfinite(coords).all(axis=1)]] = False
+    if not finite.all():
+        bad = ~finite
+        report.error(
+            label,
+            f"{int(bad.sum())} area(s) have coordinates that are not numbers (NaN or infinity): "
+            f"{_list_codes(codes[bad], rows[bad])}. Fix or re-export these boundaries in a GIS.",
+            row=int(rows[bad][0]),
+        )
+        return None
     types = np.array([None if m else g.geom_type for g, m in zip(values, missing, strict=True)], dtype=object)
     not_polygon = ~missing & ~np.isin(types, (*_POLYGONAL, "GeometryCollection"))
     if not_polygon.any():

@@ -6,6 +6,7 @@ sections it defines (e.g. only `[profiles]`), so a custom benchmark file can be 
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -196,22 +197,136 @@ def _as_list(value: Any) -> list[str]:
     return list(value or [])
 
 
+#: Largest benchmark/vocabulary file read (the packaged one is about 20 KB).
+MAX_TOML_BYTES = 1024 * 1024
+
+
 def _read_toml(path: Path | str, file_label: str) -> dict[str, Any]:
+    if Path(path).is_dir():
+        raise ConfigError(f"{path} is a folder; give the path of the TOML file itself.", file=file_label)
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            data = f.read(MAX_TOML_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"file not found: {path}. Check the path.", file=file_label) from None
+    except OSError as exc:
+        raise ConfigError(f"could not read the file ({exc.strerror or exc}).", file=file_label) from None
+    if len(data) > MAX_TOML_BYTES:
+        raise ConfigError(
+            f"the file is over {MAX_TOML_BYTES // 1024:,} KB, far larger than a benchmark file; is it the "
+            "right file?",
+            file=file_label,
+        )
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"this is not valid TOML ({exc}). Compare it with gapmap/vocabulary.toml.", file=file_label
         ) from None
     except UnicodeDecodeError:
         raise ConfigError("the file is not UTF-8 text; save it as UTF-8 TOML.", file=file_label) from None
+    except RecursionError:  # tomllib recurses once per level of [[[ … ]]] or {{{ … }}}
+        raise ConfigError(
+            "the file nests arrays or tables too deeply to read; it is damaged or not a benchmark file.",
+            file=file_label,
+        ) from None
+
+
+# --------------------------------------------------------------------------- shapes
+# A user's TOML can hold any type anywhere (a string where a table belongs, `nan` for a
+# target). `_shape_problems` checks every value's type before `_build` reads it, so a wrong
+# file gives a list of problems (ConfigError) and never an AttributeError or ValueError.
+
+_TEXT_KEYS = ("label", "description", "unit", "source", "id", "measure", "scope", "denominator")
+_TEXT_LIST_KEYS = ("tiers", "cohorts", "abuse_types", "service_types")
+_NUMBER_KEYS = ("target", "per", "minimum", "green_at", "amber_at")
+_FLAG_KEYS = ("default", "confidential")
+
+
+def _kind(value: Any) -> str:
+    """What a TOML value is, in the words of the TOML format."""
+    if isinstance(value, bool):
+        return f"true/false ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f'a string ("{value[:40]}")'
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        shown = repr(value)
+        return f"an array ({shown if len(shown) <= 40 else shown[:39] + '…'})"
+    return type(value).__name__
+
+
+def _check_fields(entry: dict[str, Any], where: str, err: Any) -> None:
+    """Type-check the known keys of one table (a tier, service type, benchmark …)."""
+    for key, value in entry.items():
+        if key in _TEXT_KEYS and not isinstance(value, str):
+            err(f"{where}: `{key}` must be a string in quotes, got {_kind(value)}")
+        elif key in _TEXT_LIST_KEYS and not (
+            isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        ):
+            err(f'{where}: `{key}` must be a list of strings such as ["a", "b"], got {_kind(value)}')
+        elif key == "aliases" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            err(f'{where}: `aliases` must be a list of strings such as ["a", "b"], got {_kind(value)}')
+        elif key in _NUMBER_KEYS:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                err(f"{where}: `{key}` must be a number, got {_kind(value)}")
+            elif not math.isfinite(value):
+                err(f"{where}: `{key}` must be a finite number, got {value}")
+        elif key in _FLAG_KEYS and not isinstance(value, bool):
+            err(f"{where}: `{key}` must be true or false (no quotes), got {_kind(value)}")
+        elif key == "capacity_unit" and not isinstance(value, str):
+            err(f"{where}: `capacity_unit` must be a string in quotes, got {_kind(value)}")
+
+
+def _shape_problems(raw: dict[str, Any], file_label: str) -> list[Problem]:
+    """Every value of the wrong type in the merged configuration (empty when all are right)."""
+    problems: list[Problem] = []
+
+    def err(msg: str) -> None:
+        problems.append(Problem(file_label, msg))
+
+    def table(value: Any, where: str) -> dict[str, Any]:
+        if isinstance(value, dict):
+            return value
+        err(f"{where} must be a table (a [section] with keys below it), got {_kind(value)}")
+        return {}
+
+    _check_fields(table(raw.get("status", {}), "[status]"), "[status]", err)
+    for section in ("tiers", "cohorts", "abuse_types", "service_types", "denominators"):
+        for key, entry in table(raw.get(section, {}), f"[{section}]").items():
+            _check_fields(table(entry, f"[{section}.{key}]"), f"[{section}.{key}]", err)
+    for section in ("hours", "specialist_groups"):
+        values = table(raw.get(section, {}), f"[{section}]").get("values", [])
+        if not (isinstance(values, list) and all(isinstance(v, str) for v in values)):
+            err(f'[{section}] `values` must be a list of strings such as ["a", "b"], got {_kind(values)}')
+    for unit, meaning in table(raw.get("capacity_units", {}), "[capacity_units]").items():
+        if not isinstance(meaning, str):
+            err(f"[capacity_units] `{unit}` must be a string saying what one unit is, got {_kind(meaning)}")
+    for pid, prof in table(raw.get("profiles", {}), "[profiles]").items():
+        prof = table(prof, f"[profiles.{pid}]")
+        _check_fields({k: v for k, v in prof.items() if k != "benchmarks"}, f"profile `{pid}`", err)
+        benches = prof.get("benchmarks", [])
+        if not isinstance(benches, list):
+            err(f"profile `{pid}`: `benchmarks` must be [[profiles.{pid}.benchmarks]], got {_kind(benches)}")
+            continue
+        for i, bench in enumerate(benches, start=1):
+            where = f"profile `{pid}`, benchmark {i}"
+            if isinstance(bench, dict) and isinstance(bench.get("id"), str):
+                where += f" (`{bench['id']}`)"
+            if isinstance(bench, dict):
+                _check_fields(bench, where, err)
+            else:
+                err(f"{where} must be a [[profiles.{pid}.benchmarks]] table, got {_kind(bench)}")
+    return problems
 
 
 def _build(raw: dict[str, Any], file_label: str) -> Config:
-    problems: list[Problem] = []
+    problems: list[Problem] = _shape_problems(raw, file_label)
+    if problems:  # the checks below assume every value has the right type
+        raise ConfigError(problems)
 
     def err(msg: str) -> None:
         problems.append(Problem(file_label, msg))
@@ -301,12 +416,15 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
             minimum = b.get("minimum")
             if scope == "area":
                 for key, val in (("target", target), ("per", per)):
-                    if not isinstance(val, (int, float)) or isinstance(val, bool):
+                    if val is None:
+                        err(f"{where}: `{key}` is missing; an area benchmark needs `target` and `per`")
+                    elif not isinstance(val, (int, float)) or isinstance(val, bool):
                         err(f"{where}: `{key}` must be a number, got {val!r}")
                 if isinstance(per, (int, float)) and per <= 0:
                     err(f"{where}: `per` must be greater than zero, got {per}")
-                if isinstance(target, (int, float)) and target < 0:
-                    err(f"{where}: `target` must not be negative, got {target}")
+                # A zero target makes every ratio a division by zero: a benchmark needs some provision.
+                if isinstance(target, (int, float)) and target <= 0:
+                    err(f"{where}: `target` must be greater than zero, got {target}")
                 if denominator not in denominators:
                     err(
                         f"{where}: unknown denominator `{denominator}`; expected one of: "
@@ -436,5 +554,12 @@ def load_config(path: Path | str | None = None) -> Config:
     label = Path(path).name
     raw = _default_raw()
     user = _read_toml(path, label)
+    # A misspelt section ("[profile.local]") would otherwise be ignored silently, and the
+    # map would show the default benchmarks under the user's name for them.
+    unknown = [key for key in user if key not in raw]
+    if unknown:
+        raise ConfigError(
+            [Problem(label, f"unknown section `{key}`; expected one of: {', '.join(raw)}") for key in unknown]
+        )
     raw.update(user)
     return _build(raw, label)

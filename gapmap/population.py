@@ -50,6 +50,9 @@ _PLAIN_CODE_NAMES = ("area code", "ladcd", "lad code", "areacd", "geography code
 _MYE_SHEET = re.compile(r"^\s*MYE\s*2\s*[-–]\s*(persons|females|males)\s*$", re.IGNORECASE)
 _MYE_HEADER = ("code", "name", "geography", "all ages")
 
+#: How much of an .xlsx's workbook.xml is read to find the MYE sheet names.
+_WORKBOOK_XML_BYTES = 1024 * 1024
+
 #: A thousands separator: a comma between digits followed by exactly three digits.
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?:\D|$))")
 
@@ -175,14 +178,16 @@ def _parse_counts(
     cleaned = text.str.replace(_THOUSANDS, "", regex=True).str.replace(" ", "", regex=False)
     numbers = pd.to_numeric(cleaned.where(cleaned != ""), errors="coerce").astype(float)
     blank = text == ""
-    bad = numbers.isna() & ~blank
+    # "inf", "nan" and "1e400" parse as floats but are no count of people.
+    bad = ~np.isfinite(numbers) & ~blank
     if not strict:
         return None if bad.any() or blank.all() else numbers
+    numbers = numbers.where(~bad)
     for value, row in zip(text[bad], rows[bad], strict=True):
         report.error(
             label,
-            f"'{value}' is not a number. Population counts must be numbers (e.g. 12345 or 12,345); "
-            "leave the cell blank if the figure is unknown.",
+            f"'{value}' is not a number. Population counts must be numbers of people (e.g. 12345 "
+            "or 12,345); leave the cell blank if the figure is unknown.",
             row=int(row),
             column=column,
         )
@@ -457,9 +462,10 @@ def _mye_sheets(content: bytes) -> dict[str, str]:
     if not content.startswith(b"PK\x03\x04"):
         return {}
     try:
-        with zipfile.ZipFile(io.BytesIO(content)) as zf:
-            workbook_xml = zf.read("xl/workbook.xml").decode("utf-8", "replace")
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        with zipfile.ZipFile(io.BytesIO(content)) as zf, zf.open("xl/workbook.xml") as part:
+            # The sheet list is a few KB; never unpack more (a zip can claim any size).
+            workbook_xml = part.read(_WORKBOOK_XML_BYTES).decode("utf-8", "replace")
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError):
         return {}
     # Sheet names straight from workbook.xml: cheap, no openpyxl load needed to decide.
     found: dict[str, str] = {}
@@ -607,6 +613,7 @@ def population_from_boundaries(areas: gpd.GeoDataFrame, config: Config) -> pd.Da
             continue
         column = choose_column(denominator, candidates, config)
         values = pd.to_numeric(areas[column], errors="coerce").astype(float)
+        values = values.where(np.isfinite(values))  # an infinite count is no count
         if values.notna().any():
             out[denominator] = values.to_numpy()
             sources[denominator] = column

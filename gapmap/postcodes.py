@@ -9,7 +9,6 @@ pandas' C parser keeping only those columns, rather than through `tables.read_ta
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gapmap import settings
 from gapmap.errors import GapmapInputError, ValidationReport
 
 #: Normalised header -> role, in order of preference within a role.
@@ -94,8 +94,50 @@ def _pick_columns(columns: list[str]) -> tuple[dict[str, str], list[str]]:
     return picked, missing
 
 
+#: The longest header line read (ONSPD's is about 500 characters): a file whose first line
+#: is longer is not a postcode lookup, and pandas would otherwise read all of it.
+_MAX_HEADER_BYTES = 1024 * 1024
+
+
+def _header_problem(source) -> str | None:
+    """Why the first line cannot be a postcode lookup's header (too long or too many columns).
+
+    The national file is exempt from the byte limit, so its header is checked by a bounded
+    read before pandas sees the file: a 16,000-column header is refused, not tokenised.
+    """
+    if hasattr(source, "seek"):
+        source.seek(0)
+        head = source.read(_MAX_HEADER_BYTES + 1)
+    else:
+        with open(source, "rb") as f:
+            head = f.read(_MAX_HEADER_BYTES + 1)
+    end = head.find(b"\n")
+    if end < 0 and len(head) > _MAX_HEADER_BYTES:
+        return (
+            f"its first line is longer than {_MAX_HEADER_BYTES // 1024:,} KB, so it is not a postcode "
+            "lookup's header row"
+        )
+    line = head if end < 0 else head[:end]
+    columns = line.count(b",") + 1
+    if columns > settings.MAX_INPUT_COLUMNS:
+        return (
+            f"its header row has {columns:,} columns, over the limit of {settings.MAX_INPUT_COLUMNS:,} "
+            "(ONSPD has about 50)"
+        )
+    return None
+
+
 def _read_csv_columns(source, label: str, report: ValidationReport) -> pd.DataFrame | None:
     """Read only the postcode columns of a (possibly huge) CSV, as text."""
+    problem = _header_problem(source)
+    if problem is not None:
+        report.error(
+            label,
+            f"this is not a postcode lookup in the ONSPD / NSPL layout: {problem}. Download ONSPD or "
+            "NSPL from the ONS Open Geography Portal, or give a CSV with columns postcode, lat, long.",
+            row=1,
+        )
+        return None
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             if hasattr(source, "seek"):
@@ -165,8 +207,10 @@ def _read_zip(path: Path, label: str, report: ValidationReport) -> pd.DataFrame 
                 report.error(label, "the zip holds no CSV file; unzip it and give the ONSPD/NSPL data CSV.")
                 return None
             biggest = max(data, key=lambda i: i.file_size)
+            # Streamed from the zip (pandas keeps only four columns): the national CSV is over
+            # a gigabyte unzipped, and a zip can claim any size.
             with archive.open(biggest) as handle:
-                return _read_csv_columns(io.BytesIO(handle.read()), label, report)
+                return _read_csv_columns(handle, label, report)
     except zipfile.BadZipFile:
         report.error(label, "the file ends in .zip but is not a readable zip archive; download it again.")
         return None
@@ -195,7 +239,12 @@ def load_postcodes(path: Path | str, *, report: ValidationReport | None = None) 
     path = Path(path)
     label = path.name
     frame: pd.DataFrame | None
-    if not path.is_file():
+    if path.is_dir():
+        report.error(
+            label, f"{path} is a folder, not a file. Give the path of the postcode lookup CSV itself."
+        )
+        frame = None
+    elif not path.is_file():
         report.error(label, f"file not found: {path}. Check the path given for the postcode lookup.")
         frame = None
     elif path.suffix.lower() == ".zip":
@@ -249,7 +298,8 @@ def _tidy(frame: pd.DataFrame, label: str, report: ValidationReport) -> pd.DataF
     postcode = normalise_postcodes(frame["postcode"])
     lat = _as_float(frame["lat"])
     lon = _as_float(frame["long"])
-    no_location = (lat.abs() > _NO_LOCATION_LAT) | lat.isna() | lon.isna()
+    # Non-finite coordinates ("inf", "1e400") are no location either, never a point at infinity.
+    no_location = (lat.abs() > _NO_LOCATION_LAT) | ~np.isfinite(lat) | ~np.isfinite(lon) | (lon.abs() > 180)
     lat = lat.mask(no_location)
     lon = lon.mask(no_location)
     if "doterm" in frame.columns:

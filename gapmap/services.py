@@ -425,10 +425,18 @@ _EXCEL_SERIAL = re.compile(r"\d{5}(?:\.0+)?")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 
 
+#: Years a date may have. pandas timestamps end in 2262, so 31/12/9999 (a common "no end"
+#: placeholder) must be refused with a message, not overflow later; a funding date before
+#: 1900 or after 2200 is a typing slip in any case.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2200
+
+
 def parse_date(text: str) -> tuple[pd.Timestamp | None, str]:
     """Parse an ISO (YYYY-MM-DD), UK (DD/MM/YYYY) or Excel serial date.
 
-    Returns the timestamp and "" on success, or None and the reason it failed.
+    Returns the timestamp and "" on success, or None and the reason it failed (including
+    a year outside `EARLIEST_YEAR`..`LATEST_YEAR`).
     """
     m = _ISO.fullmatch(text)
     if m:
@@ -442,6 +450,8 @@ def parse_date(text: str) -> tuple[pd.Timestamp | None, str]:
             return pd.Timestamp(_EXCEL_EPOCH + timedelta(days=int(float(text)))), ""
         else:
             return None, "is not a date in a form we read"
+    if not EARLIEST_YEAR <= y <= LATEST_YEAR:
+        return None, f"is outside the years we read: dates must be between {EARLIEST_YEAR} and {LATEST_YEAR}"
     try:
         return pd.Timestamp(date(y, mo, d)), ""
     except ValueError:

@@ -25,6 +25,18 @@ DEMO_SERVICES: Path = PROJECT_ROOT / "data" / "services" / "demo_county_services
 #: service list, small enough that an upload cannot exhaust the server's memory.
 MAX_INPUT_BYTES: int = int(os.environ.get("GAPMAP_MAX_INPUT_BYTES", 20 * 1024 * 1024))
 
+#: Most rows with any value a CSV/XLSX table may have (header and title rows included).
+#: Counted while the file is read, so a huge file is refused before any table is built.
+#: Default 100,000: a national service list has a few thousand rows. Blank rows do not
+#: count (a spreadsheet often ends in blank lines), but reading stops after as many blank
+#: rows again. The postcode lookup (2.7 million rows) is not subject to it.
+MAX_INPUT_ROWS: int = int(os.environ.get("GAPMAP_MAX_INPUT_ROWS", 100_000))
+
+#: Most columns a CSV/XLSX table may have values in (the postcode lookup's header too).
+#: Counted on every row as it is read; empty trailing columns do not count. Default 200:
+#: a service list has about 25 columns, an ONS mid-year estimates sheet about 95.
+MAX_INPUT_COLUMNS: int = int(os.environ.get("GAPMAP_MAX_INPUT_COLUMNS", 200))
+
 #: Largest boundary file accepted, in bytes. Default is 200 MB (a full-resolution
 #: national layer as a zipped shapefile).
 MAX_BOUNDARY_BYTES: int = int(os.environ.get("GAPMAP_MAX_BOUNDARY_BYTES", 200 * 1024 * 1024))

@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from gapmap import settings
-from gapmap.errors import ValidationReport
+from gapmap.errors import GapmapInputError, Problem, ValidationReport
 
 ROW_COLUMN = "__row__"
 
@@ -53,6 +54,99 @@ _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 
 _CSV_DELIMITERS = (",", ";", "\t", "|")
+
+#: How much of the top of a CSV decides its delimiter and whether it is prose.
+_HEAD_LINES = 50
+_HEAD_CHARS = 2 * 1024 * 1024
+
+
+class _TooLarge(Exception):
+    """Reading stopped at a row or column limit; the message says which and how to fix it."""
+
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.row = row
+
+
+class _Limits:
+    """Row and column limits (`settings.MAX_INPUT_ROWS` / `MAX_INPUT_COLUMNS`), checked per row
+    as a table is read, so that a file is refused before its rows are all held in memory.
+
+    Rows with any value count against the row limit; blank rows do not, but reading also
+    stops after that many blank rows, so that a file of blank lines costs no more work than
+    one of full ones. Trailing empty cells do not count against the column limit (Excel
+    often saves a few blank columns); a value beyond it does.
+    """
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+        self.max_rows = settings.MAX_INPUT_ROWS
+        self.max_columns = settings.MAX_INPUT_COLUMNS
+        self.filled = 0
+        self.blank = 0
+
+    def check(self, row: int, cells: list[str], found: Callable[[], str] | None = None) -> list[str]:
+        """`cells` cut to the column limit (when the cut-off cells are empty), or `_TooLarge`.
+
+        `found` describes how big the whole file is, for the message (called only then).
+        """
+        if len(cells) > self.max_columns:
+            tail = cells[self.max_columns :]
+            if "".join(tail).strip():
+                last = max(i for i, c in enumerate(tail) if c.strip()) + self.max_columns
+                raise _TooLarge(self.too_wide(last), row)
+            cells = cells[: self.max_columns]
+        if "".join(cells).strip():
+            self.filled += 1
+            if self.filled > self.max_rows:
+                raise _TooLarge(self.too_long(found() if found else ""), row)
+        else:
+            self.blank += 1
+            if self.blank > self.max_rows:
+                raise _TooLarge(self.too_blank(), row)
+        return cells
+
+    def too_wide(self, last_index: int) -> str:
+        return (
+            f"this row has a value in column {_column_letter(last_index)} (column {last_index + 1:,}), "
+            f"beyond the limit of {self.max_columns:,} columns for a {self.role} file. Nothing was "
+            "read. Delete the empty or unused columns on the right (select them, right-click, Delete) "
+            "and save again, or split the file; an administrator can raise the limit with "
+            "GAPMAP_MAX_INPUT_COLUMNS."
+        )
+
+    def too_long(self, found: str) -> str:
+        return (
+            f"the file has more than {self.max_rows:,} rows with data{found}, over the limit for a "
+            f"{self.role} file; reading stopped at this row and nothing was read. Split the file, or "
+            "delete rows that are not part of the table; an administrator can raise the limit with "
+            "GAPMAP_MAX_INPUT_ROWS."
+        )
+
+    def too_blank(self) -> str:
+        return (
+            f"the file has more than {self.max_rows:,} blank rows; reading stopped at this row and "
+            f"nothing was read. Delete the empty rows (below the table) and save the {self.role} again."
+        )
+
+
+#: One line with its ending (\r\n, \r or \n, as `io.StringIO(newline="")` splits them).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` one at a time, for `csv.reader`.
+
+    `io.StringIO` would copy the whole text into a 4-bytes-per-character buffer first
+    (80 MB for a 20 MB upload); this holds one line at a time, and is faster too.
+    """
+    return (m.group() for m in _LINE.finditer(text))
+
+
+def _about_lines(text: str) -> str:
+    """ " (1,000,001 lines in all)": the size of a refused CSV, counted in C, for the message."""
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    return f" ({lines:,} lines in all)"
 
 
 def normalise_header(text: object) -> str:
@@ -136,6 +230,13 @@ def read_table(
                     "read it as Excel. Rename it to .xlsx to avoid confusion.",
                 )
             return _read_workbook(raw, label, role, report, expected, limit, sheet)
+        if kind == "a damaged zip archive" and suffix in (".xlsx", ".xlsm"):
+            report.error(
+                label,
+                "this Excel workbook is damaged or cut short (not a valid zip). Download or copy it "
+                "again, or open it in Excel and save it again as .xlsx.",
+            )
+            return None
         report.error(label, f"this is {kind}, not a CSV or Excel file. Save the {role} as .xlsx or .csv.")
         return None
     if raw.startswith(OLE2_MAGIC):
@@ -181,8 +282,11 @@ def _read_bytes(
     if not p.exists():
         report.error(label, f"file not found: {p}. Check the path and the file name.")
         return None
-    if not p.is_file():
+    if p.is_dir():
         report.error(label, f"{p} is a folder, not a file. Give the path of the {role} file itself.")
+        return None
+    if not p.is_file():
+        report.error(label, f"{p} is not an ordinary file. Give the path of the {role} file itself.")
         return None
     size = p.stat().st_size
     if size > limit:  # refuse before reading a huge file into memory
@@ -210,7 +314,8 @@ def _zip_kind(raw: bytes) -> str:
             if "xl/workbook.xml" in names:
                 return "xlsx"
             if "mimetype" in names:
-                mimetype = zf.read("mimetype").decode("ascii", "replace")
+                with zf.open("mimetype") as part:  # a few bytes; never unpack more
+                    mimetype = part.read(256).decode("ascii", "replace")
                 if "spreadsheet" in mimetype:
                     return "an OpenDocument spreadsheet (.ods)"
                 return "an OpenDocument file"
@@ -221,7 +326,7 @@ def _zip_kind(raw: bytes) -> str:
             if any(n.lower().endswith(".shp") for n in names):
                 return "a zipped Shapefile (boundaries)"
             return "a zip archive"
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return "a damaged zip archive"
 
 
@@ -296,18 +401,24 @@ def _read_csv_text(
     if stripped[:15].lower().startswith(("<!doctype html", "<html", "<?xml")):
         report.error(label, "this is a web page or XML file, not a CSV table. Download the file itself.")
         return None
-    lines = text.splitlines()
+    # Only the first lines decide the delimiter and whether this is prose: never split a
+    # whole (possibly million-line) file into a list just to look at its top.
+    lines = text[:_HEAD_CHARS].splitlines()[:_HEAD_LINES]
     delimiter = _choose_delimiter(lines)
+    limits = _Limits(role)
     records: list[tuple[int, list[str]]] = []
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        reader = csv.reader(_lines(text), delimiter=delimiter)
         # Each record is one spreadsheet row (a quoted value may span lines), so the
         # 1-based record index is the row number Excel shows.
         for row_number, record in enumerate(reader, start=1):
-            records.append((row_number, record))
+            records.append((row_number, limits.check(row_number, record, lambda: _about_lines(text))))
     except csv.Error as exc:
         row = len(records) + 1
         report.error(label, f"this CSV cannot be parsed ({exc}). Re-save it from Excel as CSV.", row=row)
+        return None
+    except _TooLarge as exc:
+        report.error(label, str(exc), row=exc.row)
         return None
 
     non_blank = [(n, r) for n, r in records if "".join(r).strip()]
@@ -368,20 +479,191 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _sheet_rows(ws: Any) -> Iterator[tuple[int, list[str]]]:
-    """(sheet row number, cell texts) for every row, blank rows included."""
-    for row_number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-        yield row_number, [_cell_text(v) for v in values]
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+#: A cell's parts (value, formula, inline text and its runs), read when the cell ends.
+_CELL_PARTS = frozenset(_MAIN_NS + t for t in ("v", "f", "is", "t", "r", "rPr", "rPh", "phoneticPr"))
+#: Excel's own column limit (XFD): no worksheet Excel saves has a longer row.
+_EXCEL_MAX_COLUMNS = 16_384
+
+
+def _sheet_rows(ws: Any, limits: _Limits | None = None) -> Iterator[tuple[int, list[str]]]:
+    """(sheet row number, cell texts) for every row the sheet's XML holds, within `limits`.
+
+    openpyxl's own row iterator pads every row to the sheet's declared dimension and fills
+    in missing rows, so a 5 KB workbook declaring A1:XFD1048576 becomes a million rows of
+    16,384 cells. Here the sheet XML is streamed (openpyxl converts each cell's value) and a
+    row holds only the cells up to its last value: the work is bounded by the cells really
+    present, whatever the file declares, and `limits` stops the read at the first row over
+    a limit. Empty cells (formatting only) are skipped without being parsed, and a row may
+    hold at most Excel's own 16,384 cells, so one giant row cannot fill the memory.
+    """
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+    from openpyxl.worksheet._reader import CELL_TAG, ROW_TAG, WorkSheetParser
+    from openpyxl.xml.functions import iterparse
+
+    limits = limits or _Limits("table")
+    wb = ws.parent
+    with ws._get_source() as source:
+        parser = WorkSheetParser(
+            source,
+            ws._shared_strings,
+            data_only=wb.data_only,
+            epoch=wb.epoch,
+            date_formats=wb._date_formats,
+            timedelta_formats=wb._timedelta_formats,
+        )
+        cells: dict[int, str] = {}
+        in_row = 0  # cell elements seen in the current row
+        pending: str | None = None  # reference of the last skipped empty cell
+        for _, element in iterparse(source):  # "end" events: a cell is whole when it ends
+            tag = element.tag
+            if tag == CELL_TAG:
+                in_row += 1
+                if in_row > _EXCEL_MAX_COLUMNS:
+                    raise _TooLarge(
+                        f"a row holds more than {_EXCEL_MAX_COLUMNS:,} cells, more than Excel allows: this "
+                        "is not a worksheet Excel saved. Open it in Excel and save it again as .xlsx.",
+                        parser.row_counter + 1,
+                    )
+                reference = element.get("r")
+                if len(element) == 0:  # no value, formula or text: formatting only
+                    if reference:
+                        pending = reference
+                    else:
+                        if pending:
+                            parser.col_counter = column_index_from_string(coordinate_from_string(pending)[0])
+                            pending = None
+                        parser.col_counter += 1
+                    element.clear()
+                    continue
+                if pending and not reference:
+                    parser.col_counter = column_index_from_string(coordinate_from_string(pending)[0])
+                pending = None
+                cell = parser.parse_cell(element)
+                element.clear()
+                text = _cell_text(cell["value"])
+                if text:
+                    column = int(cell["column"])
+                    row = int(cell["row"]) if reference else parser.row_counter + 1
+                    if column > limits.max_columns:
+                        raise _TooLarge(limits.too_wide(column - 1), row)
+                    cells[column] = text
+            elif tag == ROW_TAG:
+                number = element.get("r")
+                parser.row_counter = int(float(number)) if number else parser.row_counter + 1
+                texts = [""] * max(cells, default=0)
+                for column, text in cells.items():
+                    texts[column - 1] = text
+                yield parser.row_counter, limits.check(parser.row_counter, texts)
+                element.clear()  # drops the row's (already cleared) cells
+                cells = {}
+                in_row = 0
+                pending = None
+                parser.col_counter = 0
+            elif tag not in _CELL_PARTS:
+                # Anything outside the rows (column widths, merged cells, formatting) is not
+                # needed; clearing it keeps a large sheet's tree from growing.
+                element.clear()
+
+
+#: A workbook part may unpack to at most this many times its zipped size (real sheets and
+#: string tables unpack 3-30 times; a part built to cost work, hundreds of times) ...
+MAX_PART_RATIO = 100
+#: ... checked only for parts over this size (tiny parts compress unpredictably).
+_MIN_SUSPECT_PART = 10 * 1024 * 1024
+#: Distinct texts a workbook may hold per row allowed: a list at the row limit with 25 text
+#: columns, every cell different.
+SHARED_STRINGS_PER_ROW = 25
+_SHARED_STRING_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}si"
+
+#: Where a sheet's <dimension ref="A1:H61"/> is looked for: Excel writes it near the top.
+_DIMENSION_HEAD = 64 * 1024
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([^"]{1,40})"')
+
+
+def _shared_strings(source: Any) -> list[str]:
+    """A workbook's shared-string table (every distinct text of its cells), within a limit.
+
+    As openpyxl's `read_string_table`, but each entry is dropped from the XML tree once
+    read, and reading stops beyond `settings.MAX_INPUT_ROWS` x `SHARED_STRINGS_PER_ROW`
+    strings: more distinct texts than a table within the limits could hold.
+    """
+    from openpyxl.cell.text import Text
+    from openpyxl.xml.functions import iterparse
+
+    most = settings.MAX_INPUT_ROWS * SHARED_STRINGS_PER_ROW
+    strings: list[str] = []
+    root = None
+    for event, element in iterparse(source, events=("start", "end")):
+        if root is None:
+            root = element
+        if event == "end" and element.tag == _SHARED_STRING_TAG:
+            strings.append(Text.from_tree(element).content.replace("x005F_", ""))
+            root.clear()  # the entries read so far: keeps the tree from growing
+            if len(strings) > most:
+                raise _TooLarge(
+                    f"the workbook holds more than {most:,} different texts, more than a table within the "
+                    f"limits ({settings.MAX_INPUT_ROWS:,} rows) can use. It was not read. Save the sheet "
+                    "you need on its own as a new .xlsx or CSV."
+                )
+    return strings
+
+
+@functools.cache
+def _excel_reader_class() -> type:
+    """openpyxl's read-only workbook reader, reading each sheet's declared size from the head
+    of its XML only.
+
+    openpyxl parses a whole sheet when opening a workbook if the sheet declares no
+    `<dimension>` (a hostile or hand-made file): a 4 MB file then costs seconds before any
+    row is read. The declared size is only reported here (`_warn_declared_dimension`),
+    never used to size anything, so the head of the XML is enough. Imported lazily: only
+    Excel uploads pay for openpyxl.
+    """
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    class HeadSizedSheet(ReadOnlyWorksheet):
+        def _get_size(self) -> None:
+            with self._get_source() as source:
+                match = _DIMENSION.search(source.read(_DIMENSION_HEAD))
+            if match:
+                try:
+                    bounds = range_boundaries(match.group(1).decode("ascii"))
+                except (ValueError, TypeError, UnicodeDecodeError):
+                    return  # an unreadable declaration: as if there were none
+                self._min_column, self._min_row, self._max_column, self._max_row = bounds
+
+    class HeadSizedReader(ExcelReader):
+        def read_strings(self) -> None:
+            part = self.package.find(SHARED_STRINGS)
+            if part is not None:
+                with self.archive.open(part.PartName[1:]) as source:
+                    self.shared_strings = _shared_strings(source)
+
+        def read_worksheets(self) -> None:
+            # The read-only branch of ExcelReader.read_worksheets; chart sheets hold no table.
+            for sheet, rel in self.parser.find_sheets():
+                if rel.target not in self.valid_files or "chartsheet" in rel.Type:
+                    continue
+                ws = HeadSizedSheet(self.wb, sheet.name, rel.target, self.shared_strings)
+                ws.sheet_state = sheet.state
+                self.wb._sheets.append(ws)
+
+    return HeadSizedReader
 
 
 def open_workbook(raw: bytes, label: str, report: ValidationReport, limit: int) -> Any | None:
     """An openpyxl read-only workbook, or None with the reason in `report`."""
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-            expanded = sum(info.file_size for info in zf.infolist())
+            infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
         report.error(label, "this Excel workbook is damaged (not a valid zip). Re-save it in Excel.")
         return None
+    expanded = sum(info.file_size for info in infos)
     if expanded > MAX_XLSX_EXPANSION * max(limit, 1024 * 1024):
         report.error(
             label,
@@ -389,10 +671,26 @@ def open_workbook(raw: bytes, label: str, report: ValidationReport, limit: int) 
             "Save the sheet you need on its own as .xlsx or CSV.",
         )
         return None
-    import openpyxl  # imported here: only Excel uploads pay for it
-
+    # A part that unpacks hundreds of times over is repetition made to cost work (500 KB of
+    # zip became 200 MB of identical shared strings: minutes and gigabytes to read).
+    for info in infos:
+        ratio = info.file_size // max(info.compress_size, 1)
+        if info.file_size > _MIN_SUSPECT_PART and ratio > MAX_PART_RATIO:
+            report.error(
+                label,
+                f"part '{info.filename}' of this workbook unpacks from {human_size(info.compress_size)} to "
+                f"{human_size(info.file_size)}, {ratio:,} times over; "
+                f"a real workbook's parts unpack to less than {MAX_PART_RATIO} times. It was not opened. "
+                "Open the workbook in Excel and save the sheet you need as a new .xlsx or CSV.",
+            )
+            return None
     try:
-        return openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        reader = _excel_reader_class()(io.BytesIO(raw), read_only=True, data_only=True, keep_links=False)
+        reader.read()
+        return reader.wb
+    except _TooLarge as exc:
+        report.error(label, str(exc))
+        return None
     except Exception as exc:  # openpyxl raises many types for damaged files; none is the user's bug
         report.error(
             label,
@@ -403,8 +701,14 @@ def open_workbook(raw: bytes, label: str, report: ValidationReport, limit: int) 
 
 
 def workbook_sheet_rows(workbook: Any, sheet: str) -> list[tuple[int, list[str]]]:
-    """All rows of one worksheet as (sheet row number, cell texts)."""
-    return list(_sheet_rows(workbook[sheet]))
+    """All rows of one worksheet with any cell as (sheet row number, cell texts).
+
+    Raises `GapmapInputError` when the sheet is over the row or column limit.
+    """
+    try:
+        return list(_sheet_rows(workbook[sheet], _Limits("table")))
+    except _TooLarge as exc:
+        raise GapmapInputError([Problem(sheet, str(exc), exc.row)]) from None
 
 
 def _read_workbook(
@@ -431,12 +735,16 @@ def _read_workbook(
         candidates: list[tuple[int, int, str, list[tuple[int, list[str]]]]] = []
         for order, ws in enumerate(worksheets):
             try:
-                rows = list(_sheet_rows(ws))
+                rows = list(_sheet_rows(ws, _Limits(role)))
+            except _TooLarge as exc:
+                report.error(label, f"sheet '{ws.title}': {exc}", row=exc.row)
+                return None
             except Exception as exc:  # a damaged sheet XML
                 report.error(label, f"sheet '{ws.title}' cannot be read ({type(exc).__name__}). Re-save it.")
                 return None
             if not any(any(c for c in r) for _, r in rows):
                 continue
+            _warn_declared_dimension(ws, rows, label, report)
             score = _best_header(rows, expected)[1]
             candidates.append((score, -order, ws.title, rows))
     finally:
@@ -457,6 +765,31 @@ def _read_workbook(
         frame.attrs["format"] = "xlsx"
         frame.attrs["sheet"] = title
     return frame
+
+
+def _warn_declared_dimension(
+    ws: Any, rows: Sequence[tuple[int, list[str]]], label: str, report: ValidationReport
+) -> None:
+    """Say so when a sheet declares a size far over the limits but holds a small table.
+
+    The declared `<dimension>` is never used to size anything (a file can claim any size,
+    or lie in either direction): the cells actually present decide. A sheet that declares
+    more than the limits is usually formatting dragged to the bottom or right of the sheet.
+    """
+    declared_rows, declared_columns = ws.max_row, ws.max_column
+    if declared_rows is None or declared_columns is None:
+        return
+    if declared_rows <= settings.MAX_INPUT_ROWS and declared_columns <= settings.MAX_INPUT_COLUMNS:
+        return
+    last_row = max(n for n, cells in rows if cells)
+    last_column = max(len(cells) for _, cells in rows)
+    report.warn(
+        label,
+        f"sheet '{ws.title}' declares its size as {declared_rows:,} rows by {declared_columns:,} "
+        f"columns (to cell {_column_letter(declared_columns - 1)}{declared_rows}) but holds values "
+        f"only up to row {last_row:,} and column {_column_letter(last_column - 1)}; the empty rest "
+        "was ignored. Delete the empty rows and columns beyond the table to keep the file small.",
+    )
 
 
 # --------------------------------------------------------------------------- rows -> frame
