@@ -321,15 +321,34 @@ def _pick(columns: Iterable[str], aliases: tuple[str, ...]) -> str | None:
 
 
 def _read_table(path: Path | str, label: str) -> pd.DataFrame:
+    """A CSV (optionally gzipped) of up to `settings.MAX_BOUNDARY_BYTES`.
+
+    Not `gapmap.tables.read_table`: a travel-time file has a row per pair in reach (millions
+    for a county), far beyond the row limit meant for service lists.
+    """
+    from gapmap.settings import MAX_BOUNDARY_BYTES
+
     p = Path(path)
     try:
+        if p.stat().st_size > MAX_BOUNDARY_BYTES:
+            raise GapmapInputError(
+                f"the {label} file is larger than {MAX_BOUNDARY_BYTES:,} bytes; gzip it or keep "
+                "only the pairs within the catchment.",
+                file=p.name,
+            )
         raw = p.read_bytes()
     except OSError as exc:
         raise GapmapInputError(
             f"could not read the {label} file ({exc.strerror}); check the path.", file=p.name
         ) from None
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
+                raw = gz.read(MAX_BOUNDARY_BYTES * 4 + 1)  # a bomb stops here, not in memory
+        except (OSError, EOFError):
+            raise GapmapInputError(f"the {label} file is not a readable gzip file.", file=p.name) from None
+        if len(raw) > MAX_BOUNDARY_BYTES * 4:
+            raise GapmapInputError(f"the {label} file unpacks to too much data.", file=p.name)
     try:
         return pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (ValueError, UnicodeDecodeError) as exc:

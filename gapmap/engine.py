@@ -178,6 +178,8 @@ class GapAnalysis:
     profile: Profile
     selection: tuple[str, ...]
     service_filter: ServiceFilter = field(default_factory=ServiceFilter)
+    #: `gapmap.access.AccessResult` when small-area access was computed (`gapmap report`).
+    small_area_access: Any = None
 
 
 # --------------------------------------------------------------------------- projection
