@@ -149,6 +149,11 @@ class AccessResult:
         Service type -> number of located, non-confidential services counted.
     notes
         Anything a reader should know (rows of a travel-time file that were ignored...).
+    small_areas
+        The selected small areas' rows of the input (with `x`, `y`), for maps.
+    district_areas
+        The selected districts' `area_code`, `area_name` and polygons, for maps (set by the
+        caller: at tier-one or police-force level the report's areas are no longer districts).
     """
 
     scores: pd.DataFrame
@@ -158,6 +163,8 @@ class AccessResult:
     settings: AccessSettings
     services_counted: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    small_areas: pd.DataFrame | None = None
+    district_areas: Any = None
 
     def describe(self) -> str:
         """One sentence for every output: cost basis, catchment, threshold, decay."""
@@ -673,6 +680,7 @@ def small_area_access(
         settings=s,
         services_counted=counted,
         notes=notes,
+        small_areas=sel.reset_index(drop=True),
     )
 
 

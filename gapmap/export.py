@@ -566,6 +566,11 @@ def write_report_exports(
         written.append(write_atomic(out / "map.png", figure_to_bytes(fig, "png", dpi=300)))
         written.append(write_atomic(out / "map.pdf", figure_to_bytes(fig, "pdf")))
         written.append(write_atomic(out / "map.html", map_html(dataset, analysis, title=title)))
+        if getattr(analysis, "small_area_access", None) is not None:
+            from gapmap.access_map import small_access_pngs
+
+            for name, data in small_access_pngs(dataset, analysis, today=today).items():
+                written.append(write_atomic(out / name, data))
     if xlsx:
         written.append(
             write_atomic(out / "gaps.xlsx", gaps_xlsx_bytes(dataset, analysis, title=title, today=today))

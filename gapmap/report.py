@@ -273,7 +273,7 @@ def compute_small_area_access(dataset: Any, analysis: GapAnalysis, args: argpars
     names = dict(
         zip(dataset.areas["area_code"].astype(str), dataset.areas["area_name"].astype(str), strict=False)
     )
-    return small_area_access(
+    result = small_area_access(
         load_small_areas(path),
         analysis.service_filter.apply(dataset.services),
         selection=list(analysis.selection),
@@ -281,6 +281,9 @@ def compute_small_area_access(dataset: Any, analysis: GapAnalysis, args: argpars
         settings=settings,
         travel_times=travel,
     )
+    areas = dataset.areas
+    result.district_areas = areas[areas["area_code"].astype(str).isin(set(analysis.selection))]
+    return result
 
 
 def _headline(analysis: GapAnalysis) -> str:

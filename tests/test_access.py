@@ -264,3 +264,30 @@ def test_real_lsoas_of_leicestershire_and_lancashire(shared_data):
     assert d["population_beyond"].sum() == rows.loc[rows["beyond"], "population"].sum()
     # Rural Ribble Valley (no IDVA of its own) has more of its people beyond 10 km than Preston.
     assert d.loc["E07000124", "share_beyond"] > d.loc["E07000123", "share_beyond"]
+
+
+# ----------------------------------------------------------------------------- the map
+
+
+def test_voronoi_cells_tile_each_district_once():
+    from gapmap.access_map import bands, small_area_cells
+
+    # Two 10 km squares side by side, two small areas in the first and one in the second.
+    districts = gpd.GeoDataFrame(
+        {"area_code": ["D1", "D2"], "area_name": ["One", "Two"]},
+        geometry=[shapely.box(0, 0, 10_000, 10_000), shapely.box(10_000, 0, 20_000, 10_000)],
+        crs=27700,
+    )
+    small = pd.DataFrame(
+        {
+            "small_area_code": ["a", "b", "c"],
+            "district_code": ["D1", "D1", "D2"],
+            "x": [2_500.0, 7_500.0, 15_000.0],
+            "y": [5_000.0, 5_000.0, 5_000.0],
+        }
+    )
+    cells = small_area_cells(small, districts).set_index("small_area_code")
+    # a and b split D1 down the middle (50 km2 each); c is the whole of D2.
+    assert cells.area.to_dict() == pytest.approx({"a": 50e6, "b": 50e6, "c": 100e6})
+    assert cells.loc["a"].geometry.contains(shapely.Point(2_500, 5_000))
+    assert bands(15) == [0, 5, 10, 15, 20, np.inf]

@@ -81,3 +81,30 @@ def test_no_small_areas_writes_no_small_area_table(tmp_path):
     code, out = _run(tmp_path, "--no-small-areas")
     assert code == 0
     assert not (out / "small_area_access.csv").exists() and not (out / "access_beyond.csv").exists()
+
+
+def test_report_draws_the_small_area_map_without_the_refuge(tmp_path):
+    src = tmp_path / "services.csv"
+    src.write_text(SERVICES)
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "report",
+                "--services",
+                str(src),
+                "--areas",
+                "E06000017",
+                "--out",
+                str(out),
+                "--no-pack",
+                "--no-xlsx",
+            ]
+        )
+        == 0
+    )
+    png = (out / "small_area_access_idva.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # 1280 x 720: the PNG header's width and height.
+    assert int.from_bytes(png[16:20], "big") == 1280 and int.from_bytes(png[20:24], "big") == 720
+    assert not list(out.glob("small_area_access_refuge*"))
