@@ -119,6 +119,7 @@ def small_access_figure(
     services: gpd.GeoDataFrame | None = None,
     title: str | None = None,
     today: date | None = None,
+    figsize: tuple[float, float] = FIGSIZE_IN,
 ) -> Figure:
     """The map for one service type, 1280 x 720 pixels at 100 dpi (see the module docs).
 
@@ -136,7 +137,7 @@ def small_access_figure(
     band = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(BAND_COLOURS) - 1)
     beyond = values > result.settings.beyond
 
-    fig = _new_figure(FIGSIZE_IN, dpi=100)
+    fig = _new_figure(figsize, dpi=100)
     ax = fig.add_axes((0.01, 0.08, MAP_WIDTH, 0.80))
     ax.set_axis_off()
     patches, colours, hatched = [], [], []
@@ -187,7 +188,7 @@ def small_access_figure(
             zorder=7,
         )
     xmin, ymin, xmax, ymax = shapely.total_bounds(np.asarray(outline, dtype=object))
-    xlim, ylim = _fit_limits((xmin, ymin, xmax, ymax), MAP_WIDTH * FIGSIZE_IN[0], 0.80 * FIGSIZE_IN[1])
+    xlim, ylim = _fit_limits((xmin, ymin, xmax, ymax), MAP_WIDTH * figsize[0], 0.80 * figsize[1])
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_aspect("equal")
@@ -281,10 +282,11 @@ def mapped_types(result: Any) -> list[str]:
     return chosen or present[:1]
 
 
-def small_access_pngs(dataset: Any, analysis: Any, *, today: date | None = None) -> dict[str, bytes]:
-    """File name -> PNG bytes of `small_area_access_<type>.png` for `mapped_types` (pure)."""
+def small_access_figures(
+    dataset: Any, analysis: Any, *, today: date | None = None, figsize: tuple[float, float] = FIGSIZE_IN
+) -> dict[str, Figure]:
+    """Service type -> its small-area access map, for `mapped_types` (nothing without results)."""
     from gapmap.privacy import public_services
-    from gapmap.snapshot import figure_to_bytes
 
     result = getattr(analysis, "small_area_access", None)
     if result is None or result.small_areas is None or result.scores.empty:
@@ -307,6 +309,15 @@ def small_access_pngs(dataset: Any, analysis: Any, *, today: date | None = None)
             type_label=getattr(spec, "label", stype),
             services=counted[counted["service_type"] == stype],
             today=today,
+            figsize=figsize,
         )
-        out[f"small_area_access_{stype}.png"] = figure_to_bytes(fig, "png", dpi=100)
+        out[stype] = fig
     return out
+
+
+def small_access_pngs(dataset: Any, analysis: Any, *, today: date | None = None) -> dict[str, bytes]:
+    """File name -> PNG bytes of `small_area_access_<type>.png` (1280 x 720) for `mapped_types`."""
+    from gapmap.snapshot import figure_to_bytes
+
+    figures = small_access_figures(dataset, analysis, today=today)
+    return {f"small_area_access_{t}.png": figure_to_bytes(f, "png", dpi=100) for t, f in figures.items()}

@@ -108,3 +108,32 @@ def test_report_draws_the_small_area_map_without_the_refuge(tmp_path):
     # 1280 x 720: the PNG header's width and height.
     assert int.from_bytes(png[16:20], "big") == 1280 and int.from_bytes(png[20:24], "big") == 720
     assert not list(out.glob("small_area_access_refuge*"))
+
+
+def test_pack_has_the_access_map_and_the_district_table(tmp_path):
+    import pypdf
+
+    _, out = _run(tmp_path)  # --no-pack in _run: run again with the pack
+    src = tmp_path / "services.csv"
+    assert (
+        main(
+            [
+                "report",
+                "--services",
+                str(src),
+                "--areas",
+                "E06000017",
+                "--out",
+                str(out),
+                "--no-maps",
+                "--no-xlsx",
+            ]
+        )
+        == 0
+    )
+    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(out / "pack.pdf").pages)
+    assert "How far is the nearest" in text and "Residents far from a service" in text
+    assert "Straight-line distance (km)" in text
+    small = pd.read_csv(out / "access_beyond.csv").iloc[0]
+    # The table's cell for Rutland: share and residents beyond, as the CSV says.
+    assert f"({int(small['population_beyond']):,})" in text
