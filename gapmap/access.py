@@ -727,6 +727,30 @@ def _district_shares(scores: pd.DataFrame, selection: Sequence[str] | None) -> p
     return out.loc[:, list(DISTRICT_COLUMNS)].reset_index(drop=True)
 
 
+def area_access_table(result: AccessResult, config: Any = None) -> pd.DataFrame:
+    """The area profile's table: per service type, residents and neighbourhoods beyond the threshold."""
+    from gapmap import wording
+
+    s, unit = result.settings, result.unit
+    how = f"{wording.number(s.beyond)} {'km, straight line' if unit == 'km' else unit}"
+    rows = []
+    for r in result.districts.groupby("service_type", sort=True).sum(numeric_only=True).itertuples():
+        spec = getattr(config, "service_types", {}).get(r.Index) if config is not None else None
+        rows.append(
+            {
+                "Service type": getattr(spec, "label", r.Index),
+                f"Residents beyond {how}": wording.number(round(r.population_beyond)),
+                "Share of residents": wording.percent(
+                    r.population_beyond / r.population if r.population else None
+                ),
+                "Neighbourhoods beyond": (
+                    f"{wording.number(r.small_areas_beyond)} of {wording.number(r.small_areas)}"
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def access_summary(result: AccessResult) -> dict[str, Any]:
     """JSON-able description for summary.json: settings, basis and counts."""
     s = result.settings
@@ -748,6 +772,7 @@ __all__ = [
     "AccessResult",
     "AccessSettings",
     "access_summary",
+    "area_access_table",
     "decay_weights",
     "fca_from_pairs",
     "load_small_areas",
