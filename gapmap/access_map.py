@@ -28,6 +28,8 @@ from gapmap import wording
 
 #: Display simplification of cells and districts, metres. Default is 60.
 SIMPLIFY_M: float = 60.0
+#: Radius of the disc drawn for a small area whose cell would be empty, metres. Default is 150.
+EMPTY_CELL_RADIUS_M: float = 150.0
 #: Light (near) to dark (far): ColorBrewer YlOrRd 5, readable in greyscale.
 BAND_COLOURS: tuple[str, ...] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 #: 1280 x 720 at 100 dpi: a projector slide.
@@ -62,6 +64,11 @@ def small_area_cells(small_areas: pd.DataFrame, districts: gpd.GeoDataFrame) -> 
         else:
             vor = shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=shape, ordered=True)
             got = shapely.intersection(np.asarray(shapely.get_parts(vor), dtype=object), shape)
+            # A centroid outside the generalised district outline (a sliver of coast, the City
+            # of London) may leave an empty cell: draw a small disc there rather than nothing.
+            empty = shapely.is_empty(got) | (shapely.area(got) == 0)
+            if empty.any():
+                got[empty] = shapely.buffer(pts[empty], EMPTY_CELL_RADIUS_M)
         codes.append(rows["small_area_code"].astype(str).to_numpy())
         cells.append(shapely.simplify(got, SIMPLIFY_M, preserve_topology=True))
     if not cells:

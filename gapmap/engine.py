@@ -141,6 +141,56 @@ _SERVES, _EVERYWHERE, _CATCHMENT, _POINT = range(4)
 PATCHWORK_POPULATION_PREFERENCE: tuple[str, ...] = ("all_persons",)
 
 
+class _LazyAssignments:
+    """The arrays behind `GapAnalysis.assignments`; the frame is built on first read.
+
+    Every `*` service has a row per area of the dataset: 200 national services on England's
+    33,755 LSOAs are 6.8 million rows, most of a run's time, and a report never reads them.
+    Plain arrays, so a GapAnalysis still pickles (the app caches it).
+    """
+
+    def __init__(self, *arrays: Any) -> None:
+        self.arrays = arrays
+
+    def build(self) -> pd.DataFrame:
+        svc, area, share, land, method, star, star_share, service_ids, area_codes = self.arrays
+        n_areas, n_star = len(area_codes), len(star)
+        return pd.DataFrame(
+            {
+                "service_id": _labels(np.concatenate((svc, np.repeat(star, n_areas))), service_ids),
+                "area_code": _labels(np.concatenate((area, np.tile(np.arange(n_areas), n_star))), area_codes),
+                "weight": np.concatenate((share, np.tile(star_share, n_star))),
+                "land_share": np.concatenate((land, np.ones(n_areas * n_star))),
+                "method": _labels(
+                    np.concatenate((method, np.full(n_areas * n_star, _EVERYWHERE, dtype=np.int8))),
+                    np.asarray(METHODS, dtype=object),
+                ),
+            }
+        )
+
+
+class _BuiltOnRead:
+    """A dataclass field that may be given a `_LazyAssignments` and reads as its frame.
+
+    On the class it raises AttributeError, so `dataclass` sees no default value.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            raise AttributeError(self.slot)
+        value = obj.__dict__[self.slot]
+        if isinstance(value, _LazyAssignments):
+            value = value.build()
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
 @dataclass
 class GapAnalysis:
     """The result of `analyse`. Frames use the column names in the module constants.
@@ -174,7 +224,7 @@ class GapAnalysis:
     coverage: pd.DataFrame
     access: pd.DataFrame
     summary: dict[str, Any]
-    assignments: pd.DataFrame
+    assignments: pd.DataFrame = _BuiltOnRead()  # type: ignore[assignment]
     profile: Profile
     selection: tuple[str, ...]
     service_filter: ServiceFilter = field(default_factory=ServiceFilter)
@@ -1042,21 +1092,17 @@ def analyse(
         cols, where, types, area_geoms, area_index, sel_pos, sel_codes, sel_names, small_area_population
     )
 
-    # ---- assignments
-    n_star = len(links.star)
-    assignments = pd.DataFrame(
-        {
-            "service_id": _labels(np.concatenate((links.svc, np.repeat(links.star, n_areas))), service_ids),
-            "area_code": _labels(
-                np.concatenate((links.area, np.tile(np.arange(n_areas), n_star))), area_codes
-            ),
-            "weight": np.concatenate((pop_share, np.tile(star_pop_share, n_star))),
-            "land_share": np.concatenate((links.land_share, np.ones(n_areas * n_star))),
-            "method": _labels(
-                np.concatenate((links.method, np.full(n_areas * n_star, _EVERYWHERE, dtype=np.int8))),
-                np.asarray(METHODS, dtype=object),
-            ),
-        }
+    # ---- assignments: built only when read (see `_LazyAssignments`)
+    assignments = _LazyAssignments(
+        links.svc,
+        links.area,
+        pop_share,
+        links.land_share,
+        links.method,
+        links.star,
+        star_pop_share,
+        service_ids.to_numpy(dtype=object),
+        area_codes,
     )
 
     summary = {

@@ -556,12 +556,11 @@ def write_report_exports(
 
     `maps`, `pack` and `xlsx` False skip the slow ones. Returns the paths written, in order.
     """
-    from gapmap.pack import partnership_pack
-    from gapmap.snapshot import figure_to_bytes, snapshot_figure
-
     out = Path(out)
     written: list[Path] = []
     if maps:
+        from gapmap.snapshot import figure_to_bytes, snapshot_figure
+
         fig = snapshot_figure(dataset, analysis, title=title, today=today)
         written.append(write_atomic(out / "map.png", figure_to_bytes(fig, "png", dpi=300)))
         written.append(write_atomic(out / "map.pdf", figure_to_bytes(fig, "pdf")))
@@ -576,6 +575,8 @@ def write_report_exports(
             write_atomic(out / "gaps.xlsx", gaps_xlsx_bytes(dataset, analysis, title=title, today=today))
         )
     if pack:
+        from gapmap.pack import partnership_pack
+
         written.append(
             write_atomic(out / "pack.pdf", partnership_pack(dataset, analysis, title=title, today=today))
         )

@@ -368,17 +368,15 @@ def run_report(args: argparse.Namespace) -> int:
     written = [write_atomic(out / name, data) for name, data in files.items()]
 
     # ---- EXPORTS: maps, gaps.xlsx and pack.pdf (gapmap.export, owned by the exports helper).
-    from gapmap.export import write_report_exports
+    maps = not getattr(args, "no_maps", False)
+    pack = not getattr(args, "no_pack", False)
+    xlsx = not getattr(args, "no_xlsx", False)
+    if maps or pack or xlsx:  # the export stack (matplotlib, openpyxl, folium) only when asked for
+        from gapmap.export import write_report_exports
 
-    written += write_report_exports(
-        out,
-        dataset,
-        analysis,
-        title=getattr(args, "title", None),
-        maps=not getattr(args, "no_maps", False),
-        pack=not getattr(args, "no_pack", False),
-        xlsx=not getattr(args, "no_xlsx", False),
-    )
+        written += write_report_exports(
+            out, dataset, analysis, title=getattr(args, "title", None), maps=maps, pack=pack, xlsx=xlsx
+        )
     # ---- end of EXPORTS
 
     print(_headline(analysis))
