@@ -229,6 +229,14 @@ def fca_from_pairs(
     supply = np.asarray(supply, dtype=float)
     origin = np.asarray(origin, dtype=np.int64)
     dest = np.asarray(dest, dtype=np.int64)
+    cost = np.asarray(cost, dtype=float)
+    if decay == "none":  # weight 1 inside: skip the weight array (most of the time at scale)
+        if len(cost) and cost.max() > catchment:
+            keep = cost <= catchment
+            origin, dest = origin[keep], dest[keep]
+        reached = np.bincount(dest, demand[origin], minlength=len(supply))
+        ratio = np.divide(supply, reached, out=np.zeros(len(supply)), where=reached > 0)
+        return np.bincount(origin, ratio[dest], minlength=len(demand))
     w = decay_weights(cost, catchment, decay)
     keep = w > 0
     origin, dest, w = origin[keep], dest[keep], w[keep]
@@ -635,9 +643,17 @@ def small_area_access(
             counts = np.bincount(demand_idx[o], minlength=len(small_areas))
             score[k] = full[sel_idx]
             in_reach[k] = counts[sel_idx]
-            tree = shapely.STRtree(shapely.points(sx[members], sy[members]))
-            _, dist = tree.query_nearest(sel_points, return_distance=True, all_matches=False)
-            nearest[k] = dist / 1000.0
+            # Nearest: the closest pair in reach where there is one (exact, since every
+            # service within the catchment is a pair); a tree query only for the rest.
+            best = np.full(len(small_areas), np.inf)
+            np.minimum.at(best, demand_idx[o], c)
+            near_k = best[sel_idx]
+            far = ~np.isfinite(near_k)
+            if far.any():
+                tree = shapely.STRtree(shapely.points(sx[members], sy[members]))
+                _, dist = tree.query_nearest(sel_points[far], return_distance=True, all_matches=False)
+                near_k[far] = dist
+            nearest[k] = near_k / 1000.0
         elif n_sel:
             mine = np.isin(pair_s, members)
             o, d, c = pair_o[mine], pair_s[mine], pair_c[mine]
