@@ -750,6 +750,24 @@ def _strings(values: pd.Series, missing: str = "") -> np.ndarray:
     return table[codes]
 
 
+def _text(labels: np.ndarray, codes: np.ndarray) -> Any:
+    """`labels[codes]` as pandas' default string column, built in Arrow by one `take`.
+
+    A frame with a row per small area x cell (500,000 rows for England's LSOAs) otherwise
+    converts every cell's Python string to Arrow one by one, most of the engine's time there.
+    Same values and dtype as the plain object array would get.
+    """
+    labels = np.asarray(labels, dtype=object)
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pandas' string dtype needs pyarrow anyway
+        return labels[codes]
+    if len(labels) == 0 or len(codes) == 0 or not all(isinstance(v, str) for v in labels):
+        return labels[codes]
+    taken = pa.array(labels, type=pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
+    return pd.array(taken, dtype=pd.Series(labels[:1]).dtype)
+
+
 def _labels(codes: np.ndarray, categories: np.ndarray | pd.Index) -> pd.Categorical | np.ndarray:
     """Strings for a large column, as a categorical when the labels are unique.
 
@@ -1044,10 +1062,14 @@ def analyse(
     gap_cells = (counts == 0) & provided_anywhere[None, :]
     coverage = pd.DataFrame(
         {
-            "area_code": np.repeat(sel_codes, n_cells),
-            "area_name": np.repeat(sel_names, n_cells),
-            "tier": np.tile(np.repeat(np.array(tiers, dtype=object), len(cohorts)), n_sel),
-            "cohort": np.tile(np.array(cohorts * len(tiers), dtype=object), n_sel),
+            "area_code": _text(sel_codes, np.repeat(np.arange(n_sel), n_cells)),
+            "area_name": _text(sel_names, np.repeat(np.arange(n_sel), n_cells)),
+            "tier": _text(
+                np.array(tiers, dtype=object), np.tile(np.repeat(np.arange(len(tiers)), len(cohorts)), n_sel)
+            ),
+            "cohort": _text(
+                np.array(cohorts, dtype=object), np.tile(np.arange(len(cohorts)), len(tiers) * n_sel)
+            ),
             "services": counts.reshape(-1).astype(np.int64),
             "patchwork_gap": gap_cells.reshape(-1),
         }
@@ -1390,9 +1412,11 @@ def _access(
     out = _nearest_by_group(ox, oy, px, py, type_codes, len(type_names)) / 1000.0
     access = pd.DataFrame(
         {
-            "area_code": np.tile(sel_codes, len(type_names)),
-            "area_name": np.tile(sel_names, len(type_names)),
-            "service_type": np.repeat(np.asarray(type_names, dtype=object), n_sel),
+            "area_code": _text(sel_codes, np.tile(np.arange(n_sel), len(type_names))),
+            "area_name": _text(sel_names, np.tile(np.arange(n_sel), len(type_names))),
+            "service_type": _text(
+                np.asarray(type_names, dtype=object), np.repeat(np.arange(len(type_names)), n_sel)
+            ),
             "nearest_km": out.reshape(-1),
         }
     )
