@@ -130,7 +130,7 @@ class England:
     def population(self, config: Config | None = None) -> pd.DataFrame:
         """area_code + the gapmap denominators + every other column, labelled with its vintage.
 
-        ``attrs["column_sources"]`` says which shipped column (and vintage, status) each
+        ``attrs["column_sources"]`` says which shipped column each
         denominator came from, as `gapmap.population.load_population` does for a file.
         """
         table = self.population_table
@@ -141,10 +141,12 @@ class England:
             denominator = str(row.gapmap_denominator or "")
             if denominator and (wanted is None or denominator in wanted):
                 out[denominator] = table[row.column].astype(float).to_numpy()
-                sources[denominator] = f"{row.column} ({row.vintage}, {row.status})"
+                sources[denominator] = str(row.column)
         for row in self.population_columns.itertuples(index=False):
             out[row.column] = table[row.column].astype(float).to_numpy()
-            sources[row.column] = f"{row.column} ({row.vintage}, {row.status})"
+            # The plain column name: the vocabulary knows each shipped column's vintage, and
+            # gapmap.population.resolve_denominators applies the one documented rule to it.
+            sources[row.column] = str(row.column)
         out.attrs["column_sources"] = sources
         out.attrs["area_names"] = dict(zip(out[AREA_CODE], table["district_name"].astype(str), strict=True))
         return out

@@ -1320,10 +1320,10 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
             out.error(
                 i,
                 "serves",
-                f"`serves` names {_quote(token)}, which is not an area code or name in the boundary file; "
+                f"`serves` names {_quote(token)}, which is not an area code or name of the areas in use; "
                 + _did_you_mean(token, candidates)
                 + "use area codes (e.g. E06000016) or names separated by ;, or * for every area.",
-                private="`serves` names an area that is not in the boundary file; use area codes (e.g. "
+                private="`serves` names an area that is not among the areas in use; use area codes (e.g. "
                 "E06000016) or names separated by semicolons, or * for every area",
             )
         for token in ambiguous:

@@ -71,13 +71,27 @@ def test_population_totals_match_sources_md(england):
 
 def test_population_labels_every_denominator_with_its_vintage(england):
     from gapmap.config import default_config
+    from gapmap.population import resolve_denominators
 
     pop = england.population(default_config())
+    # Each denominator names the shipped column it came from; the vocabulary knows its vintage.
     sources = pop.attrs["column_sources"]
-    assert sources["all_persons"] == "census21_persons (Census 2021, official)"
-    assert sources["females_16_plus"].startswith("census21_females_16plus_est (Census 2021 + mid-2020")
-    assert "estimate" in sources["females_16_plus"]
-    assert sources["persons_0_17"].startswith("mye2020_persons_0_17 (mid-2020 estimate")
+    assert (sources["all_persons"], sources["females_16_plus"], sources["persons_0_17"]) == (
+        "census21_persons",
+        "census21_females_16plus_est",
+        "mye2020_persons_0_17",
+    )
+    provenance, _ = resolve_denominators(pop, default_config())
+    # The documented rule: the most recent official estimate present, so mid-2023 for persons.
+    assert (provenance["all_persons"]["column"], provenance["all_persons"]["vintage"]) == (
+        "mye2023_persons",
+        "mye2023",
+    )
+    assert provenance["females"]["vintage_label"] == "Census 2021"
+    assert provenance["females_16_plus"]["official"] is False
+    assert provenance["persons_0_17"]["vintage_label"].startswith("ONS mid-2020 population estimate")
+    census, _ = resolve_denominators(pop, default_config(), "census2021")
+    assert census["all_persons"]["column"] == "census21_persons"
     # Hartlepool, straight from population.csv: 93,836 persons mid-2020 of whom 73,728 aged 18+.
     hartlepool = pop.set_index("area_code").loc["E06000001"]
     assert hartlepool["persons_0_17"] == 93_836 - 73_728

@@ -80,7 +80,7 @@ REFUSED: dict[str, list[tuple[int | None, str | None, tuple[str, ...]]]] = {
     "unquoted_comma_shifts_postcode.csv": [
         (2, None, ("more values than the header has columns", VALUE_NOT_SHOWN)),
         (2, "service_type", ("not a known service type " + VALUE_NOT_SHOWN, "valid types: ", "refuge")),
-        (2, "serves", ("not in the boundary file " + VALUE_NOT_SHOWN,)),
+        (2, "serves", ("not among the areas in use " + VALUE_NOT_SHOWN,)),
     ],
     # A one-column list of postcodes is "plain text": its first line is not quoted.
     "one_column_of_postcodes.csv": [(None, None, ("not a CSV table", "single column"))],
@@ -101,7 +101,9 @@ REFUSED: dict[str, list[tuple[int | None, str | None, tuple[str, ...]]]] = {
     "postcode_in_tiers_of_safe_accommodation.csv": [
         (2, "tiers", ("unknown tier " + VALUE_NOT_SHOWN, "primary, secondary, tertiary"))
     ],
-    "postcode_in_serves.csv": [(2, "serves", ("not in the boundary file " + VALUE_NOT_SHOWN, "area codes"))],
+    "postcode_in_serves.csv": [
+        (2, "serves", ("not among the areas in use " + VALUE_NOT_SHOWN, "area codes"))
+    ],
     # The duplicate is reported on the IDVA's row, but the value is also the refuge's.
     "postcode_as_duplicate_id.csv": [(3, "service_id", ("also used on row 2 " + VALUE_NOT_SHOWN,))],
     "unreadable_coordinates.csv": [

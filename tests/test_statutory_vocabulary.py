@@ -63,7 +63,7 @@ def test_by_and_for_and_eligibility_are_their_own_columns(tmp_path, areas):
 
 
 def test_a_bad_eligibility_value_names_row_and_column(tmp_path, areas):
-    text = HEADER + "\nSisters Refuge,refuge,Alpha Vale,6,family_spaces,,,maybe,,,\n"
+    text = HEADER + "\nSisters Outreach,outreach,Alpha Vale,2,fte,,,maybe,,,\n"
     services, report = run(tmp_path, text, areas=areas)
     assert services is None
     [(row, column, message)] = messages(report)
@@ -71,8 +71,18 @@ def test_a_bad_eligibility_value_names_row_and_column(tmp_path, areas):
     assert "`wheelchair_accessible` is `maybe`; write true or false" in message
 
 
+def test_a_bad_eligibility_value_on_a_refuge_is_not_quoted(tmp_path, areas):
+    """A refuge is confidential: the message keeps its row and column, never its values."""
+    text = HEADER + "\nSisters Refuge,refuge,Alpha Vale,6,family_spaces,,,maybe,,,\n"
+    services, report = run(tmp_path, text, areas=areas)
+    assert services is None
+    [(row, column, message)] = messages(report)
+    assert (row, column) == (2, "wheelchair_accessible")
+    assert "maybe" not in message and "value not shown" in message
+
+
 def test_unknown_by_and_for_group_is_an_error(tmp_path, areas):
-    text = HEADER + "\nSisters Refuge,refuge,Alpha Vale,6,family_spaces,,martians,,,,\n"
+    text = HEADER + "\nSisters Outreach,outreach,Alpha Vale,2,fte,,martians,,,,\n"
     services, report = run(tmp_path, text, areas=areas)
     assert services is None
     [(row, column, message)] = messages(report)
