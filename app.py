@@ -23,6 +23,7 @@ set environment variables before starting (GAPMAP_SERVICES alone: your list on E
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import sys
@@ -73,7 +74,7 @@ from gapmap.choices import (
 from gapmap.dataset import Dataset, validate_dataset
 from gapmap.engine import GapAnalysis, analyse, services_serving
 from gapmap.errors import GapmapInputError, ValidationReport
-from gapmap.filters import ServiceFilter
+from gapmap.filters import ServiceFilter, parse_day
 from gapmap.partnerships import load_partnerships, partnerships_for
 from gapmap.present import (
     CUSTOM_AREAS,
@@ -93,6 +94,7 @@ from gapmap.present import (
     moved_table,
     nearest_services_table,
     opened_or_closed_cells,
+    patchwork_by_tier,
     patchwork_grid,
     patchwork_table,
     population_rule_text,
@@ -109,6 +111,7 @@ from gapmap.present import (
     tiers_table,
     versions_table,
 )
+from gapmap.view import counted_line, counted_services, default_benchmark, filter_description
 
 ENV_INPUTS = {
     "boundaries": "GAPMAP_BOUNDARIES",
@@ -134,6 +137,38 @@ h1 {font-size: 2.4rem !important; line-height: 1.15 !important; padding-bottom: 
               padding: 2px 12px; font-weight: 700; border-radius: 6px; margin-right: 12px;}
 .gapmap-kicker {font-size: 1.2rem; color: #222; margin: -0.3rem 0 0.6rem 0;}
 .gapmap-sub {font-size: 1.15rem; color: #222; margin-top: -0.4rem;}
+/* Headline labels wrap instead of being cut ("Provided / required (…"). */
+[data-testid="stMetricLabel"] * {white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important;}
+[data-testid="stMetricLabel"] {height: auto !important; min-height: 0 !important;}
+/* The map fills what the window leaves under the title, headline and tabs: on a 1280x720 or
+   1024x600 projector the whole map and its legend are on the first screen. */
+iframe[title*="st_folium"], iframe[title*="streamlit_folium"] {
+  height: clamp(260px, calc(100vh - 390px), 760px) !important;}
+.block-container {padding-left: 2rem !important; padding-right: 2rem !important;}
+/* Streamlit's toolbar strip is see-through, so a title moved up under it stays readable. */
+[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stToolbar"] > div {
+  background: transparent !important; pointer-events: none;}
+[data-testid="stHeader"] button, [data-testid="stHeader"] a {pointer-events: auto;}
+@media (max-height: 800px) {
+  .block-container {padding-top: 1.5rem !important;}
+  [data-testid="stMain"] [data-testid="stVerticalBlock"] {gap: 0.5rem !important;}
+  h1 {font-size: 1.6rem !important; padding: 0 0 0.35rem 0 !important; line-height: 1.25 !important;}
+  .gapmap-kicker {font-size: 0.95rem; margin: 0 0 0.1rem 0;}
+  [data-testid="stCaptionContainer"] {display: none;}
+  .gapmap-demo {padding: 0 8px; border-width: 2px;}
+  [data-testid="stMetricValue"] {font-size: 1.6rem !important;}
+  [data-testid="stMetricLabel"] p {font-size: 0.95rem !important;}
+  .stTabs [data-baseweb="tab"] p {font-size: 1.05rem !important;}
+  iframe[title*="st_folium"], iframe[title*="streamlit_folium"] {
+    height: clamp(240px, calc(100vh - 282px), 760px) !important;}
+}
+@media (max-width: 1100px) {
+  [data-testid="stMetricValue"] {font-size: 1.4rem !important;}
+  [data-testid="stMetricLabel"] p {font-size: 0.85rem !important;}
+  .gapmap-kicker {font-size: 0.85rem;}
+  [data-testid="stSidebar"] {min-width: 250px !important; max-width: 250px !important;}
+}
 </style>
 """
 
@@ -154,9 +189,33 @@ def own_files() -> dict[str, str]:
     return dict(st.session_state.get("own_files", {}))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """A file's SHA-256; cached on (path, size, mtime), so an unchanged file is read once."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def content_fingerprint(path: Any) -> str:
+    """SHA-256 of the file at `path` ("" when it cannot be read: loading it reports why)."""
+    try:
+        stat = os.stat(path)
+        return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        return ""
+
+
 def inputs_key() -> str:
-    """The files in force (GAPMAP_*, the geography, uploads), for cache keys."""
-    return repr((sorted(env_inputs().items()), geography(), sorted(own_files().items())))
+    """The files in force (GAPMAP_*, the geography, uploads) by content, for cache keys.
+
+    Keyed on each file's SHA-256, not its path: a configured file edited while the app runs
+    is read again at the next rerun instead of the cached copy being shown.
+    """
+    files = {**env_inputs(), **own_files()}
+    if geography() == DEMO:
+        files |= {f"demo_{k}": str(v) for k, v in base_inputs().items() if v}
+    prints = sorted((role, path, content_fingerprint(path)) for role, path in files.items())
+    return repr((geography(), prints))
 
 
 def base_inputs() -> dict[str, Any]:
@@ -242,9 +301,19 @@ def run_analysis(
     )
 
 
+def dataset_key(dataset: Dataset) -> str:
+    """What the dataset is made of, by content: each input's name and checksum.
+
+    `Dataset.sources` names every input file with its SHA-256 (an upload's too), so two
+    unsaved uploads, or a configured file before and after an edit, never share a key.
+    """
+    return repr(sorted(dataset.sources.items()))
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
-def filtered_services(dataset_key: str, _dataset: Dataset, service_filter: ServiceFilter) -> Any:
-    return service_filter.apply(_dataset.services)
+def shown_services(key: str, _dataset: Dataset, _analysis: GapAnalysis) -> Any:
+    """The services the analysis counted (`gapmap.view.counted_services`); `key` keys the cache."""
+    return counted_services(_dataset.services, _analysis)
 
 
 @st.cache_data(show_spinner="Measuring access for every neighbourhood…", max_entries=16)
@@ -395,41 +464,39 @@ def sign_in_form(policy: auth.AccessPolicy) -> None:
 
 
 # --------------------------------------------------------------------------- upload (testable)
-UPLOAD_KEYS = ("upload_content", "upload_name", "upload_sha", "save_message", "upload_from_widget")
+UPLOAD_KEYS = ("upload_content", "upload_name", "upload_sha", "save_message")
 
 
 def sync_uploaded_file(role: str) -> None:
-    """Copy the file uploader's file into session state, where the rest of the page reads it.
+    """Drop any upload state for a role that may not upload (a viewer has no uploader).
 
-    Tests set `upload_content`/`upload_name` directly: the same path from here on. A role
-    that may not upload (a viewer) has no uploader, and any upload state is dropped. The
-    uploader shown before there is any dataset (`upload_file_start`) disappears once its list
-    is shown, so its file is kept like a test's, not forgotten with the widget.
+    The upload itself is copied into session state by `take_upload`, the uploaders'
+    on_change callback: it runs only when the analyst adds, replaces or removes a file, not
+    when the uploader simply is not drawn (the Services tab is lazy). So an unsaved upload
+    survives tab switches and reruns until it is replaced, removed or saved. Tests set
+    `upload_content`/`upload_name` directly: the same path from here on.
     """
     if not auth.allows(role, "upload"):
         for key in UPLOAD_KEYS:
             st.session_state.pop(key, None)
-        return
-    started = st.session_state.get("upload_file_start")
-    if started is not None:
-        content = started.getvalue()
-        if st.session_state.get("upload_sha") != sha256(content):
-            st.session_state["upload_content"] = content
-            st.session_state["upload_name"] = started.name
-            st.session_state["upload_from_widget"] = False
-            st.session_state.pop("save_message", None)
-    uploaded = st.session_state.get("upload_file")
-    if uploaded is not None:
-        content = uploaded.getvalue()
-        if st.session_state.get("upload_sha") != sha256(content):
-            st.session_state["upload_content"] = content
-            st.session_state["upload_name"] = uploaded.name
-            st.session_state["upload_from_widget"] = True
-            st.session_state.pop("save_message", None)
-    elif st.session_state.pop("upload_from_widget", False):
-        # The analyst removed the file from the uploader: forget it.
-        for key in ("upload_content", "upload_name", "upload_sha", "save_message"):
+
+
+def take_upload(widget_key: str) -> None:
+    """on_change of a service-list uploader: keep its file, or forget it when it was removed."""
+    uploaded = st.session_state.get(widget_key)
+    st.session_state.pop("save_message", None)
+    if uploaded is None:
+        for key in ("upload_content", "upload_name", "upload_sha"):
             st.session_state.pop(key, None)
+        return
+    st.session_state["upload_content"] = uploaded.getvalue()
+    st.session_state["upload_name"] = uploaded.name
+
+
+def forget_upload() -> None:
+    """After saving: the list is a saved version now, no longer 'Uploaded, not saved'."""
+    for key in ("upload_content", "upload_name", "upload_sha"):
+        st.session_state.pop(key, None)
 
 
 def current_upload() -> tuple[bytes, str, str] | None:
@@ -445,18 +512,23 @@ def current_upload() -> tuple[bytes, str, str] | None:
 def save_upload(content: bytes, name: str, row_count: int, role: str, geography_id: str = "") -> None:
     if not auth.allows(role, "save"):  # the button is not drawn for them either
         raise GapmapInputError(f"a {role} may not save service lists; ask an analyst", file=name)
-    from gapmap.storage import list_versions, save_version
+    from gapmap.storage import save_if_new
 
-    already = [
-        v for v in list_versions() if v.sha256 == sha256(content) and v.geography in ("", geography_id)
-    ]
-    if already:
-        st.session_state["save_message"] = f"This file is already saved as version {already[-1].version_id}."
-        return
-    version = save_version(content, name, row_count=row_count, geography=geography_id)
-    st.session_state["save_message"] = (
-        f"Saved as version {version.version_id} ({version.row_count} services). Earlier versions are kept."
-    )
+    # The one rule `gapmap save` follows too: identical bytes are not stored again.
+    version, created = save_if_new(content, name, row_count=row_count, geography=geography_id)
+    if created:
+        st.session_state["save_message"] = (
+            f"Saved as version {version.version_id} ({version.row_count} services). "
+            "Earlier versions are kept. The map now shows it."
+        )
+    else:
+        st.session_state["save_message"] = (
+            f"This file is already saved as version {version.version_id}. The map now shows it."
+        )
+    # Show what was saved: the dataset chooser (drawn before this, so set on the next run)
+    # switches to the version, and the upload is no longer offered as unsaved.
+    st.session_state["pending_dataset_choice"] = f"version:{version.version_id}"
+    forget_upload()
 
 
 # --------------------------------------------------------------------------- page sections
@@ -546,6 +618,9 @@ def sidebar_dataset() -> tuple[str, str, str | None] | None:
         return None
     # Each geography remembers its own dataset choice (a widget's state lapses when not drawn).
     remembered = st.session_state.get(f"dataset_choice_{geo}")
+    pending = st.session_state.pop("pending_dataset_choice", None)
+    if pending in options:  # just saved: show the saved version
+        st.session_state["dataset_choice"] = pending
     if st.session_state.get("dataset_choice") not in options:
         st.session_state.pop("dataset_choice", None)
         if remembered in options:
@@ -656,7 +731,7 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
     profile = config.profile(profile_id)
     bench_ids = [b.id for b in profile.benchmarks]
     if st.session_state.get("benchmark") not in bench_ids:
-        st.session_state["benchmark"] = bench_ids[0]
+        st.session_state["benchmark"] = default_benchmark(profile).id  # as every export's default
     benchmark_id = st.sidebar.selectbox(
         "Benchmark", bench_ids, format_func=lambda b: profile.benchmark(b).label, key="benchmark"
     )
@@ -702,7 +777,15 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
         use_on = st.checkbox("Only services still funded on a date (funding cliff)", key="f_use_on")
         on = None
         if use_on:
-            on = st.date_input("Funded on", value=date.today(), format="DD/MM/YYYY", key="f_on")
+            # A text box, not a date picker: Enter applies what was typed (a date picker
+            # applied it only on leaving the field). UK dates, as people write them.
+            if "f_on_text" not in st.session_state:
+                st.session_state["f_on_text"] = date.today().strftime("%d/%m/%Y")
+            typed = st.text_input("Funded on (DD/MM/YYYY, Enter applies)", key="f_on_text")
+            try:
+                on = parse_day(typed, what="The funding date")
+            except ValueError as exc:
+                st.error(str(exc))
     service_filter = ServiceFilter(
         service_types=stypes or None,
         tiers=tiers or None,
@@ -751,7 +834,11 @@ def headline(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], sele
         if metric is not None:
             col.metric(metric.label, metric.value, help=metric.help)
     if not view["service_filter"].is_empty:
-        st.markdown(filter_html(view["service_filter"].describe()), unsafe_allow_html=True)
+        # Labels, not ids, and a UK date: the words of every other output (`gapmap.view`).
+        described = filter_description(analysis, dataset.config)
+        if view.get("cliff") is not None:
+            described += f" · {view['cliff'].headline} (listed in the Gaps tab)"
+        st.markdown(filter_html(described), unsafe_allow_html=True)
 
 
 def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> None:
@@ -835,7 +922,18 @@ def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[s
         area_profile(dataset, analysis, area)
 
 
+def cliff_section(cliff: Any) -> None:
+    """The funding cliff: the services that drop off, and each benchmark before and after."""
+    st.subheader(f"Funding cliff: {cliff.headline}")
+    if len(cliff.services):
+        st.dataframe(cliff.services, hide_index=True, width="stretch", key="cliff_services")
+    st.markdown("**The whole selection before and after**")
+    st.dataframe(cliff.figures, hide_index=True, width="stretch", key="cliff_figures")
+
+
 def gaps_tab(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any]) -> None:
+    if view.get("cliff") is not None:
+        cliff_section(view["cliff"])
     only = st.checkbox("Only the chosen benchmark", value=False, key="gaps_only_chosen")
     table = gaps_table(analysis, benchmark_id=view["benchmark_id"] if only else None)
     st.dataframe(style_status(table), hide_index=True, width="stretch", height=520, key="gaps_table")
@@ -854,17 +952,22 @@ def patchwork_tab(dataset: Dataset, analysis: GapAnalysis) -> None:
         "✔ n = provided (n services) · **✖ GAP** = other areas of the selection have it, this one "
         "does not · – none anywhere = no area of the selection has it"
     )
-    table = patchwork_table(analysis, dataset.config)
-    st.dataframe(style_patchwork(table), width="stretch", height=480, key="patchwork_table")
+    # One table per tier (areas x its cohorts): five columns read on a 1280x720 projector,
+    # where one table of all fifteen tier x cohort cells showed three and a half.
+    for tier, table in patchwork_by_tier(patchwork_table(analysis, dataset.config)):
+        st.markdown(f"**{md(tier)}**")
+        st.dataframe(style_patchwork(table), width="stretch", key=f"patchwork_table_{tier}")
 
 
-def services_tab(dataset: Dataset, choice_label: str, role: str) -> None:
+def services_tab(dataset: Dataset, services: Any, choice_label: str, role: str) -> None:
+    """The services counted (selection and filters), the uploader, saved versions, comparison."""
     from gapmap.storage import versions_for
 
     config = dataset.config
     st.subheader(f"Current list: {md(choice_label)}")
+    st.markdown(md(counted_line(dataset.services, services)))
     st.dataframe(
-        services_table(dataset.services, config),
+        services_table(services, config),
         hide_index=True,
         width="stretch",
         height=320,
@@ -894,7 +997,13 @@ def services_tab(dataset: Dataset, choice_label: str, role: str) -> None:
 def upload_section(role: str) -> None:
     """The uploader, its report and preview, and "Save as new version" (analysts only)."""
     st.subheader("Upload a new service list")
-    st.file_uploader("Service list (CSV or Excel)", type=["csv", "xlsx", "xls"], key="upload_file")
+    st.file_uploader(
+        "Service list (CSV or Excel)",
+        type=["csv", "xlsx", "xls"],
+        key="upload_file",
+        on_change=take_upload,
+        args=("upload_file",),
+    )
     upload = current_upload()
     if upload is not None:
         content, name, digest = upload
@@ -1053,7 +1162,13 @@ def no_dataset_yet(role: str) -> None:
         "Upload your service list to see it on this geography; it is checked first and only shown "
         "if it fits. Nothing is saved until you choose to."
     )
-    st.file_uploader("Service list (CSV or Excel)", type=["csv", "xlsx", "xls"], key="upload_file_start")
+    st.file_uploader(
+        "Service list (CSV or Excel)",
+        type=["csv", "xlsx", "xls"],
+        key="upload_file_start",
+        on_change=take_upload,
+        args=("upload_file_start",),
+    )
     upload = current_upload()
     if upload is not None:
         content, name, digest = upload
@@ -1074,18 +1189,34 @@ def page(role: str) -> None:
     level = sidebar_level(dataset)
     view = sidebar_view(dataset)
     analysis = run_analysis(
-        f"{choice}|{version_path}|{sorted(dataset.sources.items())}",
+        dataset_key(dataset),
         dataset,
         view["profile"].id,
         view["service_filter"],
         selection,
         view["population_vintage"],
     )
+    view["cliff"] = None
+    if view["service_filter"].on is not None:
+        from gapmap.cliff import funding_cliff
+
+        # The same view without the date: what the funding cliff takes away.
+        before = run_analysis(
+            dataset_key(dataset),
+            dataset,
+            view["profile"].id,
+            dataclasses.replace(view["service_filter"], on=None),
+            selection,
+            view["population_vintage"],
+        )
+        view["cliff"] = funding_cliff(dataset.services, before, analysis, dataset.config)
     if level != "district":
         from gapmap.levels import at_level
 
         dataset, analysis = at_level(dataset, analysis, level)
-    services = filtered_services(f"{choice}|{version_path}", dataset, view["service_filter"])
+    services = shown_services(
+        repr((dataset_key(dataset), view["service_filter"], analysis.selection, level)), dataset, analysis
+    )
     if view["colour_by"] == "patchwork":
         with view["cell_box"]:
             view["tier"], view["cohort"] = choose_cell(dataset.config, analysis)
@@ -1106,7 +1237,7 @@ def page(role: str) -> None:
         "Map": lambda: map_tab(dataset, analysis, services, view),
         "Gaps": lambda: gaps_tab(dataset, analysis, view),
         "Patchwork": lambda: patchwork_tab(dataset, analysis),
-        "Services": lambda: services_tab(dataset, choice_label, role),
+        "Services": lambda: services_tab(dataset, services, choice_label, role),
         "Export": lambda: export_tab(dataset, analysis, view, title),
         "Method": lambda: method_tab(dataset, view, analysis),
     }

@@ -62,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="score per district (default), tier-one authority, police force area or region: each "
         "figure is the sum of its districts' (England's 2024 districts only)",
     )
-    p.add_argument("--on", dest="on_date", help="YYYY-MM-DD: leave out services whose funding ends before it")
+    p.add_argument(
+        "--on",
+        dest="on_date",
+        help="DD/MM/YYYY (e.g. 31/03/2028) or YYYY-MM-DD: leave out services whose funding ends before it",
+    )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--title", help="title for maps and the pack")
     p.add_argument("--no-maps", action="store_true", help="skip map.png, map.pdf and map.html")
@@ -203,7 +207,7 @@ def _cmd_versions(args: argparse.Namespace) -> int:
 
 def _cmd_save(args: argparse.Namespace) -> int:
     from gapmap.dataset import validate_dataset
-    from gapmap.storage import save_version
+    from gapmap.storage import save_if_new
 
     dataset, report = validate_dataset(
         services=args.services,
@@ -216,13 +220,17 @@ def _cmd_save(args: argparse.Namespace) -> int:
     if dataset is None or not report.ok:
         print("Nothing was saved.")
         return 1
-    version = save_version(
+    # The app's rule too: the same bytes already saved for this geography are not stored again.
+    version, created = save_if_new(
         args.services.read_bytes(),
         args.services.name,
         row_count=len(dataset.services),
         root=args.dir,
         geography=dataset.geography,
     )
+    if not created:
+        print(f"This file is already saved as version {version.version_id}; nothing new was saved.")
+        return 0
     print(f"Saved as version {version.version_id} ({version.row_count} rows).")
     return 0
 

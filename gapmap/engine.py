@@ -1110,8 +1110,19 @@ def analyse(
         }
 
     # ---- access
+    # Nearest services among those serving the selection: a Preston profile never names a
+    # Leicestershire service 150 km away as its nearest.
     access, access_weighted = _access(
-        cols, where, types, area_geoms, area_index, sel_pos, sel_codes, sel_names, small_area_population
+        cols,
+        where,
+        types,
+        area_geoms,
+        area_index,
+        sel_pos,
+        sel_codes,
+        sel_names,
+        small_area_population,
+        serving_sel,
     )
 
     # ---- assignments: built only when read (see `_LazyAssignments`)
@@ -1399,10 +1410,16 @@ def _access(
     sel_codes: np.ndarray,
     sel_names: np.ndarray,
     small_area_population: pd.DataFrame | None,
+    serving: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Distance (km) from each selected area's origin to the nearest public service of each type."""
+    """Distance (km) from each selected area's origin to the nearest public service of each type.
+
+    Only services marked in `serving` (those serving the selection) are candidates.
+    """
     n_sel = len(sel_pos)
     public = where.located & ~svc["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
+    if serving is not None:
+        public &= serving
     ox, oy, weighted = _representative_points(area_geoms, area_index, sel_pos, small_area_population)
     if not public.any() or n_sel == 0:
         return pd.DataFrame({c: [] for c in ACCESS_COLUMNS}).astype({"nearest_km": float}), weighted

@@ -24,7 +24,9 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from gapmap import wording
+from gapmap.csvtables import GAPS_TEXT_COLUMNS, access_csv, gaps_csv
 from gapmap.fileio import write_atomic
+from gapmap.palette import GAP_FILL, GAP_WORD, HAS_FILL, NOWHERE_FILL, text_on
 from gapmap.privacy import redact_confidential
 from gapmap.safetext import csv_frame, neutralise
 from gapmap.schema import LIST_COLUMNS, LOCATION_COLUMNS, SERVICE_COLUMNS
@@ -37,6 +39,7 @@ from gapmap.snapshot import (
     STATUS_COLOURS,
     analysed_services,
 )
+from gapmap.view import partnership_label, selection_name
 
 #: Excel's limit on sheet names, and the characters it forbids in them.
 MAX_SHEET_NAME = 31
@@ -55,10 +58,6 @@ NUMBER_FORMATS: dict[str, str] = {
     "share_beyond": "0%",
     "score_per_100k": "0.00",
 }
-GAP_WORD = "GAP"
-GAP_FILL = STATUS_COLOURS["red"]
-HAS_FILL = "#d9f0d3"
-NOWHERE_FILL = "#d9d9d9"
 _BOLD = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
 _WRAP = Alignment(wrap_text=True, vertical="top")
@@ -69,7 +68,6 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 
 def gaps_csv_bytes(analysis: Any) -> bytes:
     """The gap table as CSV bytes: exactly `gaps.csv` of `gapmap report` (same function)."""
-    from gapmap.report import gaps_csv
 
     return gaps_csv(analysis)
 
@@ -77,7 +75,6 @@ def gaps_csv_bytes(analysis: Any) -> bytes:
 def gaps_table(analysis: Any) -> pd.DataFrame:
     """gaps.csv read back (so the workbook holds the very values of the CSV), with the
     benchmark's label added after its id for human readers."""
-    from gapmap.report import GAPS_TEXT_COLUMNS
 
     frame = _read_back(gaps_csv_bytes(analysis), text_columns=GAPS_TEXT_COLUMNS)
     labels = analysis.gaps["benchmark_label"].astype(str).to_numpy()
@@ -88,7 +85,6 @@ def gaps_table(analysis: Any) -> pd.DataFrame:
 
 def access_table(analysis: Any) -> pd.DataFrame:
     """access.csv of `gapmap report`, read back."""
-    from gapmap.report import access_csv
 
     return _read_back(access_csv(analysis), text_columns=("area_code", "area_name", "service_type"))
 
@@ -131,6 +127,12 @@ def safe_sheet_name(name: str, taken: Iterable[str] = ()) -> str:
         candidate = base[: MAX_SHEET_NAME - len(suffix)] + suffix
         n += 1
     return candidate
+
+
+def _status_font(status: str) -> Font:
+    """Bold, white on the dark fills and near-black on the light ones (`palette.text_on`)."""
+    text = text_on(STATUS_COLOURS.get(status, STATUS_COLOURS["no_data"]))
+    return Font(bold=True, color=text.lstrip("#").upper())
 
 
 def _fill(hex_colour: str) -> PatternFill:
@@ -202,7 +204,7 @@ def _write_table(
                 c.number_format = NUMBER_FORMATS[col]
             if status_column and col == status_column and str(v) in status_fills:
                 c.fill = status_fills[str(v)]
-                c.font = _BOLD
+                c.font = _status_font(str(v))
             elif cell_style is not None:
                 fill = cell_style(col, v)
                 if fill is not None:
@@ -423,7 +425,7 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
         ("Partnership", _partnership(selection)),
         ("Patchwork index", wording.number(summary.get("patchwork_index"))),
         ("Patchwork index (population-weighted)", wording.number(summary.get("patchwork_index_weighted"))),
-        ("Services counted", summary.get("services_after_filter")),
+        ("Services counted", len(analysed_services(analysis, dataset.services))),
     ]
     r = _label_value_rows(ws, rows, r + 1)
     r += 1
@@ -435,7 +437,7 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
     for status, words in wording.status_legend(config).items():
         c = _put(ws, r, 1, status)
         c.fill = _fill(STATUS_COLOURS[status])
-        c.font = _BOLD
+        c.font = _status_font(status)
         _put(ws, r, 2, words)
         r += 1
     r += 1
@@ -475,8 +477,6 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
 
 
 def _partnership(selection: Sequence[str]) -> str:
-    from gapmap.pack import partnership_label  # pack imports this module: import late
-
     return partnership_label([str(c) for c in selection]) or "(not a named partnership)"
 
 
@@ -558,6 +558,9 @@ def write_report_exports(
     """
     out = Path(out)
     written: list[Path] = []
+    if title is None:
+        # Titles always name the selection (as the app's do): "Pan-Lancashire: ...".
+        title = f"{selection_name(analysis)}: domestic abuse and sexual violence services"
     if maps:
         from gapmap.snapshot import figure_to_bytes, snapshot_figure
 

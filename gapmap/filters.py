@@ -6,6 +6,7 @@ the services to those matching it; fields combine with AND, values within a fiel
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date
@@ -13,6 +14,31 @@ from datetime import date
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+
+
+def parse_day(text: str, *, what: str = "the date") -> date:
+    """A date as people type it: UK '31/03/2028' (or 31-03-2028, 31.3.2028), or ISO '2028-03-31'.
+
+    Raises
+    ------
+    ValueError
+        With a message naming `what`, the text and the expected form.
+    """
+    raw = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            return date.fromisoformat(raw)
+        found = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", raw)
+        if found:
+            day, month, year = (int(g) for g in found.groups())
+            return date(year, month, day)
+    except ValueError:
+        pass
+    raise ValueError(
+        f"{what} was {text!r} but is expected to be a day as DD/MM/YYYY (e.g. 31/03/2028) "
+        "or YYYY-MM-DD (e.g. 2028-03-31)"
+    )
+
 
 _LIST_FIELDS = ("tiers", "cohorts", "abuse_types", "specialist_groups")
 

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
-from gapmap.export import GAP_WORD, HAS_FILL, NOWHERE_FILL
+from gapmap.palette import GAP_WORD, HAS_FILL, NOWHERE_FILL
 from gapmap.snapshot import (
     A4_LANDSCAPE_IN,
     CONFIDENTIAL_NOTE,
@@ -48,6 +48,7 @@ from gapmap.snapshot import (
     text_lines,
     wrap_measured,
 )
+from gapmap.view import partnership_label as _partnership_label
 from gapmap.wording import (
     benchmark_definition,
     citation_text,
@@ -272,20 +273,8 @@ def _status_fill(status: str) -> tuple[str, str]:
 # --------------------------------------------------------------------------- pages
 
 
-def partnership_label(selection: Sequence[str]) -> str | None:
-    """The label of the named partnership whose areas are exactly `selection`, if any."""
-    from gapmap.errors import ConfigError
-    from gapmap.partnerships import load_partnerships
-
-    try:
-        partnerships = load_partnerships()
-    except ConfigError:  # a broken partnerships file must not stop a pack
-        return None
-    wanted = set(selection)
-    for p in partnerships.values():
-        if wanted and set(p.area_codes) == wanted:
-            return p.label
-    return None
+# The named partnership of a selection: one definition for every output (`gapmap.view`).
+partnership_label = _partnership_label
 
 
 def _services_counted(dataset: Any, analysis: Any) -> str:
@@ -810,6 +799,138 @@ def _small_access_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator
         yield fig
 
 
+def _cliff(dataset: Any, analysis: Any) -> Any:
+    """The funding cliff of a view filtered to a date (`gapmap.cliff`), else None.
+
+    The view without the date is scored again here, with the same profile, selection and
+    population vintage. A view scored at a statutory level has no cliff page (its rows are
+    rolled up from districts; the app and `gapmap report` give the district view's).
+    """
+    service_filter = getattr(analysis, "service_filter", None)
+    summary = getattr(analysis, "summary", None) or {}
+    if service_filter is None or service_filter.on is None or "level" in summary:
+        return None
+    import dataclasses
+
+    from gapmap.cliff import funding_cliff
+    from gapmap.engine import analyse
+
+    vintage = summary.get("population_vintage")
+    before = analyse(
+        dataset.areas,
+        dataset.population,
+        dataset.services,
+        dataset.config,
+        profile=analysis.profile.id,
+        service_filter=dataclasses.replace(service_filter, on=None),
+        selection=analysis.selection,
+        small_area_population=getattr(dataset, "small_area_population", None),
+        population_vintage=vintage if vintage in dataset.config.vintages() else None,
+    )
+    return funding_cliff(dataset.services, before, analysis, dataset.config)
+
+
+def _cliff_pages(dataset: Any, cliff: Any, *, today: date) -> Iterator[Figure]:
+    """The services whose funding ends by the date, then the whole selection before and after."""
+    is_demo = bool(getattr(dataset, "is_demo", False))
+    rows = [
+        [
+            textwrap.shorten(str(r["Service"]), 40, placeholder="…"),
+            textwrap.shorten(str(r["Type"]), 26, placeholder="…"),
+            str(r["Funding ends"]),
+            textwrap.shorten(str(r["Areas affected"]), 48, placeholder="…"),
+            textwrap.shorten(str(r["Benchmarks affected"]), 48, placeholder="…"),
+        ]
+        for r in cliff.services.to_dict("records")
+    ]
+    chunks = list(_chunks(len(rows), GAP_ROWS_PER_PAGE))
+    for n, chunk in enumerate(chunks, start=1):
+        fig = _page(_numbered("Funding cliff", n, len(chunks)), today=today, is_demo=is_demo)
+        fig.text(_LEFT, 0.895, cliff.headline, fontsize=10, va="center", color="#333333")
+        if rows:
+            _draw_table(
+                fig,
+                ["Service", "Type", "Funding ends", "Areas affected", "Benchmarks affected"],
+                [rows[i] for i in chunk],
+                [2.6, 1.7, 1.2, 3.0, 3.0],
+                top=0.85,
+                align=["left"] * 5,
+            )
+        yield fig
+    fig = _page("Funding cliff: the whole selection before and after", today=today, is_demo=is_demo)
+    # Two-line headers ("Provided" over "before") keep nine columns inside the margins.
+    columns = [str(c).replace(" before", "\nbefore").replace(" after", "\nafter") for c in cliff.figures]
+    body = [[str(v) for v in r] for r in cliff.figures.itertuples(index=False, name=None)]
+    widths = [2.6] + [1.0] * (len(columns) - 1)
+    _draw_table(fig, columns, body, widths, top=0.86, header_h=0.05, align=["left"] * len(columns))
+    yield fig
+
+
+def _contents_page(entries: Sequence[tuple[str, int]], *, is_demo: bool, today: date) -> Figure:
+    """'Contents': each section's title and the page it starts on."""
+    fig = _page("Contents", today=today, is_demo=is_demo)
+    y = 0.86
+    for title, page in entries:
+        fig.text(_LEFT, y, textwrap.shorten(title, 110, placeholder="…"), fontsize=11, va="center")
+        fig.text(_RIGHT, y, f"page {page}", fontsize=11, va="center", ha="right")
+        y -= 0.04
+    return fig
+
+
+def _sections(dataset: Any, analysis: Any, *, title: str, today: date) -> list[tuple[str, list[Figure]]]:
+    """The pack's sections in order: (title for the contents list, pages)."""
+    sections: list[tuple[str, list[Figure]]] = [
+        ("Cover: headline figures", [_cover(dataset, analysis, title=title, today=today)])
+    ]
+    layers = prepare_layers(dataset, analysis, simplify=True)
+    for bench in analysis.profile.benchmarks:
+        if bench.scope != "area":
+            continue
+        fig = snapshot_figure(dataset, analysis, benchmark_id=bench.id, layers=layers, today=today)
+        sections.append((f"Map: {bench.label}", [fig]))
+    patch = snapshot_figure(
+        dataset,
+        analysis,
+        colour_by="patchwork",
+        layers=layers,
+        today=today,
+        title="The patchwork: areas missing what others in the selection have",
+    )
+    sections.append(("Map: the patchwork", [patch]))
+    small = list(_small_access_pages(dataset, analysis, today=today))
+    if small:
+        sections.append(("Small areas: residents far from a service", small))
+    sections.append(("Patchwork matrix (tier × cohort)", list(_matrix_pages(dataset, analysis, today=today))))
+    sections.append(("Gap table", list(_gap_table_pages(dataset, analysis, today=today))))
+    cliff = _cliff(dataset, analysis)
+    if cliff is not None:
+        sections.append(("Funding cliff", list(_cliff_pages(dataset, cliff, today=today))))
+    sections.append(("Method and sources", _method_pages(dataset, analysis, today=today)))
+    return sections
+
+
+def pack_figures(
+    dataset: Any, analysis: Any, *, title: str | None = None, today: date | None = None
+) -> Iterator[Figure]:
+    """The pack's pages: the cover, a contents list, then each section; every page numbered.
+
+    Pages are made first (the contents list needs each section's first page), then
+    "Page n of N" is stamped at the foot of each.
+    """
+    today = today or date.today()
+    title = title or DEFAULT_TITLE
+    sections = _sections(dataset, analysis, title=title, today=today)
+    entries, page = [], 3  # after the cover and the contents page
+    for name, figs in sections[1:]:
+        entries.append((name, page))
+        page += len(figs)
+    contents = _contents_page(entries, is_demo=bool(getattr(dataset, "is_demo", False)), today=today)
+    pages = [*sections[0][1], contents, *(f for _, figs in sections[1:] for f in figs)]
+    for n, fig in enumerate(pages, start=1):
+        fig.text(0.5, 0.008, f"Page {n} of {len(pages)}", fontsize=7, color="#444444", ha="center")
+    yield from pages
+
+
 def page_count(dataset: Any, analysis: Any) -> int:
     """How many pages `pack_figures` yields (for a progress bar)."""
     n_maps = sum(b.scope == "area" for b in analysis.profile.benchmarks) + 1
@@ -820,33 +941,9 @@ def page_count(dataset: Any, analysis: Any) -> int:
     else:
         n_gaps = len(list(_chunks(len(analysis.gaps), GAP_ROWS_PER_PAGE)))
     n_method = len(_method_pages(dataset, analysis, today=date.today()))
-    return 1 + n_maps + n_matrix + n_gaps + n_method + _small_access_page_count(analysis)
-
-
-def pack_figures(
-    dataset: Any, analysis: Any, *, title: str | None = None, today: date | None = None
-) -> Iterator[Figure]:
-    """The pack's pages, one Figure at a time (so a caller can stream them or show progress)."""
-    today = today or date.today()
-    title = title or DEFAULT_TITLE
-    yield _cover(dataset, analysis, title=title, today=today)
-    layers = prepare_layers(dataset, analysis, simplify=True)
-    for bench in analysis.profile.benchmarks:
-        if bench.scope != "area":
-            continue
-        yield snapshot_figure(dataset, analysis, benchmark_id=bench.id, layers=layers, today=today)
-    yield snapshot_figure(
-        dataset,
-        analysis,
-        colour_by="patchwork",
-        layers=layers,
-        today=today,
-        title="The patchwork: areas missing what others in the selection have",
-    )
-    yield from _small_access_pages(dataset, analysis, today=today)
-    yield from _matrix_pages(dataset, analysis, today=today)
-    yield from _gap_table_pages(dataset, analysis, today=today)
-    yield from _method_pages(dataset, analysis, today=today)
+    cliff = _cliff(dataset, analysis)
+    n_cliff = 0 if cliff is None else len(list(_chunks(len(cliff.services), GAP_ROWS_PER_PAGE))) + 1
+    return 2 + n_maps + n_matrix + n_gaps + n_cliff + n_method + _small_access_page_count(analysis)
 
 
 def partnership_pack(

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pandas as pd
 
 from gapmap import wording
+from gapmap.palette import STATUS_COLOURS, text_on
 from gapmap.privacy import redact_confidential
-from gapmap.render import STATUS_COLOURS
+from gapmap.view import areas_below, default_benchmark
 from gapmap.wording import STATUS_LABELS as STATUS_WORDS
 from gapmap.wording import uk_date
 
@@ -59,6 +60,7 @@ __all__ = [
     "moved_table",
     "nearest_services_table",
     "opened_or_closed_cells",
+    "patchwork_by_tier",
     "patchwork_grid",
     "patchwork_table",
     "population_rule_text",
@@ -310,14 +312,33 @@ def patchwork_table(
     return table[order].rename_axis(index="Area", columns=None)
 
 
+def patchwork_by_tier(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """A `patchwork_table` split by tier: (tier word, areas x cohorts), in column order.
+
+    Columns are named by cohort alone ("Perpetrators"), so each table is five columns wide.
+    """
+    groups: dict[str, list[str]] = {}
+    for column in table.columns:
+        groups.setdefault(str(column).split(" · ", 1)[0], []).append(column)
+    return [
+        (tier, table[cols].rename(columns=lambda c: str(c).split(" · ", 1)[-1]))
+        for tier, cols in groups.items()
+    ]
+
+
 def patchwork_grid(analysis: GapAnalysis, config: Config, area_code: str) -> pd.DataFrame:
     """One area's patchwork as tiers (rows, indexed "Tier") x cohorts (columns); empty if unknown."""
     matrix = patchwork_table(analysis, config, [area_code])
     if matrix.empty:
         return pd.DataFrame()
-    row = matrix.iloc[0]
-    grid = pd.DataFrame({c.split(" · ")[1]: {c.split(" · ")[0]: v} for c, v in row.items()})
-    return grid.rename_axis("Tier")
+    # One (tier, cohort) pair per column: pivot on both parts, so no tier overwrites another.
+    parts = [str(c).split(" · ", 1) for c in matrix.columns]
+    long = pd.DataFrame(
+        {"Tier": [p[0] for p in parts], "Cohort": [p[1] for p in parts], "mark": matrix.iloc[0].tolist()}
+    )
+    grid = long.pivot(index="Tier", columns="Cohort", values="mark")
+    grid = grid.reindex(index=list(dict.fromkeys(long["Tier"])), columns=list(dict.fromkeys(long["Cohort"])))
+    return grid.rename_axis(index="Tier", columns=None)
 
 
 def nearest_services_table(analysis: GapAnalysis, config: Config, area_code: str) -> pd.DataFrame:
@@ -362,8 +383,8 @@ def headline_metrics(analysis: GapAnalysis, benchmark: Benchmark) -> list[Metric
     whole = gaps[gaps["area_code"] == "ALL"]
     metrics: list[Metric | None] = []
     if len(per_area):
-        short = int(per_area["status"].isin(["red", "amber"]).sum())
-        metrics.append(Metric("Areas below the benchmark", f"{short} of {len(per_area)}"))
+        short, scored = areas_below(analysis, benchmark.id)
+        metrics.append(Metric("Areas below the benchmark", f"{short} of {scored}"))
     else:
         metrics.append(Metric("Areas below the benchmark", "n/a", "Scored for the whole selection only."))
     if len(whole) and benchmark.is_presence:
@@ -443,30 +464,41 @@ def export_file(
     """One file of `EXPORT_ITEMS` for the current view: (content, file name, MIME type).
 
     `map_options` (colour_by, benchmark_id, tier, cohort) go to the map exports, with
-    `title`. File names carry the ISO date. The export modules (matplotlib, openpyxl, pypdf)
+    `title`. File names carry the selection, benchmark and ISO date
+    (`gapmap.view.export_file_name`). The export modules (matplotlib, openpyxl, pypdf)
     are imported here, when a file is asked for, not when the page starts.
     """
-    # Each kind imports only the module that makes it.
-    stamp = today.isoformat()
+    # Each kind imports only the module that makes it. File names carry the selection, the
+    # map's benchmark (or cell) and the ISO date, so two partnerships' files never collide.
+    from gapmap.view import export_file_name
+
+    if map_options.get("colour_by") == "patchwork":
+        shown = f"{map_options.get('tier') or ''}-{map_options.get('cohort') or ''}"
+    else:
+        shown = map_options.get("benchmark_id") or default_benchmark(analysis.profile).id
+
+    def name(what: str, ext: str, benchmark: str | None = None) -> str:
+        return export_file_name(what, analysis, today, ext, benchmark)
+
     if kind in ("png", "pdf"):
         from gapmap import snapshot
 
         draw = snapshot.snapshot_png if kind == "png" else snapshot.snapshot_pdf
         mime = "image/png" if kind == "png" else "application/pdf"
-        return draw(dataset, analysis, title=title, **map_options), f"map_{stamp}.{kind}", mime
+        return draw(dataset, analysis, title=title, **map_options), name("map", kind, shown), mime
     if kind in ("html", "xlsx", "csv"):
         from gapmap import export
 
         if kind == "html":
             html = export.map_html(dataset, analysis, title=title, **map_options)
-            return html.encode("utf-8"), f"map_{stamp}.html", "text/html"
+            return html.encode("utf-8"), name("map", "html", shown), "text/html"
         if kind == "xlsx":
-            return export.gaps_xlsx_bytes(dataset, analysis), f"gaps_{stamp}.xlsx", _XLSX_MIME
-        return export.gaps_csv_bytes(analysis), f"gaps_{stamp}.csv", "text/csv"
+            return export.gaps_xlsx_bytes(dataset, analysis, title=title), name("gaps", "xlsx"), _XLSX_MIME
+        return export.gaps_csv_bytes(analysis), name("gaps", "csv"), "text/csv"
     if kind == "pack":
         from gapmap import pack
 
-        return pack.partnership_pack(dataset, analysis, title=title), f"pack_{stamp}.pdf", "application/pdf"
+        return pack.partnership_pack(dataset, analysis, title=title), name("pack", "pdf"), "application/pdf"
     raise ValueError(f"`kind` was {kind!r} but is expected to be one of {[k for k, _ in EXPORT_ITEMS]}")
 
 
@@ -606,10 +638,12 @@ def sources_table(sources: Mapping[str, str]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- styles
 def _patch_style(mark: str) -> str:
     if mark.startswith("✖"):
-        return f"background-color:{STATUS_COLOURS['red']};color:#ffffff;font-weight:700"
+        return (
+            f"background-color:{STATUS_COLOURS['red']};color:{text_on(STATUS_COLOURS['red'])};font-weight:700"
+        )
     if mark.startswith("–"):
         return "background-color:#eeeeee;color:#333333"
-    return "background-color:#c7e9c0;color:#00441b;font-weight:600"
+    return f"background-color:{STATUS_COLOURS['green']};color:#00441b;font-weight:600"
 
 
 def style_patchwork(table: pd.DataFrame) -> Styler:
@@ -637,7 +671,7 @@ def _status_style(word: str) -> str:
     fill = fills.get(word)
     if fill is None:
         return ""
-    text = "#ffffff" if word == STATUS_WORDS["red"] else "#111111"
+    text = text_on(fill)
     return f"background-color:{fill};color:{text};font-weight:700"
 
 

@@ -19,6 +19,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from html import escape
 from pathlib import Path
@@ -32,7 +33,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from gapmap import settings, wording
+from gapmap import palette, settings, view, wording
 from gapmap.config import Config
 from gapmap.privacy import public_services
 from gapmap.schema import AREA_CODE, AREA_NAME
@@ -40,22 +41,14 @@ from gapmap.schema import AREA_CODE, AREA_NAME
 AssetMode = Literal["served", "inline"]
 ColourBy = Literal["benchmark", "patchwork"]
 
-#: Status colours shared by every output, always shown with a word.
-STATUS_COLOURS: dict[str, str] = {
-    "green": "#1a9850",
-    "amber": "#fdae61",
-    "red": "#d73027",
-    "no_data": "#bdbdbd",
-}
+#: Status and patchwork colours shared by every output, always shown with a word: the one
+#: palette is `gapmap.palette` (lightness steps checked for colour-blind and greyscale readers).
+STATUS_COLOURS: dict[str, str] = palette.STATUS_COLOURS
 #: The words of each status and patchwork state: one copy, in `gapmap.wording`.
 STATUS_WORDS: dict[str, str] = wording.STATUS_LABELS
 
 #: Patchwork states of one tier x cohort cell in one area.
-PATCHWORK_COLOURS: dict[str, str] = {
-    "has": "#1a9850",
-    "gap": "#d73027",
-    "nowhere": "#636363",
-}
+PATCHWORK_COLOURS: dict[str, str] = palette.PATCHWORK_COLOURS
 PATCHWORK_WORDS: dict[str, str] = wording.PATCHWORK_LABELS
 
 #: Service markers by (first) prevention tier: the one palette of every map (this interactive
@@ -212,10 +205,11 @@ def display_geometry(
 
 # --------------------------------------------------------------------------- area states
 def benchmark_states(analysis: Any, benchmark_id: str) -> tuple[dict[str, dict[str, Any]], bool]:
-    """Per-area rows of `analysis.gaps` for one benchmark, keyed by area code.
+    """Per-area rows of `analysis.gaps` for one benchmark (for tooltips), keyed by area code.
 
     Returns the rows and whether they came from the whole-selection row (a "selection"
     scope benchmark has no per-area figures; every area then shows the selection's status).
+    The status itself is decided once, by `gapmap.view.benchmark_classes`.
     """
     gaps = analysis.gaps
     rows = gaps[gaps["benchmark_id"] == benchmark_id]
@@ -230,26 +224,13 @@ def benchmark_states(analysis: Any, benchmark_id: str) -> tuple[dict[str, dict[s
 
 
 def patchwork_states(analysis: Any, tier: str, cohort: str) -> dict[str, str]:
-    """'has' / 'gap' / 'nowhere' per area for one tier x cohort cell.
-
-    gap: the engine's `patchwork_gap` (none here though other areas of the selection have it);
-    nowhere: no service of this cell anywhere in the selection; has: otherwise.
-    """
+    """'has' / 'gap' / 'nowhere' per area for one tier x cohort cell (`gapmap.view.patchwork_classes`)."""
     cov = analysis.coverage
     cell = cov[(cov["tier"] == tier) & (cov["cohort"] == cohort)]
     if cell.empty:
         return {}
-    anywhere = bool((cell["services"] > 0).any())
-    states: dict[str, str] = {}
-    for rec in cell.to_dict("records"):
-        if bool(rec.get("patchwork_gap", False)):
-            state = "gap"
-        elif rec["services"] > 0:
-            state = "has"
-        else:
-            state = "gap" if anywhere else "nowhere"
-        states[str(rec[AREA_CODE])] = state
-    return states
+    codes = cell[AREA_CODE].astype(str).tolist()
+    return dict(view.patchwork_classes(analysis, codes, tier, cohort))
 
 
 # --------------------------------------------------------------------------- tooltips
@@ -327,10 +308,81 @@ class Legend(MacroElement):
         self.html_json = json.dumps(html).replace("</", "<\\/")
 
 
+class ProjectorBehaviour(MacroElement):
+    """What makes the map usable on a projector and inside a scrolling page.
+
+    - The mouse wheel scrolls the page until the map is clicked (then it zooms; leaving the
+      map turns that off again), so reading past the map never zooms it by accident.
+    - The legend collapses to its title (a click opens it) when the map is small, and the
+      first view fits the areas into the space the legend leaves free.
+    - Area labels never overprint: largest areas first, a label that would overlap one
+      already placed is shortened to its status symbol, and hidden if even that overlaps
+      (the full name is in the area's tooltip and profile). Redone after every zoom.
+    """
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+(function() {
+    var map = {{ this._parent.get_name() }};
+    var bounds = {{ this.bounds_json }};
+    map.scrollWheelZoom.disable();
+    map.on("click", function () { map.scrollWheelZoom.enable(); });
+    map.getContainer().addEventListener("mouseleave", function () { map.scrollWheelZoom.disable(); });
+    function overlaps(a, b) {
+        return !(a.right <= b.left || a.left >= b.right || a.bottom <= b.top || a.top >= b.bottom);
+    }
+    function declutter() {
+        var placed = [];
+        var legend = map.getContainer().querySelector(".gapmap-legend");
+        if (legend) { placed.push(legend.getBoundingClientRect()); }
+        var labels = Array.prototype.slice.call(map.getContainer().querySelectorAll(".gapmap-label"));
+        labels.sort(function (a, b) { return (+b.dataset.rank || 0) - (+a.dataset.rank || 0); });
+        labels.forEach(function (el) {
+            var full = el.querySelector(".gapmap-full"), short = el.querySelector(".gapmap-short");
+            el.style.visibility = "visible";
+            if (full) { full.style.display = ""; } if (short) { short.style.display = "none"; }
+            var r = el.getBoundingClientRect();
+            if (placed.some(function (p) { return overlaps(r, p); }) && full && short) {
+                full.style.display = "none"; short.style.display = "";
+                r = el.getBoundingClientRect();
+            }
+            if (placed.some(function (p) { return overlaps(r, p); })) {
+                el.style.visibility = "hidden";
+            } else { placed.push(r); }
+        });
+    }
+    function fit() {
+        var size = map.getSize();
+        var legend = map.getContainer().querySelector(".gapmap-legend details");
+        if (legend && (size.x < 760 || size.y < 420)) { legend.open = false; }
+        var box = legend ? legend.getBoundingClientRect() : {width: 0, height: 0};
+        // The legend sits bottom right: leave its width free when the map is wide enough,
+        // else its height.
+        var pad = size.x - box.width > 0.55 * size.x ? [box.width + 16, 10] : [10, box.height + 10];
+        if (bounds) { map.fitBounds(bounds, {paddingTopLeft: [10, 10], paddingBottomRight: pad}); }
+        declutter();
+    }
+    map.on("zoomend moveend", declutter);
+    setTimeout(fit, 0);
+    document.addEventListener("toggle", function () { setTimeout(declutter, 0); }, true);
+})();
+{% endmacro %}"""
+    )
+
+    def __init__(self, bounds: list[list[float]] | None) -> None:
+        super().__init__()
+        self._name = "ProjectorBehaviour"
+        self.bounds_json = json.dumps(bounds)
+
+
+#: Status symbols for labels too small for words (and beside every word): shape, not colour.
+STATUS_SYMBOLS: dict[str, str] = palette.STATUS_SYMBOLS
+PATCHWORK_SYMBOLS: dict[str, str] = palette.PATCHWORK_SYMBOLS
+
 _LEGEND_STYLE = (
-    "background:#ffffff;color:#111111;padding:10px 12px;border:2px solid #333333;"
-    "border-radius:4px;font:15px/1.35 system-ui,-apple-system,'Segoe UI',Arial,sans-serif;"
-    "width:300px;box-shadow:0 1px 4px rgba(0,0,0,0.3);"
+    "background:#ffffff;color:#111111;padding:8px 10px;border:2px solid #333333;"
+    "border-radius:4px;font:14px/1.3 system-ui,-apple-system,'Segoe UI',Arial,sans-serif;"
+    "width:280px;max-height:calc(100vh - 40px);overflow-y:auto;box-shadow:0 1px 4px rgba(0,0,0,0.3);"
 )
 
 
@@ -355,8 +407,8 @@ def legend_html_benchmark(
 ) -> str:
     """Legend for benchmark colouring: label, definition, thresholds in words, provenance, citation."""
     parts = [
-        f'<div style="{_LEGEND_STYLE}">',
-        f'<div style="font-weight:700;font-size:17px">{escape(benchmark.label)}</div>',
+        f'<div style="{_LEGEND_STYLE}"><details open>',
+        f'<summary style="font-weight:700;font-size:16px;cursor:pointer">{escape(benchmark.label)}</summary>',
         f"<div>Benchmark: {escape(wording.benchmark_definition(benchmark))}</div>",
     ]
     if whole_selection:
@@ -378,9 +430,9 @@ def legend_html_benchmark(
 def legend_html_patchwork(tier: str, cohort: str, config: Config) -> str:
     """Legend for patchwork colouring of one tier x cohort cell."""
     parts = [
-        f'<div style="{_LEGEND_STYLE}">',
-        f'<div style="font-weight:700;font-size:17px">{escape(_label(config.tiers, tier))} × '
-        f"{escape(_label(config.cohorts, cohort))}</div>",
+        f'<div style="{_LEGEND_STYLE}"><details open>',
+        f'<summary style="font-weight:700;font-size:16px;cursor:pointer">{escape(_label(config.tiers, tier))}'
+        f" × {escape(_label(config.cohorts, cohort))}</summary>",
         "<div>Is there a service of this tier for this cohort?</div>",
     ]
     parts += [_swatch(PATCHWORK_COLOURS[k], PATCHWORK_WORDS[k]) for k in ("has", "gap", "nowhere")]
@@ -444,11 +496,58 @@ def build_map(
     if colour_by not in ("benchmark", "patchwork"):
         raise ValueError(f'`colour_by` was "{colour_by}" but is expected to be "benchmark" or "patchwork"')
     year = year or date.today().year
+    shown = _shown_areas(areas, analysis)
+    m = _new_map(asset_mode, basemap)
+    if colour_by == "benchmark":
+        colouring = _benchmark_colouring(analysis, config, benchmark_id, year)
+    else:
+        colouring = _patchwork_colouring(analysis, config, tier, cohort)
+    geoms = display_geometry(shown)
+    _add_areas(m, shown, geoms, colouring, basemap=basemap, highlight_area=highlight_area)
+    if area_labels is None:
+        area_labels = len(shown) <= MAX_LABELLED_AREAS
+    if area_labels:
+        _add_labels(m, shown, colouring)
+    legend = colouring.legend
+    tiers_present: list[str] = []
+    if show_services and services is not None and len(services):
+        tiers_present = _add_services(m, services, config, show_catchments=show_catchments)
+    if tiers_present:
+        legend += _legend_services(tiers_present, config, catchments=show_catchments)
+    elif show_services:
+        legend += f'<div style="font-size:12px;margin-top:6px">{CONFIDENTIAL_NOTE}</div>'
+    credit = CROWN_COPYRIGHT.format(year=year)
+    legend += f'<div style="font-size:12px;margin-top:4px">{escape(credit)}</div></details></div>'
+    m.add_child(Legend(legend))
+    _fit(m, geoms)
+    return m
+
+
+@dataclass(frozen=True)
+class _Colouring:
+    """How areas are coloured: a state per area code, the fills and words of the states,
+    per-area gap rows (benchmark colouring, for tooltips) and the legend's opening HTML."""
+
+    kind: ColourBy
+    states: dict[str, str]
+    colours: dict[str, str]
+    words: dict[str, str]
+    symbols: dict[str, str]
+    legend: str
+    rows: dict[str, dict[str, Any]]
+    whole_selection: bool = False
+    benchmark: Any = None
+
+
+def _shown_areas(areas: gpd.GeoDataFrame, analysis: Any) -> gpd.GeoDataFrame:
+    """The selected areas (all of them when the selection names none that exist)."""
     selection = set(map(str, analysis.selection)) if len(analysis.selection) else set(areas[AREA_CODE])
     shown = areas[areas[AREA_CODE].astype(str).isin(selection)]
-    if shown.empty:
-        shown = areas
+    return areas if shown.empty else shown
 
+
+def _new_map(asset_mode: AssetMode, basemap: bool) -> OfflineMap:
+    """An empty offline map on a white page, with the label, legend and tooltip styles."""
     m = OfflineMap(
         tiles=None,
         asset_mode=asset_mode,
@@ -461,61 +560,87 @@ def build_map(
         folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19).add_to(m)
     # White page, dark text: legible on a projector without tiles. `div.` outranks leaflet.css's
     # grey `.leaflet-container` background, which an exported page inlines after this style.
-    m.get_root().header.add_child(
+    m.get_root().header.add_child(  # type: ignore[attr-defined]
         folium.Element(
             "<style>div.leaflet-container{background:#ffffff;font-size:15px}"
             ".gapmap-label{font:600 13px/1.15 system-ui,Arial,sans-serif;color:#111;"
             "text-shadow:-1px -1px 0 #fff,1px -1px 0 #fff,-1px 1px 0 #fff,1px 1px 0 #fff,0 0 3px #fff;"
-            "white-space:nowrap;text-align:center;pointer-events:none}"
+            "white-space:nowrap;text-align:center;pointer-events:none;display:inline-block;"
+            "position:relative;left:50%;transform:translateX(-50%)}"
+            ".gapmap-legend summary{list-style-position:inside}"
+            # In the app the map fills its frame, whose height follows the window (app.py).
+            "#map_div{height:100vh !important}"
             ".gapmap-tooltip{font-size:15px;line-height:1.35}</style>"
         ),
         name="gapmap_style",
     )
+    return m
 
-    # --- colouring
-    whole_selection = False
-    if colour_by == "benchmark":
-        profile = analysis.profile
-        bench = profile.benchmark(benchmark_id) if benchmark_id else profile.benchmarks[0]
-        rows, whole_selection = benchmark_states(analysis, bench.id)
-        states = {code: str(r.get("status", "no_data")) for code, r in rows.items()}
-        colours = STATUS_COLOURS
-        words = STATUS_WORDS
-        summary = getattr(analysis, "summary", None) or {}
-        legend = legend_html_benchmark(
-            bench,
-            config,
-            whole_selection=whole_selection,
-            year=year,
-            denominator_source=str(
-                summary.get("benchmarks", {}).get(bench.id, {}).get("denominator_source", "")
-            ),
-            caveat=str(summary.get("profile", {}).get("caveat", "")),
-        )
-    else:
-        tier = tier or next(iter(config.tiers))
-        cohort = cohort or next(iter(config.cohorts))
-        states = patchwork_states(analysis, tier, cohort)
-        rows = {}
-        colours = {**PATCHWORK_COLOURS, "no_data": STATUS_COLOURS["no_data"]}
-        words = {
-            **PATCHWORK_WORDS,
-            "has": "Provided",
-            "gap": "Gap",
-            "nowhere": "Nowhere",
-            "no_data": "No data",
-        }
-        legend = legend_html_patchwork(tier, cohort, config)
 
-    geoms = display_geometry(shown)
+def _benchmark_colouring(analysis: Any, config: Config, benchmark_id: str | None, year: int) -> _Colouring:
+    """Status of one benchmark per area (`gapmap.view.benchmark_classes`) and its legend."""
+    profile = analysis.profile
+    bench = profile.benchmark(benchmark_id) if benchmark_id else view.default_benchmark(profile)
+    rows, whole_selection = benchmark_states(analysis, bench.id)
+    summary = getattr(analysis, "summary", None) or {}
+    legend = legend_html_benchmark(
+        bench,
+        config,
+        whole_selection=whole_selection,
+        year=year,
+        denominator_source=str(summary.get("benchmarks", {}).get(bench.id, {}).get("denominator_source", "")),
+        caveat=str(summary.get("profile", {}).get("caveat", "")),
+    )
+    return _Colouring(
+        kind="benchmark",
+        states=dict(view.benchmark_classes(analysis, bench.id, list(rows))),
+        colours=STATUS_COLOURS,
+        words=STATUS_WORDS,
+        symbols=STATUS_SYMBOLS,
+        legend=legend,
+        rows=rows,
+        whole_selection=whole_selection,
+        benchmark=bench,
+    )
+
+
+def _patchwork_colouring(analysis: Any, config: Config, tier: str | None, cohort: str | None) -> _Colouring:
+    """Has / gap / nowhere per area for one tier x cohort cell (`gapmap.view.patchwork_classes`)."""
+    tier = tier or next(iter(config.tiers))
+    cohort = cohort or next(iter(config.cohorts))
+    words = {**PATCHWORK_WORDS, "has": "Provided", "gap": "Gap", "nowhere": "Nowhere", "no_data": "No data"}
+    return _Colouring(
+        kind="patchwork",
+        states=patchwork_states(analysis, tier, cohort),
+        colours={**PATCHWORK_COLOURS, "no_data": STATUS_COLOURS["no_data"]},
+        words=words,
+        symbols=PATCHWORK_SYMBOLS,
+        legend=legend_html_patchwork(tier, cohort, config),
+        rows={},
+    )
+
+
+def _add_areas(
+    m: folium.Map,
+    shown: gpd.GeoDataFrame,
+    geoms: gpd.GeoSeries,
+    colouring: _Colouring,
+    *,
+    basemap: bool,
+    highlight_area: str | None,
+) -> None:
+    """The areas as one GeoJSON layer: fill by state, tooltip with the name and figures."""
     features = []
     for (_, area), geom in zip(shown.iterrows(), geoms, strict=True):
         code = str(area[AREA_CODE])
         name = str(area[AREA_NAME])
-        state = states.get(code, "no_data")
-        if colour_by == "benchmark":
+        state = colouring.states.get(code, "no_data")
+        if colouring.kind == "benchmark":
             tooltip = area_tooltip_benchmark(
-                name, rows.get(code), whole_selection=whole_selection, benchmark=bench
+                name,
+                colouring.rows.get(code),
+                whole_selection=colouring.whole_selection,
+                benchmark=colouring.benchmark,
             )
         else:
             tooltip = f"<b>{escape(name)}</b><br>{escape(PATCHWORK_WORDS.get(state, 'No data'))}"
@@ -525,25 +650,27 @@ def build_map(
                 "properties": {
                     "area_code": code,
                     "tooltip": tooltip,
-                    "fill": colours.get(state, STATUS_COLOURS["no_data"]),
+                    "fill": colouring.colours.get(state, STATUS_COLOURS["no_data"]),
                     "selected": code == highlight_area,
                 },
                 "geometry": shapely.geometry.mapping(geom),
             }
         )
-    collection = {"type": "FeatureCollection", "features": features}
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         selected = feature["properties"]["selected"]
         return {
             "fillColor": feature["properties"]["fill"],
-            "fillOpacity": 0.75 if basemap else 0.85,
-            "color": "#000000" if selected else "#222222",
-            "weight": 5 if selected else 1.5,
+            # Opaque on the white page, so each fill is exactly its palette colour (and its
+            # lightness step); see-through only over a street map.
+            "fillOpacity": 0.75 if basemap else 1.0,
+            # Mid grey borders show on the darkest (Not met) and the lightest (Met) fills alike.
+            "color": "#000000" if selected else "#808080",
+            "weight": 5 if selected else 2,
         }
 
     folium.GeoJson(
-        collection,
+        {"type": "FeatureCollection", "features": features},
         name="Areas",
         style_function=style,
         highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
@@ -553,95 +680,102 @@ def build_map(
         smooth_factor=0.5,
     ).add_to(m)
 
-    # --- labels (name + status word, so the map reads without colour)
-    if area_labels is None:
-        area_labels = len(shown) <= MAX_LABELLED_AREAS
-    if area_labels:
-        points = shown.geometry.to_crs(settings.BNG_EPSG).representative_point().to_crs(settings.WGS84_EPSG)
-        for (_, area), pt in zip(shown.iterrows(), points, strict=True):
-            state = states.get(str(area[AREA_CODE]), "no_data")
-            text = f"{escape(str(area[AREA_NAME]))}<br>{escape(words.get(state, state))}"
-            folium.Marker(
-                [round(pt.y, COORD_DECIMALS), round(pt.x, COORD_DECIMALS)],
-                icon=folium.DivIcon(
-                    html=f'<div class="gapmap-label">{text}</div>',
-                    icon_size=(160, 34),
-                    icon_anchor=(80, 17),
-                    class_name="gapmap-label-icon",
-                ),
-                interactive=False,
-            ).add_to(m)
 
-    # --- services: public ones only, never a confidential location
+def _add_labels(m: folium.Map, shown: gpd.GeoDataFrame, colouring: _Colouring) -> None:
+    """Name and status word on each area (so the map reads without colour); the browser
+    shortens or hides a label that would overprint another (`ProjectorBehaviour`)."""
+    projected = shown.geometry.to_crs(settings.BNG_EPSG)
+    points = projected.representative_point().to_crs(settings.WGS84_EPSG)
+    for (_, area), pt, size in zip(shown.iterrows(), points, projected.area, strict=True):
+        state = colouring.states.get(str(area[AREA_CODE]), "no_data")
+        word = escape(colouring.words.get(state, state))
+        symbol = colouring.symbols.get(state, "?")
+        # Full: name and status; short (when it would overprint a neighbour): the symbol.
+        text = (
+            f'<span class="gapmap-full">{escape(str(area[AREA_NAME]))}<br>{symbol} {word}</span>'
+            f'<span class="gapmap-short" style="display:none" title="{word}">{symbol}</span>'
+        )
+        folium.Marker(
+            [round(pt.y, COORD_DECIMALS), round(pt.x, COORD_DECIMALS)],
+            icon=folium.DivIcon(
+                html=f'<div class="gapmap-label" data-rank="{float(size):.0f}">{text}</div>',
+                icon_size=(160, 34),
+                icon_anchor=(80, 17),
+                class_name="gapmap-label-icon",
+            ),
+            interactive=False,
+        ).add_to(m)
+
+
+def _add_services(
+    m: folium.Map, services: gpd.GeoDataFrame, config: Config, *, show_catchments: bool
+) -> list[str]:
+    """Public services as one GeoJSON marker layer (never a confidential location); returns
+    the tiers present, in vocabulary order, for the legend."""
     tiers_present: list[str] = []
     points: list[dict[str, Any]] = []
-    if show_services and services is not None and len(services):
-        public = public_services(services)
-        # Smaller dots when there are many (a national map), so areas stay readable.
-        radius = 8 if len(public) <= MANY_MARKERS else 5
-        catchments = folium.FeatureGroup(name="Catchments")
-        for rec in public.to_dict("records"):
-            geom = rec["geometry"]
-            lat, lon = round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)
-            tiers = _as_tuple(rec.get("tiers"))
-            first = tiers[0] if tiers else ""
-            if first and first not in tiers_present:
-                tiers_present.append(first)
-            colour = TIER_COLOURS.get(first, OTHER_TIER_COLOUR)
-            km = rec.get("catchment_km")
-            if show_catchments and km is not None and not pd.isna(km) and float(km) > 0:
-                folium.Circle(
-                    [lat, lon],
-                    radius=float(km) * 1000,
-                    color=colour,
-                    weight=2,
-                    dash_array="6 6",
-                    fill=False,
-                    interactive=False,
-                ).add_to(catchments)
-            points.append(
-                {
-                    "type": "Feature",
-                    "properties": {"tooltip": service_tooltip(rec, config), "fill": colour},
-                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                }
-            )
-        if show_catchments:
-            catchments.add_to(m)
-    if points:
-        # One GeoJSON layer for every marker: a folium element per marker costs a template
-        # render each (seconds for a national list) and repeats the same JS hundreds of times.
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": points},
-            name="Services",
-            marker=folium.CircleMarker(radius=radius, color="#ffffff", weight=2, fill=True, fill_opacity=1.0),
-            style_function=lambda f: {
-                "fillColor": f["properties"]["fill"],
-                "color": "#ffffff",
-                "weight": 2,
-                "fillOpacity": 1.0,
-            },
-            highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
-            tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, class_name="gapmap-tooltip"),
-        ).add_to(m)
-        order = list(config.tiers)
-        tiers_present.sort(key=lambda t: order.index(t) if t in order else len(order))
+    public = public_services(services)
+    # Smaller dots when there are many (a national map), so areas stay readable.
+    radius = 8 if len(public) <= MANY_MARKERS else 5
+    catchments = folium.FeatureGroup(name="Catchments")
+    for rec in public.to_dict("records"):
+        geom = rec["geometry"]
+        lat, lon = round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)
+        tiers = _as_tuple(rec.get("tiers"))
+        first = tiers[0] if tiers else ""
+        if first and first not in tiers_present:
+            tiers_present.append(first)
+        colour = TIER_COLOURS.get(first, OTHER_TIER_COLOUR)
+        km = rec.get("catchment_km")
+        if show_catchments and km is not None and not pd.isna(km) and float(km) > 0:
+            folium.Circle(
+                [lat, lon],
+                radius=float(km) * 1000,
+                color=colour,
+                weight=2,
+                dash_array="6 6",
+                fill=False,
+                interactive=False,
+            ).add_to(catchments)
+        points.append(
+            {
+                "type": "Feature",
+                "properties": {"tooltip": service_tooltip(rec, config), "fill": colour},
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            }
+        )
+    if show_catchments:
+        catchments.add_to(m)
+    if not points:
+        return []
+    # One GeoJSON layer for every marker: a folium element per marker costs a template
+    # render each (seconds for a national list) and repeats the same JS hundreds of times.
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": points},
+        name="Services",
+        marker=folium.CircleMarker(radius=radius, color="#ffffff", weight=2, fill=True, fill_opacity=1.0),
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "color": "#ffffff",
+            "weight": 2,
+            "fillOpacity": 1.0,
+        },
+        highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, class_name="gapmap-tooltip"),
+    ).add_to(m)
+    order = list(config.tiers)
+    tiers_present.sort(key=lambda t: order.index(t) if t in order else len(order))
+    return tiers_present
 
-    if tiers_present:
-        legend += _legend_services(tiers_present, config, catchments=show_catchments)
-    elif show_services:
-        legend += f'<div style="font-size:12px;margin-top:6px">{CONFIDENTIAL_NOTE}</div>'
 
-    credit = CROWN_COPYRIGHT.format(year=year)
-    legend += f'<div style="font-size:12px;margin-top:4px">{escape(credit)}</div></div>'
-    m.add_child(Legend(legend))
-
+def _fit(m: folium.Map, geoms: gpd.GeoSeries) -> None:
+    """First view: the areas, clear of the legend (bottom right); the browser refits to the
+    legend's real size and declutters labels (`ProjectorBehaviour`)."""
     minx, miny, maxx, maxy = geoms.total_bounds
-    # Keep the areas clear of the legend (bottom right) when the map first opens.
     m.fit_bounds(
         [[miny, minx], [maxy, maxx]], padding_top_left=(10, 10), padding_bottom_right=(LEGEND_WIDTH_PX, 10)
     )
-    return m
+    m.add_child(ProjectorBehaviour([[float(miny), float(minx)], [float(maxy), float(maxx)]]))
 
 
 def standalone_html(m: folium.Map) -> str:

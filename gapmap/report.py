@@ -27,7 +27,6 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -36,64 +35,54 @@ import numpy as np
 import pandas as pd
 
 from gapmap import wording
-from gapmap.engine import ACCESS_COLUMNS, COVERAGE_COLUMNS, GAPS_COLUMNS, GapAnalysis, analyse
+
+# The CSV medium (gaps.csv, coverage.csv, access.csv) lives in gapmap.csvtables; its names are
+# kept here for callers of this module.
+from gapmap.csvtables import (
+    ACCESS_CSV_COLUMNS,
+    COVERAGE_CSV_COLUMNS,
+    GAPS_CSV_COLUMNS,
+    GAPS_TEXT_COLUMNS,
+    ROUNDING,
+    _csv_bytes,
+    access_csv,
+    coverage_csv,
+    gaps_csv,
+    gaps_labelled,
+)
+from gapmap.engine import GapAnalysis, analyse
 from gapmap.errors import GapmapInputError
 from gapmap.fileio import write_atomic
 from gapmap.filters import ServiceFilter
-from gapmap.safetext import csv_frame
 
-#: gaps.csv has the engine's columns less the benchmark label (it lives in summary.json and the
-#: workbook), plus label columns a person reads beside the machine codes: `status_label`
-#: ("Not met"), `figure_label` ("Not met: 0.35 of 0.38 (93%)"; "Met: 5 services (at least 1
-#: needed)" for a presence rule), and the profile with its caveat (empty for the standards).
-_ENGINE_CSV_COLUMNS: tuple[str, ...] = tuple(c for c in GAPS_COLUMNS if c != "benchmark_label")
-GAPS_CSV_COLUMNS: tuple[str, ...] = (
-    *_ENGINE_CSV_COLUMNS[: _ENGINE_CSV_COLUMNS.index("status") + 1],
-    "status_label",
-    "figure_label",
-    *_ENGINE_CSV_COLUMNS[_ENGINE_CSV_COLUMNS.index("status") + 1 :],
-    "profile",
-    "profile_caveat",
-)
-#: The text columns of gaps.csv (read back as text, blanks as "").
-GAPS_TEXT_COLUMNS: tuple[str, ...] = (
-    "area_code",
-    "area_name",
-    "benchmark_id",
-    "denominator_source",
-    "status",
-    "status_label",
-    "figure_label",
-    "profile",
-    "profile_caveat",
-)
-COVERAGE_CSV_COLUMNS: tuple[str, ...] = COVERAGE_COLUMNS
-ACCESS_CSV_COLUMNS: tuple[str, ...] = ACCESS_COLUMNS
-
-#: Decimal places written per column: enough to recompute a ratio by hand, no float noise.
-ROUNDING: dict[str, int] = {
-    "denominator": 1,
-    "required": 4,
-    "provided": 4,
-    "ratio": 4,
-    "shortfall": 4,
-    "nearest_km": 2,
-}
-
+__all__ = [
+    "ACCESS_CSV_COLUMNS",
+    "COVERAGE_CSV_COLUMNS",
+    "GAPS_CSV_COLUMNS",
+    "GAPS_TEXT_COLUMNS",
+    "ROUNDING",
+    "access_csv",
+    "coverage_csv",
+    "gaps_csv",
+    "gaps_labelled",
+    "json_safe",
+    "parse_areas",
+    "parse_on_date",
+    "report_files",
+    "run_report",
+    "summary_document",
+]
 
 # --------------------------------------------------------------------------- pure helpers
 
 
 def parse_on_date(text: str | None) -> date | None:
-    """`--on YYYY-MM-DD` -> a date; raises ValueError with a readable message."""
+    """`--on 31/03/2028` (UK) or `--on 2028-03-31` -> a date; ValueError with a readable message."""
     if text is None or not text.strip():
         return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValueError(
-            f"--on was {text!r} but is expected to be a date as YYYY-MM-DD, e.g. 2027-04-01"
-        ) from None
+    from gapmap.filters import parse_day
+
+    return parse_day(text, what="--on")
 
 
 def parse_areas(text: str | None) -> list[str] | None:
@@ -101,54 +90,6 @@ def parse_areas(text: str | None) -> list[str] | None:
     if text is None or not text.strip():
         return None
     return [c.strip() for c in text.split(",") if c.strip()]
-
-
-def _rounded(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    out = frame.loc[:, list(columns)].copy()
-    for col, places in ROUNDING.items():
-        if col in out.columns:
-            out[col] = out[col].astype(float).round(places)
-    return out
-
-
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    # Empty cells for missing values (no "nan"), "\n" line ends, UTF-8 without BOM. Text that a
-    # spreadsheet would run as a formula (an area or service name "=HYPERLINK(...)") gets a
-    # leading "'" (gapmap.safetext); numbers are left alone.
-    return csv_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
-
-
-def gaps_labelled(analysis: GapAnalysis) -> pd.DataFrame:
-    """The engine's gap rows with the label columns of gaps.csv (`GAPS_CSV_COLUMNS`)."""
-    gaps = analysis.gaps
-    if "denominator_source" not in gaps.columns:  # a frame built by hand, not by the engine
-        gaps = gaps.assign(denominator_source="")
-    benches = {b.id: b for b in analysis.profile.benchmarks}
-    records = gaps.to_dict("records")
-    return gaps.assign(
-        status_label=[wording.status_label(r["status"]) for r in records],
-        figure_label=[wording.figure_text(r, benches.get(r["benchmark_id"])) for r in records],
-        profile=analysis.profile.id,
-        profile_caveat=analysis.profile.caveat,
-    )
-
-
-def gaps_csv(analysis: GapAnalysis) -> bytes:
-    """gaps.csv: issue 3's columns, the denominator source and the label columns."""
-    frame = _rounded(gaps_labelled(analysis), GAPS_CSV_COLUMNS)
-    frame["unmeasured_services"] = frame["unmeasured_services"].astype(int)
-    return _csv_bytes(frame)
-
-
-def coverage_csv(analysis: GapAnalysis) -> bytes:
-    frame = analysis.coverage.loc[:, list(COVERAGE_CSV_COLUMNS)].copy()
-    frame["services"] = frame["services"].astype(int)
-    frame["patchwork_gap"] = frame["patchwork_gap"].astype(bool)
-    return _csv_bytes(frame)
-
-
-def access_csv(analysis: GapAnalysis) -> bytes:
-    return _csv_bytes(_rounded(analysis.access, ACCESS_CSV_COLUMNS))
 
 
 def small_access_frame(result: Any) -> pd.DataFrame:

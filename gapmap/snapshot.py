@@ -30,9 +30,10 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
-from gapmap import render, wording
+from gapmap import render, view, wording
 from gapmap.privacy import public_services
 from gapmap.settings import BNG_EPSG
+from gapmap.view import filter_description  # the filter in words: one definition for every output
 
 #: Status -> fill colour (the house palette, defined in `render`) and hatch (for greyscale /
 #: colour-blind readers).
@@ -46,7 +47,7 @@ PATCHWORK_COLOURS: dict[str, str] = {**render.PATCHWORK_COLOURS, "no_data": STAT
 PATCHWORK_HATCHES: dict[str, str] = {"has": "", "gap": "///", "nowhere": "xxx", "no_data": "xx"}
 PATCHWORK_ORDER: tuple[str, ...] = ("gap", "nowhere", "has", "no_data")
 #: Hatch line colour per class: light on the dark "nowhere" grey so the pattern stays visible.
-HATCH_COLOURS: dict[str, str] = {"nowhere": "#ffffff"}
+HATCH_COLOURS: dict[str, str] = {"nowhere": "#ffffff", "red": "#ffffff", "gap": "#ffffff"}
 
 #: Service markers by prevention tier: (shape, colour), both from `render`'s one palette, so
 #: the static maps and the interactive map read the same.
@@ -59,7 +60,7 @@ DEFAULT_MARKER: tuple[str, str] = (render.OTHER_TIER_SHAPE, render.OTHER_TIER_CO
 MARKER_AREA_PT2 = 40.0
 MARKER_AREA_MANY_PT2 = 10.0
 MANY_SERVICES = 300
-MARKER_EDGE = "#111111"
+MARKER_EDGE = "#ffffff"  # white: tertiary near-black markers stay visible on the darkest fill
 
 A4_LANDSCAPE_IN: tuple[float, float] = (11.69, 8.27)
 PNG_DPI = 300
@@ -103,56 +104,6 @@ _LABEL_OFFSETS_PT: tuple[tuple[float, float], ...] = (
 uk_date = wording.uk_date
 
 
-#: Filter fields in the order they are described, with their heading in words.
-_FILTER_FIELDS: tuple[tuple[str, str], ...] = (
-    ("service_types", "Service types"),
-    ("tiers", "Tiers"),
-    ("cohorts", "Cohorts"),
-    ("abuse_types", "Abuse types"),
-    ("specialist_groups", "Specialist groups"),
-    ("hours", "Hours"),
-)
-
-
-def _vocabulary_label(config: Any, field_name: str, value: str) -> str:
-    if field_name == "service_types" and value in config.service_types:
-        return str(config.service_types[value].label)
-    if field_name in ("tiers", "cohorts", "abuse_types"):
-        return str(getattr(config, field_name).get(value, {}).get("label", value))
-    if field_name == "hours":
-        return wording.hours_label(value)
-    return value.replace("_", " ")
-
-
-def filter_description(analysis: Any, config: Any = None) -> str:
-    """The analysis's service filter in words ("All services" when unfiltered).
-
-    With `config`, vocabulary ids become their labels and the funding date a UK date
-    ("Tiers: Primary prevention; funded on 1 April 2027"), for pages people read.
-    """
-    service_filter = getattr(analysis, "service_filter", None)
-    if service_filter is not None and config is not None and hasattr(service_filter, "on"):
-        parts = []
-        for name, heading in _FILTER_FIELDS:
-            values = getattr(service_filter, name, None)
-            if values is not None:
-                labels = sorted(_vocabulary_label(config, name, str(v)) for v in values)
-                parts.append(f"{heading}: {', '.join(labels) or '(none)'}")
-        if service_filter.on is not None:
-            parts.append(f"funded on {uk_date(service_filter.on)}")
-        return "; ".join(parts) if parts else "All services"
-    if service_filter is not None and hasattr(service_filter, "describe"):
-        return str(service_filter.describe())
-    filters = (getattr(analysis, "summary", None) or {}).get("filters")
-    if isinstance(filters, str) and filters:
-        return filters
-    if isinstance(filters, dict):
-        text = filters.get("description") or filters.get("describe")
-        if text:
-            return str(text)
-    return "All services"
-
-
 def sources_line(dataset: Any) -> str:
     """'Data sources: boundaries: x.geojson (ab12…); population: …' for footers and cover pages."""
     sources = getattr(dataset, "sources", None) or {}
@@ -162,14 +113,11 @@ def sources_line(dataset: Any) -> str:
 
 
 def pick_benchmark(analysis: Any, benchmark_id: str | None):
-    """The benchmark to map: the one named, else the profile's first area-scope benchmark."""
+    """The benchmark to map: the one named, else the view's default (`gapmap.view.default_benchmark`)."""
     profile = analysis.profile
     if benchmark_id is not None:
         return profile.benchmark(benchmark_id)
-    for b in profile.benchmarks:
-        if b.scope == "area":
-            return b
-    return profile.benchmarks[0]
+    return view.default_benchmark(profile)
 
 
 def _new_figure(figsize: tuple[float, float] = A4_LANDSCAPE_IN, dpi: float = 100) -> Figure:
@@ -216,14 +164,15 @@ class MapLayers:
 
 
 def analysed_services(analysis: Any, services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The services the analysis counted: `services` through the analysis's service filter.
+    """The services the analysis counted: `gapmap.view.counted_services` (filter and selection).
 
     Every export draws and lists these, so markers and rows agree with the figures beside
-    them (a view filtered to one tier shows only that tier's markers). Confidential rows are
-    kept: callers redact or drop them.
+    them (a view filtered to one tier shows only that tier's markers; a partnership's pack
+    lists only services serving it). Confidential rows are kept: callers redact or drop them.
     """
-    service_filter = getattr(analysis, "service_filter", None)
-    return services.copy() if service_filter is None else service_filter.apply(services)
+    from gapmap.view import counted_services
+
+    return counted_services(services, analysis)
 
 
 def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> MapLayers:
@@ -274,17 +223,9 @@ def _simplify(geoms: gpd.GeoSeries, tolerance: float) -> gpd.GeoSeries:
 # --------------------------------------------------------------------------- classification
 
 
-def benchmark_classes(analysis: Any, benchmark, area_codes: Iterable[str]) -> pd.Series:
-    """Status per area code for `benchmark` (selection-scope: the whole selection's status)."""
-    gaps = analysis.gaps
-    rows = gaps.loc[gaps["benchmark_id"] == benchmark.id]
-    codes = [str(c) for c in area_codes]
-    if benchmark.scope == "selection":
-        whole = rows.loc[rows["area_code"].astype(str) == "ALL", "status"]
-        status = str(whole.iloc[0]) if len(whole) else "no_data"
-        return pd.Series(status, index=codes, dtype=object)
-    by_area = dict(zip(rows["area_code"].astype(str), rows["status"].astype(str), strict=False))
-    return pd.Series([by_area.get(c, "no_data") for c in codes], index=codes, dtype=object)
+def benchmark_classes(analysis: Any, benchmark: Any, area_codes: Iterable[str]) -> pd.Series:
+    """Status per area code for `benchmark`: `gapmap.view.benchmark_classes` (the one rule)."""
+    return view.benchmark_classes(analysis, benchmark.id, area_codes)
 
 
 def _chosen_cells(analysis: Any, tier: str | None, cohort: str | None) -> pd.DataFrame:
@@ -297,41 +238,8 @@ def _chosen_cells(analysis: Any, tier: str | None, cohort: str | None) -> pd.Dat
     return cov
 
 
-def patchwork_classes(
-    analysis: Any, area_codes: Iterable[str], tier: str | None, cohort: str | None
-) -> pd.Series:
-    """'has' / 'gap' / 'nowhere' / 'no_data' per area for the chosen tier x cohort cells.
-
-    For one cell these match the dashboard: has = at least one service here; gap = none
-    here though another area of the selection has one (`coverage.patchwork_gap`);
-    nowhere = no service in the whole selection. With `tier` or `cohort` None the cells of
-    every tier / cohort are combined: gap if any cell is a gap, nowhere if no chosen cell has
-    a service anywhere, otherwise has.
-    """
-    cov = _chosen_cells(analysis, tier, cohort)
-    codes = [str(c) for c in area_codes]
-    if cov.empty:
-        return pd.Series("no_data", index=codes, dtype=object)
-    cov = cov.assign(area_code=cov["area_code"].astype(str), services=cov["services"].fillna(0))
-    provided_somewhere = cov.groupby(["tier", "cohort"])["services"].transform("sum") > 0
-    cov = cov.assign(gap=cov["patchwork_gap"].astype(bool) | ((cov["services"] == 0) & provided_somewhere))
-    grouped = cov.groupby("area_code")
-    n_gap = grouped["gap"].sum()
-    n_services = grouped["services"].sum()
-    anywhere = bool(provided_somewhere.any())
-    out = []
-    for c in codes:
-        if c not in n_gap.index:
-            out.append("no_data")
-        elif n_gap[c] > 0:
-            out.append("gap")
-        elif not anywhere:
-            out.append("nowhere")
-        elif n_services[c] > 0:
-            out.append("has")
-        else:
-            out.append("nowhere")
-    return pd.Series(out, index=codes, dtype=object)
+#: 'has' / 'gap' / 'nowhere' / 'no_data' per area: the one rule, in `gapmap.view`.
+patchwork_classes = view.patchwork_classes
 
 
 GAP_COUNT_COLOURS: tuple[str, ...] = ("#fcbba1", "#fb6a4a", "#cb181d")
@@ -796,8 +704,49 @@ def snapshot_figure(
     config = dataset.config
     today = today or date.today()
     layers = layers or prepare_layers(dataset, analysis)
-    areas = layers.areas
+    scheme = _map_scheme(analysis, config, layers.areas, colour_by, benchmark_id, tier, cohort)
+    areas = layers.areas.assign(map_class=scheme.classes.to_numpy())
+    fig = _new_figure(figsize)
+    _draw_header(fig, dataset, analysis, title or scheme.default_title, today)
+    drawn = _draw_map(fig, layers, areas, scheme, config, tier, cohort)
+    _draw_legend(fig, analysis, config, scheme, drawn, tier, cohort)
+    _draw_footer(fig, dataset, today)
+    return fig
 
+
+@dataclass(frozen=True)
+class _Scheme:
+    """How the page classes and draws areas: class per area, fills, hatches, legend order and
+    words, the default title, and the benchmark (None for the patchwork)."""
+
+    classes: pd.Series
+    colours: dict[str, str]
+    hatches: dict[str, str]
+    order: tuple[str, ...]
+    words: dict[str, str]
+    default_title: str
+    benchmark: Any = None
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """What the map drew, for the legend: areas per class, services per tier, labels skipped."""
+
+    counts: dict[str, int]
+    tier_counts: dict[str, int]
+    skipped: int
+
+
+def _map_scheme(
+    analysis: Any,
+    config: Any,
+    areas: gpd.GeoDataFrame,
+    colour_by: str,
+    benchmark_id: str | None,
+    tier: str | None,
+    cohort: str | None,
+) -> _Scheme:
+    """The classes of the page's areas (decided in `gapmap.view`) and how each is drawn."""
     benchmark = None
     if colour_by == "benchmark":
         benchmark = pick_benchmark(analysis, benchmark_id)
@@ -821,14 +770,15 @@ def snapshot_figure(
             if tier is not None or cohort is not None
             else "The patchwork: gaps per area across every tier and cohort"
         )
-    areas = areas.assign(map_class=classes.to_numpy())
+    return _Scheme(classes, dict(colours), dict(hatches), tuple(order), dict(words), default_title, benchmark)
 
-    fig = _new_figure(figsize)
-    fig_w, fig_h = fig.get_figwidth(), fig.get_figheight()
 
+def _draw_header(fig: Figure, dataset: Any, analysis: Any, title: str, today: date) -> None:
+    """Title, the filter / profile / date subtitle and the demo badge."""
+    config = dataset.config
     # ---- header
     is_demo = bool(getattr(dataset, "is_demo", False))
-    _fit_title(fig, title or default_title, right=0.70 if is_demo else 0.97)
+    _fit_title(fig, title, right=0.70 if is_demo else 0.97)
     profile = analysis.profile
     subtitle = f"{filter_description(analysis, config)}  ·  Profile: {profile.label}  ·  {uk_date(today)}"
     text_lines(
@@ -846,6 +796,19 @@ def snapshot_figure(
     if is_demo:
         demo_badge(fig, 0.97, 0.955, fontsize=14)
 
+
+def _draw_map(
+    fig: Figure,
+    layers: MapLayers,
+    areas: gpd.GeoDataFrame,
+    scheme: _Scheme,
+    config: Any,
+    tier: str | None,
+    cohort: str | None,
+) -> _Drawn:
+    """Areas (fill and hatch per class), services by tier, labels, scale bar and north arrow."""
+    fig_w, fig_h = fig.get_figwidth(), fig.get_figheight()
+    colours, hatches, order, benchmark = scheme.colours, scheme.hatches, scheme.order, scheme.benchmark
     # ---- map
     map_box = (0.03, 0.13, 0.60, 0.74)
     ax = fig.add_axes(map_box)
@@ -859,9 +822,9 @@ def snapshot_figure(
         spine.set_linewidth(0.6)
     ax.set_facecolor("#ffffff")
 
-    view = areas.cx[xlim[0] : xlim[1], ylim[0] : ylim[1]]
-    context = view.loc[~view["in_selection"]]
-    chosen = view.loc[view["in_selection"]]
+    visible = areas.cx[xlim[0] : xlim[1], ylim[0] : ylim[1]]
+    context = visible.loc[~visible["in_selection"]]
+    chosen = visible.loc[visible["in_selection"]]
     if len(context):
         context.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#cccccc", linewidth=0.4, zorder=1)
     counts: dict[str, int] = {}
@@ -902,8 +865,8 @@ def snapshot_figure(
             marker=marker,
             s=MARKER_AREA_PT2 if len(svc) < MANY_SERVICES else MARKER_AREA_MANY_PT2,
             c=colour,
-            # A dark rim inside a white halo: the marker stands out on light (amber, grey) and
-            # dark (red, green, hatched) fills alike, also in greyscale.
+            # A white rim and halo: near-black (tertiary) markers stand out on the darkest
+            # (Not met) fill, and every marker on the light ones, also in greyscale.
             edgecolors=MARKER_EDGE,
             linewidths=0.6,
             path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")],
@@ -928,6 +891,22 @@ def snapshot_figure(
     draw_scale_bar(ax, xlim, ylim)
     draw_north_arrow(ax)
 
+    return _Drawn(counts, tier_counts, skipped)
+
+
+def _draw_legend(
+    fig: Figure,
+    analysis: Any,
+    config: Any,
+    scheme: _Scheme,
+    drawn: _Drawn,
+    tier: str | None,
+    cohort: str | None,
+) -> None:
+    """The legend panel: what is mapped and its source, the classes with area counts, the
+    whole selection's figure, the service markers."""
+    colours, hatches, order, words = scheme.colours, scheme.hatches, scheme.order, scheme.words
+    benchmark, counts, tier_counts, skipped = scheme.benchmark, drawn.counts, drawn.tier_counts, drawn.skipped
     # ---- legend panel
     lax = fig.add_axes((0.66, 0.13, 0.31, 0.74))
     lax.set_axis_off()
@@ -1007,6 +986,9 @@ def snapshot_figure(
     if skipped:
         leg.text(f"{skipped} small area(s) left unlabelled for lack of room.", fontsize=8, colour="#333333")
 
+
+def _draw_footer(fig: Figure, dataset: Any, today: date) -> None:
+    """Crown copyright and ONS attribution, the data sources, the projection."""
     # ---- footer
     fig.text(0.03, 0.085, f"{CROWN_COPYRIGHT.format(year=today.year)}. {ONS_ATTRIBUTION}", fontsize=8)
     text_lines(
@@ -1028,7 +1010,6 @@ def snapshot_figure(
         color="#555555",
         ha="right",
     )
-    return fig
 
 
 def snapshot_png(dataset: Any, analysis: Any, *, dpi: int = PNG_DPI, **kwargs: Any) -> bytes:

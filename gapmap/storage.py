@@ -538,6 +538,38 @@ def save_version(
     Two processes saving at once get different version ids: allocating the id, writing
     the file and updating the manifest happen under an exclusive lock.
     """
+    return _save_version(content, original_name, row_count=row_count, root=root, geography=geography)[0]
+
+
+def save_if_new(
+    content: bytes,
+    original_name: str,
+    *,
+    row_count: int | None = None,
+    root: Path | str | None = None,
+    geography: str = "",
+) -> tuple[SavedVersion, bool]:
+    """Save a service list unless the same bytes are already saved for this geography.
+
+    The one rule the app and `gapmap save` share: a byte-identical list (same SHA-256) already
+    saved for `geography` (or before versions recorded one) is not stored again; that version
+    is returned with False. Otherwise as `save_version`, returning True. The check and the
+    save happen under the same lock, so two identical saves at once make one version.
+    """
+    return _save_version(
+        content, original_name, row_count=row_count, root=root, geography=geography, reuse_identical=True
+    )
+
+
+def _save_version(
+    content: bytes,
+    original_name: str,
+    *,
+    row_count: int | None,
+    root: Path | str | None,
+    geography: str,
+    reuse_identical: bool = False,
+) -> tuple[SavedVersion, bool]:
     if not content:
         raise GapmapInputError("the file is empty; nothing was saved", file=original_name or "upload")
     folder = _root(root)
@@ -552,6 +584,11 @@ def save_version(
             versions, damaged = _scan(folder, report)
             for problem in report.problems:
                 logger.warning("%s", problem)
+            same = [
+                v for v in versions if v.sha256 == digest and not v.problem and v.geography in ("", geography)
+            ]
+            if reuse_identical and same:
+                return same[-1], False
             used = [_version_number(v.version_id) for v in versions]
             # also skip ids of listed-but-missing entries, so an id is never reused
             entries, _ = _parse_manifest(folder)
@@ -577,7 +614,7 @@ def save_version(
             _write_manifest(folder, [*versions, version])
     except OSError as exc:
         raise _cannot_save(folder, exc) from exc
-    return version
+    return version, True
 
 
 def read_version(version: SavedVersion) -> bytes:

@@ -156,7 +156,7 @@ def test_a_filter_changes_the_figures():
     assert not at.exception
     assert metric(at, "Provided / required (FTE)") == "0 / 16.6"
     assert metric(at, "Areas below the benchmark") == "9 of 9"
-    assert any("Counting only: Tiers: primary" in m.value for m in at.markdown)
+    assert any("Counting only: Tiers: Primary" in m.value for m in at.markdown)  # labels, not ids
 
 
 def test_area_profile_lists_benchmarks_matrix_and_services_without_refuge_locations():
@@ -257,11 +257,18 @@ def test_gaps_patchwork_and_method_tabs():
     assert [b.label for b in at.download_button] == ["Download the gap table (CSV)"]
 
     open_tab(at, "Patchwork")
-    matrix = dataframe_with(at, "Secondary · Perpetrators")
+    # One table per tier, five cohort columns each (readable at 1280x720): the second is Secondary.
+    assert [m.value for m in at.markdown if m.value in ("**Primary**", "**Secondary**", "**Tertiary**")] == [
+        "**Primary**",
+        "**Secondary**",
+        "**Tertiary**",
+    ]
+    _primary, secondary, _tertiary = tables_with(at, "Perpetrators")
+    assert len(secondary.columns) == 5
     # No demo perpetrator programme serves Wykesand while Fenmarsh City has one (FEN-040):
     # a patchwork gap, marked in words, not only in colour.
-    assert matrix.loc["Wykesand", "Secondary · Perpetrators"] == "✖ GAP"
-    assert matrix.loc["Fenmarsh City", "Secondary · Perpetrators"].startswith("✔")
+    assert secondary.loc["Wykesand", "Perpetrators"] == "✖ GAP"
+    assert secondary.loc["Fenmarsh City", "Perpetrators"].startswith("✔")
 
     open_tab(at, "Method")
     method = " ".join(m.value for m in at.markdown).replace("\\", "")  # markdown escapes
@@ -376,3 +383,113 @@ def test_a_saved_version_that_no_longer_validates_is_reported_not_raised():
     at.selectbox(key="compare_new").set_value("v0001").run()
     assert not at.exception, at.exception
     assert any("could not be used" in e.value for e in at.error)
+
+
+# --------------------------------------------------------------------------- what is shown is what was chosen
+def test_an_area_profile_shows_all_three_tiers_of_its_grid():
+    """Wykesand's grid: a row per tier (a grid keyed by cohort showed only Tertiary), so its
+    missing secondary perpetrator provision is visible."""
+    at = start()
+    at.selectbox(key="profile_area").set_value("E07999006").run()  # Wykesand
+    assert not at.exception, at.exception
+    grid = dataframe_with(at, "Perpetrators")
+    assert grid.index.tolist() == ["Primary", "Secondary", "Tertiary"]
+    assert grid.loc["Secondary", "Perpetrators"].startswith("✖")
+
+
+def test_the_services_tab_lists_only_the_selection_and_filters():
+    """Haverby Wolds alone: the Services tab lists the services that serve it, not all 60."""
+    from gapmap.dataset import load_demo
+    from gapmap.engine import analyse
+    from gapmap.view import counted_services
+
+    demo = load_demo()
+    expected = counted_services(
+        demo.services,
+        analyse(demo.areas, demo.population, demo.services, demo.config, selection=["E07999002"]),
+    )
+    assert 0 < len(expected) < 60
+    at = start()
+    at.selectbox(key="partnership").set_value("__custom__").run()
+    at.multiselect(key="custom_areas").set_value(["E07999002"]).run()
+    open_tab(at, "Services")
+    listed = dataframe_with(at, "Funding ends")
+    assert sorted(listed["Name"]) == sorted(expected["name"].astype(str))
+    assert any(f"{len(expected)} of the 60 services" in m.value for m in at.markdown)
+    at.multiselect(key="f_tiers").set_value(["primary"]).run()
+    listed = dataframe_with(at, "Funding ends")
+    assert len(listed) < len(expected) and all("primary" in t for t in listed["Tiers"])
+
+
+def test_saving_switches_the_view_to_the_saved_version():
+    at = choose_idva(start())
+    upload(at, demo_csv_without("FEN-022"), "services_march.csv")
+    at.selectbox(key="dataset_choice").set_value("upload").run()
+    assert metric(at, "Provided / required (FTE)") == "11.1 / 16.6"
+    open_tab(at, "Services")
+    at.button(key="save_version").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="dataset_choice").value == "version:v0001"
+    assert all("Uploaded, not saved" not in o for o in at.selectbox(key="dataset_choice").options)
+    assert metric(at, "Provided / required (FTE)") == "11.1 / 16.6"
+    # The same bytes again: not stored twice, and the view is that version.
+    upload(at, demo_csv_without("FEN-022"), "again.csv")
+    at.button(key="save_version").click().run()
+    assert [v.version_id for v in list_versions()] == ["v0001"]
+    assert any("already saved as version v0001" in s.value for s in at.success)
+    assert at.selectbox(key="dataset_choice").value == "version:v0001"
+
+
+def test_an_unsaved_upload_stays_through_tab_switches():
+    at = start()
+    upload(at, demo_csv_without("FEN-022"), "services_march.csv")
+    at.selectbox(key="dataset_choice").set_value("upload").run()
+    for name in ("Map", "Gaps", "Patchwork", "Map"):
+        open_tab(at, name)
+        assert at.selectbox(key="dataset_choice").value == "upload"
+        assert metric(at, "Areas below the benchmark")  # the page drew, on the upload
+    # The real uploader (whose widget lapses while the Services tab is closed) is driven in
+    # Chromium: tests/test_e2e_browser.py.
+
+
+def test_a_configured_file_edited_while_the_app_runs_is_read_again(monkeypatch, tmp_path):
+    """The cache is keyed on each file's content, not its path."""
+    import shutil
+
+    services = tmp_path / "services.csv"
+    shutil.copy(DEMO_CSV, services)
+    monkeypatch.setenv("GAPMAP_BOUNDARIES", str(settings.DEMO_BOUNDARIES))
+    monkeypatch.setenv("GAPMAP_POPULATION", str(settings.DEMO_POPULATION))
+    monkeypatch.setenv("GAPMAP_POSTCODES", str(settings.DEMO_POSTCODES))
+    monkeypatch.setenv("GAPMAP_SERVICES", str(services))
+    at = choose_idva(start())
+    assert metric(at, "Provided / required (FTE)") == "11.5 / 16.6"
+    services.write_bytes(demo_csv_without("FEN-022"))  # FEN-022 is a 0.4 FTE Idva post
+    at.run()
+    assert not at.exception, at.exception
+    assert metric(at, "Provided / required (FTE)") == "11.1 / 16.6"
+
+
+def test_the_funding_cliff_takes_a_uk_date_and_lists_what_drops_off():
+    """By hand (tests/test_cliff.py): before 1 February 2027 the South Fenmarsh Refuge (6 family
+    places) and Wykesand Rural Outreach end; refuge places go from 31 to 25 of 100."""
+    at = start()
+    at.checkbox(key="f_use_on").check().run()
+    at.text_input(key="f_on_text").set_value("01/02/2027").run()
+    assert not at.exception, at.exception
+    assert metric(at, "Provided / required (family places)") == "25 / 100"
+    line = next(m.value for m in at.markdown if "Counting only" in m.value)
+    assert "funded on 1 February 2027" in line and "2027-02-01" not in line
+    assert "Funding ends before 1 February 2027 for 2 services" in line
+    open_tab(at, "Gaps")
+    ending = dataframe_with(at, "Benchmarks affected")
+    assert sorted(ending["Service"]) == [
+        "South Fenmarsh Refuge (fictional)",
+        "Wykesand Rural Outreach (fictional)",
+    ]
+    figures = dataframe_with(at, "Provided after").set_index("Benchmark")
+    assert figures.loc["Refuge family places", "Provided before"] == "31"
+    assert figures.loc["Refuge family places", "Provided after"] == "25"
+    # A date that is not one is said, not guessed.
+    at.text_input(key="f_on_text").set_value("31/02/2027").run()
+    assert any("DD/MM/YYYY" in e.value for e in at.error)

@@ -114,3 +114,20 @@ def test_save_writes_a_version_for_a_valid_file(tmp_path, capsys):
     assert version.row_count == 4
     assert version.original_name == "services.csv"
     assert version.path.read_bytes() == (FIXTURES / "services.csv").read_bytes()
+
+
+def test_saving_the_same_file_twice_keeps_one_version_as_the_app_does(tmp_path, capsys):
+    """The app refuses to store an identical list again; `gapmap save` follows the same rule."""
+    folder = tmp_path / "versions"
+    argv = ["save", "--services", str(FIXTURES / "services.csv"), *AREA_ARGS, "--dir", str(folder)]
+    assert cli.main(argv) == 0
+    assert cli.main(argv) == 0
+    assert "already saved as version v0001" in capsys.readouterr().out
+    from gapmap.storage import list_versions
+
+    assert [v.version_id for v in list_versions(folder)] == ["v0001"]
+    # A changed list is a new version.
+    changed = tmp_path / "services.csv"
+    changed.write_bytes((FIXTURES / "services.csv").read_bytes() + b"\n")
+    assert cli.main(["save", "--services", str(changed), *AREA_ARGS, "--dir", str(folder)]) == 0
+    assert [v.version_id for v in list_versions(folder)] == ["v0001", "v0002"]

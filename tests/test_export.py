@@ -141,8 +141,8 @@ def test_tiny_workbook_sheets_formatting_and_values():
     assert gaps.cell(row=3, column=status_col + 1).value == "Not met"
     assert gaps.cell(row=3, column=status_col + 2).value == "Not met: 0 of 0.4 (0%)"
     assert gaps.cell(row=2, column=status_col + 2).value == "Met: 2 of 1.6 (125%)"
-    assert beta.fill.fgColor.rgb.endswith("D73027")
-    assert gaps.cell(row=2, column=status_col).fill.fgColor.rgb.endswith("1A9850")
+    assert beta.fill.fgColor.rgb.endswith("4A0012")
+    assert gaps.cell(row=2, column=status_col).fill.fgColor.rgb.endswith("E5F5E0")
     assert gaps.cell(row=3, column=header.index("ratio") + 1).number_format == "0%"
     assert gaps.column_dimensions["B"].width >= len("All selected areas")
 
@@ -165,7 +165,7 @@ def test_tiny_patchwork_sheet_marks_gaps_by_hand():
     ws = wb["Patchwork"]
     header = [c.value for c in ws[1]]
     cell = ws.cell(row=3, column=header.index(col_sv) + 1)
-    assert cell.value == "GAP" and cell.fill.fgColor.rgb.endswith("D73027")
+    assert cell.value == "GAP" and cell.fill.fgColor.rgb.endswith("4A0012")
 
 
 def test_tiny_service_sheet_withholds_the_refuge_location():
@@ -407,3 +407,15 @@ def test_exports_show_only_the_services_the_filtered_analysis_counted(demo):
     sheet = pd.read_excel(io.BytesIO(export.gaps_xlsx_bytes(dataset, analysis, today=TODAY)), "Services")
     assert set(sheet["service_id"]) == set(flt.apply(dataset.services)["service_id"])
     assert not set(sheet["service_id"]) & set(dropped["service_id"])
+
+
+def test_report_maps_are_titled_with_the_selection_by_default(demo, tmp_path):
+    """`gapmap report` without --title: the map names the partnership, as the app's exports do."""
+    from pypdf import PdfReader
+
+    from gapmap.export import write_report_exports
+
+    dataset, analysis = demo
+    write_report_exports(tmp_path, dataset, analysis, maps=True, pack=False, xlsx=False)
+    text = PdfReader(str(tmp_path / "map.pdf")).pages[0].extract_text()
+    assert "Fenmarsh (fictional demo county): domestic abuse and sexual violence services" in text

@@ -36,17 +36,27 @@ def test_pack_pages_in_order(demo, demo_pack):
     area_benchmarks = [b for b in analysis.profile.benchmarks if b.scope == "area"]
     n_matrix = math.ceil(len(analysis.selection) / pack.MATRIX_ROWS_PER_PAGE)
     n_gaps = math.ceil(len(analysis.gaps) / pack.GAP_ROWS_PER_PAGE)
-    n_method = sum("Method and sources" in t for t in texts)
+    n_method = sum("Method and sources" in t for t in texts[2:])  # not the contents list
     assert n_method >= 1
-    assert len(reader.pages) == 1 + len(area_benchmarks) + 1 + n_matrix + n_gaps + n_method
+    n_pages = 2 + len(area_benchmarks) + 1 + n_matrix + n_gaps + n_method
+    assert len(reader.pages) == n_pages  # cover, contents, maps, patchwork map, tables, method
 
     assert "Fenmarsh partnership pack" in texts[0]
-    maps = texts[1 : 1 + len(area_benchmarks)]
+    # Every page is numbered; the contents list gives each section's first page.
+    for number, text in enumerate(texts, start=1):
+        assert f"Page {number} of {n_pages}" in text
+    contents = squash(texts[1])
+    first_matrix = 3 + len(area_benchmarks) + 1
+    assert squash(f"Map: {area_benchmarks[0].label} page 3") in contents
+    assert squash(f"Patchwork matrix (tier × cohort) page {first_matrix}") in contents
+    assert squash(f"Gap table page {first_matrix + n_matrix}") in contents
+    assert squash(f"Method and sources page {first_matrix + n_matrix + n_gaps}") in contents
+    maps = texts[2 : 2 + len(area_benchmarks)]
     for bench, text in zip(area_benchmarks, maps, strict=True):
         assert squash(f"{bench.label}: provision against the benchmark") in squash(text)
         assert squash(f"Benchmark: {bench.describe()}") in squash(text)
-    assert "The patchwork" in texts[1 + len(area_benchmarks)]
-    rest = texts[2 + len(area_benchmarks) :]
+    assert "The patchwork" in texts[2 + len(area_benchmarks)]
+    rest = texts[3 + len(area_benchmarks) :]
     assert all("Patchwork matrix" in t for t in rest[:n_matrix])
     assert all("Gap table" in t for t in rest[n_matrix : n_matrix + n_gaps])
     assert all("Method and sources" in t for t in rest[n_matrix + n_gaps :])
@@ -101,7 +111,7 @@ def test_cover_and_method_pages_keep_every_line_inside_the_margins(demo):
 
 def test_matrix_and_gap_table_hold_every_gap_and_row(demo, demo_pack):
     _, analysis = demo
-    texts = demo_pack[2]
+    texts = demo_pack[2][2:]  # after the cover and the contents list (which names the sections)
     matrix = " ".join(t for t in texts if "Patchwork matrix" in t)
     # "GAP" also appears twice in each matrix page's explanation.
     n_pages = sum("Patchwork matrix" in t for t in texts)
@@ -215,7 +225,7 @@ def test_many_areas_get_one_gap_row_per_area(demo, monkeypatch):
     data = pack.partnership_pack(dataset, analysis, today=TODAY)
     reader = PdfReader(io.BytesIO(data))
     texts = [p.extract_text() for p in reader.pages]
-    table = [t for t in texts if "Gap table" in t]
+    table = [t for t in texts[2:] if "Gap table" in t]  # not the contents list
     assert len(table) == 1  # 9 areas + the whole selection fit one page
     assert len(reader.pages) == pack.page_count(dataset, analysis)
     text = squash(table[0])
@@ -236,6 +246,7 @@ def test_filtered_pack_maps_draw_only_its_tier(demo):
     n_maps = sum(b.scope == "area" for b in analysis.profile.benchmarks)  # + the patchwork map
     pages = pack.pack_figures(dataset, analysis, today=TODAY)
     next(pages)  # the cover
+    next(pages)  # the contents list
     for _ in range(n_maps):
         assert_only_kept_markers(next(pages), kept, dropped)
 
@@ -244,7 +255,7 @@ def test_no_page_text_runs_past_the_right_margin(demo):
     dataset, analysis = demo
     n_maps = sum(b.scope == "area" for b in analysis.profile.benchmarks) + 1
     for number, fig in enumerate(pack.pack_figures(dataset, analysis, today=TODAY)):
-        is_map = 1 <= number <= n_maps  # map pages use the snapshot's wider layout (to 0.97)
+        is_map = 2 <= number <= n_maps + 1  # map pages use the snapshot's wider layout (to 0.97)
         right_px = fig.bbox.width * (0.97 if is_map else pack._RIGHT)
         renderer = fig.canvas.get_renderer()
         for text in fig.texts:

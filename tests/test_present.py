@@ -252,8 +252,8 @@ def test_style_status_colours_the_status_word():
     table = pd.DataFrame({"Status": ["Not met", "Met"], "% of benchmark": [20.0, np.nan]})
     html = present.style_status(table).to_html()
     flat = html.replace(" ", "").replace("\n", "")
-    assert "background-color:#d73027;color:#ffffff" in flat
-    assert "background-color:#1a9850;color:#111111" in flat
+    assert "background-color:#4a0012;color:#ffffff" in flat
+    assert "background-color:#e5f5e0;color:#111111" in flat
     assert "20%" in html and "–" in html
 
 
@@ -299,11 +299,29 @@ def test_patchwork_grid_is_tiers_by_cohorts(config):
     assert present.patchwork_grid(analysis_of(coverage=coverage_frame()), config, "nowhere").empty
 
 
+def test_patchwork_grid_keeps_every_tier_of_a_cohort(config):
+    """Three tiers of the same cohort: each tier keeps its own row (a grid keyed by cohort
+    alone kept only the last tier, hiding a missing secondary x perpetrators)."""
+    cov = pd.DataFrame(
+        {
+            "area_code": ["A", "A", "A", "B", "B", "B"],
+            "area_name": ["Avon", "Avon", "Avon", "Bede", "Bede", "Bede"],
+            "tier": ["primary", "secondary", "tertiary"] * 2,
+            "cohort": ["perpetrators"] * 6,
+            "services": [1, 0, 3, 1, 2, 0],
+            "patchwork_gap": [False, True, False, False, False, True],
+        }
+    )
+    grid = present.patchwork_grid(analysis_of(coverage=cov), config, "A")
+    assert grid.index.tolist() == ["Primary", "Secondary", "Tertiary"]
+    assert grid["Perpetrators"].tolist() == ["✔ 1", "✖ GAP", "✔ 3"]
+
+
 def test_style_patchwork_colours_each_mark():
     html = present.style_patchwork(pd.DataFrame({"c": ["✖ GAP", "✔ 1", "– none anywhere"]})).to_html()
     flat = html.replace(" ", "").replace("\n", "")
-    assert "background-color:#d73027" in flat
-    assert "background-color:#c7e9c0" in flat
+    assert "background-color:#4a0012" in flat
+    assert "background-color:#e5f5e0" in flat
     assert "background-color:#eeeeee" in flat
 
 
@@ -431,9 +449,21 @@ def test_export_file_names_and_types():
     demo = load_demo()
     analysis = analyse(demo.areas, demo.population, demo.services, demo.config)
     content, name, mime = present.export_file("csv", demo, analysis, title="T", today=date(2026, 11, 22))
-    assert (name, mime) == ("gaps_2026-11-22.csv", "text/csv")
+    # The selection (the demo county's partnership), what, and the ISO date.
+    assert (name, mime) == ("fenmarsh-fictional-demo-county_gaps_2026-11-22.csv", "text/csv")
     header = content.decode("utf-8-sig").splitlines()[0]
     assert header.startswith("area_code,area_name,benchmark_id")
+    # Maps carry the benchmark too; two partnerships' maps never share a name.
+    two = analyse(
+        demo.areas, demo.population, demo.services, demo.config, selection=["E07999001", "E07999002"]
+    )
+    opts = {"title": "T", "today": date(2026, 11, 22), "benchmark_id": "idva_fte"}
+    _, one_name, _ = present.export_file("html", demo, analysis, **opts)
+    _, two_name, _ = present.export_file("html", demo, two, **opts)
+    assert one_name == "fenmarsh-fictional-demo-county_idva-fte_map_2026-11-22.html"
+    assert two_name == "2-areas_idva-fte_map_2026-11-22.html"
+    one = analyse(demo.areas, demo.population, demo.services, demo.config, selection=["E07999006"])
+    assert present.export_file("csv", demo, one, **opts)[1] == "wykesand_gaps_2026-11-22.csv"
     with pytest.raises(ValueError, match="`kind` was 'docx'"):
         present.export_file("docx", demo, analysis, title="T", today=date(2026, 11, 22))
     assert [k for k, _ in present.EXPORT_ITEMS] == ["png", "pdf", "html", "xlsx", "csv", "pack"]

@@ -207,11 +207,11 @@ def _html(m) -> str:
 
 def test_benchmark_colours_and_words_per_area(areas, analysis, services, config):
     html = _html(render.build_map(areas, analysis, services, config, benchmark_id="idva_fte"))
-    for colour in ("#1a9850", "#fdae61", "#d73027"):
+    for colour in ("#e5f5e0", "#c45c00", "#4a0012"):
         assert colour in html
     # Each area's fill comes from its own status row.
     fills = re.findall(r'"area_code": "(E0700000\d)".*?"fill": "(#[0-9a-f]{6})"', html)
-    assert dict(fills) == {"E07000001": "#1a9850", "E07000002": "#fdae61", "E07000003": "#d73027"}
+    assert dict(fills) == {"E07000001": "#e5f5e0", "E07000002": "#c45c00", "E07000003": "#4a0012"}
     # The status word travels with the colour (tooltips and labels).
     assert "Partly met" in html and "Not met" in html and "Met<" in html
 
@@ -253,7 +253,7 @@ def test_selection_scope_benchmark_colours_every_area_from_the_whole_selection(
 ):
     html = _html(render.build_map(areas, analysis, services, config, benchmark_id="helpline"))
     fills = re.findall(r'"area_code": "(E0700000\d)".*?"fill": "(#[0-9a-f]{6})"', html)
-    assert {c for _, c in fills} == {"#d73027"}
+    assert {c for _, c in fills} == {"#4a0012"}
     assert "Scored for the whole selection" in html
 
 
@@ -262,7 +262,7 @@ def test_patchwork_colouring_has_gap_nowhere(areas, analysis, services, config):
         areas, analysis, services, config, colour_by="patchwork", tier="secondary", cohort="perpetrators"
     )
     fills = dict(re.findall(r'"area_code": "(E0700000\d)".*?"fill": "(#[0-9a-f]{6})"', _html(m)))
-    assert fills == {"E07000001": "#1a9850", "E07000002": "#d73027", "E07000003": "#d73027"}
+    assert fills == {"E07000001": "#e5f5e0", "E07000002": "#4a0012", "E07000003": "#4a0012"}
     m = render.build_map(
         areas, analysis, services, config, colour_by="patchwork", tier="primary", cohort="cyp"
     )

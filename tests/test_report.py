@@ -201,3 +201,24 @@ def test_json_safe():
     doc = json_safe({"a": np.float64("nan"), "b": np.int64(3), "c": (1.5, np.bool_(True)), "d": math.inf})
     assert doc == {"a": None, "b": 3, "c": [1.5, True], "d": None}
     json.dumps(doc, allow_nan=False)
+
+
+def test_on_accepts_a_uk_date(tmp_path):
+    """`--on 01/04/2036` is the same day as `--on 2036-04-01` (UK dates where people type)."""
+    inputs = write_fixture_inputs(tmp_path)
+    out = tmp_path / "out"
+    assert main(report_args(inputs, out, "--areas", f"{A},{B}", "--on", "01/04/2036")) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["filter"]["on"] == "2036-04-01"  # files keep ISO dates
+    assert summary["services_after_filter"] == 8
+
+
+def test_parse_day_reads_uk_and_iso_and_refuses_the_rest():
+    from datetime import date
+
+    from gapmap.filters import parse_day
+
+    assert parse_day("31/03/2028") == parse_day("31-3-2028") == parse_day("2028-03-31") == date(2028, 3, 31)
+    for bad in ("31/02/2028", "03/31/2028", "1 April 2027", "2028/03/31"):
+        with pytest.raises(ValueError, match="DD/MM/YYYY"):
+            parse_day(bad)

@@ -1,0 +1,255 @@
+"""What the current view counts: the one definition every table, list, map and export reads.
+
+A view is a dataset, a selection of areas and a service filter, analysed into a
+`gapmap.engine.GapAnalysis`. The services it counts are those that pass the filter *and*
+serve at least one selected area (`analysis.assignments`, national services included). The
+app's Services tab and map markers, the area profile's nearest services, the pack's
+"services counted" line and the workbook's Services sheet all come from `counted_services`,
+so a pan-Lancashire pack never lists a Leicestershire service.
+
+Light on purpose (pandas only): the pack and workbook import it without the web map's stack.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from gapmap import wording
+from gapmap.wording import uk_date
+
+__all__ = [
+    "areas_below",
+    "benchmark_classes",
+    "counted_line",
+    "counted_services",
+    "default_benchmark",
+    "export_file_name",
+    "filter_description",
+    "partnership_label",
+    "patchwork_classes",
+    "selection_name",
+]
+
+
+def counted_services(services: pd.DataFrame, analysis: Any) -> Any:
+    """The services `analysis` counts: through its service filter, serving a selected area.
+
+    Parameters
+    ----------
+    services
+        The dataset's services (all of them, confidential ones included: callers redact).
+    analysis
+        A `GapAnalysis` (district or level). Without `assignments` (a hand-made stand-in),
+        only the filter applies.
+
+    Returns
+    -------
+    The rows of `services` counted, in their original order (a copy).
+    """
+    service_filter = getattr(analysis, "service_filter", None)
+    kept = services.copy() if service_filter is None else service_filter.apply(services)
+    assignments = getattr(analysis, "assignments", None)
+    selection = getattr(analysis, "selection", None)
+    if assignments is None or not selection or kept.empty:
+        return kept
+    chosen = {str(c) for c in selection}
+    serving = assignments.loc[assignments["area_code"].astype(str).isin(chosen), "service_id"]
+    ids = set(serving.astype(str))
+    return kept.loc[kept["service_id"].astype(str).isin(ids).to_numpy()].copy()
+
+
+def counted_line(all_services: pd.DataFrame, counted: pd.DataFrame) -> str:
+    """'14 of the 73 services in the list serve the selection and pass the filters.' (plain text)."""
+    n, total = len(counted), len(all_services)
+    if n == total:
+        return f"All {total} services in the list serve the selection and pass the filters."
+    return f"{n} of the {total} services in the list serve the selection and pass the filters."
+
+
+#: Filter fields in the order they are described, with their heading in words.
+_FILTER_FIELDS: tuple[tuple[str, str], ...] = (
+    ("service_types", "Service types"),
+    ("tiers", "Tiers"),
+    ("cohorts", "Cohorts"),
+    ("abuse_types", "Abuse types"),
+    ("specialist_groups", "Specialist groups"),
+    ("hours", "Hours"),
+)
+
+
+def _vocabulary_label(config: Any, field_name: str, value: str) -> str:
+    if field_name == "service_types" and value in config.service_types:
+        return str(config.service_types[value].label)
+    if field_name in ("tiers", "cohorts", "abuse_types"):
+        return str(getattr(config, field_name).get(value, {}).get("label", value))
+    if field_name == "hours":
+        return wording.hours_label(value)
+    return value.replace("_", " ")
+
+
+def filter_description(analysis: Any, config: Any = None) -> str:
+    """The analysis's service filter in words ("All services" when unfiltered).
+
+    With `config`, vocabulary ids become their labels and the funding date a UK date
+    ("Tiers: Primary prevention; funded on 1 April 2027"), for pages people read.
+    """
+    service_filter = getattr(analysis, "service_filter", None)
+    if service_filter is not None and config is not None and hasattr(service_filter, "on"):
+        parts = []
+        for name, heading in _FILTER_FIELDS:
+            values = getattr(service_filter, name, None)
+            if values is not None:
+                labels = sorted(_vocabulary_label(config, name, str(v)) for v in values)
+                parts.append(f"{heading}: {', '.join(labels) or '(none)'}")
+        if service_filter.on is not None:
+            parts.append(f"funded on {uk_date(service_filter.on)}")
+        return "; ".join(parts) if parts else "All services"
+    if service_filter is not None and hasattr(service_filter, "describe"):
+        return str(service_filter.describe())
+    filters = (getattr(analysis, "summary", None) or {}).get("filters")
+    if isinstance(filters, str) and filters:
+        return filters
+    if isinstance(filters, dict):
+        text = filters.get("description") or filters.get("describe")
+        if text:
+            return str(text)
+    return "All services"
+
+
+def partnership_label(selection: Sequence[str]) -> str | None:
+    """The label of the named partnership whose areas are exactly `selection`, if any."""
+    from gapmap.errors import ConfigError
+    from gapmap.partnerships import load_partnerships
+
+    try:
+        partnerships = load_partnerships()
+    except ConfigError:  # a broken partnerships file must not stop an export
+        return None
+    wanted = {str(c) for c in selection}
+    for p in partnerships.values():
+        if wanted and set(p.area_codes) == wanted:
+            return str(p.label)
+    return None
+
+
+def selection_name(analysis: Any) -> str:
+    """What the view covers, in words: a partnership's name, one area's name, or 'N areas'.
+
+    Statutory-level views name their areas as the engine did (`summary['level']`).
+    """
+    selection = [str(c) for c in getattr(analysis, "selection", ()) or ()]
+    summary = getattr(analysis, "summary", None) or {}
+    districts = summary.get("districts_selected") or selection
+    named = partnership_label(districts)
+    if named:
+        return named
+    if len(selection) == 1:
+        gaps = analysis.gaps
+        rows = gaps.loc[gaps["area_code"].astype(str) == selection[0], "area_name"]
+        if len(rows):
+            return str(rows.iloc[0])
+    return f"{len(selection)} areas"
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    """'Leicester, Leicestershire and Rutland' -> 'leicester-leicestershire-and-rutland'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "selection"
+
+
+def export_file_name(what: str, analysis: Any, today: date, ext: str, benchmark_id: str | None = None) -> str:
+    """'fenmarsh-fictional-demo-county_idva-fte_map_2026-12-01.png': selection, benchmark, what, ISO date.
+
+    Two partnerships' (or two benchmarks') exports saved into one folder never collide.
+    """
+    parts = [_slug(selection_name(analysis))]
+    if benchmark_id:
+        parts.append(_slug(benchmark_id))
+    parts += [what, today.isoformat()]
+    return "_".join(parts) + f".{ext}"
+
+
+# --------------------------------------------------------------------------- area classes
+#: Statuses that count as "below the benchmark" in every headline and table.
+BELOW = ("red", "amber")
+
+
+def benchmark_classes(analysis: Any, benchmark_id: str, area_codes: Iterable[str]) -> pd.Series:
+    """Status per area code for one benchmark: the one rule every map, table and pack reads.
+
+    An area's own row when the benchmark is scored per area; otherwise (a selection-scope
+    benchmark, "at least 1 per region") the whole selection's status for every area;
+    "no_data" for an area without a row.
+    """
+    gaps = analysis.gaps
+    rows = gaps.loc[gaps["benchmark_id"] == benchmark_id]
+    codes = [str(c) for c in area_codes]
+    per_area = rows.loc[rows["area_code"].astype(str) != "ALL"]
+    if len(per_area):
+        by_area = dict(zip(per_area["area_code"].astype(str), per_area["status"].astype(str), strict=False))
+        return pd.Series([by_area.get(c, "no_data") for c in codes], index=codes, dtype=object)
+    whole = rows.loc[rows["area_code"].astype(str) == "ALL", "status"]
+    status = str(whole.iloc[0]) if len(whole) else "no_data"
+    return pd.Series(status, index=codes, dtype=object)
+
+
+def areas_below(analysis: Any, benchmark_id: str) -> tuple[int, int]:
+    """(areas below the benchmark, areas scored) for a per-area benchmark; (0, 0) otherwise."""
+    gaps = analysis.gaps
+    rows = gaps.loc[(gaps["benchmark_id"] == benchmark_id) & (gaps["area_code"].astype(str) != "ALL")]
+    return int(rows["status"].isin(BELOW).sum()), len(rows)
+
+
+def patchwork_classes(
+    analysis: Any, area_codes: Iterable[str], tier: str | None, cohort: str | None
+) -> pd.Series:
+    """'has' / 'gap' / 'nowhere' / 'no_data' per area for the chosen tier x cohort cells.
+
+    For one cell: has = at least one service here; gap = none here though another area of
+    the selection has one (`coverage.patchwork_gap`); nowhere = no service in the whole
+    selection. With `tier` or `cohort` None the cells of every tier / cohort are combined:
+    gap if any cell is a gap, nowhere if no chosen cell has a service anywhere, else has.
+    """
+    cov = analysis.coverage
+    if tier is not None:
+        cov = cov.loc[cov["tier"] == tier]
+    if cohort is not None:
+        cov = cov.loc[cov["cohort"] == cohort]
+    codes = [str(c) for c in area_codes]
+    if cov.empty:
+        return pd.Series("no_data", index=codes, dtype=object)
+    cov = cov.assign(area_code=cov["area_code"].astype(str), services=cov["services"].fillna(0))
+    provided_somewhere = cov.groupby(["tier", "cohort"])["services"].transform("sum") > 0
+    cov = cov.assign(gap=cov["patchwork_gap"].astype(bool) | ((cov["services"] == 0) & provided_somewhere))
+    grouped = cov.groupby("area_code")
+    n_gap = grouped["gap"].sum()
+    n_services = grouped["services"].sum()
+    anywhere = bool(provided_somewhere.any())
+    out = []
+    for c in codes:
+        if c not in n_gap.index:
+            out.append("no_data")
+        elif n_gap[c] > 0:
+            out.append("gap")
+        elif anywhere and n_services[c] > 0:
+            out.append("has")
+        else:
+            out.append("nowhere")
+    return pd.Series(out, index=codes, dtype=object)
+
+
+def default_benchmark(profile: Any) -> Any:
+    """The benchmark a view opens on: the profile's first scored per area, else its first.
+
+    The app's benchmark choice, the web map, the static map and the exports' file names all
+    start here, so no two outputs of one view can default to different benchmarks.
+    """
+    for b in profile.benchmarks:
+        if b.scope == "area":
+            return b
+    return profile.benchmarks[0]

@@ -1,0 +1,121 @@
+"""The services a view counts (`gapmap.view.counted_services`), and every output that lists them.
+
+Fixture (tests/fixtures/services): two areas, Alpha Vale (E07000001) and Beta Town (E07000002).
+A-IDVA is located in Alpha; B-MARAC in Beta; REF-1 (a refuge, confidential) serves Beta Town by
+name; HL-1 (a helpline) serves every area (`*`). So a view of Alpha alone counts A-IDVA and
+HL-1; of Beta alone B-MARAC, REF-1 and HL-1; of both, all four.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from gapmap.dataset import validate_dataset
+from gapmap.engine import analyse
+from gapmap.filters import ServiceFilter
+from gapmap.view import counted_line, counted_services
+
+F = Path(__file__).resolve().parent / "fixtures" / "services"
+ALPHA, BETA = "E07000001", "E07000002"
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    ds, report = validate_dataset(
+        services=F / "services.csv",
+        boundaries=F / "two_areas.geojson",
+        population=F / "population.csv",
+        postcodes=F / "postcodes.csv",
+        for_analysis=True,
+    )
+    assert ds is not None, report.to_text()
+    return ds
+
+
+def run(ds, selection=None, **flt):
+    return analyse(
+        ds.areas,
+        ds.population,
+        ds.services,
+        ds.config,
+        selection=selection,
+        service_filter=ServiceFilter(**flt),
+    )
+
+
+def ids(frame) -> list[str]:
+    return frame["service_id"].astype(str).tolist()
+
+
+def test_only_services_serving_the_selection_are_counted(dataset):
+    assert ids(counted_services(dataset.services, run(dataset, (ALPHA,)))) == ["A-IDVA", "HL-1"]
+    assert ids(counted_services(dataset.services, run(dataset, (BETA,)))) == ["B-MARAC", "REF-1", "HL-1"]
+    assert ids(counted_services(dataset.services, run(dataset))) == ["A-IDVA", "B-MARAC", "REF-1", "HL-1"]
+
+
+def test_the_filter_and_the_selection_both_apply(dataset):
+    analysis = run(dataset, (ALPHA,), service_types=["idva", "marac"])
+    assert ids(counted_services(dataset.services, analysis)) == ["A-IDVA"]
+
+
+def test_counted_line_says_how_many_of_the_list():
+    import pandas as pd
+
+    four, two = pd.DataFrame({"x": range(4)}), pd.DataFrame({"x": range(2)})
+    assert (
+        counted_line(four, two) == "2 of the 4 services in the list serve the selection and pass the filters."
+    )
+    assert counted_line(four, four) == "All 4 services in the list serve the selection and pass the filters."
+
+
+def test_nearest_services_are_those_serving_the_selection(dataset):
+    """Alpha alone: its nearest MARAC is not Beta's MARAC 68 km away, which does not serve it."""
+    access = run(dataset, (ALPHA,)).access
+    assert access["service_type"].tolist() == ["idva"]
+    both = run(dataset).access
+    marac = both[(both["area_code"] == ALPHA) & (both["service_type"] == "marac")]
+    assert marac["nearest_km"].round(0).tolist() == [68.0]  # when Beta is selected too, it serves
+
+
+def test_workbook_services_sheet_and_summary_list_only_the_selection(dataset):
+    from gapmap.export import gaps_xlsx_bytes
+
+    wb = load_workbook(io.BytesIO(gaps_xlsx_bytes(dataset, run(dataset, (ALPHA,)))))
+    names = [row[0] for row in wb["Services"].iter_rows(min_row=2, values_only=True) if row[0]]
+    assert names == ["A-IDVA", "HL-1"]
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r and r[0]}
+    assert summary["Services counted"] == 2
+
+
+def test_pack_counts_only_the_selection(dataset):
+    from gapmap.pack import _services_counted
+
+    text = _services_counted(dataset, run(dataset, (ALPHA,)))
+    assert "2 of 4 in the list" in text
+
+
+def test_web_and_static_maps_default_to_the_same_benchmark(dataset):
+    """A profile whose first benchmark is scored for the whole selection: both maps open on the
+    first one scored per area (the web map used to take the first of all)."""
+    import dataclasses
+    import re
+
+    from gapmap import render, snapshot
+    from gapmap.view import default_benchmark
+
+    analysis = run(dataset)
+    profile = analysis.profile
+    whole = [b for b in profile.benchmarks if b.scope != "area"]
+    per_area = [b for b in profile.benchmarks if b.scope == "area"]
+    assert whole and per_area
+    reordered = dataclasses.replace(profile, benchmarks=(whole[0], *per_area, *whole[1:]))
+    analysis = dataclasses.replace(analysis, profile=reordered)
+    assert default_benchmark(reordered).id == per_area[0].id
+    assert snapshot.pick_benchmark(analysis, None).id == per_area[0].id
+    html = render.build_map(dataset.areas, analysis, dataset.services, dataset.config).get_root().render()
+    legend = re.search(r"div\.innerHTML = (\".*?\");", html).group(1)
+    assert per_area[0].label in legend and whole[0].label not in legend
