@@ -649,7 +649,7 @@ def small_area_access(
             np.minimum.at(best, demand_idx[o], c)
             near_k = best[sel_idx]
             far = ~np.isfinite(near_k)
-            if far.any():
+            if far.any() and sel_points is not None:
                 tree = shapely.STRtree(shapely.points(sx[members], sy[members]))
                 _, dist = tree.query_nearest(sel_points[far], return_distance=True, all_matches=False)
                 near_k[far] = dist

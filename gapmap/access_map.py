@@ -220,7 +220,7 @@ def small_access_figure(
         fontsize=12,
         va="center",
     )
-    handles = [
+    handles: list[Any] = [
         Patch(facecolor=c, edgecolor="#999999", label=t)
         for c, t in zip(BAND_COLOURS, _band_labels(edges, unit), strict=True)
     ]
