@@ -767,6 +767,27 @@ def area_access_table(result: AccessResult, config: Any = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def small_access_frame(result: AccessResult) -> pd.DataFrame:
+    """small_area_access.csv as a frame: the cost column named by its unit, figures rounded."""
+    frame = result.scores.rename(columns={"nearest": f"nearest_{result.unit}"}).copy()
+    col = f"nearest_{result.unit}"
+    # inf (nothing of the type reachable in a travel-time file) is written as an empty cell.
+    frame[col] = frame[col].astype(float).replace([np.inf, -np.inf], np.nan).round(2)
+    frame["score_per_100k"] = frame["score_per_100k"].astype(float).round(3)
+    frame["population"] = frame["population"].round().astype("int64")
+    return frame
+
+
+def access_beyond_frame(result: AccessResult) -> pd.DataFrame:
+    """access_beyond.csv as a frame: per district and type, residents beyond the threshold."""
+    frame = result.districts.copy()
+    frame.insert(3, f"beyond_{result.unit}", result.settings.beyond)
+    frame["population"] = frame["population"].round().astype("int64")
+    frame["population_beyond"] = frame["population_beyond"].round().astype("int64")
+    frame["share_beyond"] = frame["share_beyond"].astype(float).round(4)
+    return frame
+
+
 def access_summary(result: AccessResult) -> dict[str, Any]:
     """JSON-able description for summary.json: settings, basis and counts."""
     s = result.settings
@@ -787,12 +808,14 @@ def access_summary(result: AccessResult) -> dict[str, Any]:
 __all__ = [
     "AccessResult",
     "AccessSettings",
+    "access_beyond_frame",
     "access_summary",
     "area_access_table",
     "decay_weights",
     "fca_from_pairs",
     "load_small_areas",
     "load_travel_times",
+    "small_access_frame",
     "small_area_access",
     "small_area_lonlat",
     "straight_line_pairs",

@@ -379,7 +379,7 @@ MAX_SMALL_AREA_SHEET_ROWS = 20_000
 
 def _small_access_sheets(sheet: Callable[[str], Worksheet], result: Any) -> None:
     """'Access beyond' (per district) and 'Small-area access' (per LSOA), each saying its basis."""
-    from gapmap.report import access_beyond_frame, small_access_frame
+    from gapmap.access import access_beyond_frame, small_access_frame
 
     ws = sheet("Access beyond")
     _put(ws, 1, 1, "Residents beyond the nearest public service of each type").font = Font(bold=True, size=14)

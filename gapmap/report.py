@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from gapmap import wording
+from gapmap.access import access_beyond_frame, small_access_frame
 
 # The CSV medium (gaps.csv, coverage.csv, access.csv) lives in gapmap.csvtables; its names are
 # kept here for callers of this module.
@@ -90,27 +91,6 @@ def parse_areas(text: str | None) -> list[str] | None:
     if text is None or not text.strip():
         return None
     return [c.strip() for c in text.split(",") if c.strip()]
-
-
-def small_access_frame(result: Any) -> pd.DataFrame:
-    """small_area_access.csv as a frame: the cost column named by its unit, figures rounded."""
-    frame = result.scores.rename(columns={"nearest": f"nearest_{result.unit}"}).copy()
-    col = f"nearest_{result.unit}"
-    # inf (nothing of the type reachable in a travel-time file) is written as an empty cell.
-    frame[col] = frame[col].astype(float).replace([np.inf, -np.inf], np.nan).round(2)
-    frame["score_per_100k"] = frame["score_per_100k"].astype(float).round(3)
-    frame["population"] = frame["population"].round().astype("int64")
-    return frame
-
-
-def access_beyond_frame(result: Any) -> pd.DataFrame:
-    """access_beyond.csv as a frame: per district and type, residents beyond the threshold."""
-    frame = result.districts.copy()
-    frame.insert(3, f"beyond_{result.unit}", result.settings.beyond)
-    frame["population"] = frame["population"].round().astype("int64")
-    frame["population_beyond"] = frame["population_beyond"].round().astype("int64")
-    frame["share_beyond"] = frame["share_beyond"].astype(float).round(4)
-    return frame
 
 
 def json_safe(value: Any) -> Any:
