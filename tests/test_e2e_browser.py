@@ -128,11 +128,18 @@ def open_page(playwright, chromium: Path):
 
 def wait_for_map(page, *, min_paths: int, timeout_ms: int = 90_000):
     """The st_folium iframe once Leaflet has drawn at least `min_paths` interactive paths."""
-    page.wait_for_selector(
-        "iframe[title*='st_folium'], iframe[title*='streamlit_folium']", timeout=timeout_ms
-    )
-    frame_el = page.query_selector("iframe[title*='st_folium'], iframe[title*='streamlit_folium']")
-    frame = frame_el.content_frame()
+    selector = "iframe[title*='st_folium'], iframe[title*='streamlit_folium']"
+    deadline = time.monotonic() + timeout_ms / 1000
+    frame = None
+    while frame is None:
+        # A rerun replaces the iframe: one found a moment ago may be detached (no content frame).
+        page.wait_for_selector(selector, timeout=timeout_ms)
+        frame_el = page.query_selector(selector)
+        frame = frame_el.content_frame() if frame_el is not None else None
+        if frame is None:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the map iframe never settled within {timeout_ms} ms")
+            page.wait_for_timeout(200)
     frame.wait_for_function(
         "n => document.querySelectorAll('path.leaflet-interactive').length >= n", arg=min_paths,
         timeout=timeout_ms,
