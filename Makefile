@@ -7,7 +7,7 @@ LEAFLET_VERSION := 1.9.4
 LEAFLET := static/vendor/leaflet/leaflet.js
 PORT ?= 8501
 
-.PHONY: run serve test lint bench demo assets browser clean
+.PHONY: run serve test lint bench bench-all demo assets browser clean
 
 # Create .venv if missing and install (again) whenever the requirements change.
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -53,7 +53,12 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m gapmap demo
 
-bench: $(STAMP) assets browser
+# One table: each figure against its anchor measured in the same run, with the load average.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_floor.py
+
+# Every benchmark script, each with its own report (the app's need chromium).
+bench-all: $(STAMP) assets browser
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:

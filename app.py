@@ -316,6 +316,84 @@ def shown_services(key: str, _dataset: Dataset, _analysis: GapAnalysis) -> Any:
     return counted_services(_dataset.services, _analysis)
 
 
+@st.cache_data(show_spinner="Measuring access for every neighbourhood…", max_entries=16)
+def small_access(dataset_key: str, _dataset: Dataset, service_filter: ServiceFilter, area_code: str) -> Any:
+    """Small-area access (gapmap.access) for one district of England built in; None elsewhere."""
+    from gapmap.access import load_small_areas, small_area_access
+    from gapmap.geography import ENGLAND_ID
+
+    if _dataset.geography != ENGLAND_ID:
+        return None
+    names = dict(
+        zip(_dataset.areas["area_code"].astype(str), _dataset.areas["area_name"].astype(str), strict=True)
+    )
+    result = small_area_access(
+        load_small_areas(),
+        service_filter.apply(_dataset.services),
+        selection=[area_code],
+        district_names=names,
+    )
+    return result if len(result.scores) else None
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def small_access_png(
+    dataset_key: str,
+    _dataset: Dataset,
+    _result: Any,
+    service_filter: ServiceFilter,
+    service_type: str,
+    area_code: str,
+) -> bytes:
+    """The neighbourhood map of one district for one service type (PNG, 1280 x 720).
+
+    `service_filter` is in the cache key because `_result` was computed with it.
+    """
+    from gapmap.access_map import small_access_figure, small_area_cells
+    from gapmap.privacy import public_services
+    from gapmap.snapshot import figure_to_bytes
+
+    districts = _dataset.areas[_dataset.areas["area_code"].astype(str) == area_code]
+    services = public_services(service_filter.apply(_dataset.services))
+    spec = _dataset.config.service_types.get(service_type)
+    fig = small_access_figure(
+        small_area_cells(_result.small_areas, districts),
+        _result,
+        service_type,
+        districts,
+        type_label=getattr(spec, "label", service_type),
+        services=services[services["service_type"] == service_type],
+    )
+    return figure_to_bytes(fig, "png", dpi=100)
+
+
+def neighbourhood_access(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> None:
+    """The area profile's small-area access: residents far from each type, and the map."""
+    key = f"{sorted(dataset.sources.items())}|{dataset.geography}"
+    result = small_access(key, dataset, analysis.service_filter, area_code)
+    if result is None:
+        return
+    from gapmap.access import area_access_table
+
+    st.markdown(f"**Neighbourhoods far from a service** (LSOAs; {result.basis.lower()})")
+    st.dataframe(
+        area_access_table(result, dataset.config), hide_index=True, width="stretch", key="profile_lsoa"
+    )
+    types = sorted(set(result.scores["service_type"]))
+    config = dataset.config
+    chosen = st.selectbox(
+        "Map neighbourhoods by distance to the nearest",
+        types,
+        index=types.index("idva") if "idva" in types else 0,
+        format_func=lambda t: getattr(config.service_types.get(t), "label", t),
+        key="profile_lsoa_type",
+    )
+    st.image(
+        small_access_png(key, dataset, result, analysis.service_filter, chosen, area_code), width="stretch"
+    )
+    st.caption(result.describe())
+
+
 def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
@@ -783,6 +861,8 @@ def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> Non
         st.markdown("**Nearest service of each type** (straight line)")
         nearest = nearest_services_table(analysis, config, area_code)
         st.dataframe(nearest, hide_index=True, width="stretch", key="profile_access")
+
+    neighbourhood_access(dataset, analysis, area_code)
 
     from gapmap.interventions import default_catalogue, patchwork_options
 

@@ -119,6 +119,9 @@ def synthesise(
             for kd, h, kk, nm in zip(kind, home, k, by_name, strict=True)
         ],
         "catchment_km": np.where(kind == "catchment", np.round(rng.uniform(3, 25, n), 1), np.nan),
+        # A confidential service may not have a catchment (the loader refuses it): the safe-
+        # accommodation types default to confidential, so a catchment row says it is public.
+        "confidential": np.where(kind == "catchment", "false", ""),
         "capacity": capacity,
         "funding_end": np.where(rng.random(n) < 0.3, "2027-03-31", ""),
     }

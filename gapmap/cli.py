@@ -86,6 +86,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pack", action="store_true", help="skip pack.pdf")
     p.add_argument("--no-xlsx", action="store_true", help="skip gaps.xlsx")
     _add_commissioning_args(p, report=True)
+    g = p.add_argument_group(
+        "small-area access (LSOAs built in for England; straight-line km unless --travel-times)"
+    )
+    g.add_argument(
+        "--small-areas",
+        type=Path,
+        help="small areas CSV: small_area_code, district_code, population, easting+northing or lon+lat "
+        "(default with England built in: its 33,755 LSOAs 2021)",
+    )
+    g.add_argument("--no-small-areas", action="store_true", help="skip small-area access")
+    g.add_argument(
+        "--access-catchment", type=float, default=20.0, help="2SFCA catchment, km or minutes (default 20)"
+    )
+    g.add_argument(
+        "--access-beyond",
+        type=float,
+        default=15.0,
+        help="count residents whose nearest service of a type is farther than this, km or minutes "
+        "(default 15)",
+    )
+    g.add_argument(
+        "--access-decay", choices=("none", "linear", "gaussian"), default="none", help="distance decay"
+    )
+    g.add_argument(
+        "--travel-times",
+        type=Path,
+        help="CSV small_area_code, service_id, minutes: replaces straight-line distance (see README)",
+    )
 
     p = sub.add_parser("demo", help="regenerate the fictional demo county under data/ (deterministic)")
     p.add_argument("--out", type=Path, help="root folder to write into (default: the repository's data/)")

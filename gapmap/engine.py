@@ -146,6 +146,56 @@ _SERVES, _EVERYWHERE, _CATCHMENT, _POINT = range(4)
 PATCHWORK_POPULATION_PREFERENCE: tuple[str, ...] = ("all_persons",)
 
 
+class _LazyAssignments:
+    """The arrays behind `GapAnalysis.assignments`; the frame is built on first read.
+
+    Every `*` service has a row per area of the dataset: 200 national services on England's
+    33,755 LSOAs are 6.8 million rows, most of a run's time, and a report never reads them.
+    Plain arrays, so a GapAnalysis still pickles (the app caches it).
+    """
+
+    def __init__(self, *arrays: Any) -> None:
+        self.arrays = arrays
+
+    def build(self) -> pd.DataFrame:
+        svc, area, share, land, method, star, star_share, service_ids, area_codes = self.arrays
+        n_areas, n_star = len(area_codes), len(star)
+        return pd.DataFrame(
+            {
+                "service_id": _labels(np.concatenate((svc, np.repeat(star, n_areas))), service_ids),
+                "area_code": _labels(np.concatenate((area, np.tile(np.arange(n_areas), n_star))), area_codes),
+                "weight": np.concatenate((share, np.tile(star_share, n_star))),
+                "land_share": np.concatenate((land, np.ones(n_areas * n_star))),
+                "method": _labels(
+                    np.concatenate((method, np.full(n_areas * n_star, _EVERYWHERE, dtype=np.int8))),
+                    np.asarray(METHODS, dtype=object),
+                ),
+            }
+        )
+
+
+class _BuiltOnRead:
+    """A dataclass field that may be given a `_LazyAssignments` and reads as its frame.
+
+    On the class it raises AttributeError, so `dataclass` sees no default value.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            raise AttributeError(self.slot)
+        value = obj.__dict__[self.slot]
+        if isinstance(value, _LazyAssignments):
+            value = value.build()
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
 @dataclass
 class GapAnalysis:
     """The result of `analyse`. Frames use the column names in the module constants.
@@ -179,10 +229,12 @@ class GapAnalysis:
     coverage: pd.DataFrame
     access: pd.DataFrame
     summary: dict[str, Any]
-    assignments: pd.DataFrame
+    assignments: pd.DataFrame = _BuiltOnRead()  # type: ignore[assignment]
     profile: Profile
     selection: tuple[str, ...]
     service_filter: ServiceFilter = field(default_factory=ServiceFilter)
+    #: `gapmap.access.AccessResult` when small-area access was computed (`gapmap report`).
+    small_area_access: Any = None
 
 
 # --------------------------------------------------------------------------- projection
@@ -703,6 +755,24 @@ def _strings(values: pd.Series, missing: str = "") -> np.ndarray:
     return table[codes]
 
 
+def _text(labels: np.ndarray, codes: np.ndarray) -> Any:
+    """`labels[codes]` as pandas' default string column, built in Arrow by one `take`.
+
+    A frame with a row per small area x cell (500,000 rows for England's LSOAs) otherwise
+    converts every cell's Python string to Arrow one by one, most of the engine's time there.
+    Same values and dtype as the plain object array would get.
+    """
+    labels = np.asarray(labels, dtype=object)
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pandas' string dtype needs pyarrow anyway
+        return labels[codes]
+    if len(labels) == 0 or len(codes) == 0 or not all(isinstance(v, str) for v in labels):
+        return labels[codes]
+    taken = pa.array(labels, type=pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
+    return pd.array(taken, dtype=pd.Series(labels[:1]).dtype)
+
+
 def _labels(codes: np.ndarray, categories: np.ndarray | pd.Index) -> pd.Categorical | np.ndarray:
     """Strings for a large column, as a categorical when the labels are unique.
 
@@ -997,10 +1067,14 @@ def analyse(
     gap_cells = (counts == 0) & provided_anywhere[None, :]
     coverage = pd.DataFrame(
         {
-            "area_code": np.repeat(sel_codes, n_cells),
-            "area_name": np.repeat(sel_names, n_cells),
-            "tier": np.tile(np.repeat(np.array(tiers, dtype=object), len(cohorts)), n_sel),
-            "cohort": np.tile(np.array(cohorts * len(tiers), dtype=object), n_sel),
+            "area_code": _text(sel_codes, np.repeat(np.arange(n_sel), n_cells)),
+            "area_name": _text(sel_names, np.repeat(np.arange(n_sel), n_cells)),
+            "tier": _text(
+                np.array(tiers, dtype=object), np.tile(np.repeat(np.arange(len(tiers)), len(cohorts)), n_sel)
+            ),
+            "cohort": _text(
+                np.array(cohorts, dtype=object), np.tile(np.arange(len(cohorts)), len(tiers) * n_sel)
+            ),
             "services": counts.reshape(-1).astype(np.int64),
             "patchwork_gap": gap_cells.reshape(-1),
         }
@@ -1056,21 +1130,17 @@ def analyse(
         serving_sel,
     )
 
-    # ---- assignments
-    n_star = len(links.star)
-    assignments = pd.DataFrame(
-        {
-            "service_id": _labels(np.concatenate((links.svc, np.repeat(links.star, n_areas))), service_ids),
-            "area_code": _labels(
-                np.concatenate((links.area, np.tile(np.arange(n_areas), n_star))), area_codes
-            ),
-            "weight": np.concatenate((pop_share, np.tile(star_pop_share, n_star))),
-            "land_share": np.concatenate((links.land_share, np.ones(n_areas * n_star))),
-            "method": _labels(
-                np.concatenate((links.method, np.full(n_areas * n_star, _EVERYWHERE, dtype=np.int8))),
-                np.asarray(METHODS, dtype=object),
-            ),
-        }
+    # ---- assignments: built only when read (see `_LazyAssignments`)
+    assignments = _LazyAssignments(
+        links.svc,
+        links.area,
+        pop_share,
+        links.land_share,
+        links.method,
+        links.star,
+        star_pop_share,
+        service_ids.to_numpy(dtype=object),
+        area_codes,
     )
 
     summary = {
@@ -1371,9 +1441,11 @@ def _access(
     out = _nearest_by_group(ox, oy, px, py, type_codes, len(type_names)) / 1000.0
     access = pd.DataFrame(
         {
-            "area_code": np.tile(sel_codes, len(type_names)),
-            "area_name": np.tile(sel_names, len(type_names)),
-            "service_type": np.repeat(np.asarray(type_names, dtype=object), n_sel),
+            "area_code": _text(sel_codes, np.tile(np.arange(n_sel), len(type_names))),
+            "area_name": _text(sel_names, np.tile(np.arange(n_sel), len(type_names))),
+            "service_type": _text(
+                np.asarray(type_names, dtype=object), np.repeat(np.arange(len(type_names)), n_sel)
+            ),
             "nearest_km": out.reshape(-1),
         }
     )

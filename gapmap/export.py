@@ -55,6 +55,8 @@ NUMBER_FORMATS: dict[str, str] = {
     "nearest_km": "0.0",
     "capacity": "#,##0.##",
     "catchment_km": "0.0",
+    "share_beyond": "0%",
+    "score_per_100k": "0.00",
 }
 _BOLD = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
@@ -362,6 +364,8 @@ def gaps_xlsx_bytes(
     matrix = patchwork_matrix(analysis, config)
     _write_table(sheet("Patchwork"), matrix, status_column=None, cell_style=_patchwork_style)
     _write_table(sheet("Access"), access_table(analysis), status_column=None)
+    if getattr(analysis, "small_area_access", None) is not None:
+        _small_access_sheets(sheet, analysis.small_area_access)
     _write_table(
         sheet("Services"),
         service_table(analysed_services(analysis, dataset.services), config),
@@ -379,6 +383,28 @@ def gaps_xlsx_bytes(
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+#: Above this many rows the small-area table stays in small_area_access.csv only: a workbook
+#: sheet of every LSOA of England x type (~300,000 rows) takes minutes to write and to open.
+MAX_SMALL_AREA_SHEET_ROWS = 20_000
+
+
+def _small_access_sheets(sheet: Callable[[str], Worksheet], result: Any) -> None:
+    """'Access beyond' (per district) and 'Small-area access' (per LSOA), each saying its basis."""
+    from gapmap.access import access_beyond_frame, small_access_frame
+
+    ws = sheet("Access beyond")
+    _put(ws, 1, 1, "Residents beyond the nearest public service of each type").font = Font(bold=True, size=14)
+    _put(ws, 2, 1, result.describe()).alignment = Alignment(wrap_text=False)
+    _write_table(ws, access_beyond_frame(result), start_row=4, status_column=None)
+    ws = sheet("Small-area access")
+    _put(ws, 1, 1, result.describe())
+    frame = small_access_frame(result)
+    if len(frame) > MAX_SMALL_AREA_SHEET_ROWS:
+        _put(ws, 2, 1, f"{len(frame):,} rows: too many for a sheet; see small_area_access.csv.")
+        return
+    _write_table(ws, frame, start_row=3, status_column=None)
 
 
 def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | None, today: date) -> None:
@@ -544,19 +570,23 @@ def write_report_exports(
 
     `maps`, `pack` and `xlsx` False skip the slow ones. Returns the paths written, in order.
     """
-    from gapmap.pack import partnership_pack
-    from gapmap.snapshot import figure_to_bytes, snapshot_figure
-
     out = Path(out)
     written: list[Path] = []
     if title is None:
         # Titles always name the selection (as the app's do): "Pan-Lancashire: ...".
         title = f"{selection_name(analysis)}: domestic abuse and sexual violence services"
     if maps:
+        from gapmap.snapshot import figure_to_bytes, snapshot_figure
+
         fig = snapshot_figure(dataset, analysis, title=title, today=today)
         written.append(write_atomic(out / "map.png", figure_to_bytes(fig, "png", dpi=300)))
         written.append(write_atomic(out / "map.pdf", figure_to_bytes(fig, "pdf")))
         written.append(write_atomic(out / "map.html", map_html(dataset, analysis, title=title)))
+        if getattr(analysis, "small_area_access", None) is not None:
+            from gapmap.access_map import small_access_pngs
+
+            for name, data in small_access_pngs(dataset, analysis, today=today).items():
+                written.append(write_atomic(out / name, data))
     if xlsx:
         written.append(
             write_atomic(
@@ -564,6 +594,8 @@ def write_report_exports(
             )
         )
     if pack:
+        from gapmap.pack import partnership_pack
+
         written.append(
             write_atomic(
                 out / "pack.pdf", partnership_pack(dataset, analysis, title=title, today=today, extras=extras)

@@ -730,6 +730,77 @@ def _method_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
 # --------------------------------------------------------------------------- the pack
 
 
+def _small_access_page_count(analysis: Any) -> int:
+    result = getattr(analysis, "small_area_access", None)
+    if result is None or result.scores.empty:
+        return 0
+    from gapmap.access_map import mapped_types
+
+    n_districts = result.districts["district_code"].nunique()
+    return len(mapped_types(result)) + len(list(_chunks(n_districts, GAP_ROWS_PER_PAGE)))
+
+
+def _small_access_pages(dataset: Any, analysis: Any, *, today: date) -> Iterator[Figure]:
+    """Small-area access: a map per mapped service type, then residents beyond the threshold per
+    district (pages by district, never by small area; the LSOA table is small_area_access.csv)."""
+    result = getattr(analysis, "small_area_access", None)
+    if result is None or result.scores.empty:
+        return
+    from gapmap.access_map import mapped_types, small_access_figures
+
+    yield from small_access_figures(dataset, analysis, today=today, figsize=A4_LANDSCAPE_IN).values()
+    types = mapped_types(result)
+    labels = {t: getattr(dataset.config.service_types.get(t), "label", t) for t in types}
+    frame = result.districts[result.districts["service_type"].isin(types)]
+    districts = list(dict.fromkeys(frame["district_code"]))
+    cells = {(r.district_code, r.service_type): r for r in frame.itertuples()}
+    names = dict(zip(frame["district_code"], frame["district_name"], strict=False))
+    unit = result.unit
+    header = [
+        "District",
+        "Residents",
+        *[f"Beyond {number(result.settings.beyond)} {unit}: {labels[t]}" for t in types],
+    ]
+    chunks = list(_chunks(len(districts), GAP_ROWS_PER_PAGE))
+    for n, chunk in enumerate(chunks, start=1):
+        rows = []
+        for i in chunk:
+            code = districts[i]
+            first = next(cells[(code, t)] for t in types if (code, t) in cells)
+            row = [textwrap.shorten(str(names[code]), 34, placeholder="…"), number(round(first.population))]
+            for t in types:
+                r = cells.get((code, t))
+                row.append(f"{percent(r.share_beyond)} ({number(round(r.population_beyond))})" if r else "–")
+            rows.append(row)
+        fig = _page(
+            _numbered("Residents far from a service", n, len(chunks)),
+            today=today,
+            is_demo=bool(getattr(dataset, "is_demo", False)),
+        )
+        text_lines(
+            fig,
+            result.describe(),
+            x=_LEFT,
+            y=0.895,
+            chars=175,
+            step=0.02,
+            right=_RIGHT,
+            fontsize=8.5,
+            va="center",
+            color="#333333",
+        )
+        _draw_table(
+            fig,
+            header,
+            rows,
+            [2.6, 1.2] + [2.0] * len(types),
+            top=0.85,
+            header_h=0.05,
+            align=["left", "right"] + ["right"] * len(types),
+        )
+        yield fig
+
+
 def _cliff(dataset: Any, analysis: Any) -> Any:
     """The funding cliff of a view filtered to a date (`gapmap.cliff`), else None.
 
@@ -839,6 +910,9 @@ def _sections(
         title="The patchwork: areas missing what others in the selection have",
     )
     sections.append(("Map: the patchwork", [patch]))
+    small = list(_small_access_pages(dataset, analysis, today=today))
+    if small:
+        sections.append(("Small areas: residents far from a service", small))
     sections.append(("Patchwork matrix (tier × cohort)", list(_matrix_pages(dataset, analysis, today=today))))
     sections.append(("Gap table", list(_gap_table_pages(dataset, analysis, today=today))))
     cliff = _cliff(dataset, analysis)
@@ -893,7 +967,7 @@ def page_count(dataset: Any, analysis: Any, extras: Any = None) -> int:
     cliff = _cliff(dataset, analysis)
     n_cliff = 0 if cliff is None else len(list(_chunks(len(cliff.services), GAP_ROWS_PER_PAGE))) + 1
     n_extra = len(_extra_pages(dataset, analysis, extras, today=date.today()))
-    return 2 + n_maps + n_matrix + n_gaps + n_cliff + n_extra + n_method
+    return 2 + n_maps + n_matrix + n_gaps + n_cliff + n_extra + n_method + _small_access_page_count(analysis)
 
 
 def partnership_pack(

@@ -8,6 +8,12 @@ Writes into `--out` (created only once the analysis has succeeded; every file at
                 the `ALL` rows)
 - coverage.csv  area_code, area_name, tier, cohort, services, patchwork_gap
 - access.csv    area_code, area_name, service_type, nearest_km
+- small_area_access.csv  small_area_code, small_area_name, district_code, district_name,
+                service_type, population, nearest_km (or nearest_minutes with --travel-times),
+                services_in_catchment, score_per_100k, beyond (one row per small area x type)
+- access_beyond.csv      district_code, district_name, service_type, beyond_km (or _minutes),
+                population, population_beyond, share_beyond, small_areas, small_areas_beyond
+                (both only with small areas: England built in, or --small-areas; see gapmap.access)
 - summary.json  profile, filters, patchwork indices, tier shares, benchmark totals, the
                 inputs used (file names and hashes / version ids) and whether it is the demo
 - the maps, gaps.xlsx and pack.pdf from `gapmap.export.write_report_exports`
@@ -30,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from gapmap import wording
+from gapmap.access import access_beyond_frame, small_access_frame
 
 # The CSV medium (gaps.csv, coverage.csv, access.csv) lives in gapmap.csvtables; its names are
 # kept here for callers of this module.
@@ -39,6 +46,7 @@ from gapmap.csvtables import (
     GAPS_CSV_COLUMNS,
     GAPS_TEXT_COLUMNS,
     ROUNDING,
+    _csv_bytes,
     access_csv,
     coverage_csv,
     gaps_csv,
@@ -123,20 +131,81 @@ def summary_document(
     doc["is_demo"] = bool(is_demo)
     doc["generated_at"] = generated.replace(microsecond=0).isoformat()
     doc["tables"] = ["gaps.csv", "coverage.csv", "access.csv", "summary.json"]
+    if getattr(analysis, "small_area_access", None) is not None:
+        from gapmap.access import access_summary
+
+        doc["small_area_access"] = access_summary(analysis.small_area_access)
+        doc["tables"] += ["small_area_access.csv", "access_beyond.csv"]
     return json_safe(doc)
 
 
 def report_files(analysis: GapAnalysis, *, sources: dict[str, str], is_demo: bool) -> dict[str, bytes]:
     """File name -> bytes for the four tables (pure: nothing is written)."""
     summary = summary_document(analysis, sources=sources, is_demo=is_demo)
-    return {
+    files = {
         "gaps.csv": gaps_csv(analysis),
         "coverage.csv": coverage_csv(analysis),
         "access.csv": access_csv(analysis),
-        "summary.json": (json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode(
-            "utf-8"
-        ),
     }
+    small = getattr(analysis, "small_area_access", None)
+    if small is not None:
+        files["small_area_access.csv"] = _csv_bytes(small_access_frame(small))
+        files["access_beyond.csv"] = _csv_bytes(access_beyond_frame(small))
+    files["summary.json"] = (
+        json.dumps(summary, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    ).encode("utf-8")
+    return files
+
+
+def small_access_headline(result: Any, config: Any) -> str:
+    """The CLI's lines on small-area access: per service type, residents beyond the threshold."""
+    lines = [f"Small-area access ({result.basis}):"]
+    frame = result.districts
+    for stype, rows in frame.groupby("service_type", sort=True):
+        label = getattr(config.service_types.get(stype), "label", stype)
+        text = wording.beyond_text(
+            rows["population_beyond"].sum(), rows["population"].sum(), result.settings.beyond, result.unit
+        )
+        lines.append(f"  {label}: {text}")
+    lines.extend(f"  note: {n}" for n in result.notes)
+    return "\n".join(lines)
+
+
+def compute_small_area_access(dataset: Any, analysis: GapAnalysis, args: argparse.Namespace) -> Any:
+    """Small-area access for the selected districts, or None when there are no small areas.
+
+    England built in brings its LSOAs; other boundaries need `--small-areas FILE` whose
+    `district_code` matches their area codes. `--no-small-areas` skips it.
+    """
+    from gapmap.access import AccessSettings, load_small_areas, load_travel_times, small_area_access
+    from gapmap.geography import ENGLAND_ID
+
+    if getattr(args, "no_small_areas", False):
+        return None
+    path = getattr(args, "small_areas", None)
+    if path is None and dataset.geography != ENGLAND_ID:
+        return None
+    settings = AccessSettings(
+        catchment=float(getattr(args, "access_catchment", 20.0)),
+        beyond=float(getattr(args, "access_beyond", 15.0)),
+        decay=getattr(args, "access_decay", "none") or "none",
+    )
+    tt_path = getattr(args, "travel_times", None)
+    travel = load_travel_times(tt_path) if tt_path is not None else None
+    names = dict(
+        zip(dataset.areas["area_code"].astype(str), dataset.areas["area_name"].astype(str), strict=False)
+    )
+    result = small_area_access(
+        load_small_areas(path),
+        analysis.service_filter.apply(dataset.services),
+        selection=list(analysis.selection),
+        district_names=names,
+        settings=settings,
+        travel_times=travel,
+    )
+    areas = dataset.areas
+    result.district_areas = areas[areas["area_code"].astype(str).isin(set(analysis.selection))]
+    return result
 
 
 def _headline(analysis: GapAnalysis) -> str:
@@ -218,10 +287,13 @@ def run_report(args: argparse.Namespace) -> int:
             selection=selection,
             small_area_population=dataset.small_area_population,
         )
+        small = compute_small_area_access(dataset, analysis, args)
+        level = getattr(args, "level", None) or "district"
         if level != "district":
             dataset, analysis = at_level(
                 dataset, analysis, level, lookup_for(dataset.areas, dataset.geography)
             )
+        analysis.small_area_access = small
         # Which population column (and vintage) each benchmark's denominator came from.
         column_sources = dataset.population.attrs.get("column_sources", {})
         analysis.summary["denominator_columns"] = {
@@ -250,21 +322,27 @@ def run_report(args: argparse.Namespace) -> int:
     written = [write_atomic(out / name, data) for name, data in files.items()]
 
     # ---- EXPORTS: maps, gaps.xlsx and pack.pdf (gapmap.export, owned by the exports helper).
-    from gapmap.export import write_report_exports
+    maps = not getattr(args, "no_maps", False)
+    pack = not getattr(args, "no_pack", False)
+    xlsx = not getattr(args, "no_xlsx", False)
+    if maps or pack or xlsx:  # the export stack (matplotlib, openpyxl, folium) only when asked for
+        from gapmap.export import write_report_exports
 
-    written += write_report_exports(
-        out,
-        dataset,
-        analysis,
-        title=getattr(args, "title", None),
-        maps=not getattr(args, "no_maps", False),
-        pack=not getattr(args, "no_pack", False),
-        xlsx=not getattr(args, "no_xlsx", False),
-        extras=extras,
-    )
+        written += write_report_exports(
+            out,
+            dataset,
+            analysis,
+            title=getattr(args, "title", None),
+            maps=maps,
+            pack=pack,
+            xlsx=xlsx,
+            extras=extras,
+        )
     # ---- end of EXPORTS
 
     print(_headline(analysis))
+    if analysis.small_area_access is not None:
+        print(small_access_headline(analysis.small_area_access, dataset.config))
     withheld = analysis.summary.get("withheld_confidential", {}).get("note")
     if withheld:
         print(f"note: {withheld}")

@@ -707,10 +707,11 @@ def validate_service_table(
     # ---- confidential
     flag_name = headers.get("confidential", "confidential")
     confidential = np.empty(n, dtype=bool)
+    conf_cells = conf_raw.to_numpy(dtype=object)  # one conversion, not a pandas lookup per row
     for i in range(n):
         value = conf_parsed[i]
         if value is None:
-            if conf_raw.iat[i] == "":
+            if conf_cells[i] == "":
                 value = types[i].confidential if types[i] is not None else True
             else:
                 fix = (
@@ -727,7 +728,7 @@ def validate_service_table(
         confidential[i] = value
     for i in np.flatnonzero(~confidential):
         st = types[i]
-        if st is not None and st.confidential and conf_raw.iat[i] != "":
+        if st is not None and st.confidential and conf_cells[i] != "":
             message = (
                 f"this {st.label.lower()} is marked not confidential, so its location will be shown "
                 "on maps and in exports; refuge addresses are usually secret, as are the locations of other "
@@ -848,12 +849,13 @@ def _optional_flags(canonical: str, raw: pd.Series, out: _Collector) -> np.ndarr
         raw, lambda v: True if v.lower() in _TRUE else False if v.lower() in _FALSE else None
     )
     values = np.empty(len(parsed), dtype=object)
+    cells = raw.to_numpy(dtype=object)  # one conversion, not a pandas lookup per row
     for i, value in enumerate(parsed):
-        if value is None and raw.iat[i] != "":
+        if value is None and cells[i] != "":
             out.error(
                 i,
                 canonical,
-                f"`{canonical}` is {_quote(raw.iat[i])}; write true or false (yes/no, 1/0), "
+                f"`{canonical}` is {_quote(cells[i])}; write true or false (yes/no, 1/0), "
                 "or leave it blank if not known.",
             )
         values[i] = value
@@ -937,6 +939,7 @@ def _list_column(
     parsed = _per_unique(raw, parse)
     values: list[tuple[str, ...]] = []
     singular = canonical.rstrip("s").replace("_", " ")
+    blank = (raw == "").to_numpy(dtype=bool)  # one comparison, not a pandas lookup per row
     for i, (found, bad) in enumerate(parsed):
         for token in bad:
             out.error(
@@ -948,7 +951,7 @@ def _list_column(
                 private=f"unknown {singular}; expected one or more of: {_listing(allowed)}, "
                 "separated by semicolons",
             )
-        if not found and raw.iat[i] == "" and default_attr and types is not None and types[i] is not None:
+        if not found and blank[i] and default_attr and types is not None and types[i] is not None:
             found = tuple(getattr(types[i], default_attr))
         values.append(found)
     return values
@@ -1044,9 +1047,10 @@ def _funding_end(raw: pd.Series, today: date, out: _Collector) -> list:
     parsed = _per_unique(raw, lambda v: parse_date(v) if v else (None, ""))
     values: list = []
     today_ts = pd.Timestamp(today)
+    blank = (raw == "").to_numpy(dtype=bool)
     for i, (stamp, reason) in enumerate(parsed):
         if stamp is None:
-            if raw.iat[i] != "":
+            if not blank[i]:
                 out.error(
                     i,
                     "funding_end",

@@ -257,3 +257,28 @@ def denominator_text(provenance: Mapping[str, Any] | None) -> str:
     if not vintage:
         return f"{label} (column {column}, estimate year not stated in the file)"
     return f"{label}, {vintage} (column {column})"
+
+
+def distance_text(value: Any, unit: str) -> str:
+    """'12.4 km', '35 minutes'; nothing in reach (inf) reads 'none in reach'."""
+    v = _float(value)
+    if v is None:
+        return "none in reach"
+    return f"{number(round(v, 1))} {unit}"
+
+
+def beyond_text(population_beyond: Any, population: Any, threshold: Any, unit: str) -> str:
+    """'14,463 of 117,743 residents (12%) live more than 15 km (straight line) from the nearest one'.
+
+    `unit` is "km" (straight-line distance) or "minutes" (a travel-time file): said every time,
+    because a straight line is not a journey.
+    """
+    how = "km (straight line)" if unit == "km" else unit
+    share = None
+    p, b = _float(population), _float(population_beyond)
+    if p and b is not None:
+        share = b / p
+    return (
+        f"{number(round(b or 0))} of {number(round(p or 0))} residents ({percent(share)}) live more than "
+        f"{number(threshold)} {how} from the nearest one"
+    )

@@ -13,6 +13,10 @@ What it writes (see the README.md it also writes):
   districts have several CSPs).
 - ``population.csv``: denominators per district; ``population_columns.csv`` labels each column
   with its vintage, status, source and the gapmap denominator it feeds.
+- ``small_areas.csv.gz``: England's LSOAs 2021, one row each: code, name, district (LAD24, from
+  the ONS best-fit lookup), geometric centroid in British National Grid metres and Census 2021
+  usual residents (small-area access, `gapmap.access`). Gzipped CSV, about 0.5 MB: columnar
+  formats would need pyarrow, which gapmap does not otherwise depend on.
 
 The build is deterministic: coordinates are snapped to 1e-6 degrees (about 0.1 m) before the
 dissolve, rows are sorted by code, and nothing depends on the clock.
@@ -48,7 +52,21 @@ INPUTS = {
     "region": "lookups/lad24_region24_england.csv",
     "csp": "lookups/lad24_csp24_pfa24_ew.csv",
     "population": "population/la_denominators_lad24_england.csv",
+    "lsoa_centroids": "lsoa/lsoa21_centroids_england.csv",
+    "lsoa_population": "population/lsoa21_usual_residents_census2021_england.csv",
+    "lsoa_lookup": "lookups/lsoa21_ward24_lad24_ew.csv",
 }
+
+#: The built-in small areas' file name and columns (read by `gapmap.access.load_small_areas`).
+SMALL_AREAS_FILE = "small_areas.csv.gz"
+SMALL_AREA_COLUMNS = (
+    "small_area_code",
+    "small_area_name",
+    "district_code",
+    "easting",
+    "northing",
+    "population",
+)
 
 #: population.csv columns: (column, source column or formula, vintage, status, gapmap denominator).
 POPULATION_COLUMNS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -222,6 +240,55 @@ def build_tables(source: Path) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def build_small_areas(source: Path, district_codes: set[str]) -> pd.DataFrame:
+    """England's LSOAs 2021: centroid (BNG metres), Census 2021 usual residents, district.
+
+    The district comes from the ONS LSOA21 -> LAD24 best-fit lookup; the centroid file's own
+    district column must agree with it, and every LSOA must have a population.
+    """
+    cent = _read_csv(source, "lsoa_centroids")
+    pop = _read_csv(source, "lsoa_population")
+    look = _read_csv(source, "lsoa_lookup")
+    look = look[look["lsoa21_code"].str.startswith("E")]
+    frame = cent.merge(pop[["lsoa21_code", "census21_usual_residents"]], on="lsoa21_code", how="left")
+    frame = frame.merge(
+        look[["lsoa21_code", "ltla24_code"]].rename(columns={"ltla24_code": "lookup_lad"}),
+        on="lsoa21_code",
+        how="left",
+        validate="1:1",
+    )
+    if frame["lsoa21_code"].duplicated().any() or len(frame) != len(cent):
+        raise ValueError("LSOA codes must be unique in the centroid file")
+    if (frame["census21_usual_residents"].fillna("") == "").any():
+        raise ValueError(f"LSOAs without a population in {INPUTS['lsoa_population']}")
+    if (frame["lookup_lad"] != frame["ltla24_code"]).any():
+        raise ValueError(f"{INPUTS['lsoa_centroids']} and {INPUTS['lsoa_lookup']} disagree on districts")
+    if not set(frame["lookup_lad"]) <= district_codes:
+        raise ValueError("LSOAs in districts that are not England's 296")
+    out = pd.DataFrame(
+        {
+            "small_area_code": frame["lsoa21_code"],
+            "small_area_name": frame["lsoa21_name"],
+            "district_code": frame["lookup_lad"],
+            "easting": frame["bng_easting"].astype(int),
+            "northing": frame["bng_northing"].astype(int),
+            "population": frame["census21_usual_residents"].astype(int),
+        }
+    )
+    return out.sort_values("small_area_code").reset_index(drop=True)
+
+
+def small_areas_bytes(frame: pd.DataFrame) -> bytes:
+    """The gzipped CSV, byte for byte reproducible (no file name or time in the header)."""
+    import gzip
+    import io
+
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
+        gz.write(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    return buf.getvalue()
+
+
 def build(source: Path = DEFAULT_SOURCE, out: Path = DEFAULT_OUT) -> list[Path]:
     """Write the built-in geography into `out`; returns the paths written."""
     out.mkdir(parents=True, exist_ok=True)
@@ -239,6 +306,9 @@ def build(source: Path = DEFAULT_SOURCE, out: Path = DEFAULT_OUT) -> list[Path]:
             path = out / name
             path.write_text(frame.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
             written.append(path)
+    small = out / SMALL_AREAS_FILE
+    small.write_bytes(small_areas_bytes(build_small_areas(source, set(tables["district"]["code"]))))
+    written.append(small)
     return written
 
 

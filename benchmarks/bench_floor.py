@@ -1,0 +1,286 @@
+"""Near the floor: each figure as a ratio against its anchor measured in the same run (issue 13).
+
+One table, with the machine's load average, of:
+
+- report, tables only (`--no-maps --no-pack --no-xlsx --no-small-areas`), England built in,
+  296 districts x 10,000 services, whole process, against a naive geopandas script doing the
+  least a person would (read the districts and the list, geocode postcodes by a merge, sjoin,
+  count per district, merge population, write a CSV), also a whole process. Target <= 1.5x.
+- engine: `analyse` against a bare `geopandas.sjoin` of the same points, 296 districts, the
+  realistic mix of benchmarks/bench_engine.py (serves lists, `*`, catchments, postcodes) at
+  each size of --sizes (default 10,000 and 90,000; the synthetic postcodes run out at 99,000).
+  Target <= 1.5x at 10k, and flat (the ratio not growing with size).
+- small areas: England's 33,755 LSOAs as areas (Voronoi cells of the built-in centroids clipped
+  to districts), 10,000 services (points near LSOAs, serves lists of LSOAs, catchments, `*`):
+  the engine against a bare sjoin onto the cells (target < 2 s), and small-area access
+  (`gapmap.access.small_area_access`, every LSOA, every type) against the bare pair query
+  its first step needs (an STRtree `dwithin` over the same points; target < 5 s).
+- the England pack (296 districts x 10,000 services; target < 5 s), absolute.
+
+Interleaved runs (so load affects a figure and its anchor alike), medians. The app figures
+(issue 11's) are in benchmarks/bench_app.py; the full LSOA report with every export in
+`--full` (slow: run it alone).
+
+    .venv/bin/python benchmarks/bench_floor.py [--runs 5] [--sizes 10000,90000] [--full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+# The larger engine sizes exceed the row limit meant for uploaded lists (read at import).
+os.environ.setdefault("GAPMAP_MAX_INPUT_ROWS", "2000000")
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+NAIVE_SCRIPT = """
+import sys, geopandas as gpd, pandas as pd
+gpkg, services, postcodes, population, out = sys.argv[1:6]
+areas = gpd.read_file(gpkg, layer="district", engine="pyogrio")
+svc = pd.read_csv(services, dtype=str)
+pc = pd.read_csv(postcodes, dtype=str)[["pcds", "lat", "long"]]
+svc = svc.merge(pc, left_on="postcode", right_on="pcds", how="left")
+lat = pd.to_numeric(svc["latitude"]).fillna(pd.to_numeric(svc["lat"]))
+lon = pd.to_numeric(svc["longitude"]).fillna(pd.to_numeric(svc["long"]))
+pts = gpd.GeoDataFrame(svc[["service_id", "service_type"]], geometry=gpd.points_from_xy(lon, lat), crs=4326)
+joined = gpd.sjoin(pts[pts.geometry.is_valid & ~pts.geometry.is_empty], areas, predicate="within")
+counts = joined.groupby(["code", "service_type"]).size().unstack(fill_value=0)
+pop = pd.read_csv(population, dtype={"district_code": str}).set_index("district_code")
+table = counts.join(pop["census21_persons"], how="right").fillna(0)
+table.to_csv(out)
+"""
+
+
+def median_of(fn: Callable[[], object], runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def interleaved(a: Callable[[], object], b: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Medians of `a` and `b`, run alternately after one warm-up each."""
+    a()
+    b()
+    ta, tb = [], []
+    for _ in range(runs):
+        ta += median_of(a, 1)
+        tb += median_of(b, 1)
+    return statistics.median(ta), statistics.median(tb)
+
+
+def england_inputs(n: int, folder: Path):
+    """England built in + `n` services of bench_engine's realistic mix (validated once)."""
+    from bench_engine import load_services, synthesise
+
+    from gapmap.config import default_config
+    from gapmap.geography import load_england
+
+    config = default_config()
+    england = load_england()
+    areas = england.areas()
+    population = england.population(config)
+    services_csv, postcodes_csv, _ = synthesise(areas, config, n, folder)
+    services = load_services(services_csv, postcodes_csv, areas, config)
+    return config, areas, population, services, services_csv, postcodes_csv
+
+
+def lsoa_inputs(n: int, folder: Path, seed: int = 20261201):
+    """England's LSOAs as areas (Voronoi cells) and `n` services placed among them."""
+    from gapmap.access import load_small_areas, small_area_lonlat
+    from gapmap.access_map import small_area_cells
+    from gapmap.config import default_config
+    from gapmap.errors import ValidationReport
+    from gapmap.geography import load_england
+    from gapmap.services import validate_services
+
+    config = default_config()
+    small = load_small_areas()
+    cells = small_area_cells(small, load_england().districts)
+    areas = gpd.GeoDataFrame(
+        {"area_code": cells["small_area_code"], "area_name": cells["small_area_code"]},
+        geometry=cells.geometry.values,
+        crs=27700,
+    ).to_crs(4326)
+    population = pd.DataFrame({"area_code": small["small_area_code"], "all_persons": small["population"]})
+    lon, lat = small_area_lonlat(small)
+    rng = np.random.default_rng(seed)
+    home = rng.integers(0, len(small), n)
+    kind = rng.choice(
+        ["latlon", "serves", "catchment", "star", "none"], size=n, p=[0.70, 0.20, 0.07, 0.02, 0.01]
+    )
+    types = np.array(list(config.service_types), dtype=object)
+    codes = small["small_area_code"].to_numpy()
+    k = rng.integers(1, 7, n)
+    la = lat[home] + rng.normal(0, 0.003, n)
+    lo = lon[home] + rng.normal(0, 0.003, n)
+    la[kind == "none"], lo[kind == "none"] = 50.45, -3.0
+    located = np.isin(kind, ["latlon", "catchment", "none"])
+    frame = pd.DataFrame(
+        {
+            "service_id": [f"L{i:06d}" for i in range(n)],
+            "name": [f"Service {i}" for i in range(n)],
+            "service_type": types[rng.integers(0, len(types), n)],
+            "latitude": np.where(located, la.round(6), np.nan),
+            "longitude": np.where(located, lo.round(6), np.nan),
+            "serves": [
+                "*" if kd == "star" else ";".join(codes[h : h + kk]) if kd == "serves" else ""
+                for kd, h, kk in zip(kind, home, k, strict=True)
+            ],
+            "catchment_km": np.where(kind == "catchment", rng.uniform(3, 25, n).round(1), np.nan),
+            "confidential": np.where(kind == "catchment", "false", ""),
+        }
+    )
+    path = folder / "lsoa_services.csv"
+    frame.to_csv(path, index=False)
+    services = validate_services(path, config=config, areas=areas, report=ValidationReport())
+    return config, areas, population, services, small
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--sizes", default="10000,90000", help="engine sizes, comma-separated (< 99,000: synthetic postcodes)"
+    )
+    parser.add_argument("--full", action="store_true", help="also the LSOA report with every export (slow)")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    rows: list[tuple[str, str, str, str, str]] = []  # figure, median, anchor, ratio, target
+
+    def add(name: str, value: float, anchor: float | None, target: str, unit: str = "s") -> None:
+        ratio = f"{value / anchor:.2f}x" if anchor else "-"
+        anchor_text = f"{anchor:.3f} {unit}" if anchor else "-"
+        rows.append((name, f"{value:.3f} {unit}", anchor_text, ratio, target))
+        print(f"  {name}: {value:.3f} {unit} (anchor {anchor_text}, {ratio})", flush=True)
+
+    from gapmap.access import AccessSettings, small_area_access, straight_line_pairs
+    from gapmap.engine import analyse
+    from gapmap.geography import data_dir
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        # ---- report (tables only) against the naive script, whole processes
+        config, areas, population, services, services_csv, postcodes_csv = england_inputs(sizes[0], tmp)
+        naive = tmp / "naive.py"
+        naive.write_text(NAIVE_SCRIPT)
+        report_argv = [sys.executable, "-m", "gapmap", "report", "--services", str(services_csv)]
+        report_argv += ["--postcodes", str(postcodes_csv), "--out", str(tmp / "report"), "--no-maps"]
+        report_argv += ["--no-pack", "--no-xlsx", "--no-small-areas"]
+        naive_argv = [sys.executable, str(naive), str(data_dir() / "england.gpkg"), str(services_csv)]
+        naive_argv += [str(postcodes_csv), str(data_dir() / "population.csv"), str(tmp / "naive.csv")]
+        t_report, t_naive = interleaved(
+            lambda: subprocess.run(report_argv, cwd=REPO, capture_output=True, check=True),
+            lambda: subprocess.run(naive_argv, cwd=REPO, capture_output=True, check=True),
+            args.runs,
+        )
+        add(f"report, tables only, 296 x {sizes[0]:,} (vs naive script)", t_report, t_naive, "<= 1.5x")
+
+        # ---- engine against a bare sjoin, at each size
+        for n in sizes:
+            if n != sizes[0]:
+                config, areas, population, services, *_ = england_inputs(n, tmp)
+            located = services[services.geometry.notna()]
+            points = gpd.GeoDataFrame(
+                {"service_id": located["service_id"]}, geometry=located.geometry.values, crs=4326
+            )
+            plain = areas[["area_code", "area_name", "geometry"]]
+            t_engine, t_sjoin = interleaved(
+                lambda: analyse(areas, population, services, config),  # noqa: B023
+                lambda: gpd.sjoin(points, plain),  # noqa: B023
+                args.runs,
+            )
+            add(f"engine, 296 x {n:,} realistic mix (vs bare sjoin)", t_engine, t_sjoin, "<= 1.5x, flat")
+
+        # ---- the England pack
+        from gapmap.dataset import Dataset
+        from gapmap.errors import ValidationReport
+        from gapmap.pack import partnership_pack
+
+        config, areas, population, services, *_ = england_inputs(sizes[0], tmp)
+        analysis = analyse(areas, population, services, config)
+        dataset = Dataset(areas, population, services, config, ValidationReport(), {}, False)
+        t_pack = statistics.median(
+            median_of(lambda: partnership_pack(dataset, analysis), max(1, args.runs // 2))
+        )
+        add(f"England pack, 296 x {sizes[0]:,}", t_pack, None, "< 5 s")
+
+        # ---- small areas
+        config, areas, population, services, small = lsoa_inputs(sizes[0], tmp)
+        located = services[services.geometry.notna()]
+        points = gpd.GeoDataFrame(
+            {"service_id": located["service_id"]}, geometry=located.geometry.values, crs=4326
+        )
+        plain = areas[["area_code", "area_name", "geometry"]]
+        t_engine, t_sjoin = interleaved(
+            lambda: analyse(areas, population, services, config),
+            lambda: gpd.sjoin(points, plain),
+            args.runs,
+        )
+        add(f"engine, 33,755 LSOAs x {sizes[0]:,} (vs bare sjoin)", t_engine, t_sjoin, "< 2 s")
+        from gapmap.access import _public_services
+
+        public = _public_services(services)
+        sx, sy = public["x"].to_numpy(), public["y"].to_numpy()
+        ox, oy = small["x"].to_numpy(), small["y"].to_numpy()
+        radius = AccessSettings().catchment * 1000
+
+        def bare_pairs() -> object:
+            import shapely
+
+            tree = shapely.STRtree(shapely.points(sx, sy))
+            return tree.query(shapely.points(ox, oy), predicate="dwithin", distance=radius)
+
+        _ = straight_line_pairs  # the fast path's own pair finder is inside small_area_access
+        t_access, t_pairs = interleaved(lambda: small_area_access(small, services), bare_pairs, args.runs)
+        add(f"access, 33,755 LSOAs x {sizes[0]:,} (vs bare pair query)", t_access, t_pairs, "< 5 s")
+
+        if args.full:
+            areas.to_file(tmp / "lsoa.gpkg", engine="pyogrio")
+            population.to_csv(tmp / "lsoa_pop.csv", index=False)
+            full_argv = [
+                sys.executable,
+                "-m",
+                "gapmap",
+                "report",
+                "--services",
+                str(tmp / "lsoa_services.csv"),
+            ]
+            full_argv += ["--boundaries", str(tmp / "lsoa.gpkg"), "--population", str(tmp / "lsoa_pop.csv")]
+            full_argv += ["--out", str(tmp / "full")]
+            t0 = time.perf_counter()
+            subprocess.run(full_argv, cwd=REPO, capture_output=True, check=False, timeout=1800)
+            t_full = time.perf_counter() - t0
+            rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+            add("full report, 33,755 LSOAs, every export", t_full, None, "< 60 s")
+            rows.append(("  max RSS of a child process", f"{rss:.2f} GiB", "-", "-", "< 2 GiB"))
+
+    load = os.getloadavg()
+    print()
+    print(f"Near the floor (issue 13): medians of {args.runs} interleaved runs; load average "
+          f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
+    header = ("figure", "median", "anchor (same run)", "ratio", "target")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+    for r in [header, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
