@@ -864,6 +864,16 @@ def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> Non
 
     neighbourhood_access(dataset, analysis, area_code)
 
+    from gapmap.interventions import default_catalogue, patchwork_options
+
+    options = patchwork_options(analysis, default_catalogue(), area_code=area_code)
+    if len(options):
+        st.markdown(
+            "**What would fill its patchwork gaps** (evidence-rated, seed 002; costs: Need and options tab)"
+        )
+        shown = ["tier", "cohort", "intervention", "evidence", "impact", "unit_cost", "cost_per"]
+        st.dataframe(options[shown], hide_index=True, width="stretch", key="profile_options")
+
     st.markdown("**Services serving this area**")
     serving = services_serving(analysis, dataset.services, area_code)
     st.dataframe(serving_table(serving, config), hide_index=True, width="stretch", key="profile_services")
@@ -1083,6 +1093,114 @@ def show_comparison(comparison: Any) -> None:
         st.dataframe(cells, hide_index=True, width="stretch", key="compare_cells")
 
 
+def closing_tab(dataset: Dataset, analysis: GapAnalysis, role: str, district: dict[str, Any]) -> None:
+    """Need against provision, what would fill each gap and its cost, and what-if scenarios.
+
+    `district` holds the district dataset, selection, level and vintage: a scenario changes the
+    district service list and is scored as the page is (rolled up to the level when one is chosen).
+    """
+    from gapmap.commissioning import (
+        area_profile as commissioning_profile,
+    )
+    from gapmap.commissioning import (
+        build_commissioning,
+        changes_view,
+        demand_view,
+        demo_demand_path,
+        example_scenario_text,
+    )
+    from gapmap.demand import demand_for, load_demand
+    from gapmap.scenarios import list_scenarios, parse_scenario, run_scenario, save_scenario
+
+    st.subheader("Demand: need against provision")
+    upload = st.file_uploader("Demand table (CSV or Excel)", type=["csv", "xlsx"], key="demand_file")
+    use_demo = dataset.is_demo and st.checkbox("Use the demo county's demand table", key="demand_demo")
+    demand = None
+    if upload is not None:
+        demand = load_demand(None, dataset.config, content=upload.getvalue(), name=upload.name)
+    elif use_demo:
+        demand = load_demand(demo_demand_path(), dataset.config)
+    full, notes = demand_for(analysis, dataset.services, dataset.population, dataset.config, demand)
+    table = demand_view(full)
+    if len(table):
+        st.dataframe(table, hide_index=True, width="stretch", key="demand_rows")
+        for note in notes:
+            st.caption(note)
+    else:
+        st.caption("No demand data: upload a demand table (area_code, period, marac_cases, ...).")
+
+    extras = build_commissioning(dataset, full)
+    names = dict(zip(analysis.coverage["area_code"], analysis.coverage["area_name"], strict=False))
+    codes = list(analysis.selection)
+    st.subheader("What is missing, what would fill it, roughly what it costs")
+    area = st.selectbox("Area", codes, format_func=lambda c: names.get(c, c), key="closing_area")
+    if area:
+        prof = commissioning_profile(full, extras, dataset.config, area)
+        for heading, key in (
+            ("What is missing", "missing"),
+            ("What the evidence says", "options"),
+            ("Roughly what it costs", "costs"),
+        ):
+            st.markdown(f"**{heading}**")
+            st.markdown("\n".join(f"- {md(line)}" for line in prof[key]) or "- Nothing.")
+
+    st.subheader("What if? A scenario")
+    text = st.text_area(
+        "Scenario (TOML: add, remove or change services)",
+        value=example_scenario_text(dataset.is_demo),
+        height=260,
+        key="scenario_text",
+    )
+    if st.button("Score this scenario", key="scenario_run"):
+        scenario = parse_scenario(text.encode("utf-8"), "scenario.toml")
+        st.session_state["scenario_result"] = run_scenario(
+            district["dataset"],
+            scenario,
+            before=full,
+            analyse_fn=lambda services: demand_for(
+                run_analysis_for(district, analysis, services),
+                services,
+                dataset.population,
+                dataset.config,
+                demand,
+            )[0],
+        )
+    result = st.session_state.get("scenario_result")
+    if result is not None:
+        changes, figures = changes_view(result)
+        st.markdown(f"**{md(result.scenario.name)}**: the saved list is not changed.")
+        st.dataframe(changes, hide_index=True, width="stretch", key="scenario_changes")
+        st.dataframe(figures, hide_index=True, width="stretch", key="scenario_figures")
+    if auth.allows(role, "save") and st.button("Save this scenario", key="scenario_save"):
+        path = save_scenario(text.encode("utf-8"), "scenario.toml")
+        st.success(f"Saved as {path.name}.")
+    saved = list_scenarios()
+    if saved:
+        st.markdown("**Saved scenarios**")
+        st.dataframe(saved, hide_index=True, width="stretch", key="scenario_list")
+
+
+def run_analysis_for(district: dict[str, Any], analysis: GapAnalysis, services: Any) -> GapAnalysis:
+    """The current view's analysis (profile, vintage, filter, selection, level) of another list."""
+    dataset = district["dataset"]
+    found = analyse(
+        dataset.areas,
+        dataset.population,
+        services,
+        dataset.config,
+        profile=analysis.profile.id,
+        service_filter=analysis.service_filter,
+        selection=district["selection"] or None,
+        small_area_population=dataset.small_area_population,
+        population_vintage=district["vintage"],
+    )
+    if district["level"] != "district":
+        from gapmap.levels import at_level
+
+        found = at_level(dataclasses.replace(dataset, services=services), found, district["level"])[1]
+    return found
+
+
 def export_tab(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], title: str) -> None:
     st.markdown("Exports use the current view: dataset, areas, benchmark, colouring and filters.")
     map_options = {k: view[k] for k in ("colour_by", "benchmark_id", "tier", "cohort")}
@@ -1196,6 +1314,12 @@ def page(role: str) -> None:
         selection,
         view["population_vintage"],
     )
+    district = {
+        "dataset": dataset,
+        "selection": selection,
+        "level": level,
+        "vintage": view["population_vintage"],
+    }
     view["cliff"] = None
     if view["service_filter"].on is not None:
         from gapmap.cliff import funding_cliff
@@ -1231,12 +1355,13 @@ def page(role: str) -> None:
 
     # Lazy tabs: only the open tab runs, so the first page (the map) arrives sooner and a
     # change of filter recomputes only what that tab shows.
-    names = ["Map", "Gaps", "Patchwork", "Services", "Export", "Method"]
+    names = ["Map", "Gaps", "Patchwork", "Need and options", "Services", "Export", "Method"]
     tabs = dict(zip(names, st.tabs(names, key="tab", on_change="rerun"), strict=True))
     sections = {
         "Map": lambda: map_tab(dataset, analysis, services, view),
         "Gaps": lambda: gaps_tab(dataset, analysis, view),
         "Patchwork": lambda: patchwork_tab(dataset, analysis),
+        "Need and options": lambda: closing_tab(dataset, analysis, role, district),
         "Services": lambda: services_tab(dataset, services, choice_label, role),
         "Export": lambda: export_tab(dataset, analysis, view, title),
         "Method": lambda: method_tab(dataset, view, analysis),

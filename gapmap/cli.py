@@ -33,6 +33,18 @@ def _add_input_args(p: argparse.ArgumentParser, services_required: bool) -> None
     p.add_argument("--benchmarks", type=Path, help="your own vocabulary/benchmark TOML file")
 
 
+def _add_commissioning_args(p: argparse.ArgumentParser, *, report: bool) -> None:
+    """Demand, interventions, unit costs and scenarios (issue 12; gapmap.commissioning)."""
+    p.add_argument("--demand", type=Path, help="demand table (CSV or XLSX): area_code, period, measures")
+    p.add_argument("--interventions", type=Path, help="your own interventions catalogue (TOML)")
+    p.add_argument("--unit-costs", type=Path, help="your own unit costs (TOML or CSV/XLSX)")
+    if report:
+        p.add_argument("--period", help="demand period to use (default: the latest in the table)")
+        p.add_argument("--scenario", type=Path, help="what-if scenario (TOML or CSV) to score before/after")
+    else:
+        p.add_argument("--scenario", type=Path, help="what-if scenario (TOML or CSV) to check")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gapmap",
@@ -43,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check input files and print every problem found")
     _add_input_args(p, services_required=True)
     p.add_argument("--areas", help=AREAS_HELP + "; checked and listed")
+    _add_commissioning_args(p, report=False)
 
     p = sub.add_parser("report", help="score benchmarks and the patchwork; write tables, maps and the pack")
     _add_input_args(p, services_required=False)
@@ -72,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-maps", action="store_true", help="skip map.png, map.pdf and map.html")
     p.add_argument("--no-pack", action="store_true", help="skip pack.pdf")
     p.add_argument("--no-xlsx", action="store_true", help="skip gaps.xlsx")
+    _add_commissioning_args(p, report=True)
     g = p.add_argument_group(
         "small-area access (LSOAs built in for England; straight-line km unless --travel-times)"
     )
@@ -122,6 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--areas", help=AREAS_HELP + "; the figures compared cover these areas only")
     p.add_argument("--dir", type=Path, help="folder of saved versions (default: data/services/saved)")
 
+    p = sub.add_parser("scenarios", help="save and list what-if scenarios (kept beside saved versions)")
+    sc = p.add_subparsers(dest="scenarios_command", required=True, metavar="ACTION")
+    u = sc.add_parser("list", help="list saved scenarios")
+    u.add_argument("--dir", type=Path, help="scenarios folder (default: beside the saved versions)")
+    u = sc.add_parser("save", help="check a scenario file and save it")
+    u.add_argument("file", type=Path)
+    u.add_argument("--dir", type=Path, help="scenarios folder (default: beside the saved versions)")
+
     p = sub.add_parser("users", help="who may sign in when gapmap is served to a network")
     users = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     file_help = "users file (default: GAPMAP_USERS_FILE, else data/users.json)"
@@ -168,10 +190,33 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             names = dict(zip(dataset.areas["area_code"], dataset.areas["area_name"], strict=True))
             listed = ", ".join(f"{names.get(c, c)} ({c})" for c in codes or ())
             selection_line = f"Selection: {len(codes or ())} area(s): {listed}"
+    if report.ok:
+        from gapmap.commissioning import check_inputs
+
+        check_inputs(args, report, dataset)
     print(report.to_text())
     if selection_line and report.ok:
         print(selection_line)
     return 0 if report.ok else 1
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from gapmap.scenarios import list_scenarios, save_scenario
+
+    if args.scenarios_command == "save":
+        try:
+            path = save_scenario(args.file.read_bytes(), args.file.name, root=args.dir)
+        except OSError as exc:
+            print(f"error: cannot read {args.file.name}: {exc.strerror}", file=sys.stderr)
+            return 1
+        print(f"saved {path}")
+        return 0
+    rows = list_scenarios(args.dir)
+    if not rows:
+        print("No saved scenarios.")
+    for r in rows:
+        print(f"{r['saved']}  {r['file']}  {r['name']} ({r['actions']} action(s))")
+    return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -282,6 +327,7 @@ COMMANDS = {
     "save": _cmd_save,
     "compare": _cmd_compare,
     "users": _cmd_users,
+    "scenarios": _cmd_scenarios,
 }
 
 

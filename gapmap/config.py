@@ -110,6 +110,8 @@ class Profile:
     label: str
     benchmarks: tuple[Benchmark, ...]
     default: bool = False
+    #: Demand-based benchmarks as raw TOML tables (parsed and checked by `gapmap.demand`).
+    demand_benchmarks: tuple[dict[str, Any], ...] = ()
     #: Where the profile departs from the standards it cites; shown with every output made under it.
     caveat: str = ""
 
@@ -139,6 +141,8 @@ class Config:
     service_types: dict[str, ServiceType]
     denominators: dict[str, dict[str, Any]]
     profiles: dict[str, Profile] = field(default_factory=dict)
+    #: `[demand_measures]`: measure id -> label, unit, meaning, source (see `gapmap.demand`).
+    demand_measures: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: A confidential service is never attributed to an area with fewer residents than this
     #: (`[confidentiality] min_area_population`); see `gapmap.engine` ("Confidential services").
     min_confidential_population: float = DEFAULT_MIN_CONFIDENTIAL_POPULATION
@@ -459,11 +463,14 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
             )
         if not benches:
             err(f"profile `{pid}` has no benchmarks")
+        # A profile without its own demand benchmarks uses the top-level `[[demand_benchmarks]]`.
+        demand = prof.get("demand_benchmarks", raw.get("demand_benchmarks", []))
         profiles[pid] = Profile(
             pid,
             prof.get("label", pid),
             tuple(benches),
             bool(prof.get("default", False)),
+            demand_benchmarks=tuple(d for d in demand if isinstance(d, dict)),
             caveat=" ".join(str(prof.get("caveat", "")).split()),
         )
     if not profiles:
@@ -488,6 +495,7 @@ def _build(raw: dict[str, Any], file_label: str) -> Config:
         service_types=service_types,
         denominators=denominators,
         profiles=profiles,
+        demand_measures=dict(raw.get("demand_measures", {})),
         min_confidential_population=min_population,
     )
 

@@ -8,6 +8,7 @@ an analysis in, UTF-8 bytes out; text a spreadsheet would run as a formula is de
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -81,16 +82,27 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     return csv_frame(frame).to_csv(index=False, na_rep="", lineterminator="\n").encode("utf-8")
 
 
+def _figure_label(row: dict, bench: Any) -> str:
+    """The row in words; a demand row's own reading says it best (gapmap.demand)."""
+    reading = row.get("reading")
+    if row.get("basis") == "demand" and isinstance(reading, str) and reading:
+        return f"{wording.status_label(row.get('status'))}: {reading}"
+    return wording.figure_text(row, bench)
+
+
 def gaps_labelled(analysis: GapAnalysis) -> pd.DataFrame:
     """The engine's gap rows with the label columns of gaps.csv (`GAPS_CSV_COLUMNS`)."""
     gaps = analysis.gaps
     if "denominator_source" not in gaps.columns:  # a frame built by hand, not by the engine
         gaps = gaps.assign(denominator_source="")
+    # Frames made before demand rows existed (or by hand) lack basis/period/reading.
+    missing = {"basis": "population", "period": "", "reading": ""}
+    gaps = gaps.assign(**{c: v for c, v in missing.items() if c not in gaps.columns})
     benches = {b.id: b for b in analysis.profile.benchmarks}
     records = gaps.to_dict("records")
     return gaps.assign(
         status_label=[wording.status_label(r["status"]) for r in records],
-        figure_label=[wording.figure_text(r, benches.get(r["benchmark_id"])) for r in records],
+        figure_label=[_figure_label(r, benches.get(r["benchmark_id"])) for r in records],
         profile=analysis.profile.id,
         profile_caveat=analysis.profile.caveat,
     )

@@ -126,6 +126,11 @@ GAPS_COLUMNS: tuple[str, ...] = (
     "status",
     "unmeasured_services",
     "withheld_confidential",
+    # population | demand (gapmap.demand adds rows from a demand table beside these)
+    "basis",
+    # demand rows only: the demand table's period, and the row's meaning in words
+    "period",
+    "reading",
 )
 COVERAGE_COLUMNS: tuple[str, ...] = ("area_code", "area_name", "tier", "cohort", "services", "patchwork_gap")
 ACCESS_COLUMNS: tuple[str, ...] = ("area_code", "area_name", "service_type", "nearest_km")
@@ -1396,8 +1401,15 @@ def _gaps_frame(blocks: list[dict[str, Any]], sel_codes: np.ndarray, sel_names: 
             cols["status"].append(np.asarray(status, dtype=object))
             cols["unmeasured_services"].append(np.asarray(unmeasured, dtype=np.int64))
             cols["withheld_confidential"].append(np.full(k, block["withheld"], dtype=np.int64))
-    data = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in cols.items()}
+    data = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in cols.items() if c not in _TEXT_EXTRA}
+    n = len(data["area_code"])
+    data["basis"] = np.full(n, "population", dtype=object)
+    data["period"] = np.full(n, "", dtype=object)
+    data["reading"] = np.full(n, "", dtype=object)
     return pd.DataFrame(data, columns=list(GAPS_COLUMNS))
+
+
+_TEXT_EXTRA = ("basis", "period", "reading")
 
 
 def _access(

@@ -306,7 +306,12 @@ def service_table(services: Any, config: Any) -> pd.DataFrame:
 
 
 def gaps_xlsx_bytes(
-    dataset: Any, analysis: Any, *, title: str | None = None, today: date | None = None
+    dataset: Any,
+    analysis: Any,
+    *,
+    title: str | None = None,
+    today: date | None = None,
+    extras: Any = None,
 ) -> bytes:
     """The workbook report writers paste from.
 
@@ -366,6 +371,14 @@ def gaps_xlsx_bytes(
         service_table(analysed_services(analysis, dataset.services), config),
         status_column=None,
     )
+    if extras is not None:
+        # Commissioning sheets (gapmap.commissioning): options per gap, costs, catalogue, scenario.
+        _write_table(sheet("Options"), extras.options, status_column=None)
+        _write_table(sheet("Costs"), extras.costs, status_column=None)
+        _write_table(sheet("Interventions"), extras.catalogue_table, status_column=None)
+        if extras.scenario is not None:
+            _write_table(sheet("Scenario changes"), extras.scenario.changes, status_column=None)
+            _write_table(sheet("Scenario before-after"), extras.scenario.figures, status_column=None)
 
     buf = io.BytesIO()
     wb.save(buf)
@@ -551,6 +564,7 @@ def write_report_exports(
     pack: bool = True,
     xlsx: bool = True,
     today: date | None = None,
+    extras: Any = None,
 ) -> list[Path]:
     """Write map.png, map.pdf, map.html, gaps.xlsx and pack.pdf into `out` (atomically).
 
@@ -575,12 +589,16 @@ def write_report_exports(
                 written.append(write_atomic(out / name, data))
     if xlsx:
         written.append(
-            write_atomic(out / "gaps.xlsx", gaps_xlsx_bytes(dataset, analysis, title=title, today=today))
+            write_atomic(
+                out / "gaps.xlsx", gaps_xlsx_bytes(dataset, analysis, title=title, today=today, extras=extras)
+            )
         )
     if pack:
         from gapmap.pack import partnership_pack
 
         written.append(
-            write_atomic(out / "pack.pdf", partnership_pack(dataset, analysis, title=title, today=today))
+            write_atomic(
+                out / "pack.pdf", partnership_pack(dataset, analysis, title=title, today=today, extras=extras)
+            )
         )
     return written

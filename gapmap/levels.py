@@ -140,6 +140,9 @@ def _row(code, name, bench, d, required, provided, ratio, shortfall, status, unm
         "shortfall": shortfall,
         "status": status,
         "unmeasured_services": unmeasured,
+        "basis": "population",
+        "period": "",
+        "reading": "",
     }
 
 

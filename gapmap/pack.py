@@ -300,7 +300,7 @@ def population_line(analysis: Any) -> str:
         dict.fromkeys(
             str(entries.get(b.id, {}).get("denominator_source", ""))
             for b in analysis.profile.benchmarks
-            if b.scope == "area"
+            if b.scope == "area" and entries.get(b.id, {}).get("basis") != "demand"
         )
     )
     return "; ".join(u for u in used if u) or "not needed (counts of services only)"
@@ -671,7 +671,9 @@ def _method_pages(dataset: Any, analysis: Any, *, today: date) -> list[Figure]:
         flow.text(f"{bench.label}: {benchmark_definition(bench)}.", fontsize=9.5, weight="bold")
         if bench.scope == "area":
             provenance = entries.get(bench.id, {}).get("denominator_source", "")
-            flow.text(f"Population: {provenance}.", fontsize=8.5, indent=0.02, gap=0.002)
+            # Demand benchmarks (gapmap.demand) divide a demand measure, not a population.
+            basis = "Demand" if entries.get(bench.id, {}).get("basis") == "demand" else "Population"
+            flow.text(f"{basis}: {provenance}.", fontsize=8.5, indent=0.02, gap=0.002)
         flow.text(f"Source: {citation_text(bench)}", fontsize=8.5, style="italic", indent=0.02, gap=0.004)
     chosen = (analysis.summary or {}).get("population_vintage", "")
     chosen_text = (
@@ -877,7 +879,18 @@ def _contents_page(entries: Sequence[tuple[str, int]], *, is_demo: bool, today: 
     return fig
 
 
-def _sections(dataset: Any, analysis: Any, *, title: str, today: date) -> list[tuple[str, list[Figure]]]:
+def _extra_pages(dataset: Any, analysis: Any, extras: Any, *, today: date) -> list[Figure]:
+    """Commissioning pages (options, costs, scenario: `gapmap.pack_commissioning`), if any."""
+    if extras is None:
+        return []
+    from gapmap.pack_commissioning import commissioning_pages
+
+    return commissioning_pages(dataset, analysis, extras, today=today)
+
+
+def _sections(
+    dataset: Any, analysis: Any, *, title: str, today: date, extras: Any = None
+) -> list[tuple[str, list[Figure]]]:
     """The pack's sections in order: (title for the contents list, pages)."""
     sections: list[tuple[str, list[Figure]]] = [
         ("Cover: headline figures", [_cover(dataset, analysis, title=title, today=today)])
@@ -905,12 +918,22 @@ def _sections(dataset: Any, analysis: Any, *, title: str, today: date) -> list[t
     cliff = _cliff(dataset, analysis)
     if cliff is not None:
         sections.append(("Funding cliff", list(_cliff_pages(dataset, cliff, today=today))))
+    extra = _extra_pages(dataset, analysis, extras, today=today)
+    if extra:
+        # Issue 12: per area what is missing, what would fill it and its cost; the catalogue;
+        # a scenario's before and after.
+        sections.append(("Closing the gaps: options, costs and scenario", extra))
     sections.append(("Method and sources", _method_pages(dataset, analysis, today=today)))
     return sections
 
 
 def pack_figures(
-    dataset: Any, analysis: Any, *, title: str | None = None, today: date | None = None
+    dataset: Any,
+    analysis: Any,
+    *,
+    title: str | None = None,
+    today: date | None = None,
+    extras: Any = None,
 ) -> Iterator[Figure]:
     """The pack's pages: the cover, a contents list, then each section; every page numbered.
 
@@ -919,7 +942,7 @@ def pack_figures(
     """
     today = today or date.today()
     title = title or DEFAULT_TITLE
-    sections = _sections(dataset, analysis, title=title, today=today)
+    sections = _sections(dataset, analysis, title=title, today=today, extras=extras)
     entries, page = [], 3  # after the cover and the contents page
     for name, figs in sections[1:]:
         entries.append((name, page))
@@ -931,7 +954,7 @@ def pack_figures(
     yield from pages
 
 
-def page_count(dataset: Any, analysis: Any) -> int:
+def page_count(dataset: Any, analysis: Any, extras: Any = None) -> int:
     """How many pages `pack_figures` yields (for a progress bar)."""
     n_maps = sum(b.scope == "area" for b in analysis.profile.benchmarks) + 1
     n_areas = analysis.coverage["area_code"].nunique()
@@ -943,7 +966,8 @@ def page_count(dataset: Any, analysis: Any) -> int:
     n_method = len(_method_pages(dataset, analysis, today=date.today()))
     cliff = _cliff(dataset, analysis)
     n_cliff = 0 if cliff is None else len(list(_chunks(len(cliff.services), GAP_ROWS_PER_PAGE))) + 1
-    return 2 + n_maps + n_matrix + n_gaps + n_cliff + n_method + _small_access_page_count(analysis)
+    n_extra = len(_extra_pages(dataset, analysis, extras, today=date.today()))
+    return 2 + n_maps + n_matrix + n_gaps + n_cliff + n_extra + n_method + _small_access_page_count(analysis)
 
 
 def partnership_pack(
@@ -953,18 +977,21 @@ def partnership_pack(
     title: str | None = None,
     today: date | None = None,
     progress: Callable[[int, int], None] | None = None,
+    extras: Any = None,
 ) -> bytes:
     """The whole pack as PDF bytes (vector, searchable text).
 
     `progress(done, total)` is called after each page (a county takes a few seconds, all of
     England about a minute), so the app can show a progress bar.
     """
-    total = page_count(dataset, analysis) if progress is not None else 0
+    total = page_count(dataset, analysis, extras) if progress is not None else 0
     buf = io.BytesIO()
     metadata = {"Title": title or DEFAULT_TITLE, "Creator": "gapmap"}
     # TrueType fonts (type 42) keep the PDF's text searchable/extractable; rc_context restores it.
     with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(buf, metadata=metadata) as pdf:
-        for done, fig in enumerate(pack_figures(dataset, analysis, title=title, today=today), start=1):
+        for done, fig in enumerate(
+            pack_figures(dataset, analysis, title=title, today=today, extras=extras), start=1
+        ):
             pdf.savefig(plain_text(fig), facecolor="white")
             if progress is not None:
                 progress(done, max(total, done))

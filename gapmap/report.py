@@ -24,6 +24,7 @@ With invalid inputs it prints the validation report, writes nothing and returns 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -251,6 +252,30 @@ def run_report(args: argparse.Namespace) -> int:
             postcodes=args.postcodes,
             benchmarks=args.benchmarks,
         )
+        selection = select_areas(getattr(args, "areas", None), dataset.areas, dataset.geography)
+        level = getattr(args, "level", None) or "district"
+        district_dataset = dataset
+
+        def analyse_services(services):
+            """The report's analysis (profile, vintage, filter, selection, level) of a service list."""
+            found = analyse(
+                district_dataset.areas,
+                district_dataset.population,
+                services,
+                district_dataset.config,
+                profile=getattr(args, "profile", None),
+                population_vintage=getattr(args, "population_vintage", None),
+                service_filter=ServiceFilter(on=on),
+                selection=selection,
+                small_area_population=district_dataset.small_area_population,
+            )
+            if level != "district":
+                lookup = lookup_for(district_dataset.areas, district_dataset.geography)
+                found = at_level(
+                    dataclasses.replace(district_dataset, services=services), found, level, lookup
+                )[1]
+            return found
+
         analysis = analyse(
             dataset.areas,
             dataset.population,
@@ -259,7 +284,7 @@ def run_report(args: argparse.Namespace) -> int:
             profile=getattr(args, "profile", None),
             population_vintage=getattr(args, "population_vintage", None),
             service_filter=ServiceFilter(on=on),
-            selection=select_areas(getattr(args, "areas", None), dataset.areas, dataset.geography),
+            selection=selection,
             small_area_population=dataset.small_area_population,
         )
         small = compute_small_area_access(dataset, analysis, args)
@@ -276,7 +301,15 @@ def run_report(args: argparse.Namespace) -> int:
         }
         if dataset.geography == ENGLAND_ID:
             analysis.summary["attribution"] = ATTRIBUTION
+        # Demand rows, options, costs and a scenario (issue 12): gapmap.commissioning. The
+        # scenario is applied to the district list and scored at the report's level.
+        from gapmap.commissioning import prepare_report
+
+        analysis, extras, extra_files, extra_lines = prepare_report(
+            args, dataset, analysis, analyse_services, scenario_dataset=district_dataset
+        )
         files = report_files(analysis, sources=dataset.sources, is_demo=dataset.is_demo)
+        files.update(extra_files)
     except GapmapInputError as exc:
         print(exc.report.to_text())
         print("Nothing was written.")
@@ -296,7 +329,14 @@ def run_report(args: argparse.Namespace) -> int:
         from gapmap.export import write_report_exports
 
         written += write_report_exports(
-            out, dataset, analysis, title=getattr(args, "title", None), maps=maps, pack=pack, xlsx=xlsx
+            out,
+            dataset,
+            analysis,
+            title=getattr(args, "title", None),
+            maps=maps,
+            pack=pack,
+            xlsx=xlsx,
+            extras=extras,
         )
     # ---- end of EXPORTS
 
@@ -306,6 +346,8 @@ def run_report(args: argparse.Namespace) -> int:
     withheld = analysis.summary.get("withheld_confidential", {}).get("note")
     if withheld:
         print(f"note: {withheld}")
+    for line in extra_lines:
+        print(line)
     if dataset.is_demo:
         print("(demo data: the fictional county, not real provision)")
     for path in written:

@@ -119,7 +119,13 @@ SERVICE_COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "undisclosed_address",
     ),
     "intervention": ("intervention", "intervention_name", "named_intervention"),
+    # Optional activity (gapmap.demand sums it to areas as unmet need); kept only when given.
+    "referrals": ("referrals", "referrals_received"),
+    "referrals_declined": ("referrals_declined", "declined_referrals", "referrals_refused"),
+    "waiting_list": ("waiting_list", "waiting", "people_waiting"),
 }
+#: Activity columns carried on the services frame only when the list has them.
+ACTIVITY_COLUMNS: tuple[str, ...] = ("referrals", "referrals_declined", "waiting_list")
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("name", "service_type")
 
@@ -764,6 +770,9 @@ def validate_service_table(
     units = _capacity_units(col("capacity_unit"), types, config, out)
     hours = _hours(col("hours"), config, out)
     funding = _funding_end(col("funding_end"), today, out)
+    activity = {
+        c: _number_column(c, col(c), out, minimum=0.0, strict=False) for c in ACTIVITY_COLUMNS if c in headers
+    }
 
     # ---- location
     lat, lon, postcode, source = _locate(cells, col, postcodes, out, n)
@@ -828,8 +837,10 @@ def validate_service_table(
             "source_row": rows.astype(int),
         }
     )
+    for c, values in activity.items():
+        frame[c] = values
     result = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=settings.WGS84_EPSG))
-    return result[list(SERVICE_COLUMNS)]
+    return result[[*SERVICE_COLUMNS, *activity]]
 
 
 def _optional_flags(canonical: str, raw: pd.Series, out: _Collector) -> np.ndarray:

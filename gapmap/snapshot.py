@@ -658,6 +658,7 @@ def _fit_title(
     renderer = fig.canvas.get_renderer()
     avail = (right - left) * fig.get_figwidth() * fig.dpi
     t = fig.text(left, y, text, fontsize=size, fontweight="bold", va="center")
+    t.set_parse_math(False)  # a title may hold user text (an area name): measured literally too
     while size > 11 and t.get_window_extent(renderer).width > avail:
         size -= 1
         t.set_fontsize(size)

@@ -29,6 +29,12 @@ STATUS_LABELS: dict[str, str] = {
     "amber": "Partly met",
     "red": "Not met",
     "no_data": "No data",
+    # demand rows that count need without a benchmark (waiting lists, declined referrals)
+    "info": "For information",
+    # demand rows reading observed activity against an expected volume (Marac cases)
+    "expected": "As expected",
+    "low": "Below expected",
+    "high": "Above expected",
 }
 
 #: Patchwork states of one tier x cohort cell in one area.
@@ -127,6 +133,16 @@ def percent(ratio: Any) -> str:
     if v is None:
         return MISSING
     return f"{_fixed(Decimal(repr(v)) * 100, 0)}%"
+
+
+def money(value: Any) -> str:
+    """Pounds: '£2,970', '£136', '£0.50'; missing -> '–'."""
+    v = _float(value)
+    if v is None:
+        return MISSING
+    if abs(v) >= 1 or v == 0:
+        return f"£{_fixed(v, 0)}" if abs(v - round(v)) < 0.005 or abs(v) >= 100 else f"£{_fixed(v, 2)}"
+    return f"£{_fixed(v, 2)}"
 
 
 def status_label(status: Any) -> str:

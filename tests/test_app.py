@@ -385,6 +385,26 @@ def test_a_saved_version_that_no_longer_validates_is_reported_not_raised():
     assert any("could not be used" in e.value for e in at.error)
 
 
+def test_closing_gaps_tab_demand_profile_and_a_two_idva_scenario():
+    at = open_tab(start(), "Need and options")
+    at.checkbox(key="demand_demo").check().run()
+    assert not at.exception, at.exception
+    demand = dataframe_with(at, "Reading")
+    salt = demand[
+        (demand["Area"] == "Saltmere") & (demand["Measure"] == "Idva posts (FTE) needed for Marac cases")
+    ]
+    assert salt.iloc[0]["Needed / expected"] == 0.98  # 98 Marac cases / 100 per FTE
+    at.selectbox(key="closing_area").set_value("E07999001").run()
+    text = "\n".join(m.value for m in at.markdown)
+    assert "Coaching Boys Into Men" in text and "£80 per school assembly" in text
+    at.button(key="scenario_run").click().run()
+    assert not at.exception, at.exception
+    figures = dataframe_with(at, "Provided after")
+    row = figures[(figures["Area"] == "Saltmere") & (figures["Benchmark"] == "Idva posts (FTE)")].iloc[0]
+    assert row["Provided after"] - row["Provided before"] == pytest.approx(2.0)
+    assert (row["Status before"], row["Status after"]) == ("Not met", "Met")
+
+
 # --------------------------------------------------------------------------- what is shown is what was chosen
 def test_an_area_profile_shows_all_three_tiers_of_its_grid():
     """Wykesand's grid: a row per tier (a grid keyed by cohort showed only Tertiary), so its

@@ -74,6 +74,9 @@ def tiny() -> tuple[Dataset, GapAnalysis]:
             "status": ["green", "red", "green"],
             "unmeasured_services": [0, 0, 0],
             "withheld_confidential": [0, 0, 0],
+            "basis": ["population"] * 3,
+            "period": [""] * 3,
+            "reading": [""] * 3,
         }
     )
     coverage = pd.DataFrame(

@@ -415,6 +415,8 @@ def test_every_report_output_is_free_of_the_refuge_location(hostile_report):
         "coverage.csv",
         "access.csv",
         "summary.json",
+        "options.csv",
+        "costs.csv",
         "map.png",
         "map.pdf",
         "map.html",

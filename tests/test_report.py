@@ -68,7 +68,15 @@ def test_report_on_the_fixture_files_matches_the_hand_calculation(tmp_path, caps
     inputs = write_fixture_inputs(tmp_path)
     out = tmp_path / "out"
     assert main(report_args(inputs, out)) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["access.csv", "coverage.csv", "gaps.csv", "summary.json"]
+    # options.csv and costs.csv: what would fill each patchwork gap, and its cost (issue 12).
+    assert sorted(p.name for p in out.iterdir()) == [
+        "access.csv",
+        "costs.csv",
+        "coverage.csv",
+        "gaps.csv",
+        "options.csv",
+        "summary.json",
+    ]
 
     gaps = read_csv(out / "gaps.csv")
     assert list(gaps.columns) == list(GAPS_CSV_COLUMNS)
