@@ -306,7 +306,7 @@ def validate_demand_table(
     for measure, h in measure_cols.items():
         text = table[h].astype(str).str.strip().str.replace(",", "", regex=False)
         nums = pd.to_numeric(text.where(text != "", None), errors="coerce").astype(float).to_numpy()
-        for i in np.flatnonzero((text != "").to_numpy() & ~np.isfinite(nums)):
+        for i in np.flatnonzero((text != "").to_numpy() & ~np.isfinite(nums)).tolist():
             report.error(
                 file,
                 f"`{table[h].iat[i]}` is not a number; write a number (no units or words), "
@@ -316,14 +316,14 @@ def validate_demand_table(
             )
         with np.errstate(invalid="ignore"):
             negative = nums < 0
-        for i in np.flatnonzero(negative):
+        for i in np.flatnonzero(negative).tolist():
             report.error(file, f"`{table[h].iat[i]}` is negative; counts cannot be.", row=rows[i], column=h)
         values[measure] = nums
     keep = ~blank.to_numpy()
     key = codes + "\x00" + periods
     dup = key.duplicated(keep="first") & keep
     first_row = dict(zip(key[~key.duplicated()], rows[~key.duplicated().to_numpy()], strict=True))
-    for i in np.flatnonzero(dup.to_numpy()):
+    for i in np.flatnonzero(dup.to_numpy()).tolist():
         report.error(
             file,
             f"area `{codes.iat[i]}` has a second row for period {periods.iat[i]} (first at row "
@@ -558,7 +558,9 @@ def demand_rows(
                 else np.full(len(codes), np.nan)
             )
             base = d
-            required = d * bench.target / bench.per
+            # Both are required of an "expected" benchmark when the vocabulary is read.
+            target, per = bench.target or 0.0, bench.per or 1.0
+            required = d * target / per
             provided = m
             has = has & np.isfinite(d)
             short = np.full(len(codes), np.nan)
@@ -867,13 +869,13 @@ def mapped_profile(analysis: Any, config: Config) -> Any:
     profile = dataclasses.replace(analysis.profile, benchmarks=(*analysis.profile.benchmarks, *extra))
     summary = dict(analysis.summary)
     entries = dict(summary.get("benchmarks") or {})
-    for b in extra:
-        source = analysis.gaps.loc[analysis.gaps["benchmark_id"] == b.id, "denominator_source"]
-        entries[b.id] = {
-            "label": b.label,
+    for added in extra:
+        source = analysis.gaps.loc[analysis.gaps["benchmark_id"] == added.id, "denominator_source"]
+        entries[added.id] = {
+            "label": added.label,
             "basis": "demand",
-            "definition": b.describe(),
-            "source": b.source,
+            "definition": added.describe(),
+            "source": added.source,
             "denominator_source": str(source.iat[0]) if len(source) else "",
         }
     summary["benchmarks"] = entries

@@ -414,6 +414,7 @@ def load_unit_costs(path: Path | str, catalogue: Catalogue, config: Config) -> C
         )
         if table is None:
             report.raise_if_errors()
+            raise GapmapInputError("the unit-costs table could not be read", file=label)
         for rec in table.to_dict("records"):
             row = int(rec.pop(ROW_COLUMN))
             rec = {k.strip().lower(): v for k, v in rec.items()}
@@ -433,11 +434,11 @@ def load_unit_costs(path: Path | str, catalogue: Catalogue, config: Config) -> C
             rows.append((row, rec))
     by_iv: dict[str, UnitCost] = {}
     by_type: dict[str, UnitCost] = {}
-    for row, rec in rows:
+    for cost_row, rec in rows:
         problems: list[Problem] = []
-        cost = _cost(rec, f"row {row}" if row else f"[costs.{rec.get('id')}]", problems, label)
+        cost = _cost(rec, f"row {cost_row}" if cost_row else f"[costs.{rec.get('id')}]", problems, label)
         for p in problems:
-            report.error(label, p.message, row=row)
+            report.error(label, p.message, row=cost_row)
         iv = str(rec.get("intervention", "") or "").strip()
         st = str(rec.get("service_type", "") or "").strip()
         if iv:
@@ -446,7 +447,7 @@ def load_unit_costs(path: Path | str, catalogue: Catalogue, config: Config) -> C
                 report.error(
                     label,
                     f"intervention `{iv}` is not in the catalogue; {hint}",
-                    row=row,
+                    row=cost_row,
                     column="intervention",
                 )
             elif cost:
@@ -454,12 +455,15 @@ def load_unit_costs(path: Path | str, catalogue: Catalogue, config: Config) -> C
         elif st:
             if st not in config.service_types:
                 report.error(
-                    label, f"service type `{st}` is not in the vocabulary.", row=row, column="service_type"
+                    label,
+                    f"service type `{st}` is not in the vocabulary.",
+                    row=cost_row,
+                    column="service_type",
                 )
             elif cost:
                 by_type[st] = cost
         else:
-            report.error(label, "give `intervention` or `service_type` for each cost.", row=row)
+            report.error(label, "give `intervention` or `service_type` for each cost.", row=cost_row)
     report.raise_if_errors()
     return CostOverrides(source=label, by_intervention=by_iv, by_service_type=by_type)
 

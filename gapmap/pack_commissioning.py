@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from datetime import date
+from functools import partial
 from typing import Any
 
 from matplotlib.figure import Figure
@@ -38,7 +39,7 @@ def area_pages(dataset: Any, analysis: Any, extras: Commissioning, *, today: dat
     names = analysis.coverage.drop_duplicates("area_code").set_index("area_code")["area_name"]
     for code in codes:
         name = str(names.get(code, code))
-        flow = _Flow(lambda name=name: _page(f"Closing the gaps: {name}", today=today, is_demo=is_demo))
+        flow = _Flow(partial(_page, f"Closing the gaps: {name}", today=today, is_demo=is_demo))
         prof = area_profile(analysis, extras, config, code)
         flow.heading("What is missing")
         for line in prof["missing"] or [

@@ -121,6 +121,7 @@ def parse_scenario(content: bytes, name: str) -> Scenario:
         )
         if table is None:
             report.raise_if_errors()
+            raise GapmapInputError("the scenario table could not be read", file=name)
         title, description = "", ""
         cols = {c.strip().lower(): c for c in table.columns if c != ROW_COLUMN}
         if "action" not in cols:
