@@ -455,6 +455,8 @@ def save_scenario(content: bytes, name: str, root: Path | str | None = None) -> 
 
     parse_scenario(content, name)  # never save a scenario that cannot be read back
     folder = scenarios_dir(root)
+    # Owner-only, like the saved versions: a scenario may add a service with its location.
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     base = safe_file_name(name)
     stem, dot, ext = base.rpartition(".")
     stem, ext = (stem, ext) if dot else (base, "toml")

@@ -109,6 +109,13 @@ def test_scenarios_are_saved_atomically_and_listed(tmp_path):
     assert len(list_scenarios(tmp_path)) == 2
 
 
+def test_the_scenarios_folder_is_owner_only(tmp_path):
+    """A scenario may add a located service: its folder is 0700, like the saved versions'."""
+    folder = tmp_path / "scenarios"
+    save_scenario(TWO_IDVA, "two idva.toml", root=folder)
+    assert folder.stat().st_mode & 0o777 == 0o700
+
+
 def test_a_scenario_adding_a_located_refuge_leaks_its_location_nowhere(tmp_path, capsys):
     """A refuge added by a scenario with a postcode and coordinates is counted in its areas'
     after figures, but no output (CSVs, workbook, pack, console) holds its location."""
