@@ -50,36 +50,10 @@ KM = 1000.0
 
 
 def service_row(service_id: str, service_type: str, bng: tuple[float, float] | None, **kw) -> dict:
-    """One normalised service row with the type's defaults (as the loader would give it)."""
-    st = CONFIG.service_types[service_type]
-    lon, lat = TO_WGS84.transform(*bng) if bng is not None else (math.nan, math.nan)
-    row = {
-        "service_id": service_id,
-        "name": f"Service {service_id}",
-        "service_type": service_type,
-        "provider": "",
-        "tiers": st.tiers,
-        "cohorts": st.cohorts,
-        "abuse_types": st.abuse_types,
-        "latitude": lat,
-        "longitude": lon,
-        "postcode": "",
-        "address": "",
-        "location_source": "latlon" if bng is not None else "",
-        "serves": (),
-        "catchment_km": math.nan,
-        "capacity": math.nan,
-        "capacity_unit": st.capacity_unit,
-        "specialist_groups": (),
-        "hours": "",
-        "funding_end": pd.NaT,
-        "confidential": st.confidential,
-        "intervention": "",
-        "source_row": 99,
-        "geometry": shapely.Point(lon, lat) if bng is not None else None,
-    }
-    row.update(kw)
-    return row
+    """One normalised service row with the type's defaults (test_engine's, as the loader gives)."""
+    from test_engine import service
+
+    return service(service_id, service_type, bng=bng, **{"source_row": 99, **kw})
 
 
 def with_rows(base: gpd.GeoDataFrame | None, rows: list[dict]) -> gpd.GeoDataFrame:
