@@ -1,10 +1,10 @@
 """gapmap: the Streamlit page a partnership reads on a projector.
 
 Thin by design: widgets -> gapmap package calls -> display. Every number comes from the
-package (gapmap.engine, gapmap.compare, gapmap.export ...) and every table or text shown is
+package (gapmap.engine, gapmap.compare, gapmap.workbook ...) and every table or text shown is
 built by gapmap.present; this file only chooses what to ask for and where to show it.
 
-The first page (the map) imports only what it draws: gapmap.export, snapshot, pack and compare
+The first page (the map) imports only what it draws: gapmap.workbook, snapshot, pack and compare
 (and with them matplotlib, openpyxl, pypdf) are imported inside the tab or button that needs
 them, so a cold start reaches the map sooner (tests/test_app.py checks it).
 
@@ -48,7 +48,7 @@ def _serve_from_here() -> None:
         import gapmap.dataset
         import gapmap.engine
         import gapmap.present
-        import gapmap.render  # noqa: F401
+        import gapmap.webmap  # noqa: F401
 
     threading.Thread(target=preload, name="gapmap-preload", daemon=True).start()
     sys.argv = ["streamlit", "run", __file__, *sys.argv[1:]]
@@ -59,7 +59,7 @@ if __name__ == "__main__" and not st.runtime.exists():
     _serve_from_here()
 
 # The package is imported after the launcher above (see _serve_from_here): hence E402 for app.py.
-from gapmap import auth, render, settings
+from gapmap import auth, settings, webmap
 from gapmap.choices import (
     ALL,
     DEMO,
@@ -351,7 +351,7 @@ def small_access_png(
     """
     from gapmap.access_map import small_access_figure, small_area_cells
     from gapmap.privacy import public_services
-    from gapmap.snapshot import figure_to_bytes
+    from gapmap.staticmap import figure_to_bytes
 
     districts = _dataset.areas[_dataset.areas["area_code"].astype(str) == area_code]
     services = public_services(service_filter.apply(_dataset.services))
@@ -883,7 +883,7 @@ def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> Non
 
 
 def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[str, Any]) -> None:
-    m = render.build_map(
+    m = webmap.build_map(
         dataset.areas,
         analysis,
         services,

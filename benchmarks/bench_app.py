@@ -65,7 +65,7 @@ def map_payload(env: dict[str, str]) -> tuple[int, int, int]:
     """(areas, public markers, bytes streamlit-folium sends) for the app's default map."""
     import streamlit_folium as sf
 
-    from gapmap import render
+    from gapmap import webmap
     from gapmap.dataset import load_dataset
     from gapmap.engine import analyse
     from gapmap.privacy import public_services
@@ -75,7 +75,7 @@ def map_payload(env: dict[str, str]) -> tuple[int, int, int]:
     else:
         dataset = load_dataset()
     analysis = analyse(dataset.areas, dataset.population, dataset.services, dataset.config)
-    m = render.build_map(dataset.areas, analysis, dataset.services, dataset.config)
+    m = webmap.build_map(dataset.areas, analysis, dataset.services, dataset.config)
     m.get_root().render()
     html = sf._get_html(m)
     header = sf._get_header(m)

@@ -85,7 +85,7 @@ def fmt_times(times: list[float]) -> str:
 def run(scenario: str, runs: int) -> None:
     from pypdf import PdfReader
 
-    from gapmap import export, pack, snapshot
+    from gapmap import pack, staticmap, webmap, workbook
 
     dataset, analysis = load(scenario)
     out = OUT / scenario
@@ -93,7 +93,7 @@ def run(scenario: str, runs: int) -> None:
     print(f"\n== {scenario}: {len(dataset.areas)} areas, {len(dataset.services)} services, {runs} runs")
 
     base_t, base_png = timed(lambda: baseline_png(dataset), runs)
-    png_t, png = timed(lambda: snapshot.snapshot_png(dataset, analysis), runs)
+    png_t, png = timed(lambda: staticmap.snapshot_png(dataset, analysis), runs)
     pack_t, pdf = timed(lambda: pack.partnership_pack(dataset, analysis), runs)
     (out / "map.png").write_bytes(png)
     (out / "pack.pdf").write_bytes(pdf)
@@ -109,9 +109,9 @@ def run(scenario: str, runs: int) -> None:
         f"  ratio vs baseline {statistics.median(pack_t) / base:.1f}x"
     )
     once = {
-        "map.pdf": lambda: snapshot.snapshot_pdf(dataset, analysis),
-        "map.html": lambda: export.map_html(dataset, analysis).encode("utf-8"),
-        "gaps.xlsx": lambda: export.gaps_xlsx_bytes(dataset, analysis),
+        "map.pdf": lambda: staticmap.snapshot_pdf(dataset, analysis),
+        "map.html": lambda: webmap.map_html(dataset, analysis).encode("utf-8"),
+        "gaps.xlsx": lambda: workbook.gaps_xlsx_bytes(dataset, analysis),
     }
     for name, fn in once.items():
         (t,), data = timed(fn, 1)

@@ -132,7 +132,7 @@ def small_access_figure(
 
     `services`, when given, are drawn as points: pass only public (non-confidential) ones.
     """
-    from gapmap.snapshot import CROWN_COPYRIGHT, ONS_ATTRIBUTION, _fit_limits, _new_figure, draw_scale_bar
+    from gapmap.staticmap import CROWN_COPYRIGHT, ONS_ATTRIBUTION, _fit_limits, _new_figure, draw_scale_bar
 
     today = today or date.today()
     label = type_label or service_type
@@ -324,7 +324,7 @@ def small_access_figures(
 
 def small_access_pngs(dataset: Any, analysis: Any, *, today: date | None = None) -> dict[str, bytes]:
     """File name -> PNG bytes of `small_area_access_<type>.png` (1280 x 720) for `mapped_types`."""
-    from gapmap.snapshot import figure_to_bytes
+    from gapmap.staticmap import figure_to_bytes
 
     figures = small_access_figures(dataset, analysis, today=today)
     return {f"small_area_access_{t}.png": figure_to_bytes(f, "png", dpi=100) for t, f in figures.items()}

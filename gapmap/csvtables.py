@@ -1,6 +1,6 @@
 """The CSV files of a report: gaps.csv, coverage.csv and access.csv, as bytes.
 
-The plain-table medium, beside the workbook (`gapmap.export`), the pack and the maps. Pure:
+The plain-table medium, beside the workbook (`gapmap.workbook`), the pack and the maps. Pure:
 an analysis in, UTF-8 bytes out; text a spreadsheet would run as a formula is defused
 (`gapmap.safetext`). `gapmap.report` writes these files; the app's CSV download is `gaps_csv`.
 """

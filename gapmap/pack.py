@@ -6,7 +6,7 @@ gap table (paginated) and the method page (benchmarks with sources, tiers, cohor
 patchwork index is computed, confidentiality, attribution).
 
 All pages are A4 landscape, drawn with matplotlib's OO API (no pyplot) into `PdfPages`.
-Boundaries are simplified once for the whole pack (see `snapshot.prepare_layers`) so a county
+Boundaries are simplified once for the whole pack (see `staticmap.prepare_layers`) so a county
 pack stays far below 5 MB.
 """
 
@@ -27,20 +27,14 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
 from gapmap.palette import GAP_WORD, HAS_FILL, NOWHERE_FILL
-from gapmap.snapshot import (
+from gapmap.staticmap import (
     A4_LANDSCAPE_IN,
-    CONFIDENTIAL_NOTE,
-    CROWN_COPYRIGHT,
-    DEMO_NOTE,
-    ONS_ATTRIBUTION,
     STATUS_COLOURS,
     STATUS_HATCHES,
     TextColumn,
     _fit_title,
     _new_figure,
-    analysed_services,
     demo_badge,
-    filter_description,
     plain_text,
     prepare_layers,
     snapshot_figure,
@@ -48,8 +42,13 @@ from gapmap.snapshot import (
     text_lines,
     wrap_measured,
 )
+from gapmap.view import counted_services, filter_description
 from gapmap.view import partnership_label as _partnership_label
 from gapmap.wording import (
+    CONFIDENTIAL_NOTE,
+    CROWN_COPYRIGHT,
+    DEMO_NOTE,
+    ONS_ATTRIBUTION,
     benchmark_definition,
     citation_text,
     number,
@@ -282,7 +281,7 @@ def _services_counted(dataset: Any, analysis: Any) -> str:
 
     Says why the maps' marker counts add up to less than the services counted.
     """
-    counted = analysed_services(analysis, dataset.services)
+    counted = counted_services(dataset.services, analysis)
     described = filter_description(analysis, dataset.config)
     text = f"{described}: {len(counted)} of {len(dataset.services)} in the list"
     confidential = counted["confidential"].astype(bool).to_numpy() if len(counted) else np.zeros(0, bool)

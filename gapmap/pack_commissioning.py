@@ -70,7 +70,7 @@ def area_pages(dataset: Any, analysis: Any, extras: Commissioning, *, today: dat
 def catalogue_pages(dataset: Any, extras: Commissioning, *, today: date) -> list[Figure]:
     """The interventions catalogue as a table: ratings, tiers, cohorts and unit costs."""
     from gapmap.pack import _chunks, _draw_table, _numbered, _page
-    from gapmap.snapshot import text_lines
+    from gapmap.staticmap import text_lines
 
     is_demo = bool(getattr(dataset, "is_demo", False))
     table = extras.catalogue_table

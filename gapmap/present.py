@@ -481,20 +481,22 @@ def export_file(
         return export_file_name(what, analysis, today, ext, benchmark)
 
     if kind in ("png", "pdf"):
-        from gapmap import snapshot
+        from gapmap import staticmap
 
-        draw = snapshot.snapshot_png if kind == "png" else snapshot.snapshot_pdf
+        draw = staticmap.snapshot_png if kind == "png" else staticmap.snapshot_pdf
         mime = "image/png" if kind == "png" else "application/pdf"
         return draw(dataset, analysis, title=title, **map_options), name("map", kind, shown), mime
     if kind in ("html", "xlsx", "csv"):
-        from gapmap import export
+        from gapmap import webmap, workbook
 
         if kind == "html":
-            html = export.map_html(dataset, analysis, title=title, **map_options)
+            html = webmap.map_html(dataset, analysis, title=title, **map_options)
             return html.encode("utf-8"), name("map", "html", shown), "text/html"
         if kind == "xlsx":
-            return export.gaps_xlsx_bytes(dataset, analysis, title=title), name("gaps", "xlsx"), _XLSX_MIME
-        return export.gaps_csv_bytes(analysis), name("gaps", "csv"), "text/csv"
+            return workbook.gaps_xlsx_bytes(dataset, analysis, title=title), name("gaps", "xlsx"), _XLSX_MIME
+        from gapmap.csvtables import gaps_csv
+
+        return gaps_csv(analysis), name("gaps", "csv"), "text/csv"
     if kind == "pack":
         from gapmap import pack
 

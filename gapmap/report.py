@@ -16,7 +16,7 @@ Writes into `--out` (created only once the analysis has succeeded; every file at
                 (both only with small areas: England built in, or --small-areas; see gapmap.access)
 - summary.json  profile, filters, patchwork indices, tier shares, benchmark totals, the
                 inputs used (file names and hashes / version ids) and whether it is the demo
-- the maps, gaps.xlsx and pack.pdf from `gapmap.export.write_report_exports`
+- the maps, gaps.xlsx and pack.pdf from `gapmap.report.write_report_exports`
 
 With invalid inputs it prints the validation report, writes nothing and returns 1.
 """
@@ -56,6 +56,7 @@ from gapmap.engine import GapAnalysis, analyse
 from gapmap.errors import GapmapInputError
 from gapmap.fileio import write_atomic
 from gapmap.filters import ServiceFilter
+from gapmap.view import selection_name
 
 __all__ = [
     "ACCESS_CSV_COLUMNS",
@@ -73,6 +74,7 @@ __all__ = [
     "report_files",
     "run_report",
     "summary_document",
+    "write_report_exports",
 ]
 
 # --------------------------------------------------------------------------- pure helpers
@@ -321,13 +323,11 @@ def run_report(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     written = [write_atomic(out / name, data) for name, data in files.items()]
 
-    # ---- EXPORTS: maps, gaps.xlsx and pack.pdf (gapmap.export, owned by the exports helper).
+    # ---- EXPORTS: maps, gaps.xlsx and pack.pdf (only when asked for: the export stack is slow to import).
     maps = not getattr(args, "no_maps", False)
     pack = not getattr(args, "no_pack", False)
     xlsx = not getattr(args, "no_xlsx", False)
     if maps or pack or xlsx:  # the export stack (matplotlib, openpyxl, folium) only when asked for
-        from gapmap.export import write_report_exports
-
         written += write_report_exports(
             out,
             dataset,
@@ -353,3 +353,56 @@ def run_report(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     return 0
+
+
+def write_report_exports(
+    out: Path,
+    dataset: Any,
+    analysis: Any,
+    *,
+    title: str | None = None,
+    maps: bool = True,
+    pack: bool = True,
+    xlsx: bool = True,
+    today: date | None = None,
+    extras: Any = None,
+) -> list[Path]:
+    """Write map.png, map.pdf, map.html, gaps.xlsx and pack.pdf into `out` (atomically).
+
+    `maps`, `pack` and `xlsx` False skip the slow ones. Returns the paths written, in order.
+    """
+    out = Path(out)
+    written: list[Path] = []
+    if title is None:
+        # Titles always name the selection (as the app's do): "Pan-Lancashire: ...".
+        title = f"{selection_name(analysis)}: domestic abuse and sexual violence services"
+    if maps:
+        from gapmap.staticmap import figure_to_bytes, snapshot_figure
+        from gapmap.webmap import map_html
+
+        fig = snapshot_figure(dataset, analysis, title=title, today=today)
+        written.append(write_atomic(out / "map.png", figure_to_bytes(fig, "png", dpi=300)))
+        written.append(write_atomic(out / "map.pdf", figure_to_bytes(fig, "pdf")))
+        written.append(write_atomic(out / "map.html", map_html(dataset, analysis, title=title)))
+        if getattr(analysis, "small_area_access", None) is not None:
+            from gapmap.access_map import small_access_pngs
+
+            for name, data in small_access_pngs(dataset, analysis, today=today).items():
+                written.append(write_atomic(out / name, data))
+    if xlsx:
+        from gapmap.workbook import gaps_xlsx_bytes
+
+        written.append(
+            write_atomic(
+                out / "gaps.xlsx", gaps_xlsx_bytes(dataset, analysis, title=title, today=today, extras=extras)
+            )
+        )
+    if pack:
+        from gapmap.pack import partnership_pack
+
+        written.append(
+            write_atomic(
+                out / "pack.pdf", partnership_pack(dataset, analysis, title=title, today=today, extras=extras)
+            )
+        )
+    return written

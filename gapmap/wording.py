@@ -282,3 +282,20 @@ def beyond_text(population_beyond: Any, population: Any, threshold: Any, unit: s
         f"{number(round(b or 0))} of {number(round(p or 0))} residents ({percent(share)}) live more than "
         f"{number(threshold)} {how} from the nearest one"
     )
+
+
+# --------------------------------------------------------------------------- credits and notes
+#: Said under every map and in every pack and workbook (one wording for every medium).
+CROWN_COPYRIGHT = "Contains OS data © Crown copyright and database right {year}"
+ONS_ATTRIBUTION = "Source: Office for National Statistics licensed under the Open Government Licence v.3.0."
+DEMO_BADGE = "Fictional demo data"
+#: Said wherever the badge has room for a sentence. The county is what is fictional (see
+#: `Dataset.is_demo`), so it holds for the demo list and for any list shown on the demo county.
+DEMO_NOTE = (
+    f"{DEMO_BADGE}: the county, its areas and its population are invented, "
+    "so these figures describe no real place."
+)
+CONFIDENTIAL_NOTE = (
+    "Refuges and other confidential services are counted in their area's figures "
+    "but are never shown on the map."
+)

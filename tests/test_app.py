@@ -120,7 +120,7 @@ def test_the_first_page_does_not_import_the_export_stack():
         "from streamlit.testing.v1 import AppTest\n"
         f"at = AppTest.from_file({str(APP)!r}, default_timeout=120).run()\n"
         "assert not at.exception, at.exception\n"
-        "heavy = {'gapmap.export', 'gapmap.snapshot', 'gapmap.pack', 'gapmap.compare', 'matplotlib',\n"
+        "heavy = {'gapmap.workbook', 'gapmap.staticmap', 'gapmap.pack', 'gapmap.compare', 'matplotlib',\n"
         "         'openpyxl', 'pypdf'}\n"
         "print(sorted(m for m in sys.modules if m in heavy or m.split('.')[0] in heavy))\n"
     )

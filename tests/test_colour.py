@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gapmap import palette, render, snapshot
+from gapmap import palette, staticmap, webmap
 
 # Machado et al. (2009), severity 1.0, for linear RGB.
 DEUTERANOPIA = np.array(
@@ -112,7 +112,7 @@ def every_status(demo):
 
 def test_static_map_fills_are_apart_for_colour_blind_and_greyscale_readers(every_status):
     dataset, analysis = every_status
-    png = snapshot.snapshot_png(dataset, analysis, benchmark_id="idva_fte", dpi=60)
+    png = staticmap.snapshot_png(dataset, analysis, benchmark_id="idva_fte", dpi=60)
     assert_fills_apart(png, "static map")
 
 
@@ -124,7 +124,7 @@ def test_web_map_fills_are_apart_for_colour_blind_and_greyscale_readers(every_st
     from playwright.sync_api import sync_playwright
 
     dataset, analysis = every_status
-    m = render.build_map(
+    m = webmap.build_map(
         dataset.areas,
         analysis,
         dataset.services,
@@ -133,7 +133,7 @@ def test_web_map_fills_are_apart_for_colour_blind_and_greyscale_readers(every_st
         asset_mode="inline",
     )
     page_file = tmp_path / "map.html"
-    page_file.write_text(render.standalone_html(m), encoding="utf-8")
+    page_file.write_text(webmap.standalone_html(m), encoding="utf-8")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
         try:

@@ -21,7 +21,7 @@ import pytest
 from pypdf import PdfReader
 from pyproj import Transformer
 
-from gapmap import render
+from gapmap import webmap
 from gapmap.cli import main
 from gapmap.dataset import load_dataset, load_demo
 from gapmap.engine import analyse
@@ -230,7 +230,7 @@ def test_folium_map_and_tooltips_never_show_the_refuge(services_with_secret, cat
     assert secret_rows["latitude"].notna().all()  # the loader kept it (the engine needs it)
     analysis = analyse(dataset.areas, dataset.population, dataset.services, dataset.config)
     for colour_by in ("benchmark", "patchwork"):
-        m = render.build_map(
+        m = webmap.build_map(
             dataset.areas,
             analysis,
             dataset.services,  # NOT redacted: the renderer must protect it on its own
@@ -242,5 +242,5 @@ def test_folium_map_and_tooltips_never_show_the_refuge(services_with_secret, cat
             show_catchments=catchments,
             asset_mode="inline",
         )
-        html = render.standalone_html(m)
+        html = webmap.standalone_html(m)
         assert leaks(html) == []

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from test_e2e_browser import CHROMIUM_ARGS, require_browser
 
-from gapmap import export
+from gapmap import webmap
 from gapmap.dataset import load_demo
 from gapmap.engine import analyse
 
@@ -25,7 +25,7 @@ def test_exported_map_is_white_with_the_demo_badge_in_view(tmp_path):
     dataset = load_demo(today=date(2026, 11, 22))
     analysis = analyse(dataset.areas, dataset.population, dataset.services, dataset.config)
     page_path = tmp_path / "map.html"
-    page_path.write_text(export.map_html(dataset, analysis, title="Fenmarsh"), encoding="utf-8")
+    page_path.write_text(webmap.map_html(dataset, analysis, title="Fenmarsh"), encoding="utf-8")
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)

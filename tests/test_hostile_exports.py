@@ -1,7 +1,7 @@
 """Hostile text in, safe files out (issue 8, point 5), and a leak sweep of every report output.
 
 Part 1 puts formula-like text (OWASP CSV injection) into an area name, a service name, a provider
-and an intervention of the tiny hand-made case of test_export.py, and asserts the exact text of
+and an intervention of the tiny hand-made case of test_workbook.py, and asserts the exact text of
 the cells written in gaps.csv / coverage.csv / access.csv and in the workbook (raw sheet XML and
 reopened), and that the workbook holds no formula at all.
 
@@ -28,9 +28,9 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 from pyproj import Transformer
-from test_export import TODAY, tiny
+from test_workbook import TODAY, tiny
 
-from gapmap import export
+from gapmap import workbook
 from gapmap.cli import main
 from gapmap.report import access_csv, coverage_csv, gaps_csv
 from gapmap.safetext import is_dangerous, neutralise, neutralise_frame
@@ -168,10 +168,9 @@ def test_hostile_text_is_written_as_quoted_text_in_csv_and_xlsx(text, expected):
         expected,
     ]
     assert [r["area_name"] for r in csv_cells(access_csv(analysis))] == ["Alpha", expected]
-    assert export.gaps_csv_bytes(analysis) == gaps_csv(analysis)  # the app's CSV download
 
     # The workbook: the same text, as text, in every sheet that names areas or services.
-    data = export.gaps_xlsx_bytes(dataset, analysis, today=TODAY)
+    data = workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY)
     assert_no_formula(data)
     wb = openpyxl.load_workbook(io.BytesIO(data))
     gaps_sheet = rows_by(wb["Gaps"], "area_code")
@@ -196,7 +195,7 @@ def test_hostile_text_is_written_as_quoted_text_in_csv_and_xlsx(text, expected):
 def test_a_hostile_title_file_name_and_benchmark_label_are_text_too():
     dataset, analysis = tiny()
     dataset.sources["services"] = '=HYPERLINK("http://x","y").csv (111111111111)'
-    data = export.gaps_xlsx_bytes(dataset, analysis, title="@title", today=TODAY)
+    data = workbook.gaps_xlsx_bytes(dataset, analysis, title="@title", today=TODAY)
     assert_no_formula(data)
     wb = openpyxl.load_workbook(io.BytesIO(data))
     assert wb["Summary"]["A1"].value == "'@title"
@@ -206,16 +205,8 @@ def test_a_hostile_title_file_name_and_benchmark_label_are_text_too():
 
 def test_control_characters_openpyxl_refuses_do_not_abort_the_workbook():
     dataset, analysis = hostile_tiny("Beta\x01\x1b")
-    wb = openpyxl.load_workbook(io.BytesIO(export.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
+    wb = openpyxl.load_workbook(io.BytesIO(workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
     assert rows_by(wb["Gaps"], "area_code")["E2"]["area_name"] == "Beta\ufffd\ufffd"
-
-
-def test_frame_csv_bytes_neutralises_text_and_joins_lists():
-    frame = pd.DataFrame({"name": ["=1+1", "ok"], "serves": [("E1", "E2"), ()], "n": [-1.5, 2.0]})
-    assert csv_cells(export.frame_csv_bytes(frame)) == [
-        {"name": "'=1+1", "serves": "E1; E2", "n": "-1.5"},
-        {"name": "ok", "serves": "", "n": "2.0"},
-    ]
 
 
 # --------------------------------------------------------------------------- the whole report

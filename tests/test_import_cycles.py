@@ -13,13 +13,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gapmap"
 OUTPUT_MODULES = {
     "cliff",
     "csvtables",
-    "export",
+    "workbook",
     "pack",
     "palette",
     "present",
-    "render",
+    "webmap",
     "report",
-    "snapshot",
+    "staticmap",
     "view",
     "wording",
 }

@@ -19,8 +19,9 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from gapmap import export, pack, render, snapshot
+from gapmap import pack, staticmap, webmap, workbook
 from gapmap.report import gaps_csv
+from gapmap.view import counted_services
 from gapmap.wording import citation_text, figure_text, number, percent, services_count, status_label
 
 TODAY = date(2026, 11, 22)
@@ -114,12 +115,12 @@ def test_app_gap_table_cells_come_from_the_formatter(demo):
 
 def test_web_map_tooltips_and_legend_numbers_come_from_the_formatter(demo):
     dataset, analysis = demo
-    services = snapshot.analysed_services(analysis, dataset.services)
+    services = counted_services(dataset.services, analysis)
     per_area = analysis.gaps[analysis.gaps["area_code"] != "ALL"].set_index(["area_name", "benchmark_id"])
     for bench in analysis.profile.benchmarks:
         if bench.scope != "area":
             continue
-        m = render.build_map(dataset.areas, analysis, services, dataset.config, benchmark_id=bench.id)
+        m = webmap.build_map(dataset.areas, analysis, services, dataset.config, benchmark_id=bench.id)
         html = m.get_root().render().replace("\\u003c", "<").replace("\\u003e", ">")
         tips = re.findall(
             r'"tooltip": "<b>([^<]+)</b><br><b>[^<]+</b><br>provided ([^"]+?) required([^"<]*)', html
@@ -147,7 +148,7 @@ def test_static_map_pdf_whole_selection_line(demo):
     for bench in analysis.profile.benchmarks:
         if bench.scope != "area":
             continue
-        pdf = snapshot.snapshot_pdf(dataset, analysis, benchmark_id=bench.id, today=TODAY)
+        pdf = staticmap.snapshot_pdf(dataset, analysis, benchmark_id=bench.id, today=TODAY)
         text = squash(PdfReader(io.BytesIO(pdf)).pages[0].extract_text())
         assert squash(f"Whole selection: {figure_text(rows[bench.id], bench)}.") in text
 
@@ -172,7 +173,7 @@ def test_workbook_and_csv_label_columns_come_from_the_formatter(demo):
     csv = pd.read_csv(io.BytesIO(gaps_csv(analysis)), dtype=str, keep_default_na=False)
     assert csv["figure_label"].tolist() == expected
     assert csv["status_label"].tolist() == [status_label(s) for s in analysis.gaps["status"]]
-    wb = openpyxl.load_workbook(io.BytesIO(export.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
+    wb = openpyxl.load_workbook(io.BytesIO(workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
     rows = list(wb["Gaps"].iter_rows(values_only=True))
     header = list(rows[0])
     assert [r[header.index("figure_label")] for r in rows[1:]] == expected

@@ -239,7 +239,7 @@ def test_many_areas_get_one_gap_row_per_area(demo, monkeypatch):
 
 
 def test_filtered_pack_maps_draw_only_its_tier(demo):
-    from tests.test_snapshot import assert_only_kept_markers, primary_only
+    from tests.test_staticmap import assert_only_kept_markers, primary_only
 
     dataset, _ = demo
     analysis, kept, dropped = primary_only(dataset)

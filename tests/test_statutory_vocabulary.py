@@ -12,7 +12,7 @@ from shapely.geometry import box
 from test_engine import A, B, make_areas, make_population, make_services, service
 from test_services import messages, run
 
-from gapmap import export
+from gapmap import workbook
 from gapmap.config import default_config
 from gapmap.engine import analyse
 
@@ -112,7 +112,7 @@ def test_new_columns_reach_the_services_sheet(tmp_path, areas):
     text = HEADER + "\nSisters Refuge,refuge,Alpha Vale,6,family_spaces,older,bme,yes,yes,no,\n"
     services, report = run(tmp_path, text, areas=areas)
     assert report.ok
-    table = export.service_table(services, default_config())
+    table = workbook.service_table(services, default_config())
     row = table.iloc[0]
     assert row["by_and_for"] == "bme" and bool(row["accepts_nrpf"]) is True
     assert bool(row["accepts_older_sons"]) is False
@@ -120,7 +120,7 @@ def test_new_columns_reach_the_services_sheet(tmp_path, areas):
 
 def test_services_sheet_in_the_workbook_has_the_columns(demo):
     dataset, analysis = demo
-    wb = openpyxl.load_workbook(io.BytesIO(export.gaps_xlsx_bytes(dataset, analysis)))
+    wb = openpyxl.load_workbook(io.BytesIO(workbook.gaps_xlsx_bytes(dataset, analysis)))
     header = [c.value for c in wb["Services"][1]]
     for column in (
         "by_and_for",

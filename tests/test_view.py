@@ -82,7 +82,7 @@ def test_nearest_services_are_those_serving_the_selection(dataset):
 
 
 def test_workbook_services_sheet_and_summary_list_only_the_selection(dataset):
-    from gapmap.export import gaps_xlsx_bytes
+    from gapmap.workbook import gaps_xlsx_bytes
 
     wb = load_workbook(io.BytesIO(gaps_xlsx_bytes(dataset, run(dataset, (ALPHA,)))))
     names = [row[0] for row in wb["Services"].iter_rows(min_row=2, values_only=True) if row[0]]
@@ -104,7 +104,7 @@ def test_web_and_static_maps_default_to_the_same_benchmark(dataset):
     import dataclasses
     import re
 
-    from gapmap import render, snapshot
+    from gapmap import staticmap, webmap
     from gapmap.view import default_benchmark
 
     analysis = run(dataset)
@@ -115,7 +115,7 @@ def test_web_and_static_maps_default_to_the_same_benchmark(dataset):
     reordered = dataclasses.replace(profile, benchmarks=(whole[0], *per_area, *whole[1:]))
     analysis = dataclasses.replace(analysis, profile=reordered)
     assert default_benchmark(reordered).id == per_area[0].id
-    assert snapshot.pick_benchmark(analysis, None).id == per_area[0].id
-    html = render.build_map(dataset.areas, analysis, dataset.services, dataset.config).get_root().render()
+    assert staticmap.pick_benchmark(analysis, None).id == per_area[0].id
+    html = webmap.build_map(dataset.areas, analysis, dataset.services, dataset.config).get_root().render()
     legend = re.search(r"div\.innerHTML = (\".*?\");", html).group(1)
     assert per_area[0].label in legend and whole[0].label not in legend

@@ -1,9 +1,9 @@
-"""Report exports: the gap table as CSV/XLSX, an offline HTML map, and the files `gapmap report` writes.
+"""The workbook medium: gaps.xlsx (summary, gaps, patchwork, services, access, sources).
 
-Pure builders return bytes/str (the app offers them as downloads); `write_report_exports` is the
-only function that touches the disk, and it writes atomically. Confidential services never
-leave here with a location: the service sheet goes through `privacy.redact_confidential` and
-the maps draw only `privacy.public_services`.
+Pure: builders return bytes (the app offers them as downloads; `gapmap.report` writes them).
+Every figure is read back from the CSV tables (`gapmap.csvtables`), so the workbook and the
+CSV agree to the digit. Confidential services keep their row without any location: the
+service sheet goes through `privacy.redact_confidential`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -25,21 +24,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from gapmap import wording
 from gapmap.csvtables import GAPS_TEXT_COLUMNS, access_csv, gaps_csv
-from gapmap.fileio import write_atomic
-from gapmap.palette import GAP_FILL, GAP_WORD, HAS_FILL, NOWHERE_FILL, text_on
+from gapmap.palette import GAP_FILL, GAP_WORD, HAS_FILL, NOWHERE_FILL, STATUS_COLOURS, text_on
 from gapmap.privacy import redact_confidential
-from gapmap.safetext import csv_frame, neutralise
+from gapmap.safetext import neutralise
 from gapmap.schema import LIST_COLUMNS, LOCATION_COLUMNS, SERVICE_COLUMNS
-from gapmap.snapshot import (
-    CONFIDENTIAL_NOTE,
-    CROWN_COPYRIGHT,
-    DEMO_BADGE,
-    DEMO_NOTE,
-    ONS_ATTRIBUTION,
-    STATUS_COLOURS,
-    analysed_services,
-)
-from gapmap.view import partnership_label, selection_name
+from gapmap.view import counted_services, partnership_label
+from gapmap.wording import CONFIDENTIAL_NOTE, CROWN_COPYRIGHT, DEMO_NOTE, ONS_ATTRIBUTION
 
 #: Excel's limit on sheet names, and the characters it forbids in them.
 MAX_SHEET_NAME = 31
@@ -63,20 +53,14 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 
 
-# --------------------------------------------------------------------------- CSV
-
-
-def gaps_csv_bytes(analysis: Any) -> bytes:
-    """The gap table as CSV bytes: exactly `gaps.csv` of `gapmap report` (same function)."""
-
-    return gaps_csv(analysis)
+# --------------------------------------------------------------------------- tables read back from their CSV
 
 
 def gaps_table(analysis: Any) -> pd.DataFrame:
     """gaps.csv read back (so the workbook holds the very values of the CSV), with the
     benchmark's label added after its id for human readers."""
 
-    frame = _read_back(gaps_csv_bytes(analysis), text_columns=GAPS_TEXT_COLUMNS)
+    frame = _read_back(gaps_csv(analysis), text_columns=GAPS_TEXT_COLUMNS)
     labels = analysis.gaps["benchmark_label"].astype(str).to_numpy()
     if len(labels) == len(frame):
         frame.insert(frame.columns.get_loc("benchmark_id") + 1, "benchmark_label", labels)
@@ -95,19 +79,6 @@ def _read_back(data: bytes, *, text_columns: Sequence[str]) -> pd.DataFrame:
         if col in frame.columns:
             frame[col] = frame[col].fillna("")
     return frame
-
-
-def frame_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """Any table as CSV bytes (list values joined by '; ', text spreadsheet-safe)."""
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].map(lambda v: isinstance(v, (tuple, list))).any():
-            out[col] = out[col].map(_join_list)
-    return csv_frame(out).to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
-def _join_list(v: Any) -> Any:
-    return "; ".join(str(x) for x in v) if isinstance(v, (tuple, list)) else v
 
 
 # --------------------------------------------------------------------------- XLSX helpers
@@ -368,7 +339,7 @@ def gaps_xlsx_bytes(
         _small_access_sheets(sheet, analysis.small_area_access)
     _write_table(
         sheet("Services"),
-        service_table(analysed_services(analysis, dataset.services), config),
+        service_table(counted_services(dataset.services, analysis), config),
         status_column=None,
     )
     if extras is not None:
@@ -438,7 +409,7 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
         ("Partnership", _partnership(selection)),
         ("Patchwork index", wording.number(summary.get("patchwork_index"))),
         ("Patchwork index (population-weighted)", wording.number(summary.get("patchwork_index_weighted"))),
-        ("Services counted", len(analysed_services(analysis, dataset.services))),
+        ("Services counted", len(counted_services(dataset.services, analysis))),
     ]
     r = _label_value_rows(ws, rows, r + 1)
     r += 1
@@ -491,114 +462,3 @@ def _summary_sheet(ws: Worksheet, dataset: Any, analysis: Any, *, title: str | N
 
 def _partnership(selection: Sequence[str]) -> str:
     return partnership_label([str(c) for c in selection]) or "(not a named partnership)"
-
-
-# --------------------------------------------------------------------------- HTML
-
-#: The demo badge over the HTML map: top centre, clear of the zoom buttons and the legend.
-_HTML_BADGE_STYLE = (
-    "position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;"
-    "background:#ffffff;color:#b2182b;border:3px solid #b2182b;padding:4px 12px;"
-    "font:700 18px/1.2 system-ui,Arial,sans-serif"
-)
-
-
-def map_html(
-    dataset: Any,
-    analysis: Any,
-    *,
-    colour_by: str = "benchmark",
-    benchmark_id: str | None = None,
-    tier: str | None = None,
-    cohort: str | None = None,
-    title: str | None = None,
-) -> str:
-    """One self-contained HTML file (Leaflet inlined, no basemap, no remote URL) of the map."""
-    from html import escape
-
-    import folium
-
-    from gapmap import render
-
-    m = render.build_map(
-        dataset.areas,
-        analysis,
-        # The renderer draws only public services; redacting first makes sure no confidential
-        # location can reach the HTML even through a future code path (catchments, tooltips).
-        redact_confidential(analysed_services(analysis, dataset.services)),
-        dataset.config,
-        colour_by=colour_by,
-        benchmark_id=benchmark_id,
-        tier=tier,
-        cohort=cohort,
-        basemap=False,
-        asset_mode="inline",
-    )
-    heading = title or "gapmap: provision against benchmarks"
-    if getattr(dataset, "is_demo", False):
-        heading += f" ({DEMO_BADGE})"
-        # On the page too, not only in the tab title: the file travels without its folder name.
-        m.get_root().html.add_child(
-            folium.Element(
-                f'<div class="gapmap-demo-badge" style="{_HTML_BADGE_STYLE}">{escape(DEMO_BADGE)}</div>'
-            ),
-            name="gapmap_demo_badge",
-        )
-    html = render.standalone_html(m)
-    # A page title so the file is recognisable in a browser tab and a folder listing.
-    if "<title>" not in html:
-        html = html.replace("<head>", f"<head>\n<title>{escape(heading)}</title>", 1)
-    return html
-
-
-# --------------------------------------------------------------------------- files
-
-
-def write_report_exports(
-    out: Path,
-    dataset: Any,
-    analysis: Any,
-    *,
-    title: str | None = None,
-    maps: bool = True,
-    pack: bool = True,
-    xlsx: bool = True,
-    today: date | None = None,
-    extras: Any = None,
-) -> list[Path]:
-    """Write map.png, map.pdf, map.html, gaps.xlsx and pack.pdf into `out` (atomically).
-
-    `maps`, `pack` and `xlsx` False skip the slow ones. Returns the paths written, in order.
-    """
-    out = Path(out)
-    written: list[Path] = []
-    if title is None:
-        # Titles always name the selection (as the app's do): "Pan-Lancashire: ...".
-        title = f"{selection_name(analysis)}: domestic abuse and sexual violence services"
-    if maps:
-        from gapmap.snapshot import figure_to_bytes, snapshot_figure
-
-        fig = snapshot_figure(dataset, analysis, title=title, today=today)
-        written.append(write_atomic(out / "map.png", figure_to_bytes(fig, "png", dpi=300)))
-        written.append(write_atomic(out / "map.pdf", figure_to_bytes(fig, "pdf")))
-        written.append(write_atomic(out / "map.html", map_html(dataset, analysis, title=title)))
-        if getattr(analysis, "small_area_access", None) is not None:
-            from gapmap.access_map import small_access_pngs
-
-            for name, data in small_access_pngs(dataset, analysis, today=today).items():
-                written.append(write_atomic(out / name, data))
-    if xlsx:
-        written.append(
-            write_atomic(
-                out / "gaps.xlsx", gaps_xlsx_bytes(dataset, analysis, title=title, today=today, extras=extras)
-            )
-        )
-    if pack:
-        from gapmap.pack import partnership_pack
-
-        written.append(
-            write_atomic(
-                out / "pack.pdf", partnership_pack(dataset, analysis, title=title, today=today, extras=extras)
-            )
-        )
-    return written

@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from gapmap import export, fileio, wording
+from gapmap import fileio, report, webmap, wording, workbook
 from gapmap.config import default_config
+from gapmap.csvtables import gaps_csv
 from gapmap.dataset import Dataset
 from gapmap.engine import GapAnalysis, analyse
 from gapmap.errors import ValidationReport
@@ -27,7 +28,7 @@ TODAY = date(2026, 11, 22)
 @pytest.fixture(scope="module")
 def demo_xlsx(demo):
     dataset, analysis = demo
-    return export.gaps_xlsx_bytes(dataset, analysis, title="Fenmarsh gaps", today=TODAY)
+    return workbook.gaps_xlsx_bytes(dataset, analysis, title="Fenmarsh gaps", today=TODAY)
 
 
 # --------------------------------------------------------------------------- a tiny hand-made case
@@ -122,7 +123,7 @@ def tiny() -> tuple[Dataset, GapAnalysis]:
 
 def test_tiny_workbook_sheets_formatting_and_values():
     dataset, analysis = tiny()
-    wb = openpyxl.load_workbook(io.BytesIO(export.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
+    wb = openpyxl.load_workbook(io.BytesIO(workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
     labels = [b.label for b in analysis.profile.benchmarks]
     assert wb.sheetnames[:2] == ["Summary", "Gaps"]
     assert wb.sheetnames[-3:] == ["Patchwork", "Access", "Services"]
@@ -158,13 +159,13 @@ def test_tiny_workbook_sheets_formatting_and_values():
 
 def test_tiny_patchwork_sheet_marks_gaps_by_hand():
     dataset, analysis = tiny()
-    matrix = export.patchwork_matrix(analysis, dataset.config)
+    matrix = workbook.patchwork_matrix(analysis, dataset.config)
     col_sv = "Secondary: early intervention × Adult victim-survivors"
     col_tv = "Tertiary: reduction and recovery × Adult victim-survivors"
     assert matrix.set_index("area_code")[col_sv].to_dict() == {"E1": 1, "E2": "GAP"}
     assert matrix.set_index("area_code")[col_tv].to_dict() == {"E1": 1, "E2": 1}
     assert matrix.set_index("area_code")["patchwork gaps"].to_dict() == {"E1": 0, "E2": 1}
-    wb = openpyxl.load_workbook(io.BytesIO(export.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
+    wb = openpyxl.load_workbook(io.BytesIO(workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
     ws = wb["Patchwork"]
     header = [c.value for c in ws[1]]
     cell = ws.cell(row=3, column=header.index(col_sv) + 1)
@@ -173,7 +174,7 @@ def test_tiny_patchwork_sheet_marks_gaps_by_hand():
 
 def test_tiny_service_sheet_withholds_the_refuge_location():
     dataset, analysis = tiny()
-    wb = openpyxl.load_workbook(io.BytesIO(export.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
+    wb = openpyxl.load_workbook(io.BytesIO(workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
     rows = list(wb["Services"].iter_rows(values_only=True))
     header = rows[0]
     by_id = {r[header.index("service_id")]: dict(zip(header, r, strict=True)) for r in rows[1:]}
@@ -201,7 +202,7 @@ def test_tiny_service_sheet_withholds_the_refuge_location():
     ],
 )
 def test_safe_sheet_name(name, taken, expected):
-    got = export.safe_sheet_name(name, taken)
+    got = workbook.safe_sheet_name(name, taken)
     assert got == expected
     assert len(got) <= 31
 
@@ -211,7 +212,7 @@ def test_safe_sheet_name(name, taken, expected):
 
 def test_demo_gap_sheet_equals_gaps_csv(demo, demo_xlsx):
     _, analysis = demo
-    from_csv = pd.read_csv(io.BytesIO(export.gaps_csv_bytes(analysis)))
+    from_csv = pd.read_csv(io.BytesIO(gaps_csv(analysis)))
     from_xlsx = pd.read_excel(io.BytesIO(demo_xlsx), sheet_name="Gaps")
     assert len(from_csv) == len(analysis.gaps) > 0
     # The workbook adds the benchmark's label beside its id; every gaps.csv value is the same.
@@ -222,10 +223,10 @@ def test_demo_gap_sheet_equals_gaps_csv(demo, demo_xlsx):
 
 def test_demo_benchmark_sheets_hold_their_rows(demo, demo_xlsx):
     _, analysis = demo
-    from_csv = pd.read_csv(io.BytesIO(export.gaps_csv_bytes(analysis)))
+    from_csv = pd.read_csv(io.BytesIO(gaps_csv(analysis)))
     wb = openpyxl.load_workbook(io.BytesIO(demo_xlsx))
     for bench in analysis.profile.benchmarks:
-        name = export.safe_sheet_name(bench.label)
+        name = workbook.safe_sheet_name(bench.label)
         ws = wb[name]
         assert ws["A1"].value == bench.label
         values = [c.value for c in ws["B"]]
@@ -297,7 +298,7 @@ def remote_urls(html: str) -> set[str]:
 
 def test_map_html_is_self_contained(demo):
     dataset, analysis = demo
-    html = export.map_html(dataset, analysis, title="Fenmarsh <IDVA> map")
+    html = webmap.map_html(dataset, analysis, title="Fenmarsh <IDVA> map")
     assert remote_urls(html) == set()
     assert not re.search(r"<script[^>]+src=", html, flags=re.I)
     assert not re.search(r"<link[^>]+href=", html, flags=re.I)
@@ -310,7 +311,7 @@ def test_map_html_is_self_contained(demo):
 
 def test_map_html_of_real_areas_has_no_demo_badge():
     dataset, analysis = tiny()
-    html = export.map_html(dataset, analysis, title="Alpha and Beta")
+    html = webmap.map_html(dataset, analysis, title="Alpha and Beta")
     assert "Fictional demo data" not in html and "gapmap-demo-badge" not in html
     assert "<title>Alpha and Beta</title>" in html
 
@@ -327,7 +328,7 @@ def test_remote_url_check_can_fail():
 
 def test_write_report_exports_writes_every_file(demo, tmp_path):
     dataset, analysis = demo
-    paths = export.write_report_exports(tmp_path / "out", dataset, analysis, title="Fenmarsh", today=TODAY)
+    paths = report.write_report_exports(tmp_path / "out", dataset, analysis, title="Fenmarsh", today=TODAY)
     names = [p.name for p in paths]
     assert names == ["map.png", "map.pdf", "map.html", "gaps.xlsx", "pack.pdf"]
     assert sorted(os.listdir(tmp_path / "out")) == sorted(names)  # no temp files left
@@ -339,10 +340,10 @@ def test_write_report_exports_writes_every_file(demo, tmp_path):
 
 def test_write_report_exports_flags_skip_the_slow_ones(tmp_path):
     dataset, analysis = tiny()
-    paths = export.write_report_exports(tmp_path, dataset, analysis, maps=False, pack=False, today=TODAY)
+    paths = report.write_report_exports(tmp_path, dataset, analysis, maps=False, pack=False, today=TODAY)
     assert [p.name for p in paths] == ["gaps.xlsx"]
     assert (
-        export.write_report_exports(tmp_path / "none", dataset, analysis, maps=False, pack=False, xlsx=False)
+        report.write_report_exports(tmp_path / "none", dataset, analysis, maps=False, pack=False, xlsx=False)
         == []
     )
 
@@ -376,7 +377,7 @@ def test_exports_cope_with_an_empty_service_list(demo, tmp_path):
     dataset, _ = demo
     empty = dataclasses.replace(dataset, services=dataset.services.iloc[0:0])
     analysis = analyse(empty.areas, empty.population, empty.services, empty.config)
-    paths = export.write_report_exports(tmp_path, empty, analysis, today=TODAY)
+    paths = report.write_report_exports(tmp_path, empty, analysis, today=TODAY)
     assert len(paths) == 5
     gaps = pd.read_excel(tmp_path / "gaps.xlsx", sheet_name="Gaps")
     area_rows = gaps[gaps["area_code"] != "ALL"]
@@ -401,13 +402,13 @@ def test_exports_show_only_the_services_the_filtered_analysis_counted(demo):
     # The demo list, counted by hand above (the two sanctuary schemes are confidential: never drawn).
     assert len(kept) == 5 and len(dropped) == 48
 
-    html = export.map_html(dataset, analysis)
+    html = webmap.map_html(dataset, analysis)
     for name in kept["name"]:
         assert name in html
     for name in dropped["name"]:
         assert name not in html
 
-    sheet = pd.read_excel(io.BytesIO(export.gaps_xlsx_bytes(dataset, analysis, today=TODAY)), "Services")
+    sheet = pd.read_excel(io.BytesIO(workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY)), "Services")
     assert set(sheet["service_id"]) == set(flt.apply(dataset.services)["service_id"])
     assert not set(sheet["service_id"]) & set(dropped["service_id"])
 
@@ -416,7 +417,7 @@ def test_report_maps_are_titled_with_the_selection_by_default(demo, tmp_path):
     """`gapmap report` without --title: the map names the partnership, as the app's exports do."""
     from pypdf import PdfReader
 
-    from gapmap.export import write_report_exports
+    from gapmap.report import write_report_exports
 
     dataset, analysis = demo
     write_report_exports(tmp_path, dataset, analysis, maps=True, pack=False, xlsx=False)

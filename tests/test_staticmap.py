@@ -2,7 +2,7 @@
 and a reference image compared with a tolerance.
 
 Regenerate the reference image after an intended change of the map's look:
-    GAPMAP_UPDATE_REFERENCE=1 .venv/bin/python -m pytest tests/test_snapshot.py -k reference
+    GAPMAP_UPDATE_REFERENCE=1 .venv/bin/python -m pytest tests/test_staticmap.py -k reference
 then look at tests/fixtures/exports/demo_map_reference.png before committing it.
 """
 
@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from gapmap import snapshot
+from gapmap import staticmap
 from gapmap.config import default_config
 from gapmap.engine import analyse
 from gapmap.settings import BNG_EPSG
@@ -48,7 +48,7 @@ def squash(text: str) -> str:
 
 def test_png_is_a4_landscape_at_300_dpi(demo):
     dataset, analysis = demo
-    png = snapshot.snapshot_png(dataset, analysis, today=TODAY)
+    png = staticmap.snapshot_png(dataset, analysis, today=TODAY)
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG"
     # A4 landscape = 11.69 x 8.27 inches -> 3507 x 2481 pixels at 300 dpi.
@@ -60,7 +60,7 @@ def test_png_is_a4_landscape_at_300_dpi(demo):
 def test_pdf_is_one_vector_page_with_title_legend_and_attribution(demo):
     dataset, analysis = demo
     bench = analysis.profile.benchmark("idva_fte")
-    pdf = snapshot.snapshot_pdf(
+    pdf = staticmap.snapshot_pdf(
         dataset, analysis, benchmark_id="idva_fte", title="Idva posts in Fenmarsh", today=TODAY
     )
     reader = PdfReader(io.BytesIO(pdf))
@@ -92,9 +92,9 @@ def test_pdf_is_one_vector_page_with_title_legend_and_attribution(demo):
 def test_real_data_has_no_demo_badge(demo):
     dataset, analysis = demo
     real = dataclasses.replace(dataset, is_demo=False)
-    _, text = pdf_text(snapshot.snapshot_pdf(real, analysis, today=TODAY))
+    _, text = pdf_text(staticmap.snapshot_pdf(real, analysis, today=TODAY))
     assert "Fictional" not in text
-    _, demo_text = pdf_text(snapshot.snapshot_pdf(dataset, analysis, today=TODAY))
+    _, demo_text = pdf_text(staticmap.snapshot_pdf(dataset, analysis, today=TODAY))
     assert "Fictional demo data" in demo_text
 
 
@@ -104,9 +104,9 @@ def test_legend_counts_areas_per_status(demo):
         (analysis.gaps["benchmark_id"] == "idva_fte") & (analysis.gaps["area_code"] != "ALL")
     ]
     expected = rows["status"].value_counts().to_dict()
-    _, text = pdf_text(snapshot.snapshot_pdf(dataset, analysis, benchmark_id="idva_fte", today=TODAY))
+    _, text = pdf_text(staticmap.snapshot_pdf(dataset, analysis, benchmark_id="idva_fte", today=TODAY))
     text = squash(text)
-    words = snapshot.status_words(dataset.config)
+    words = staticmap.status_words(dataset.config)
     for status, n in expected.items():
         assert squash(f"{words[status]} ({n} area{'s' if n != 1 else ''})") in text
 
@@ -119,7 +119,7 @@ def test_filter_description_reaches_the_subtitle(demo):
     analysis = analyse(
         dataset.areas, dataset.population, dataset.services, dataset.config, service_filter=flt
     )
-    _, text = pdf_text(snapshot.snapshot_pdf(dataset, analysis, today=TODAY))
+    _, text = pdf_text(staticmap.snapshot_pdf(dataset, analysis, today=TODAY))
     # Labels, not ids, and a UK date: the page is for people.
     expected = "Tiers: Primary prevention, Secondary: early intervention; Hours: 24/7; funded on 1 April 2027"
     assert squash(expected) in squash(text)
@@ -131,19 +131,19 @@ def test_patchwork_map_names_the_cell_and_counts_gaps(demo):
     cell = cov[(cov["tier"] == "secondary") & (cov["cohort"] == "whole_family")]
     n_gap = int(cell["patchwork_gap"].sum())
     assert n_gap > 0  # the demo has deliberate whole-family gaps
-    pdf = snapshot.snapshot_pdf(
+    pdf = staticmap.snapshot_pdf(
         dataset, analysis, colour_by="patchwork", tier="secondary", cohort="whole_family", today=TODAY
     )
     text = squash(pdf_text(pdf)[1])
     assert squash("Secondary: early intervention × Whole families") in text
-    words = snapshot.PATCHWORK_WORDS
+    words = staticmap.PATCHWORK_WORDS
     assert squash(f"{words['gap']} ({n_gap} area{'s' if n_gap != 1 else ''})") in text
 
 
 def test_unknown_colour_by_is_rejected(demo):
     dataset, analysis = demo
     with pytest.raises(ValueError, match="colour_by"):
-        snapshot.snapshot_figure(dataset, analysis, colour_by="rainbow")
+        staticmap.snapshot_figure(dataset, analysis, colour_by="rainbow")
 
 
 def test_confidential_services_are_never_drawn(demo):
@@ -160,7 +160,7 @@ def test_confidential_services_are_never_drawn(demo):
         Point(x0 + 0.01 * (i + 1), y0) for i in range(len(confidential))
     ]
     ds = dataclasses.replace(dataset, services=located)
-    fig = snapshot.snapshot_figure(ds, analysis, today=TODAY)
+    fig = staticmap.snapshot_figure(ds, analysis, today=TODAY)
     drawn = np.vstack([c.get_offsets() for ax in fig.axes for c in ax.collections if len(c.get_offsets())])
     secret = located[located["confidential"]].to_crs(BNG_EPSG).geometry
     public = located[~located["confidential"] & located.geometry.notna()].to_crs(BNG_EPSG).geometry
@@ -202,26 +202,26 @@ def _tiny_analysis() -> SimpleNamespace:
 def test_benchmark_classes_by_hand():
     an = _tiny_analysis()
     idva = an.profile.benchmark("idva_fte")
-    got = snapshot.benchmark_classes(an, idva, ["A", "B", "C"])
+    got = staticmap.benchmark_classes(an, idva, ["A", "B", "C"])
     assert got.to_dict() == {"A": "red", "B": "green", "C": "no_data"}
     helpline = an.profile.benchmark("helpline")  # selection scope: every area gets the ALL status
-    assert set(snapshot.benchmark_classes(an, helpline, ["A", "B"])) == {"green"}
+    assert set(staticmap.benchmark_classes(an, helpline, ["A", "B"])) == {"green"}
 
 
 def test_patchwork_classes_by_hand():
     an = _tiny_analysis()
-    assert snapshot.patchwork_classes(an, ["A", "B", "C", "D"], "primary", "cyp").to_dict() == {
+    assert staticmap.patchwork_classes(an, ["A", "B", "C", "D"], "primary", "cyp").to_dict() == {
         "A": "has",
         "B": "gap",
         "C": "gap",
         "D": "no_data",
     }
-    assert set(snapshot.patchwork_classes(an, ["A", "B"], "tertiary", "perpetrators")) == {"nowhere"}
+    assert set(staticmap.patchwork_classes(an, ["A", "B"], "tertiary", "perpetrators")) == {"nowhere"}
 
 
 def test_gap_count_classes_by_hand():
     an = _tiny_analysis()
-    classes, colours, hatches, order, words = snapshot.gap_count_classes(an, ["A", "B", "C"], None, None)
+    classes, colours, hatches, order, words = staticmap.gap_count_classes(an, ["A", "B", "C"], None, None)
     assert classes.to_dict() == {"A": "none", "B": "gaps_0", "C": "gaps_0"}
     assert words["gaps_0"] == "1 gap"
     assert order == ("gaps_0", "none", "no_data")
@@ -235,18 +235,18 @@ def test_gap_count_classes_by_hand():
     ("span_m", "expected"), [(50_000, 10_000), (37_000, 5_000), (120_000, 20_000), (800, 100)]
 )
 def test_scale_bar_length_is_round_and_about_a_fifth(span_m, expected):
-    assert snapshot._nice_length_m(span_m) == expected
+    assert staticmap._nice_length_m(span_m) == expected
 
 
 def test_fit_limits_keep_metres_square():
-    (x0, x1), (y0, y1) = snapshot._fit_limits((0, 0, 10_000, 40_000), 6.0, 4.0)
+    (x0, x1), (y0, y1) = staticmap._fit_limits((0, 0, 10_000, 40_000), 6.0, 4.0)
     # The axes box is 6 x 4 inches: one metre must be as long across as up.
     assert (x1 - x0) / (y1 - y0) == pytest.approx(6.0 / 4.0)
     assert x0 < 0 and x1 > 10_000 and y0 < 0 and y1 > 40_000
 
 
 def _label_figure():
-    fig = snapshot._new_figure((4, 3))
+    fig = staticmap._new_figure((4, 3))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
@@ -267,7 +267,7 @@ def _label_boxes(fig, ax):
 def test_labels_never_overlap_even_when_anchors_coincide():
     fig, ax = _label_figure()
     points = [(50, 50, f"Area number {i}") for i in range(12)]
-    placed, skipped = snapshot.place_labels(ax, fig, points)
+    placed, skipped = staticmap.place_labels(ax, fig, points)
     assert placed + skipped == 12
     assert placed >= 4  # offsets found room for several
     boxes = _label_boxes(fig, ax)
@@ -280,7 +280,7 @@ def test_labels_never_overlap_even_when_anchors_coincide():
 def test_well_separated_labels_all_sit_on_their_anchor():
     fig, ax = _label_figure()
     points = [(20, 20, "South West"), (80, 80, "North East")]
-    assert snapshot.place_labels(ax, fig, points) == (2, 0)
+    assert staticmap.place_labels(ax, fig, points) == (2, 0)
     assert [t.xyann for t in ax.texts] == [(0, 0), (0, 0)]
 
 
@@ -294,7 +294,7 @@ def _grey_small(png: bytes) -> np.ndarray:
 
 
 def _render_reference(dataset, analysis, **kwargs) -> bytes:
-    return snapshot.snapshot_png(dataset, analysis, dpi=REFERENCE_DPI, today=TODAY, **kwargs)
+    return staticmap.snapshot_png(dataset, analysis, dpi=REFERENCE_DPI, today=TODAY, **kwargs)
 
 
 def test_demo_png_matches_reference_image(demo, fixtures_dir):
@@ -369,20 +369,20 @@ def test_filtered_view_draws_only_its_tier(demo):
     dataset, _ = demo
     analysis, kept, dropped = primary_only(dataset)
     assert len(kept) == 5 and len(dropped) == 48  # sanctuary schemes are confidential: never drawn
-    assert_only_kept_markers(snapshot.snapshot_figure(dataset, analysis, today=TODAY), kept, dropped)
+    assert_only_kept_markers(staticmap.snapshot_figure(dataset, analysis, today=TODAY), kept, dropped)
 
 
 def test_markers_use_the_render_palette(demo):
     from matplotlib.collections import PathCollection
     from matplotlib.colors import to_hex
 
-    from gapmap import render
+    from gapmap import webmap
 
     dataset, analysis = demo
-    fig = snapshot.snapshot_figure(dataset, analysis, today=TODAY)
+    fig = staticmap.snapshot_figure(dataset, analysis, today=TODAY)
     scatters = [
         c for c in fig.axes[0].collections if isinstance(c, PathCollection) and len(c.get_facecolor())
     ]
     drawn = {to_hex(c.get_facecolor()[0]) for c in scatters}
     # The demo has services of every tier on the map; each tier is drawn in the one palette.
-    assert drawn == {to_hex(c) for c in render.TIER_COLOURS.values()}
+    assert drawn == {to_hex(c) for c in webmap.TIER_COLOURS.values()}

@@ -1,4 +1,4 @@
-"""gapmap.render: folium HTML asserted as text on a tiny hand-made selection.
+"""gapmap.webmap: folium HTML asserted as text on a tiny hand-made selection.
 
 The analysis here is a stand-in with the GapAnalysis fields render uses (gaps, coverage,
 profile, selection), so the renderer is tested without the engine.
@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from gapmap import render, settings
+from gapmap import settings, webmap
 from gapmap.config import default_config
 from gapmap.schema import SERVICE_COLUMNS
 
@@ -206,7 +206,7 @@ def _html(m) -> str:
 
 
 def test_benchmark_colours_and_words_per_area(areas, analysis, services, config):
-    html = _html(render.build_map(areas, analysis, services, config, benchmark_id="idva_fte"))
+    html = _html(webmap.build_map(areas, analysis, services, config, benchmark_id="idva_fte"))
     for colour in ("#e5f5e0", "#c45c00", "#4a0012"):
         assert colour in html
     # Each area's fill comes from its own status row.
@@ -218,7 +218,7 @@ def test_benchmark_colours_and_words_per_area(areas, analysis, services, config)
 
 def test_legend_states_benchmark_definition_and_source(areas, analysis, services, config):
     bench = config.default_profile.benchmark("idva_fte")
-    html = _html(render.build_map(areas, analysis, services, config, benchmark_id="idva_fte"))
+    html = _html(webmap.build_map(areas, analysis, services, config, benchmark_id="idva_fte"))
     legend = re.search(r"div\.innerHTML = (\".*?\");", html).group(1)
     assert "Idva posts (FTE)" in legend
     assert bench.describe() in legend  # "4 per 100,000 females aged 16 and over"
@@ -237,13 +237,13 @@ def test_tooltip_precision_follows_magnitude_and_presence_reads_as_a_count(confi
         "ratio": 0.351 / 0.379,
         "shortfall": 0.028,
     }
-    tip = render.area_tooltip_benchmark("Alpha", row, whole_selection=False)
+    tip = webmap.area_tooltip_benchmark("Alpha", row, whole_selection=False)
     # The issue's "provided 0.4 of 0.4 required (93%)" now reads with the precision of the figures.
     assert "provided 0.35 of 0.38 required (93%)" in tip
     assert "Shortfall 0.028" in tip
     presence = config.profile("standards").benchmark("refuge_presence")
     row = {"status": "green", "provided": 5.0, "required": 1.0, "ratio": 5.0, "shortfall": 0.0}
-    tip = render.area_tooltip_benchmark("Alpha", row, whole_selection=True, benchmark=presence)
+    tip = webmap.area_tooltip_benchmark("Alpha", row, whole_selection=True, benchmark=presence)
     assert "Whole selection: Met: 5 services (at least 1 needed)" in tip
     assert "%" not in tip
 
@@ -251,28 +251,28 @@ def test_tooltip_precision_follows_magnitude_and_presence_reads_as_a_count(confi
 def test_selection_scope_benchmark_colours_every_area_from_the_whole_selection(
     areas, analysis, services, config
 ):
-    html = _html(render.build_map(areas, analysis, services, config, benchmark_id="helpline"))
+    html = _html(webmap.build_map(areas, analysis, services, config, benchmark_id="helpline"))
     fills = re.findall(r'"area_code": "(E0700000\d)".*?"fill": "(#[0-9a-f]{6})"', html)
     assert {c for _, c in fills} == {"#4a0012"}
     assert "Scored for the whole selection" in html
 
 
 def test_patchwork_colouring_has_gap_nowhere(areas, analysis, services, config):
-    m = render.build_map(
+    m = webmap.build_map(
         areas, analysis, services, config, colour_by="patchwork", tier="secondary", cohort="perpetrators"
     )
     fills = dict(re.findall(r'"area_code": "(E0700000\d)".*?"fill": "(#[0-9a-f]{6})"', _html(m)))
     assert fills == {"E07000001": "#e5f5e0", "E07000002": "#4a0012", "E07000003": "#4a0012"}
-    m = render.build_map(
+    m = webmap.build_map(
         areas, analysis, services, config, colour_by="patchwork", tier="primary", cohort="cyp"
     )
     fills = dict(re.findall(r'"area_code": "(E0700000\d)".*?"fill": "(#[0-9a-f]{6})"', _html(m)))
-    assert set(fills.values()) == {render.PATCHWORK_COLOURS["nowhere"]}
+    assert set(fills.values()) == {webmap.PATCHWORK_COLOURS["nowhere"]}
     assert "Not provided anywhere in the partnership" in _html(m)
 
 
 def test_hostile_names_and_providers_show_as_text(areas, analysis, services, config):
-    html = _html(render.build_map(areas, analysis, services, config, show_catchments=True))
+    html = _html(webmap.build_map(areas, analysis, services, config, show_catchments=True))
     assert XSS not in html
     assert XSS_ESCAPED in html
     assert "Southam &amp; Vale" in html
@@ -281,7 +281,7 @@ def test_hostile_names_and_providers_show_as_text(areas, analysis, services, con
 def test_confidential_service_never_in_html(areas, analysis, services, config):
     for colour_by in ("benchmark", "patchwork"):
         html = _html(
-            render.build_map(areas, analysis, services, config, colour_by=colour_by, show_catchments=True)
+            webmap.build_map(areas, analysis, services, config, colour_by=colour_by, show_catchments=True)
         )
         assert REFUGE_NAME not in html
         assert "Hidden Provider" not in html
@@ -295,7 +295,7 @@ def test_confidential_service_never_in_html(areas, analysis, services, config):
 
 def test_service_tooltip_fields_and_uk_date(config, services):
     rec = services.iloc[0].to_dict()
-    tip = render.service_tooltip(rec, config)
+    tip = webmap.service_tooltip(rec, config)
     assert "IDVA service" in tip
     assert "Secondary: early intervention, Tertiary: reduction and recovery" in tip
     assert "Adult victim-survivors" in tip
@@ -305,21 +305,21 @@ def test_service_tooltip_fields_and_uk_date(config, services):
 
 
 def test_markers_coloured_by_first_tier_and_catchments_on_request(areas, analysis, services, config):
-    html = _html(render.build_map(areas, analysis, services, config))
-    assert render.TIER_COLOURS["secondary"] in html and render.TIER_COLOURS["primary"] in html
+    html = _html(webmap.build_map(areas, analysis, services, config))
+    assert webmap.TIER_COLOURS["secondary"] in html and webmap.TIER_COLOURS["primary"] in html
     assert "L.circle(" not in html
-    html = _html(render.build_map(areas, analysis, services, config, show_catchments=True))
+    html = _html(webmap.build_map(areas, analysis, services, config, show_catchments=True))
     assert html.count("L.circle(") == 1
     assert '"radius": 12000.0' in html
 
 
 def test_no_services_layer_when_hidden(areas, analysis, services, config):
-    html = _html(render.build_map(areas, analysis, services, config, show_services=False))
+    html = _html(webmap.build_map(areas, analysis, services, config, show_services=False))
     assert '"type": "Point"' not in html
 
 
 def test_served_assets_reference_only_local_leaflet(areas, analysis, services, config):
-    html = _html(render.build_map(areas, analysis, services, config))
+    html = _html(webmap.build_map(areas, analysis, services, config))
     urls = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert urls == ["/app/static/vendor/leaflet/leaflet.js", "/app/static/vendor/leaflet/leaflet.css"]
     assert "cdn" not in html.lower()
@@ -327,9 +327,9 @@ def test_served_assets_reference_only_local_leaflet(areas, analysis, services, c
 
 
 def test_basemap_is_opt_in(areas, analysis, services, config):
-    assert "tile.openstreetmap.org" not in _html(render.build_map(areas, analysis, services, config))
+    assert "tile.openstreetmap.org" not in _html(webmap.build_map(areas, analysis, services, config))
     assert "tile.openstreetmap.org" in _html(
-        render.build_map(areas, analysis, services, config, basemap=True)
+        webmap.build_map(areas, analysis, services, config, basemap=True)
     )
 
 
@@ -337,7 +337,7 @@ def test_basemap_is_opt_in(areas, analysis, services, config):
 def test_standalone_html_is_self_contained(areas, analysis, services, config):
     js = (settings.VENDOR_DIR / "leaflet" / "leaflet.js").read_text(encoding="utf-8")
     for mode in ("served", "inline"):
-        html = render.standalone_html(render.build_map(areas, analysis, services, config, asset_mode=mode))
+        html = webmap.standalone_html(webmap.build_map(areas, analysis, services, config, asset_mode=mode))
         assert js.replace("</script", "<\\/script") in html  # Leaflet itself is inlined
         rest = html.replace(js, "")  # Leaflet's own attribution link is text, not a request
         assert not re.findall(r'(?:src|href)\s*=\s*"[^"]*"', rest)
@@ -349,7 +349,7 @@ def test_standalone_html_is_self_contained(areas, analysis, services, config):
 @needs_leaflet
 def test_standalone_with_basemap_has_only_the_tile_url(areas, analysis, services, config):
     js = (settings.VENDOR_DIR / "leaflet" / "leaflet.js").read_text(encoding="utf-8")
-    html = render.standalone_html(render.build_map(areas, analysis, services, config, basemap=True))
+    html = webmap.standalone_html(webmap.build_map(areas, analysis, services, config, basemap=True))
     rest = html.replace(js, "")
     urls = set(re.findall(r"https?://[^\s\"'<>)\\]+", rest))
     assert urls == {
@@ -366,7 +366,7 @@ def test_display_geometry_simplifies_and_rounds():
     from shapely.geometry import Polygon
 
     poly = gpd.GeoDataFrame({"area_code": ["A"], "area_name": ["A"]}, geometry=[Polygon(ring)], crs=27700)
-    out = render.display_geometry(poly.to_crs(4326))
+    out = webmap.display_geometry(poly.to_crs(4326))
     coords = np.asarray(out.iloc[0].exterior.coords)
     assert len(coords) < 40  # from 403
     assert np.allclose(coords, np.round(coords, 5))
@@ -378,23 +378,23 @@ def test_display_geometry_keeps_tiny_areas(areas):
     tiny = gpd.GeoDataFrame(
         {"area_code": ["T"], "area_name": ["T"]}, geometry=[box(-1.0, 52.0, -0.9995, 52.0005)], crs=4326
     )
-    out = render.display_geometry(tiny)
+    out = webmap.display_geometry(tiny)
     assert not out.iloc[0].is_empty
 
 
 def test_uk_date():
-    assert render.uk_date(pd.Timestamp("2026-11-22")) == "22 November 2026"
-    assert render.uk_date(pd.NaT) == ""
-    assert render.uk_date(None) == ""
+    assert webmap.uk_date(pd.Timestamp("2026-11-22")) == "22 November 2026"
+    assert webmap.uk_date(pd.NaT) == ""
+    assert webmap.uk_date(None) == ""
 
 
 def test_bad_colour_by_names_allowed_values(areas, analysis, services, config):
     with pytest.raises(ValueError, match='expected to be "benchmark" or "patchwork"'):
-        render.build_map(areas, analysis, services, config, colour_by="rainbow")
+        webmap.build_map(areas, analysis, services, config, colour_by="rainbow")
 
 
 def test_highlighted_area_has_a_thick_outline(areas, analysis, services, config):
-    html = _html(render.build_map(areas, analysis, services, config, highlight_area="E07000003"))
+    html = _html(webmap.build_map(areas, analysis, services, config, highlight_area="E07000003"))
     selected = re.findall(r'"area_code": "(E0700000\d)".*?"selected": (true|false)', html)
     assert dict(selected) == {"E07000001": "false", "E07000002": "false", "E07000003": "true"}
     assert '"weight": 5' in html
@@ -402,10 +402,10 @@ def test_highlighted_area_has_a_thick_outline(areas, analysis, services, config)
 
 def test_only_confidential_services_draws_no_points(areas, analysis, services, config):
     refuges_only = services[services["confidential"]]
-    html = _html(render.build_map(areas, analysis, refuges_only, config))
+    html = _html(webmap.build_map(areas, analysis, refuges_only, config))
     assert '"type": "Point"' not in html
     assert REFUGE_NAME not in html
-    assert render.CONFIDENTIAL_NOTE in html
+    assert webmap.CONFIDENTIAL_NOTE in html
 
 
 # --------------------------------------------------------------------------- the tier palette
@@ -426,7 +426,7 @@ def test_lightness_by_hand():
 
 
 def test_tier_colours_differ_in_lightness_so_greyscale_keeps_them_apart(config):
-    colours = [render.TIER_COLOURS[t] for t in config.tiers] + [render.OTHER_TIER_COLOUR]
+    colours = [webmap.TIER_COLOURS[t] for t in config.tiers] + [webmap.OTHER_TIER_COLOUR]
     assert len(set(colours)) == len(colours)
     values = sorted(lightness(c) for c in colours)
     assert min(b - a for a, b in itertools.pairwise(values)) >= 15
@@ -434,15 +434,15 @@ def test_tier_colours_differ_in_lightness_so_greyscale_keeps_them_apart(config):
 
 def test_tier_colours_are_not_status_hues():
     # Markers sit on red/amber/green fills: no tier colour may be one of them.
-    assert not set(render.TIER_COLOURS.values()) & set(render.STATUS_COLOURS.values())
+    assert not set(webmap.TIER_COLOURS.values()) & set(webmap.STATUS_COLOURS.values())
 
 
 def test_one_palette_for_every_map(config):
-    from gapmap import snapshot
+    from gapmap import staticmap
 
-    assert set(render.TIER_SHAPES) == set(render.TIER_COLOURS) == set(config.tiers)
-    assert len(set(render.TIER_SHAPES.values()) | {render.OTHER_TIER_SHAPE}) == len(render.TIER_SHAPES) + 1
+    assert set(webmap.TIER_SHAPES) == set(webmap.TIER_COLOURS) == set(config.tiers)
+    assert len(set(webmap.TIER_SHAPES.values()) | {webmap.OTHER_TIER_SHAPE}) == len(webmap.TIER_SHAPES) + 1
     for tier in config.tiers:
-        assert snapshot.TIER_MARKERS[tier] == (render.TIER_SHAPES[tier], render.TIER_COLOURS[tier])
-    assert snapshot.DEFAULT_MARKER == (render.OTHER_TIER_SHAPE, render.OTHER_TIER_COLOUR)
-    assert snapshot.STATUS_COLOURS == render.STATUS_COLOURS
+        assert staticmap.TIER_MARKERS[tier] == (webmap.TIER_SHAPES[tier], webmap.TIER_COLOURS[tier])
+    assert staticmap.DEFAULT_MARKER == (webmap.OTHER_TIER_SHAPE, webmap.OTHER_TIER_COLOUR)
+    assert staticmap.STATUS_COLOURS == webmap.STATUS_COLOURS

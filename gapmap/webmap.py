@@ -35,8 +35,10 @@ from jinja2 import Template
 
 from gapmap import palette, settings, view, wording
 from gapmap.config import Config
-from gapmap.privacy import public_services
+from gapmap.privacy import public_services, redact_confidential
 from gapmap.schema import AREA_CODE, AREA_NAME
+from gapmap.view import counted_services
+from gapmap.wording import CONFIDENTIAL_NOTE, CROWN_COPYRIGHT, DEMO_BADGE
 
 AssetMode = Literal["served", "inline"]
 ColourBy = Literal["benchmark", "patchwork"]
@@ -81,12 +83,8 @@ MAX_LABELLED_AREAS: int = 40
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
-CROWN_COPYRIGHT = "Contains OS data © Crown copyright and database right {year}"
 
 SERVED_URL_PREFIX = "/app/static/vendor/leaflet"
-CONFIDENTIAL_NOTE = (
-    "Refuges and other confidential services are counted in their area's figures but never shown as points."
-)
 
 
 # --------------------------------------------------------------------------- assets
@@ -791,3 +789,55 @@ def standalone_html(m: folium.Map) -> str:
         m.add_child(_InlineAssets(_read_vendor(js_path), css), name="leaflet_inline")
         m.asset_mode = "inline"  # type: ignore[attr-defined]
     return m.get_root().render()
+
+
+# --------------------------------------------------------------------------- HTML
+
+#: The demo badge over the HTML map: top centre, clear of the zoom buttons and the legend.
+_HTML_BADGE_STYLE = (
+    "position:fixed;top:10px;left:50%;transform:translateX(-50%);z-index:1000;"
+    "background:#ffffff;color:#b2182b;border:3px solid #b2182b;padding:4px 12px;"
+    "font:700 18px/1.2 system-ui,Arial,sans-serif"
+)
+
+
+def map_html(
+    dataset: Any,
+    analysis: Any,
+    *,
+    colour_by: str = "benchmark",
+    benchmark_id: str | None = None,
+    tier: str | None = None,
+    cohort: str | None = None,
+    title: str | None = None,
+) -> str:
+    """One self-contained HTML file (Leaflet inlined, no basemap, no remote URL) of the map."""
+    m = build_map(
+        dataset.areas,
+        analysis,
+        # The renderer draws only public services; redacting first makes sure no confidential
+        # location can reach the HTML even through a future code path (catchments, tooltips).
+        redact_confidential(counted_services(dataset.services, analysis)),
+        dataset.config,
+        colour_by=colour_by,
+        benchmark_id=benchmark_id,
+        tier=tier,
+        cohort=cohort,
+        basemap=False,
+        asset_mode="inline",
+    )
+    heading = title or "gapmap: provision against benchmarks"
+    if getattr(dataset, "is_demo", False):
+        heading += f" ({DEMO_BADGE})"
+        # On the page too, not only in the tab title: the file travels without its folder name.
+        m.get_root().html.add_child(
+            folium.Element(
+                f'<div class="gapmap-demo-badge" style="{_HTML_BADGE_STYLE}">{escape(DEMO_BADGE)}</div>'
+            ),
+            name="gapmap_demo_badge",
+        )
+    html = standalone_html(m)
+    # A page title so the file is recognisable in a browser tab and a folder listing.
+    if "<title>" not in html:
+        html = html.replace("<head>", f"<head>\n<title>{escape(heading)}</title>", 1)
+    return html

@@ -30,31 +30,32 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
-from gapmap import render, view, wording
+from gapmap import view, webmap, wording
 from gapmap.privacy import public_services
 from gapmap.settings import BNG_EPSG
-from gapmap.view import filter_description  # the filter in words: one definition for every output
+from gapmap.view import counted_services, filter_description  # one definition for every output
+from gapmap.wording import CONFIDENTIAL_NOTE, CROWN_COPYRIGHT, DEMO_BADGE, ONS_ATTRIBUTION
 
-#: Status -> fill colour (the house palette, defined in `render`) and hatch (for greyscale /
+#: Status -> fill colour (the house palette, defined in `palette`) and hatch (for greyscale /
 #: colour-blind readers).
-STATUS_COLOURS: dict[str, str] = render.STATUS_COLOURS
+STATUS_COLOURS: dict[str, str] = webmap.STATUS_COLOURS
 STATUS_HATCHES: dict[str, str] = {"green": "", "amber": "...", "red": "///", "no_data": "xx"}
 #: Legend order: worst first, so the eye lands on the shortfalls.
 STATUS_ORDER: tuple[str, ...] = ("red", "amber", "green", "no_data")
 
 #: Patchwork classes (the dashboard's words and colours, so every output reads the same).
-PATCHWORK_COLOURS: dict[str, str] = {**render.PATCHWORK_COLOURS, "no_data": STATUS_COLOURS["no_data"]}
+PATCHWORK_COLOURS: dict[str, str] = {**webmap.PATCHWORK_COLOURS, "no_data": STATUS_COLOURS["no_data"]}
 PATCHWORK_HATCHES: dict[str, str] = {"has": "", "gap": "///", "nowhere": "xxx", "no_data": "xx"}
 PATCHWORK_ORDER: tuple[str, ...] = ("gap", "nowhere", "has", "no_data")
 #: Hatch line colour per class: light on the dark "nowhere" grey so the pattern stays visible.
 HATCH_COLOURS: dict[str, str] = {"nowhere": "#ffffff", "red": "#ffffff", "gap": "#ffffff"}
 
-#: Service markers by prevention tier: (shape, colour), both from `render`'s one palette, so
+#: Service markers by prevention tier: (shape, colour), both from the web map's one palette, so
 #: the static maps and the interactive map read the same.
 TIER_MARKERS: dict[str, tuple[str, str]] = {
-    tier: (render.TIER_SHAPES[tier], colour) for tier, colour in render.TIER_COLOURS.items()
+    tier: (webmap.TIER_SHAPES[tier], colour) for tier, colour in webmap.TIER_COLOURS.items()
 }
-DEFAULT_MARKER: tuple[str, str] = (render.OTHER_TIER_SHAPE, render.OTHER_TIER_COLOUR)
+DEFAULT_MARKER: tuple[str, str] = (webmap.OTHER_TIER_SHAPE, webmap.OTHER_TIER_COLOUR)
 #: Marker area in points² (matplotlib's `s`): big enough to tell the shapes apart on a
 #: projector; smaller above `MANY_SERVICES` so a national map stays readable.
 MARKER_AREA_PT2 = 40.0
@@ -64,19 +65,6 @@ MARKER_EDGE = "#ffffff"  # white: tertiary near-black markers stay visible on th
 
 A4_LANDSCAPE_IN: tuple[float, float] = (11.69, 8.27)
 PNG_DPI = 300
-CROWN_COPYRIGHT = "Contains OS data © Crown copyright and database right {year}"
-ONS_ATTRIBUTION = "Source: Office for National Statistics licensed under the Open Government Licence v.3.0."
-DEMO_BADGE = "Fictional demo data"
-#: Said wherever the badge has room for a sentence. The county is what is fictional (see
-#: `Dataset.is_demo`), so it holds for the demo list and for any list shown on the demo county.
-DEMO_NOTE = (
-    f"{DEMO_BADGE}: the county, its areas and its population are invented, "
-    "so these figures describe no real place."
-)
-CONFIDENTIAL_NOTE = (
-    "Refuges and other confidential services are counted in their area's figures "
-    "but are never shown on the map."
-)
 COLOUR_BY_CHOICES: tuple[str, ...] = ("benchmark", "patchwork")
 
 _LABEL_OFFSETS_PT: tuple[tuple[float, float], ...] = (
@@ -163,18 +151,6 @@ class MapLayers:
     bounds: tuple[float, float, float, float]  # of the selection, metres
 
 
-def analysed_services(analysis: Any, services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The services the analysis counted: `gapmap.view.counted_services` (filter and selection).
-
-    Every export draws and lists these, so markers and rows agree with the figures beside
-    them (a view filtered to one tier shows only that tier's markers; a partnership's pack
-    lists only services serving it). Confidential rows are kept: callers redact or drop them.
-    """
-    from gapmap.view import counted_services
-
-    return counted_services(services, analysis)
-
-
 def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> MapLayers:
     """Project areas and public services to BNG; optionally simplify for light vector output.
 
@@ -196,7 +172,7 @@ def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> Map
         tolerance = max(maxx - minx, maxy - miny) / 2500
         areas["geometry"] = _simplify(areas.geometry, tolerance)
 
-    services = public_services(analysed_services(analysis, dataset.services))
+    services = public_services(counted_services(dataset.services, analysis))
     services = services.to_crs(BNG_EPSG) if len(services) else services.set_crs(BNG_EPSG, allow_override=True)
     tier_order = list(dataset.config.tiers)
     services = services.assign(map_tier=[_first_tier(t, tier_order) for t in services.get("tiers", [])])
@@ -287,7 +263,7 @@ def gap_count_classes(
 status_words = wording.status_legend
 
 
-PATCHWORK_WORDS: dict[str, str] = {**render.PATCHWORK_WORDS, "no_data": "No data: not scored"}
+PATCHWORK_WORDS: dict[str, str] = {**webmap.PATCHWORK_WORDS, "no_data": "No data: not scored"}
 
 
 def _tier_label(config: Any, tier: str | None) -> str:
