@@ -279,6 +279,8 @@ def _redact_reader_messages(
     When the header row is not recognised it may itself be a refuge's row: problems about it
     are replaced too.
     """
+    if all(p.row is None for p in report.problems[first:]):
+        return  # nothing about a row to redact: spare reading every row's type and flag
     rows = _confidential_row_numbers(table, config)
     header_row = table.attrs.get("header_row")
     header_ok = _header_recognised([c for c in table.columns if c != "__row__"])
@@ -386,6 +388,19 @@ def _text(series: pd.Series) -> pd.Series:
     Object dtype on purpose: the row loops that build messages index single cells, which is
     ten times faster than on Arrow-backed strings.
     """
+    if pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
+        # Mixed cells (a spreadsheet's numbers, dates, booleans) one by one: factorising would
+        # merge True with 1.0, which hash alike.
+        return _strip_text(series)
+    # Text (what the CSV reader gives), once per distinct value: 10,000 cells hold a few
+    # hundred different ones. Code -1 (a missing cell) picks the "" appended last.
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    lookup = np.append(_strip_text(pd.Series(uniques, dtype=object)).to_numpy(dtype=object), "")
+    return pd.Series(lookup[codes], index=series.index, dtype=object)
+
+
+def _strip_text(series: pd.Series) -> pd.Series:
+    """`_text` cell by cell."""
     out = series.astype("string").fillna("").str.strip()
     out = out.mask(out.str.lower().isin(["nan", "nat", "none"]), "")
     return pd.Series(out.to_numpy(dtype=object), index=series.index, dtype=object)
@@ -649,10 +664,11 @@ def validate_service_table(
         return None
 
     # ---- cells as text; drop empty rows silently
-    cells_all = {canonical: _text(table[col]) for canonical, col in headers.items()}
+    texts = {col: _text(table[col]) for col in data_columns}
+    cells_all = {canonical: texts[col] for canonical, col in headers.items()}
     blank = np.ones(len(table), dtype=bool)
-    for col in data_columns:
-        blank &= (_text(table[col]) == "").to_numpy()
+    for text in texts.values():
+        blank &= (text == "").to_numpy()
     keep = ~blank
     cells = {k: v[keep].reset_index(drop=True) for k, v in cells_all.items()}
     rows = rows_all[keep]
