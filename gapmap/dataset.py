@@ -137,6 +137,33 @@ def empty_services() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=settings.WGS84_EPSG))
 
 
+def _demo_files_ready() -> None:
+    """Write the demo county's files where `settings.DEMO_*` expects them, if any is missing.
+
+    A checkout has them under data/; `pip install .` ships no data/, so the first demo run of
+    an installed gapmap generates them (deterministic, the same bytes as the checkout's).
+    """
+    demo_files = (
+        settings.DEMO_BOUNDARIES,
+        settings.DEMO_POPULATION,
+        settings.DEMO_POSTCODES,
+        settings.DEMO_SERVICES,
+    )
+    if all(path.is_file() for path in demo_files):
+        return
+    from gapmap.demo import write_demo
+
+    try:
+        write_demo(settings.DEMO_ROOT)
+    except OSError as exc:
+        raise GapmapInputError(
+            f"the demo county's files are missing and cannot be written to {settings.DEMO_ROOT} "
+            f"({exc.strerror}); set GAPMAP_DATA_DIR to a folder you can write to, or pass your own "
+            "files (`--services FILE`).",
+            file="demo",
+        ) from None
+
+
 def validate_dataset(
     services: PathLike | None = None,
     boundaries: PathLike | None = None,
@@ -187,6 +214,7 @@ def validate_dataset(
 
     # ---- which files
     if boundaries is None and not user_services:
+        _demo_files_ready()
         boundaries_path: PathLike | None = settings.DEMO_BOUNDARIES
     else:
         boundaries_path = boundaries
