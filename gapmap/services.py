@@ -431,7 +431,7 @@ def _split_list(text: str, separators: str = ";,") -> list[str]:
 def _vocab_lookup(vocab: dict[str, Any] | Iterable[str]) -> dict[str, str]:
     """Spelling -> id: ids and labels, case-insensitive, spaces/hyphens as underscores."""
     lookup: dict[str, str] = {}
-    items = vocab.items() if isinstance(vocab, dict) else ((v, {}) for v in vocab)
+    items: Iterable[tuple[str, Any]] = vocab.items() if isinstance(vocab, dict) else ((v, {}) for v in vocab)
     for vid, meta in items:
         lookup[header_key(vid)] = vid
         label = meta.get("label") if isinstance(meta, dict) else getattr(meta, "label", None)
@@ -505,6 +505,10 @@ _GENERIC: dict[tuple[str, str | None], str] = {
 }
 
 
+#: A row's position in the table: a Python int, or numpy's (from `np.flatnonzero`).
+RowIndex = int | np.integer
+
+
 class _Collector:
     """Adds problems for one file; knows which rows may be confidential, to quote nothing of them.
 
@@ -526,7 +530,7 @@ class _Collector:
         return self.headers.get(canonical, canonical)
 
     def _message(
-        self, i: int, severity: str, canonical: str | None, message: str, private: str | None, safe: bool
+        self, i: RowIndex, severity: str, canonical: str | None, message: str, private: str | None, safe: bool
     ) -> str:
         if safe or (message and not self.secret[i]):
             return message
@@ -541,7 +545,7 @@ class _Collector:
         return f"{head} {VALUE_NOT_SHOWN}{sep}{tail}".rstrip(".") + "."
 
     def error(
-        self, i: int, canonical: str | None, message: str, private: str | None = None, safe: bool = False
+        self, i: RowIndex, canonical: str | None, message: str, private: str | None = None, safe: bool = False
     ) -> None:
         """An error about row i.
 
@@ -555,14 +559,14 @@ class _Collector:
         self.report.error(self.file, text, int(self.rows[i]), col)
 
     def warn(
-        self, i: int, canonical: str | None, message: str, private: str | None = None, safe: bool = False
+        self, i: RowIndex, canonical: str | None, message: str, private: str | None = None, safe: bool = False
     ) -> None:
         """A warning about row i (see `error`)."""
         col = self.column(canonical) if canonical else None
         text = self._message(i, "warning", canonical, message, private, safe)
         self.report.warn(self.file, text, int(self.rows[i]), col)
 
-    def shown(self, i: int, value: object) -> str:
+    def shown(self, i: RowIndex, value: object) -> str:
         """A value quoted (only ever used in wording for rows that are not secret)."""
         return _quote(str(value))
 
@@ -831,7 +835,7 @@ def _confidential_flags(
                 )
                 value = True  # treat as confidential while reporting: never echo a location
         confidential[i] = value
-    for i in np.flatnonzero(~confidential):
+    for i in np.flatnonzero(~confidential).tolist():
         st = types[i]
         if st is not None and st.confidential and conf_cells[i] != "":
             message = (
