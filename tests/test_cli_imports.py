@@ -77,6 +77,9 @@ def test_report_without_exports_on_the_demo_imports_no_export_library(tmp_path):
     # The list is real: the analysis itself was loaded and ran.
     assert {"gapmap.engine", "gapmap.report", "geopandas"} <= modules
     assert heavy_in(modules) == []
+    # Nor gapmap's own modules for what was not asked for: a scenario (it brings the version
+    # comparison) or small-area access (the demo county has no small areas).
+    assert sorted({"gapmap.scenarios", "gapmap.compare", "gapmap.access"} & modules) == []
     assert (tmp_path / "out" / "gaps.csv").is_file()
 
 
@@ -96,3 +99,4 @@ def test_validate_imports_neither_the_engine_nor_an_export_library(england_servi
     assert "gapmap.services" in modules
     assert heavy_in(modules) == []
     assert "gapmap.engine" not in modules  # checking a file scores nothing
+    assert sorted({"gapmap.scenarios", "gapmap.compare"} & modules) == []  # no --scenario given
