@@ -348,7 +348,8 @@ def batch_process() -> None:
     Reading a service list allocates a few objects per cell, and Python's cycle collector would
     then walk the whole heap (pandas, geopandas, numpy: several hundred thousand objects) again
     and again. A command's data is freed by reference counting; collecting cycles less often
-    saves about a tenth of a report's time and costs a little memory until the process exits.
+    saved about 6% of the CPU time of `report` on 10,000 services (0.06 s of 1.1 s) and costs a
+    little memory until the process exits.
     """
     import gc
 
