@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-LEAFLET_VERSION := 1.9.4
 LEAFLET := static/vendor/leaflet/leaflet.js
 PORT ?= 8501
 
@@ -17,13 +16,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .   # the `gapmap` command
 	touch $(STAMP)
 
-# Leaflet from the npm registry, served by the app itself and inlined into HTML exports,
-# so maps draw with no internet. Not committed (static/vendor is git-ignored).
+# Leaflet ships inside the package (gapmap/vendor/leaflet, BSD-2; its README says where from),
+# so that HTML exports and an installed gapmap draw maps with no internet. The app serves it
+# from static/ (Streamlit static serving): copied there, not committed twice.
 assets: $(LEAFLET)
-$(LEAFLET):
-	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq npm >/dev/null; } || { echo "npm is needed once to fetch Leaflet: install Node.js/npm"; exit 1; }
+$(LEAFLET): $(wildcard gapmap/vendor/leaflet/* gapmap/vendor/leaflet/images/*)
 	rm -rf static/vendor/leaflet && mkdir -p static/vendor/leaflet
-	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent leaflet@$(LEAFLET_VERSION) >/dev/null && tar xzf leaflet-$(LEAFLET_VERSION).tgz && cd - >/dev/null && cp -r $$tmp/package/dist/leaflet.js $$tmp/package/dist/leaflet.css $$tmp/package/dist/images $$tmp/package/LICENSE static/vendor/leaflet/ && rm -rf $$tmp
+	cp -r gapmap/vendor/leaflet/leaflet.js gapmap/vendor/leaflet/leaflet.css gapmap/vendor/leaflet/images gapmap/vendor/leaflet/LICENSE static/vendor/leaflet/
 
 # Debian's chromium for the end-to-end test. Installed when we can (root, as on CI);
 # otherwise the browser test skips locally and says why.

@@ -1,5 +1,6 @@
 import sys
 
-from gapmap.cli import main
+from gapmap.cli import batch_process, main
 
+batch_process()
 sys.exit(main())

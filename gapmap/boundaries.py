@@ -558,7 +558,9 @@ def _check_geometries(
         ok = False
     # NaN or infinite coordinates (possible in a Shapefile or GeoPackage) crash GEOS
     # operations later; they are reported here, by feature.
-    coords, owner = shapely.get_coordinates(np.where(missing, None, values), return_index=True)
+    present = values.copy()
+    present[missing] = None
+    coords, owner = shapely.get_coordinates(present, return_index=True)
     finite = np.ones(len(values), dtype=bool)
     finite[owner[~np.isfinite(coords).all(axis=1)]] = False
     if not finite.all():

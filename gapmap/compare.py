@@ -235,7 +235,8 @@ def _quoted(text: str) -> str:
 def _keys(services: pd.DataFrame, by_id: bool) -> list[str]:
     if by_id:
         return services["service_id"].astype(str).tolist()
-    keys, seen = [], {}
+    keys: list[str] = []
+    seen: dict[str, int] = {}
     for name, kind, provider in zip(
         services["name"].astype(str),
         services["service_type"].astype(str),
@@ -523,7 +524,8 @@ def run_compare(args: argparse.Namespace) -> int:
         from gapmap.geography import select_areas
 
         selection = select_areas(args.areas, new.areas, new.geography)
-        notes.append(f"Figures cover the {len(selection)} area(s) of --areas {args.areas}.")
+        count = len(selection) if selection is not None else len(new.areas)  # None: every area
+        notes.append(f"Figures cover the {count} area(s) of --areas {args.areas}.")
     comparison = compare_versions(
         old,
         new,

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -137,6 +138,33 @@ def empty_services() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs=settings.WGS84_EPSG))
 
 
+def _demo_files_ready() -> None:
+    """Write the demo county's files where `settings.DEMO_*` expects them, if any is missing.
+
+    A checkout has them under data/; `pip install .` ships no data/, so the first demo run of
+    an installed gapmap generates them (deterministic, the same bytes as the checkout's).
+    """
+    demo_files = (
+        settings.DEMO_BOUNDARIES,
+        settings.DEMO_POPULATION,
+        settings.DEMO_POSTCODES,
+        settings.DEMO_SERVICES,
+    )
+    if all(path.is_file() for path in demo_files):
+        return
+    from gapmap.demo import write_demo
+
+    try:
+        write_demo(settings.DEMO_ROOT)
+    except OSError as exc:
+        raise GapmapInputError(
+            f"the demo county's files are missing and cannot be written to {settings.DEMO_ROOT} "
+            f"({exc.strerror}); set GAPMAP_DATA_DIR to a folder you can write to, or pass your own "
+            "files (`--services FILE`).",
+            file="demo",
+        ) from None
+
+
 def validate_dataset(
     services: PathLike | None = None,
     boundaries: PathLike | None = None,
@@ -170,23 +198,76 @@ def validate_dataset(
     """
     report = ValidationReport()
     sources: dict[str, str] = {}
-
-    # ---- vocabulary and benchmarks
-    config = default_config()
-    config_ok = True
-    if benchmarks is not None:
-        try:
-            config = load_config(benchmarks)
-            sources["benchmarks"] = _fingerprint_path(benchmarks)
-        except ConfigError as exc:
-            report.extend(exc.problems)
-            config_ok = False  # keep validating the other files with the packaged vocabulary
-
+    config, config_ok = _vocabulary(benchmarks, report, sources)
     user_services = services is not None or services_content is not None
-    services_label = services_name or (Path(services).name if services is not None else "upload")
+    paths = _input_paths(services, boundaries, postcodes, user_services, report)
+    if paths is None:
+        return None, report
+    areas, boundaries_failed, england = _areas(paths.boundaries, user_services, report, sources)
+    if england is not None and population is None:
+        population_frame: pd.DataFrame | None = england.population(config)
+        sources["population"] = "England built in: Census 2021 and ONS mid-year estimates (population.csv)"
+    else:
+        population_frame = _population(
+            population, boundaries, areas, boundaries_failed, config, report, sources, for_analysis
+        )
+    lookup = _postcode_lookup(paths.postcodes, report, sources)
+    services_frame = _services(
+        paths.services, services_content, services_name, config, areas, lookup, today, report, sources
+    )
+    if not report.ok or not config_ok or services_frame is None:
+        return None, report
+    dataset = Dataset(
+        areas=areas if areas is not None else empty_areas(),
+        population=population_frame if population_frame is not None else empty_population(config),
+        services=services_frame,
+        config=config,
+        report=report,
+        sources=sources,
+        is_demo=paths.on_demo_county,
+        geography=_geography_id(paths.on_demo_county, england is not None, sources.get("boundaries", "")),
+    )
+    return dataset, report
 
-    # ---- which files
+
+def _vocabulary(
+    benchmarks: PathLike | None, report: ValidationReport, sources: dict[str, str]
+) -> tuple[Config, bool]:
+    """Checks the user's vocabulary/benchmark TOML, if given. Returns (the vocabulary to use,
+    whether it is the one asked for): on errors, the packaged one, so that the other files are
+    still checked."""
+    if benchmarks is None:
+        return default_config(), True
+    try:
+        config = load_config(benchmarks)
+    except ConfigError as exc:
+        report.extend(exc.problems)
+        return default_config(), False
+    sources["benchmarks"] = _fingerprint_path(benchmarks)
+    return config, True
+
+
+@dataclass
+class _InputPaths:
+    """The files to read once the demo defaults are applied (None: that input is not used)."""
+
+    boundaries: PathLike | None
+    services: PathLike | None
+    postcodes: PathLike | None
+    on_demo_county: bool
+
+
+def _input_paths(
+    services: PathLike | None,
+    boundaries: PathLike | None,
+    postcodes: PathLike | None,
+    user_services: bool,
+    report: ValidationReport,
+) -> _InputPaths | None:
+    """Checks the files given make a whole (boundaries need a service list) and applies the
+    demo defaults. Returns the files to read, or None (with an error in `report`)."""
     if boundaries is None and not user_services:
+        _demo_files_ready()
         boundaries_path: PathLike | None = settings.DEMO_BOUNDARIES
     else:
         boundaries_path = boundaries
@@ -196,8 +277,7 @@ def validate_dataset(
             "boundaries were given but no service list; the demo service list only fits the demo "
             "county. Pass your service list too (`--services FILE`).",
         )
-        return None, report
-    services_path = services if user_services else settings.DEMO_SERVICES
+        return None
     on_demo_county = boundaries_path is not None and _same_content(boundaries_path, settings.DEMO_BOUNDARIES)
     if postcodes is None:
         # The demo lookup only knows the fictional county's postcodes: offer it for lists
@@ -208,84 +288,91 @@ def validate_dataset(
         )
     else:
         postcodes_path = postcodes
+    return _InputPaths(
+        boundaries=boundaries_path,
+        services=services if user_services else settings.DEMO_SERVICES,
+        postcodes=postcodes_path,
+        on_demo_county=on_demo_county,
+    )
 
-    # ---- boundaries
-    areas: gpd.GeoDataFrame | None = None
-    boundaries_failed = False
-    england = None
+
+def _areas(
+    boundaries_path: PathLike | None, user_services: bool, report: ValidationReport, sources: dict[str, str]
+) -> tuple[gpd.GeoDataFrame | None, bool, Any]:
+    """Checks the boundary file (or takes England built in for a service list given alone).
+
+    Returns (areas or None, whether a boundary file failed, the `England` bundle when built in).
+    """
     if boundaries_path is None and user_services:
         from gapmap.geography import load_england
 
         england = load_england()
-        areas = england.areas()
         sources["boundaries"] = f"England built in: LAD May 2024 BUC ({england.fingerprint})"
-    elif boundaries_path is not None:
-        from gapmap.boundaries import load_boundaries
+        return england.areas(), False, england
+    if boundaries_path is None:
+        return None, False, None
+    from gapmap.boundaries import load_boundaries
 
-        areas = _guarded(
-            report, Path(boundaries_path).name, lambda: load_boundaries(boundaries_path, report=report)
-        )
-        if areas is None:
-            boundaries_failed = True
-        else:
-            sources["boundaries"] = _fingerprint_path(boundaries_path)
+    path = boundaries_path
+    areas = _guarded(report, Path(path).name, lambda: load_boundaries(path, report=report))
+    if areas is None:
+        return None, True, None
+    sources["boundaries"] = _fingerprint_path(path)
+    return areas, False, None
 
-    # ---- population
-    if england is not None and population is None:
-        population_frame: pd.DataFrame | None = england.population(config)
-        sources["population"] = "England built in: Census 2021 and ONS mid-year estimates (population.csv)"
-    else:
-        population_frame = _population(
-            population, boundaries, areas, boundaries_failed, config, report, sources, for_analysis
-        )
 
-    # ---- postcodes
-    lookup: pd.DataFrame | None = None
-    if postcodes_path is not None:
-        from gapmap.postcodes import load_postcodes
+def _postcode_lookup(
+    postcodes_path: PathLike | None, report: ValidationReport, sources: dict[str, str]
+) -> pd.DataFrame | None:
+    """Checks the postcode lookup, if one is used. Returns it, or None."""
+    if postcodes_path is None:
+        return None
+    from gapmap.postcodes import load_postcodes
 
-        lookup = _guarded(
-            report, Path(postcodes_path).name, lambda: load_postcodes(postcodes_path, report=report)
-        )
-        if lookup is not None:
-            sources["postcodes"] = _fingerprint_path(postcodes_path)
+    path = postcodes_path
+    lookup = _guarded(report, Path(path).name, lambda: load_postcodes(path, report=report))
+    if lookup is not None:
+        sources["postcodes"] = _fingerprint_path(path)
+    return lookup
 
-    # ---- services
+
+def _services(
+    services_path: PathLike | None,
+    services_content: bytes | None,
+    services_name: str | None,
+    config: Config,
+    areas: gpd.GeoDataFrame | None,
+    lookup: pd.DataFrame | None,
+    today: date | None,
+    report: ValidationReport,
+    sources: dict[str, str],
+) -> gpd.GeoDataFrame | None:
+    """Checks the service list (a file, or an upload's bytes) against the areas. Returns the
+    services frame, or None when it has errors."""
     from gapmap.services import validate_services
 
-    services_frame = _guarded(
+    uploaded = services_content is not None
+    label = services_name or (Path(services_path).name if services_path is not None else "upload")
+    frame = _guarded(
         report,
-        services_label,
+        label,
         lambda: validate_services(
-            None if services_content is not None else services_path,
+            None if uploaded else services_path,
             config=config,
             areas=areas,
             postcodes=lookup,
             report=report,
             content=services_content,
-            name=services_name if services_content is not None else None,
+            name=services_name if uploaded else None,
             today=today,
         ),
     )
-    if services_frame is not None:
+    if frame is not None:
         if services_content is not None:
-            sources["services"] = file_fingerprint(services_label, services_content)
-        else:
+            sources["services"] = file_fingerprint(label, services_content)
+        elif services_path is not None:
             sources["services"] = _fingerprint_path(services_path)
-
-    if not report.ok or not config_ok or services_frame is None:
-        return None, report
-    dataset = Dataset(
-        areas=areas if areas is not None else empty_areas(),
-        population=population_frame if population_frame is not None else empty_population(config),
-        services=services_frame,
-        config=config,
-        report=report,
-        sources=sources,
-        is_demo=on_demo_county,
-        geography=_geography_id(on_demo_county, england is not None, sources.get("boundaries", "")),
-    )
-    return dataset, report
+    return frame
 
 
 def _geography_id(on_demo: bool, on_england: bool, boundaries_source: str) -> str:

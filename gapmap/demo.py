@@ -507,7 +507,7 @@ def _services_text(polygons_bng: dict[str, Polygon], postcodes: list[DemoPostcod
 # ---------------------------------------------------------------- writing
 def demo_texts() -> dict[str, str]:
     """The four demo files as text, keyed by their path relative to the data folder."""
-    data_root = settings.PROJECT_ROOT / "data"
+    data_root = settings.DEMO_ROOT
     polygons = _area_polygons_bng()
     postcodes = _postcodes(polygons)
     return {
@@ -524,15 +524,16 @@ def write_demo(out_root: Path | None = None) -> list[Path]:
     Parameters
     ----------
     out_root
-        Folder standing for the repository's data/ (default: `<repo>/data`). The files go to
-        the same relative paths as `settings.DEMO_*` under it.
+        Folder standing for the repository's data/ (default: `settings.DEMO_ROOT`, which is
+        `<repo>/data` in a checkout). The files go to the same relative paths as
+        `settings.DEMO_*` under it.
 
     Returns
     -------
     list[Path]
         The paths written: boundaries, population, postcodes, services.
     """
-    root = Path(out_root) if out_root is not None else settings.PROJECT_ROOT / "data"
+    root = Path(out_root) if out_root is not None else settings.DEMO_ROOT
     written = []
     for relative, text in demo_texts().items():
         path = root / relative

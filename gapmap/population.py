@@ -25,7 +25,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import geopandas as gpd
 import numpy as np
@@ -107,9 +107,10 @@ def _load(
         size = Path(path).stat().st_size
         if size <= settings.MAX_INPUT_BYTES:
             content = Path(path).read_bytes()
-    mye_sheets = _mye_sheets(content) if content is not None else {}
-    if mye_sheets:
-        return _load_mye(content, label, mye_sheets, config, report)
+    if content is not None:
+        mye_sheets = _mye_sheets(content)
+        if mye_sheets:
+            return _load_mye(content, label, mye_sheets, config, report)
     expected = [*_code_column_examples(), *_denominator_names(config)]
     table = read_table(path, role=ROLE, report=report, content=content, name=label, expected_columns=expected)
     if table is None:
@@ -166,6 +167,20 @@ def _find_name_column(columns: Iterable[str], code_column: str) -> str | None:
     return None
 
 
+@overload
+def _parse_counts(
+    values: pd.Series,
+    rows: pd.Series,
+    column: str,
+    label: str,
+    report: ValidationReport,
+    *,
+    strict: Literal[True],
+) -> pd.Series: ...
+@overload
+def _parse_counts(
+    values: pd.Series, rows: pd.Series, column: str, label: str, report: ValidationReport, *, strict: bool
+) -> pd.Series | None: ...
 def _parse_counts(
     values: pd.Series, rows: pd.Series, column: str, label: str, report: ValidationReport, *, strict: bool
 ) -> pd.Series | None:

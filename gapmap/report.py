@@ -36,7 +36,6 @@ import numpy as np
 import pandas as pd
 
 from gapmap import wording
-from gapmap.access import access_beyond_frame, small_access_frame
 
 # The CSV medium (gaps.csv, coverage.csv, access.csv) lives in gapmap.csvtables; its names are
 # kept here for callers of this module.
@@ -151,6 +150,8 @@ def report_files(analysis: GapAnalysis, *, sources: dict[str, str], is_demo: boo
     }
     small = getattr(analysis, "small_area_access", None)
     if small is not None:
+        from gapmap.access import access_beyond_frame, small_access_frame
+
         files["small_area_access.csv"] = _csv_bytes(small_access_frame(small))
         files["access_beyond.csv"] = _csv_bytes(access_beyond_frame(small))
     files["summary.json"] = (
@@ -179,7 +180,6 @@ def compute_small_area_access(dataset: Any, analysis: GapAnalysis, args: argpars
     England built in brings its LSOAs; other boundaries need `--small-areas FILE` whose
     `district_code` matches their area codes. `--no-small-areas` skips it.
     """
-    from gapmap.access import AccessSettings, load_small_areas, load_travel_times, small_area_access
     from gapmap.geography import ENGLAND_ID
 
     if getattr(args, "no_small_areas", False):
@@ -187,6 +187,8 @@ def compute_small_area_access(dataset: Any, analysis: GapAnalysis, args: argpars
     path = getattr(args, "small_areas", None)
     if path is None and dataset.geography != ENGLAND_ID:
         return None
+    from gapmap.access import AccessSettings, load_small_areas, load_travel_times, small_area_access
+
     settings = AccessSettings(
         catchment=float(getattr(args, "access_catchment", 20.0)),
         beyond=float(getattr(args, "access_beyond", 15.0)),

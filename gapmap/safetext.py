@@ -18,6 +18,7 @@ of gapmap calls `neutralise` (through `neutralise_frame` or `csv_frame` for tabl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -61,11 +62,33 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def _map_text(column: pd.Series, fix: Callable[[Any], Any]) -> pd.Series:
+    """`column` with `fix` applied to its cells; untouched (not copied) when `fix` changes none.
+
+    `fix` is judged once per distinct value, not once per cell: a table's text columns repeat
+    the same few names and labels thousands of times. Unhashable cells (lists) fall back to a
+    cell-by-cell map.
+    """
+    try:
+        uniques = pd.unique(column)
+    except TypeError:
+        return column.map(fix)
+    changed = {}
+    for value in uniques:
+        if isinstance(value, str):
+            fixed = fix(value)
+            if fixed != value:
+                changed[value] = fixed
+    if not changed:
+        return column
+    return column.map(lambda v: changed.get(v, v) if isinstance(v, str) else v)
+
+
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of `frame` with every text cell (and text column name) passed through `neutralise`.
 
-    Only object/string columns are looked at, element by element, so numeric columns keep their
-    dtype and a mixed column keeps its numbers as numbers.
+    Only object/string columns are looked at, so numeric columns keep their dtype and a mixed
+    column keeps its numbers as numbers.
     """
     out = frame.copy()
     for col in out.columns:
@@ -75,7 +98,7 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[col] = out[col].astype(object)
             dtype = out[col].dtype
         if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
-            out[col] = out[col].map(neutralise)
+            out[col] = _map_text(out[col], neutralise)
     out.columns = [neutralise(c) for c in out.columns]
     return out
 
@@ -98,5 +121,5 @@ def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = neutralise_frame(frame)
     for col in out.columns:
         if pd.api.types.is_object_dtype(out[col].dtype) or pd.api.types.is_string_dtype(out[col].dtype):
-            out[col] = out[col].map(_one_line_break)
+            out[col] = _map_text(out[col], _one_line_break)
     return out

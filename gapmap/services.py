@@ -279,6 +279,8 @@ def _redact_reader_messages(
     When the header row is not recognised it may itself be a refuge's row: problems about it
     are replaced too.
     """
+    if all(p.row is None for p in report.problems[first:]):
+        return  # nothing about a row to redact: spare reading every row's type and flag
     rows = _confidential_row_numbers(table, config)
     header_row = table.attrs.get("header_row")
     header_ok = _header_recognised([c for c in table.columns if c != "__row__"])
@@ -386,6 +388,19 @@ def _text(series: pd.Series) -> pd.Series:
     Object dtype on purpose: the row loops that build messages index single cells, which is
     ten times faster than on Arrow-backed strings.
     """
+    if pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
+        # Mixed cells (a spreadsheet's numbers, dates, booleans) one by one: factorising would
+        # merge True with 1.0, which hash alike.
+        return _strip_text(series)
+    # Text (what the CSV reader gives), once per distinct value: 10,000 cells hold a few
+    # hundred different ones. Code -1 (a missing cell) picks the "" appended last.
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    lookup = np.append(_strip_text(pd.Series(uniques, dtype=object)).to_numpy(dtype=object), "")
+    return pd.Series(lookup[codes], index=series.index, dtype=object)
+
+
+def _strip_text(series: pd.Series) -> pd.Series:
+    """`_text` cell by cell."""
     out = series.astype("string").fillna("").str.strip()
     out = out.mask(out.str.lower().isin(["nan", "nat", "none"]), "")
     return pd.Series(out.to_numpy(dtype=object), index=series.index, dtype=object)
@@ -416,7 +431,7 @@ def _split_list(text: str, separators: str = ";,") -> list[str]:
 def _vocab_lookup(vocab: dict[str, Any] | Iterable[str]) -> dict[str, str]:
     """Spelling -> id: ids and labels, case-insensitive, spaces/hyphens as underscores."""
     lookup: dict[str, str] = {}
-    items = vocab.items() if isinstance(vocab, dict) else ((v, {}) for v in vocab)
+    items: Iterable[tuple[str, Any]] = vocab.items() if isinstance(vocab, dict) else ((v, {}) for v in vocab)
     for vid, meta in items:
         lookup[header_key(vid)] = vid
         label = meta.get("label") if isinstance(meta, dict) else getattr(meta, "label", None)
@@ -490,6 +505,10 @@ _GENERIC: dict[tuple[str, str | None], str] = {
 }
 
 
+#: A row's position in the table: a Python int, or numpy's (from `np.flatnonzero`).
+RowIndex = int | np.integer
+
+
 class _Collector:
     """Adds problems for one file; knows which rows may be confidential, to quote nothing of them.
 
@@ -511,7 +530,7 @@ class _Collector:
         return self.headers.get(canonical, canonical)
 
     def _message(
-        self, i: int, severity: str, canonical: str | None, message: str, private: str | None, safe: bool
+        self, i: RowIndex, severity: str, canonical: str | None, message: str, private: str | None, safe: bool
     ) -> str:
         if safe or (message and not self.secret[i]):
             return message
@@ -526,7 +545,7 @@ class _Collector:
         return f"{head} {VALUE_NOT_SHOWN}{sep}{tail}".rstrip(".") + "."
 
     def error(
-        self, i: int, canonical: str | None, message: str, private: str | None = None, safe: bool = False
+        self, i: RowIndex, canonical: str | None, message: str, private: str | None = None, safe: bool = False
     ) -> None:
         """An error about row i.
 
@@ -540,14 +559,14 @@ class _Collector:
         self.report.error(self.file, text, int(self.rows[i]), col)
 
     def warn(
-        self, i: int, canonical: str | None, message: str, private: str | None = None, safe: bool = False
+        self, i: RowIndex, canonical: str | None, message: str, private: str | None = None, safe: bool = False
     ) -> None:
         """A warning about row i (see `error`)."""
         col = self.column(canonical) if canonical else None
         text = self._message(i, "warning", canonical, message, private, safe)
         self.report.warn(self.file, text, int(self.rows[i]), col)
 
-    def shown(self, i: int, value: object) -> str:
+    def shown(self, i: RowIndex, value: object) -> str:
         """A value quoted (only ever used in wording for rows that are not secret)."""
         return _quote(str(value))
 
@@ -577,18 +596,68 @@ def validate_service_table(
 
     See `validate_services` for the parameters; `file` is the name used in messages.
     Returns the services frame, or None when errors were found (all are in `report`).
+
+    The steps run in this order, because each relies on the one before: the headers; the
+    cells as text; which rows may be confidential (before any message, so that none quotes
+    them); then each column, the locations and the areas served.
     """
     today = today or date.today()
     errors_before = len(report.errors)
     problems_before = len(report.problems)
-
-    if "__row__" in table.columns:
-        rows_all = pd.to_numeric(table["__row__"], errors="coerce").fillna(0).astype(int).to_numpy()
-    else:
-        rows_all = np.arange(2, len(table) + 2)
     data_columns = [c for c in table.columns if c != "__row__"]
+    headers = _check_headers(data_columns, file, report)
+    if headers is None or len(report.errors) > errors_before:
+        return None
+    cells = _cells_as_text(table, data_columns, headers, file, report)
+    if cells is None:
+        return None
+    out = _Collector(report, file, cells.rows, headers)
+    type_ids, types, confidential = _types_and_confidentiality(cells, headers, config, out)
+    _check_secret_catchments(confidential, cells.col("catchment_km"), out)
+    names = cells.col("name")
+    _check_names(names, out)
+    columns = _attribute_columns(cells, headers, types, config, today, out)
+    lat, lon, postcode, source = _locate(cells.col, postcodes, out, cells.n)
+    serves = _serves(cells.col("serves"), areas, out)
+    _check_placeable(names, cells.col("serves"), cells.col("postcode"), serves, lat, out)
+    located = ~np.isnan(lat)
+    if areas is not None and located.any():
+        _check_points_in_areas(lat, lon, located, serves, areas, out)
 
-    # ---- headers -> canonical columns
+    _sort_problems_by_row(report, problems_before)
+    if len(report.errors) > errors_before:
+        return None
+    columns.update(
+        name=names.to_numpy(dtype=object),
+        service_type=type_ids,
+        provider=cells.col("provider").to_numpy(dtype=object),
+        latitude=lat,
+        longitude=lon,
+        postcode=postcode,
+        address=cells.col("address").to_numpy(dtype=object),
+        location_source=source,
+        serves=_objects(serves),
+        confidential=confidential,
+        intervention=cells.col("intervention").to_numpy(dtype=object),
+        source_row=cells.rows.astype(int),
+    )
+    return _services_frame(columns, lat, lon, located)
+
+
+def _row_numbers(table: pd.DataFrame) -> np.ndarray:
+    """The spreadsheet row number of each table row (from `__row__`; else 2, 3, ... under a header)."""
+    if "__row__" in table.columns:
+        return pd.to_numeric(table["__row__"], errors="coerce").fillna(0).astype(int).to_numpy()
+    return np.arange(2, len(table) + 2)
+
+
+def _check_headers(data_columns: list, file: str, report: ValidationReport) -> dict[str, str] | None:
+    """Checks the header row: present, no two columns meaning the same, no unreadable
+    confidentiality flag, every required column there; warns about near-misses.
+
+    Returns canonical column -> header, or None when the table cannot be read further (a
+    missing header row or required column). Other errors are in `report`.
+    """
     headers, unrecognised, clashes = _map_headers(data_columns)
     if not _header_recognised(data_columns) and not set(REQUIRED_COLUMNS) <= set(headers):
         # Probably saved without its header row: the "header" is a service (maybe a refuge).
@@ -607,15 +676,15 @@ def validate_service_table(
             "delete or rename one of them.",
             column=second_col,
         )
-    for col in unrecognised:
-        if _FLAG_WORDS.search(header_key(col)):
+    for header in unrecognised:
+        if _FLAG_WORDS.search(header_key(header)):
             # Fail closed: a flag we cannot read must not leave a refuge's location public.
             report.error(
                 file,
-                f"column `{col}` looks like it says whether a location is confidential, but gapmap "
+                f"column `{header}` looks like it says whether a location is confidential, but gapmap "
                 "cannot read it. Rename it `confidential` (true = the location is secret) or "
                 "`publish_location` (true = the location may be shown), or delete it.",
-                column=col,
+                column=header,
             )
 
     missing = [c for c in REQUIRED_COLUMNS if c not in headers]
@@ -636,52 +705,82 @@ def validate_service_table(
             column=missing[0],
         )
         return None
-    for col in unrecognised:
-        close = difflib.get_close_matches(header_key(col), list(_ALIAS_TO_COLUMN), n=1, cutoff=0.8)
-        if close and _ALIAS_TO_COLUMN[close[0]] not in headers and not _FLAG_WORDS.search(header_key(col)):
+    for header in unrecognised:
+        close = difflib.get_close_matches(header_key(header), list(_ALIAS_TO_COLUMN), n=1, cutoff=0.8)
+        if close and _ALIAS_TO_COLUMN[close[0]] not in headers and not _FLAG_WORDS.search(header_key(header)):
             report.warn(
                 file,
-                f"column `{col}` is not recognised and is ignored; did you mean "
+                f"column `{header}` is not recognised and is ignored; did you mean "
                 f"`{_ALIAS_TO_COLUMN[close[0]]}`? Rename it to use it.",
-                column=col,
+                column=header,
             )
-    if len(report.errors) > errors_before:
-        return None
+    return headers
 
-    # ---- cells as text; drop empty rows silently
-    cells_all = {canonical: _text(table[col]) for canonical, col in headers.items()}
+
+@dataclasses.dataclass
+class _Cells:
+    """The service rows' cells as stripped text (blank rows dropped), by canonical column."""
+
+    text: dict[str, pd.Series]
+    rows: np.ndarray  # spreadsheet row number of each service
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+    def col(self, canonical: str) -> pd.Series:
+        """A column's cells; "" in every row when the table has no such column."""
+        if canonical in self.text:
+            return self.text[canonical]
+        return pd.Series([""] * self.n, dtype=object)
+
+
+def _cells_as_text(
+    table: pd.DataFrame, data_columns: list, headers: dict[str, str], file: str, report: ValidationReport
+) -> _Cells | None:
+    """Checks there is at least one service below the header. Blank rows (every cell empty)
+    are dropped silently. Returns the cells as text, or None (with an error) when none is left.
+    """
+    texts = {column: _text(table[column]) for column in data_columns}
     blank = np.ones(len(table), dtype=bool)
-    for col in data_columns:
-        blank &= (_text(table[col]) == "").to_numpy()
+    for text in texts.values():
+        blank &= (text == "").to_numpy()
     keep = ~blank
-    cells = {k: v[keep].reset_index(drop=True) for k, v in cells_all.items()}
-    rows = rows_all[keep]
-    n = len(rows)
-    if n == 0:
-        report.error(
-            file,
-            "the file has a header row but no services below it; add one row per service.",
-        )
+    cells = _Cells(
+        {canonical: texts[header][keep].reset_index(drop=True) for canonical, header in headers.items()},
+        _row_numbers(table)[keep],
+    )
+    if cells.n == 0:
+        report.error(file, "the file has a header row but no services below it; add one row per service.")
         return None
+    return cells
 
-    def col(canonical: str) -> pd.Series:
-        return cells[canonical] if canonical in cells else pd.Series([""] * n, dtype=object)
 
-    out = _Collector(report, file, rows, headers)
+def _types_and_confidentiality(
+    cells: _Cells, headers: dict[str, str], config: Config, out: _Collector
+) -> tuple[np.ndarray, list[Any], np.ndarray]:
+    """Checks `service_type` and `confidential`; decides which rows may be secret first.
 
-    # ---- which rows may be confidential: decided before any message, so none quotes them
+    `out.secret` is set before any message about a row is added, so that no message quotes a
+    refuge's cells. Returns (type ids, "" when unknown; the `ServiceType` or None of each row;
+    whether each row is confidential).
+    """
     type_lookup = _vocab_lookup(config.service_types)
-    type_raw = col("service_type")
+    type_raw = cells.col("service_type")
     type_ids = np.array(_per_unique(type_raw, lambda v: type_lookup.get(header_key(v), "")), dtype=object)
     types = [config.service_types.get(t) for t in type_ids]
-    conf_raw = col("confidential")
+    conf_raw = cells.col("confidential")
     conf_parsed = _per_unique(conf_raw, _parse_flag)
-    inverted = "confidential" in headers and _inverted(headers["confidential"])
-    if inverted:
+    if "confidential" in headers and _inverted(headers["confidential"]):
         conf_parsed = [None if v is None else not v for v in conf_parsed]
     out.secret = _possibly_confidential(list(type_ids), conf_parsed, conf_raw.tolist(), config)
+    _check_service_types(type_ids, type_raw, config, out)
+    confidential = _confidential_flags(conf_parsed, conf_raw, types, headers, out)
+    return type_ids, types, confidential
 
-    # ---- service_type
+
+def _check_service_types(type_ids: np.ndarray, type_raw: pd.Series, config: Config, out: _Collector) -> None:
+    """Checks every row has a `service_type` from the vocabulary (suggesting the closest)."""
     for i in np.flatnonzero(type_ids == ""):
         raw = type_raw.iat[i]
         if raw == "":
@@ -704,12 +803,22 @@ def validate_service_table(
                 + f"valid types: {_listing(config.service_types)}",
             )
 
-    # ---- confidential
+
+def _confidential_flags(
+    conf_parsed: list[bool | None],
+    conf_raw: pd.Series,
+    types: list[Any],
+    headers: dict[str, str],
+    out: _Collector,
+) -> np.ndarray:
+    """Checks the `confidential` flags read as true/false, and warns when a type that is secret
+    by default (a refuge) is marked not confidential. Blank means the type's default; an
+    unreadable flag counts as confidential while it is reported.
+    """
     flag_name = headers.get("confidential", "confidential")
-    confidential = np.empty(n, dtype=bool)
+    confidential = np.empty(len(conf_parsed), dtype=bool)
     conf_cells = conf_raw.to_numpy(dtype=object)  # one conversion, not a pandas lookup per row
-    for i in range(n):
-        value = conf_parsed[i]
+    for i, value in enumerate(conf_parsed):
         if value is None:
             if conf_cells[i] == "":
                 value = types[i].confidential if types[i] is not None else True
@@ -726,7 +835,7 @@ def validate_service_table(
                 )
                 value = True  # treat as confidential while reporting: never echo a location
         confidential[i] = value
-    for i in np.flatnonzero(~confidential):
+    for i in np.flatnonzero(~confidential).tolist():
         st = types[i]
         if st is not None and st.confidential and conf_cells[i] != "":
             message = (
@@ -735,9 +844,11 @@ def validate_service_table(
                 "safe accommodation. Make sure this is intended."
             )
             out.warn(i, "confidential", message, safe=True)
+    return confidential
 
-    # ---- a confidential service may not have a catchment circle: its shares give it away
-    catchment_text = col("catchment_km")
+
+def _check_secret_catchments(confidential: np.ndarray, catchment_text: pd.Series, out: _Collector) -> None:
+    """Checks no confidential service has a catchment circle: its shares would give it away."""
     for i in np.flatnonzero(confidential & (catchment_text != "").to_numpy()):
         message = (
             "a confidential service cannot have `catchment_km`: its share of each area would give "
@@ -746,49 +857,69 @@ def validate_service_table(
         )
         out.error(i, "catchment_km", message, safe=True)
 
-    # ---- name, provider, free text
-    names = col("name")
+
+def _check_names(names: pd.Series, out: _Collector) -> None:
+    """Checks every service has a name."""
     for i in np.flatnonzero((names == "").to_numpy()):
         out.error(i, "name", "`name` is blank; every service needs a name.", safe=True)
 
-    # ---- service_id
-    ids = _service_ids(col("service_id"), "service_id" in headers, out)
 
-    # ---- list columns with defaults from the type
-    tiers = _list_column("tiers", col("tiers"), config.tiers, types, out, "tiers")
-    cohorts = _list_column("cohorts", col("cohorts"), config.cohorts, types, out, "cohorts")
-    abuse = _list_column("abuse_types", col("abuse_types"), config.abuse_types, types, out, "abuse_types")
-    groups = _list_column(
-        "specialist_groups", col("specialist_groups"), config.specialist_groups, None, out, None
+def _attribute_columns(
+    cells: _Cells, headers: dict[str, str], types: list[Any], config: Config, today: date, out: _Collector
+) -> dict[str, Any]:
+    """Checks and reads every descriptive column: ids, the `;` lists (tiers, cohorts, abuse
+    types, groups; blank lists default from the service type), eligibility flags, catchment,
+    capacity and its unit, hours, funding end and activity counts.
+
+    Returns output column -> values, in row order.
+    """
+    col = cells.col
+    columns: dict[str, Any] = {"service_id": _service_ids(col("service_id"), "service_id" in headers, out)}
+    columns["tiers"] = _objects(_list_column("tiers", col("tiers"), config.tiers, types, out, "tiers"))
+    columns["cohorts"] = _objects(
+        _list_column("cohorts", col("cohorts"), config.cohorts, types, out, "cohorts")
     )
-    by_and_for = _list_column("by_and_for", col("by_and_for"), config.specialist_groups, None, out, None)
-    eligibility = {c: _optional_flags(c, col(c), out) for c in ELIGIBILITY_COLUMNS}
-
-    # ---- numbers
-    catchment = _number_column("catchment_km", col("catchment_km"), out, minimum=0.0, strict=True)
-    capacity = _number_column("capacity", col("capacity"), out, minimum=0.0, strict=False)
-    units = _capacity_units(col("capacity_unit"), types, config, out)
-    hours = _hours(col("hours"), config, out)
+    columns["abuse_types"] = _objects(
+        _list_column("abuse_types", col("abuse_types"), config.abuse_types, types, out, "abuse_types")
+    )
+    columns["specialist_groups"] = _objects(
+        _list_column("specialist_groups", col("specialist_groups"), config.specialist_groups, None, out, None)
+    )
+    columns["by_and_for"] = _objects(
+        _list_column("by_and_for", col("by_and_for"), config.specialist_groups, None, out, None)
+    )
+    columns.update({c: _optional_flags(c, col(c), out) for c in ELIGIBILITY_COLUMNS})
+    columns["catchment_km"] = _number_column(
+        "catchment_km", col("catchment_km"), out, minimum=0.0, strict=True
+    )
+    columns["capacity"] = _number_column("capacity", col("capacity"), out, minimum=0.0, strict=False)
+    columns["capacity_unit"] = _capacity_units(col("capacity_unit"), types, config, out)
+    columns["hours"] = _hours(col("hours"), config, out)
     funding = _funding_end(col("funding_end"), today, out)
-    activity = {
+    columns["funding_end"] = pd.to_datetime(pd.Series(funding, dtype=object)).astype("datetime64[ns]")
+    columns["activity"] = {
         c: _number_column(c, col(c), out, minimum=0.0, strict=False) for c in ACTIVITY_COLUMNS if c in headers
     }
+    return columns
 
-    # ---- location
-    lat, lon, postcode, source = _locate(cells, col, postcodes, out, n)
 
-    # ---- serves and areas
-    serves_raw = col("serves")
-    postcode_raw_given = (col("postcode") != "").to_numpy()
-    serves = _serves(serves_raw, areas, out)
-    located = ~np.isnan(lat)
-    for i in np.flatnonzero(~located):
+def _check_placeable(
+    names: pd.Series,
+    serves_raw: pd.Series,
+    postcode_raw: pd.Series,
+    serves: list[tuple[str, ...]],
+    lat: np.ndarray,
+    out: _Collector,
+) -> None:
+    """Checks every service can count somewhere: a location, or `serves`."""
+    postcode_given = (postcode_raw != "").to_numpy()
+    for i in np.flatnonzero(np.isnan(lat)):
         if not serves[i] and serves_raw.iat[i] == "" and not out.location_error[i]:
             out.error(
                 i,
                 "serves",
                 f"service {_quote(names.iat[i])} has no location"
-                + (" (its postcode gave none, see the warning)" if postcode_raw_given[i] else "")
+                + (" (its postcode gave none, see the warning)" if postcode_given[i] else "")
                 + " and no `serves`, so it cannot be placed in any area. Give `serves` (area codes or "
                 "names separated by ;, or * for every area); refuges usually have no published "
                 "location: give `serves`.",
@@ -796,47 +927,23 @@ def validate_service_table(
                 "area; give `serves` (area codes or names separated by semicolons, or * for every area): "
                 "refuges usually have no published location: give `serves`",
             )
-    if areas is not None and located.any():
-        _check_points_in_areas(lat, lon, located, serves, areas, out)
 
-    # In row order, so an analyst can work down the sheet (whole-file problems first).
-    report.problems[problems_before:] = sorted(
-        report.problems[problems_before:], key=lambda p: -1 if p.row is None else p.row
-    )
-    if len(report.errors) > errors_before:
-        return None
 
-    geometry = np.full(n, None, dtype=object)
+def _sort_problems_by_row(report: ValidationReport, start: int) -> None:
+    """Puts the problems from `start` on in row order, so an analyst can work down the sheet
+    (whole-file problems first; a stable sort keeps each row's in the order found)."""
+    report.problems[start:] = sorted(report.problems[start:], key=lambda p: -1 if p.row is None else p.row)
+
+
+def _services_frame(
+    columns: dict[str, Any], lat: np.ndarray, lon: np.ndarray, located: np.ndarray
+) -> gpd.GeoDataFrame:
+    """The services frame (`SERVICE_COLUMNS`, then any activity columns) with WGS84 points."""
+    activity = columns.pop("activity")
+    geometry = np.full(len(lat), None, dtype=object)
     if located.any():
         geometry[located] = shapely.points(lon[located], lat[located])
-    frame = pd.DataFrame(
-        {
-            "service_id": ids,
-            "name": names.to_numpy(dtype=object),
-            "service_type": type_ids,
-            "provider": col("provider").to_numpy(dtype=object),
-            "tiers": _objects(tiers),
-            "cohorts": _objects(cohorts),
-            "abuse_types": _objects(abuse),
-            "latitude": lat,
-            "longitude": lon,
-            "postcode": postcode,
-            "address": col("address").to_numpy(dtype=object),
-            "location_source": source,
-            "serves": _objects(serves),
-            "catchment_km": catchment,
-            "capacity": capacity,
-            "capacity_unit": units,
-            "specialist_groups": _objects(groups),
-            "by_and_for": _objects(by_and_for),
-            **eligibility,
-            "hours": hours,
-            "funding_end": pd.to_datetime(pd.Series(funding, dtype=object)).astype("datetime64[ns]"),
-            "confidential": confidential,
-            "intervention": col("intervention").to_numpy(dtype=object),
-            "source_row": rows.astype(int),
-        }
-    )
+    frame = pd.DataFrame({c: columns[c] for c in SERVICE_COLUMNS if c != "geometry"})
     for c, values in activity.items():
         frame[c] = values
     result = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=settings.WGS84_EPSG))
@@ -1101,20 +1208,40 @@ def _coordinate_pair(
 
 
 def _locate(
-    cells: dict[str, pd.Series],
     col: Callable[[str], pd.Series],
     postcodes: pd.DataFrame | None,
     out: _Collector,
     n: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    lat_out = np.full(n, np.nan)
-    lon_out = np.full(n, np.nan)
-    source = np.full(n, "", dtype=object)
-    attempted = np.zeros(n, dtype=bool)  # a location was given (even if it failed)
+    """Each service's WGS84 location, from the first of: latitude/longitude, easting/northing
+    (British National Grid), postcode (looked up in `postcodes`).
 
-    # latitude / longitude
+    A row whose lat/lon or easting/northing was given but failed is not located from a later
+    source: its error says what to fix. Returns latitude, longitude (NaN where unknown), the
+    normalised postcode ("" where none) and the source ("latlon", "easting_northing",
+    "postcode" or "").
+    """
+    located = _Located(np.full(n, np.nan), np.full(n, np.nan), np.full(n, "", dtype=object))
+    attempted = _from_lat_lon(col, out, located)
+    attempted |= _from_easting_northing(col, out, located, attempted)
+    postcode = _from_postcode(col("postcode"), postcodes, out, located, attempted)
+    _warn_outside_great_britain(located.lat, located.lon, out)
+    return located.lat, located.lon, postcode, located.source
+
+
+@dataclasses.dataclass
+class _Located:
+    """Locations found so far (filled in place by the `_from_*` steps)."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    source: np.ndarray
+
+
+def _from_lat_lon(col: Callable[[str], pd.Series], out: _Collector, located: _Located) -> np.ndarray:
+    """Checks `latitude`/`longitude`: both numbers, in range; swaps back a swapped pair (with a
+    warning). Fills `located`; returns the rows where a pair was given (valid or not)."""
     lat, lon, given, failed = _coordinate_pair("latitude", "longitude", col, out)
-    attempted |= given | failed
     bad_range = given & ((np.abs(lat) > 90) | (np.abs(lon) > 180))
     for i in np.flatnonzero(bad_range):
         out.error(
@@ -1139,10 +1266,16 @@ def _locate(
             "`latitude` is about 50-60 in Great Britain",
         )
     lat, lon = np.where(swapped, lon, lat), np.where(swapped, lat, lon)
-    lat_out[ok], lon_out[ok] = lat[ok], lon[ok]
-    source[ok] = "latlon"
+    located.lat[ok], located.lon[ok] = lat[ok], lon[ok]
+    located.source[ok] = "latlon"
+    return given | failed
 
-    # easting / northing (British National Grid), for rows without a lat/lon attempt
+
+def _from_easting_northing(
+    col: Callable[[str], pd.Series], out: _Collector, located: _Located, attempted: np.ndarray
+) -> np.ndarray:
+    """Checks `easting`/`northing` (rows without a lat/lon attempt): both numbers, inside
+    British National Grid. Fills `located`; returns the rows where a pair was given."""
     east, north, en_given, en_failed = _coordinate_pair("easting", "northing", col, out)
     en_given &= ~attempted
     bad_en = en_given & (
@@ -1168,17 +1301,23 @@ def _locate(
 
         to_wgs84 = Transformer.from_crs(settings.BNG_EPSG, settings.WGS84_EPSG, always_xy=True)
         x, y = to_wgs84.transform(east[en_ok], north[en_ok])
-        lon_out[en_ok], lat_out[en_ok] = x, y
-        source[en_ok] = "easting_northing"
-    attempted |= en_given | en_failed
+        located.lon[en_ok], located.lat[en_ok] = x, y
+        located.source[en_ok] = "easting_northing"
+    return en_given | en_failed
 
-    # postcode
-    postcode_raw = col("postcode")
-    normalised = normalise_postcodes(postcode_raw).fillna("")
-    postcode = normalised.to_numpy(dtype=object)
+
+def _from_postcode(
+    postcode_raw: pd.Series,
+    postcodes: pd.DataFrame | None,
+    out: _Collector,
+    located: _Located,
+    attempted: np.ndarray,
+) -> np.ndarray:
+    """Checks postcodes are UK-shaped; locates rows with no other location attempt by the
+    lookup. Returns the normalised postcodes ("" where none or malformed)."""
+    postcode = normalise_postcodes(postcode_raw).fillna("").to_numpy(dtype=object)
     has_pc = (postcode_raw != "").to_numpy()
     bad_shape = has_pc & (postcode == "")
-    needs_lookup = ~attempted & has_pc & ~bad_shape
     for i in np.flatnonzero(bad_shape):
         out.warn(
             i,
@@ -1190,78 +1329,87 @@ def _locate(
             + (", so the service has no location" if not attempted[i] else "")
             + "; correct it (e.g. LE1 5WW)",
         )
-    if needs_lookup.any():
-        if postcodes is None:
-            listed = ", ".join(str(r) for r in out.rows[needs_lookup][:10])
-            more = "" if needs_lookup.sum() <= 10 else ", ..."
-            out.report.warn(
-                out.file,
-                f"{int(needs_lookup.sum())} service(s) (rows {listed}{more}) have only a postcode, but no "
-                "postcode lookup was given, so they have no location; pass `--postcodes` (ONSPD/NSPL CSV).",
-                column=out.column("postcode"),
-            )
-        else:
-            idx = np.flatnonzero(needs_lookup)
-            lookup_name = str(postcodes.attrs.get("file", "the postcode lookup"))
-            hint = (
-                " (the fictional demo county's lookup: pass `--postcodes` with the ONSPD or NSPL file "
-                "for real postcodes)"
-                if lookup_name == settings.DEMO_POSTCODES.name
-                else ""
-            )
-            found = postcodes.reindex(pd.Index(postcode[idx], dtype=object))
-            p_lat = found["lat"].to_numpy(dtype=float)
-            p_lon = found["long"].to_numpy(dtype=float)
-            known = found.index.isin(postcodes.index) if len(found) else np.zeros(0, dtype=bool)
-            terminated = found["terminated"].fillna(False).to_numpy(dtype=bool)
-            for j, i in enumerate(idx):
-                if not known[j]:
-                    out.warn(
-                        i,
-                        "postcode",
-                        f"postcode {out.shown(i, postcode[i])} is not in the postcode lookup "
-                        f"`{lookup_name}`{hint}, so the service has no location; check it, or give "
-                        "latitude/longitude.",
-                        private=f"the postcode is not in the postcode lookup `{lookup_name}`{hint}, so the "
-                        "service has no location; check it, or give latitude/longitude",
-                    )
-                    continue
-                if np.isnan(p_lat[j]):
-                    out.warn(
-                        i,
-                        "postcode",
-                        f"postcode {out.shown(i, postcode[i])} has no grid reference in the postcode "
-                        "lookup, so the service has no location; give latitude/longitude.",
-                        private="the postcode has no grid reference in the postcode lookup, so the service "
-                        "has no location; give latitude/longitude",
-                    )
-                    continue
-                if terminated[j]:
-                    out.warn(
-                        i,
-                        "postcode",
-                        f"postcode {out.shown(i, postcode[i])} is terminated (no longer in use); the "
-                        "service was placed at its last known location. Check the current postcode.",
-                        private="the postcode is terminated (no longer in use); the service was placed at "
-                        "its last known location. Check the current postcode",
-                    )
-                lat_out[i], lon_out[i] = p_lat[j], p_lon[j]
-                source[i] = "postcode"
+    needs_lookup = ~attempted & has_pc & ~bad_shape
+    if not needs_lookup.any():
+        return postcode
+    if postcodes is None:
+        listed = ", ".join(str(r) for r in out.rows[needs_lookup][:10])
+        more = "" if needs_lookup.sum() <= 10 else ", ..."
+        out.report.warn(
+            out.file,
+            f"{int(needs_lookup.sum())} service(s) (rows {listed}{more}) have only a postcode, but no "
+            "postcode lookup was given, so they have no location; pass `--postcodes` (ONSPD/NSPL CSV).",
+            column=out.column("postcode"),
+        )
+    else:
+        _look_up_postcodes(postcode, np.flatnonzero(needs_lookup), postcodes, out, located)
+    return postcode
 
-    # Great Britain's extent
-    located = ~np.isnan(lat_out)
-    outside_gb = located & (
-        (lat_out < GB_LAT[0]) | (lat_out > GB_LAT[1]) | (lon_out < GB_LON[0]) | (lon_out > GB_LON[1])
+
+def _look_up_postcodes(
+    postcode: np.ndarray, idx: np.ndarray, postcodes: pd.DataFrame, out: _Collector, located: _Located
+) -> None:
+    """Locates rows `idx` by the postcode lookup; warns about a postcode not in it, one without
+    a grid reference (neither is located) and a terminated one (placed at its last location)."""
+    lookup_name = str(postcodes.attrs.get("file", "the postcode lookup"))
+    hint = (
+        " (the fictional demo county's lookup: pass `--postcodes` with the ONSPD or NSPL file "
+        "for real postcodes)"
+        if lookup_name == settings.DEMO_POSTCODES.name
+        else ""
     )
+    found = postcodes.reindex(pd.Index(postcode[idx], dtype=object))
+    p_lat = found["lat"].to_numpy(dtype=float)
+    p_lon = found["long"].to_numpy(dtype=float)
+    known = found.index.isin(postcodes.index) if len(found) else np.zeros(0, dtype=bool)
+    terminated = found["terminated"].fillna(False).to_numpy(dtype=bool)
+    for j, i in enumerate(idx):
+        if not known[j]:
+            out.warn(
+                i,
+                "postcode",
+                f"postcode {out.shown(i, postcode[i])} is not in the postcode lookup "
+                f"`{lookup_name}`{hint}, so the service has no location; check it, or give "
+                "latitude/longitude.",
+                private=f"the postcode is not in the postcode lookup `{lookup_name}`{hint}, so the "
+                "service has no location; check it, or give latitude/longitude",
+            )
+            continue
+        if np.isnan(p_lat[j]):
+            out.warn(
+                i,
+                "postcode",
+                f"postcode {out.shown(i, postcode[i])} has no grid reference in the postcode "
+                "lookup, so the service has no location; give latitude/longitude.",
+                private="the postcode has no grid reference in the postcode lookup, so the service "
+                "has no location; give latitude/longitude",
+            )
+            continue
+        if terminated[j]:
+            out.warn(
+                i,
+                "postcode",
+                f"postcode {out.shown(i, postcode[i])} is terminated (no longer in use); the "
+                "service was placed at its last known location. Check the current postcode.",
+                private="the postcode is terminated (no longer in use); the service was placed at "
+                "its last known location. Check the current postcode",
+            )
+        located.lat[i], located.lon[i] = p_lat[j], p_lon[j]
+        located.source[i] = "postcode"
+
+
+def _warn_outside_great_britain(lat: np.ndarray, lon: np.ndarray, out: _Collector) -> None:
+    """Warns about a location outside Great Britain's extent (the service is kept)."""
+    located = ~np.isnan(lat)
+    outside_gb = located & ((lat < GB_LAT[0]) | (lat > GB_LAT[1]) | (lon < GB_LON[0]) | (lon > GB_LON[1]))
     for i in np.flatnonzero(outside_gb):
         out.warn(
             i,
             None,
-            f"the location {out.shown(i, f'{lat_out[i]:.5f}, {lon_out[i]:.5f}')} is outside Great Britain; "
+            f"the location {out.shown(i, f'{lat[i]:.5f}, {lon[i]:.5f}')} is outside Great Britain; "
             "check the coordinates (or postcode).",
             private="the location is outside Great Britain; check the coordinates (or postcode)",
         )
-    return lat_out, lon_out, postcode, source
 
 
 def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> list[tuple[str, ...]]:

@@ -52,6 +52,19 @@ MANIFEST_FORMAT = 1
 MAX_NAME_LENGTH = 80
 
 _VERSION_FILE = re.compile(r"^(v\d{4,})_(.+)$")
+
+
+def _version_parts(file_name: str) -> tuple[str, str]:
+    """(version id, original name) of a version file's name, e.g. "v0003_list.csv".
+
+    Only called on names the folder listing has already matched against `_VERSION_FILE`.
+    """
+    match = _VERSION_FILE.match(file_name)
+    if match is None:
+        raise ValueError(f"{file_name!r} is not a saved version's file name")
+    return match.group(1), match.group(2)
+
+
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 #: A hidden temp file older than this (seconds) belongs to a save that was killed: saves
@@ -225,7 +238,7 @@ def _is_iso_utc(value: object) -> bool:
 
 def _entry_faults(entry: dict, file_name: str) -> tuple[list[str], bool]:
     """What is wrong with one manifest entry, and whether its checksum is usable."""
-    expected_id = _VERSION_FILE.match(file_name).group(1)
+    expected_id = _version_parts(file_name)[0]
     faults = []
     if entry.get("version_id") != expected_id:
         faults.append(f"`version_id` is {_short(entry.get('version_id'))}, not `{expected_id}`")
@@ -252,7 +265,7 @@ def _from_file(path: Path, version_id: str) -> SavedVersion:
         version_id=version_id,
         saved_at=_mtime_iso(path),
         row_count=_count_rows(content, path.name),
-        original_name=_VERSION_FILE.match(path.name).group(2),
+        original_name=_version_parts(path.name)[1],
         sha256=hashlib.sha256(content).hexdigest(),
         path=path,
     )
@@ -304,22 +317,23 @@ def _scan(root: Path, report: ValidationReport) -> tuple[list[SavedVersion], boo
         )
     by_id: dict[str, str] = {}
     for file_name in sorted(files):
-        by_id.setdefault(_VERSION_FILE.match(file_name).group(1), file_name)
+        by_id.setdefault(_version_parts(file_name)[0], file_name)
     known: dict[str, dict] = {}
     for index, entry in enumerate(entries or [], start=1):
         if not isinstance(entry, dict):
             damaged = True
             report.warn(manifest_name, f"entry {index} is not a record ({_short(entry)}); it was ignored")
             continue
-        file_name, version_id = entry.get("file"), entry.get("version_id")
-        if isinstance(file_name, str) and file_name in files:
-            target = file_name
+        listed_file, version_id = entry.get("file"), entry.get("version_id")
+        if isinstance(listed_file, str) and listed_file in files:
+            target = listed_file
         elif _valid_id(version_id) and version_id in by_id:
             target = by_id[version_id]
-        elif isinstance(file_name, str) and _VERSION_FILE.match(file_name) and _valid_id(version_id):
+        elif isinstance(listed_file, str) and _VERSION_FILE.match(listed_file) and _valid_id(version_id):
             report.warn(
                 manifest_name,
-                f"version {version_id} is listed but its file `{file_name}` is missing; it cannot be opened",
+                f"version {version_id} is listed but its file `{listed_file}` is missing; it cannot be "
+                "opened",
             )
             continue
         else:
@@ -327,7 +341,7 @@ def _scan(root: Path, report: ValidationReport) -> tuple[list[SavedVersion], boo
             report.warn(
                 manifest_name,
                 f"entry {index} names no saved version (`version_id` {_short(version_id)}, `file` "
-                f"{_short(file_name)}); it was ignored",
+                f"{_short(listed_file)}); it was ignored",
             )
             continue
         if target in known:
@@ -337,7 +351,7 @@ def _scan(root: Path, report: ValidationReport) -> tuple[list[SavedVersion], boo
         known[target] = entry
     versions: list[SavedVersion] = []
     for file_name, path in files.items():
-        version_id = _VERSION_FILE.match(file_name).group(1)
+        version_id = _version_parts(file_name)[0]
         entry = known.get(file_name)
         if entry is None:
             if entries is not None:
@@ -374,7 +388,7 @@ def _scan(root: Path, report: ValidationReport) -> tuple[list[SavedVersion], boo
                 row_count=row_count,
                 original_name=original_name
                 if isinstance(original_name, str)
-                else _VERSION_FILE.match(file_name).group(2),
+                else _version_parts(file_name)[1],
                 sha256=entry["sha256"] if checksum_ok else "",
                 path=path,
                 problem=problem,

@@ -89,7 +89,7 @@ SERVED_URL_PREFIX = "/app/static/vendor/leaflet"
 
 # --------------------------------------------------------------------------- assets
 def leaflet_paths(vendor_dir: Path | None = None) -> tuple[Path, Path]:
-    """Paths of the vendored leaflet.js and leaflet.css (installed by `make assets`)."""
+    """Paths of the vendored leaflet.js and leaflet.css (shipped in gapmap/vendor/leaflet)."""
     base = Path(vendor_dir or settings.VENDOR_DIR) / "leaflet"
     return base / "leaflet.js", base / "leaflet.css"
 
@@ -99,7 +99,8 @@ def _read_vendor(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileNotFoundError(
-            f"{path} is missing: run `make assets` once to install Leaflet from the npm registry"
+            f"{path} is missing: Leaflet ships in the package (gapmap/vendor/leaflet); reinstall "
+            "gapmap (`pip install .`) or restore that folder from the repository"
         ) from None
 
 
