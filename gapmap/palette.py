@@ -13,6 +13,10 @@ from __future__ import annotations
 
 __all__ = [
     "ADJACENT_CONTRAST",
+    "EVIDENCE_COLOURS",
+    "EVIDENCE_CONTRAST",
+    "EVIDENCE_ORDER",
+    "EVIDENCE_SYMBOLS",
     "GAP_FILL",
     "GAP_WORD",
     "HAS_FILL",
@@ -41,6 +45,21 @@ PATCHWORK_COLOURS: dict[str, str] = {
     "gap": "#4a0012",
     "nowhere": "#808080",
 }
+#: Evidence-rated coverage of a cell, strongest first: lightest (the "Provided" pale green) to
+#: darkest (the gap's dark wine), through mid orange and brown. Relative luminance about 0.87,
+#: 0.33, 0.11 and 0.015; neighbours measure 2.2:1 or more also under simulated deuteranopia and
+#: protanopia (tests/test_colour.py). Four steps cannot all reach 3:1 (black to white is 21:1,
+#: whose cube root is 2.76), so every area also carries its word or symbol, and static maps hatch.
+EVIDENCE_ORDER: tuple[str, ...] = ("high", "moderate", "low", "none")
+EVIDENCE_COLOURS: dict[str, str] = {
+    "high": "#e5f5e0",
+    "moderate": "#d98a3a",
+    "low": "#9c4500",
+    "none": "#4a0012",
+}
+EVIDENCE_SYMBOLS: dict[str, str] = {"high": "★", "moderate": "◆", "low": "▽", "none": "✖", "no_data": "?"}
+#: Minimum contrast between neighbouring evidence classes (see `EVIDENCE_COLOURS`).
+EVIDENCE_CONTRAST: float = 2.0
 #: The patchwork matrix of tables (workbook, pack): the gap mark and cell fills. Pale fills
 #: keep the dark text readable; a gap cell is the darkest fill with white text (`text_on`).
 GAP_WORD = "GAP"

@@ -28,6 +28,7 @@ __all__ = [
     "counted_line",
     "counted_services",
     "default_benchmark",
+    "evidence_classes",
     "export_file_name",
     "filter_description",
     "partnership_label",
@@ -241,6 +242,28 @@ def patchwork_classes(
         else:
             out.append("nowhere")
     return pd.Series(out, index=codes, dtype=object)
+
+
+def evidence_classes(
+    analysis: Any,
+    services: pd.DataFrame,
+    area_codes: Iterable[str],
+    tier: str,
+    cohort: str,
+    catalogue: Any = None,
+) -> pd.Series:
+    """'high' / 'moderate' / 'low' / 'none' / 'no_data' per area for one tier x cohort cell.
+
+    The best evidence rating (seed 002) among the services counted there: the rule is
+    `gapmap.interventions.evidence_coverage`; words in `wording.EVIDENCE_LABELS`.
+    """
+    from gapmap.interventions import evidence_coverage  # the catalogue stack only when asked
+
+    codes = [str(c) for c in area_codes]
+    table = evidence_coverage(analysis, services, catalogue)
+    cell = table.loc[(table["tier"] == tier) & (table["cohort"] == cohort)]
+    by_area = dict(zip(cell["area_code"], cell["evidence_class"], strict=True))
+    return pd.Series([by_area.get(c, "no_data") for c in codes], index=codes, dtype=object)
 
 
 def default_benchmark(profile: Any) -> Any:
