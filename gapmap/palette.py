@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = [
     "ADJACENT_CONTRAST",
+    "DEMAND_COLOURS",
     "EVIDENCE_COLOURS",
     "EVIDENCE_CONTRAST",
     "EVIDENCE_ORDER",
@@ -45,6 +46,12 @@ PATCHWORK_COLOURS: dict[str, str] = {
     "gap": "#4a0012",
     "nowhere": "#808080",
 }
+#: Demand rows read against an expected volume (Marac cases per 10,000 women 16+): as expected
+#: pale, above it (pressure) burnt orange, below it (under-identification) dark navy; both
+#: departures are concerns, so they differ from the pale fill by 3:1 or more and from each other
+#: by lightness too (2.5:1 under simulated protanopia). "Required from demand" rows use the
+#: status fills.
+DEMAND_COLOURS: dict[str, str] = {"expected": "#e5f5e0", "high": "#c45c00", "low": "#16285a"}
 #: Evidence-rated coverage of a cell, strongest first: lightest (the "Provided" pale green) to
 #: darkest (the gap's dark wine), through mid orange and brown. Relative luminance about 0.87,
 #: 0.33, 0.11 and 0.015; neighbours measure 2.2:1 or more also under simulated deuteranopia and
@@ -67,7 +74,16 @@ GAP_FILL = STATUS_COLOURS["red"]
 HAS_FILL = "#d9f0d3"
 NOWHERE_FILL = "#d9d9d9"
 #: A symbol per state, for labels too small for the word (shape, not colour, carries it).
-STATUS_SYMBOLS: dict[str, str] = {"green": "✔", "amber": "◐", "red": "✖", "no_data": "?"}
+STATUS_SYMBOLS: dict[str, str] = {
+    "green": "✔",
+    "amber": "◐",
+    "red": "✖",
+    "no_data": "?",
+    "expected": "=",
+    "high": "▲",
+    "low": "▼",
+    "info": "i",
+}
 PATCHWORK_SYMBOLS: dict[str, str] = {"has": "✔", "gap": "✖", "nowhere": "–", "no_data": "?"}
 #: Minimum contrast between neighbouring classes of the ordered scale (Not met / Partly met /
 #: Met; gap / nowhere / provided), and between "No data" and any other class.

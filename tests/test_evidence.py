@@ -113,3 +113,107 @@ def test_every_class_has_words_a_fill_and_a_symbol():
         assert palette.EVIDENCE_COLOURS[cls].startswith("#")
         assert palette.EVIDENCE_SYMBOLS[cls]
     assert "seed 002" in wording.EVIDENCE_RULE and "seed 002" in wording.EVIDENCE_SOURCE
+
+
+# --------------------------------------------------------------------------- on the maps
+def _features(m) -> dict[str, dict]:
+    """The areas' GeoJSON properties (fill, tooltip) by area code, as the web map holds them."""
+    import folium
+
+    for child in m._children.values():
+        if isinstance(child, folium.GeoJson):
+            return {f["properties"]["area_code"]: f["properties"] for f in child.data["features"]}
+    raise AssertionError("no area layer on the map")
+
+
+def _legend(m) -> str:
+    from gapmap.webmap import Legend
+
+    return next(c for c in m._children.values() if isinstance(c, Legend)).html
+
+
+def test_the_web_map_colours_a_cell_by_evidence_with_words_and_the_source():
+    from gapmap import webmap
+
+    services = _services()
+    analysis = _analysis(services)
+    m = webmap.build_map(
+        make_areas(), analysis, services, CONFIG, colour_by="evidence", tier="primary", cohort="cyp"
+    )
+    features = _features(m)
+    fills = {code: props["fill"] for code, props in features.items()}
+    assert fills == {
+        A: palette.EVIDENCE_COLOURS["high"],
+        B: palette.EVIDENCE_COLOURS["moderate"],
+        C: palette.EVIDENCE_COLOURS["none"],
+    }
+    assert "Coaching Boys Into Men (CBIM) (evidence HIGH)" in features[A]["tooltip"]
+    assert "Safe Dates (evidence MODERATE)" in features[B]["tooltip"]
+    legend = _legend(m)
+    for cls in EVIDENCE_CLASSES:
+        assert wording.EVIDENCE_LABELS[cls] in legend
+    assert "High-evidence option in place (1)" in legend and "Nothing in place (1)" in legend
+    assert "seed 002" in legend
+
+
+def test_the_static_map_colours_a_cell_by_evidence():
+    from gapmap import staticmap
+
+    services = _services()
+    analysis = _analysis(services)
+    scheme = staticmap._map_scheme(
+        analysis, CONFIG, make_areas(), "evidence", None, "tertiary", "perpetrators", services=services
+    )
+    assert dict(scheme.classes) == {A: "moderate", B: "none", C: "none", D: "no_data"}
+    assert scheme.words["moderate"] == wording.EVIDENCE_LABELS["moderate"]
+    assert any("seed 002" in line for line in scheme.lines)
+
+
+# --------------------------------------------------------------------------- demand benchmarks on the map
+@pytest.fixture(scope="module")
+def demo_demand(demo):
+    """The demo county with its demand table (latest period 2024-25) on the map."""
+    from gapmap.demand import load_demand
+    from gapmap.settings import PROJECT_ROOT
+
+    dataset, analysis = demo
+    table = load_demand(PROJECT_ROOT / "data" / "demand" / "demo_county_demand.csv", dataset.config)
+    full = view.demand_for_map(analysis, dataset.services, dataset.population, dataset.config, table)
+    return dataset, full
+
+
+def test_a_demand_benchmark_colours_the_web_map_with_basis_and_period(demo_demand):
+    """Saltmere: 98 Marac cases in 2024-25 against 35,326 women 16+ x 40 / 10,000 = 141.3 expected,
+    69% (below the 80% band): "Below expected"."""
+    from gapmap import webmap
+
+    dataset, full = demo_demand
+    choices = view.demand_choices(full)
+    assert choices["marac_activity"] == "Marac cases against the expected volume (from demand, 2024-25)"
+    assert "waiting_list" not in choices  # for information only: no scale to colour
+    m = webmap.build_map(dataset.areas, full, dataset.services, dataset.config, benchmark_id="marac_activity")
+    saltmere = _features(m)["E07999001"]
+    assert saltmere["fill"] == palette.DEMAND_COLOURS["low"]
+    assert "Below expected" in saltmere["tooltip"] and "observed 98, expected 141" in saltmere["tooltip"]
+    assert "From demand, 2024-25" in saltmere["tooltip"]
+    legend = _legend(m)
+    assert "From demand, 2024-25" in legend and "40 marac cases per 10,000" in legend
+    assert "SafeLives" in legend
+
+
+def test_a_demand_table_coarser_than_the_areas_is_not_coloured(demo):
+    """A police force area's figure while the map shows districts: said, not split or painted."""
+    from gapmap import webmap
+    from gapmap.demand import load_demand
+
+    dataset, analysis = demo
+    csv = b"area_code,period,marac_cases\nE23999001,2024-25,300\n"
+    table = load_demand(None, dataset.config, content=csv, name="pfa_demand.csv")
+    full = view.demand_for_map(analysis, dataset.services, dataset.population, dataset.config, table)
+    assert view.demand_choices(full)["marac_activity"].endswith("(from demand: not scored at this level)")
+    m = webmap.build_map(dataset.areas, full, dataset.services, dataset.config, benchmark_id="marac_activity")
+    fills = {p["fill"] for p in _features(m).values()}
+    assert fills == {palette.STATUS_COLOURS["no_data"]}
+    legend = _legend(m)
+    assert "Not scored per area shown" in legend and "police force area" in legend
+    assert "Below expected" not in legend
