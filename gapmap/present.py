@@ -406,22 +406,24 @@ class Metric(NamedTuple):
 def demand_metrics(analysis: GapAnalysis, benchmark_id: str, label: str) -> list[Metric | None]:
     """The four headline figures when the map shows a demand benchmark (`view.demand_choices`).
 
-    1. the benchmark and its basis ("from demand, 2024-25"); 2. areas below it (needed against
-    provided) or below and above the expected volume; 3. the whole selection's reading;
-    4. the patchwork index. A benchmark refused for its level says so instead of figures.
+    Short values, for a projector (the benchmark's name is in the select and the legend):
+    1. areas below it (needed against provided), or below / above the expected volume;
+    2. the whole selection's share of what is needed or expected, its reading as help;
+    3. the demand period; 4. the patchwork index. A benchmark refused for its level (the demand
+    table is for larger areas) says so instead of figures.
     """
     index = Metric("Patchwork index", index_text(analysis.summary.get("patchwork_index")))
-    head = label.rsplit(" (from demand", 1)
-    basis = Metric("Map: from demand", head[0], "(from demand" + head[1] if len(head) > 1 else None)
     entry = analysis.summary.get("demand") or {}
+    period = str(((entry.get("benchmarks") or {}).get(benchmark_id) or {}).get("period") or wording.MISSING)
+    period_metric = Metric("Demand period", period, f"{label}: figures from the demand table.")
     if benchmark_id in ((entry.get("refused") or {}).get("benchmarks") or ()):
         why = str(entry["refused"].get("reason", ""))
-        return [basis, Metric("Areas scored", "None at this level", why), None, index]
+        return [Metric("Areas scored", "None at this level", why), None, period_metric, index]
     gaps = analysis.gaps[analysis.gaps["benchmark_id"] == benchmark_id]
-    per_area = gaps[gaps["area_code"] != "ALL"]
-    statuses = per_area["status"].astype(str)
-    n = len(per_area)
-    if statuses.isin(("low", "expected", "high")).any():
+    statuses = gaps.loc[gaps["area_code"] != "ALL", "status"].astype(str)
+    n = len(statuses)
+    expected = bool(statuses.isin(("low", "expected", "high")).any())
+    if expected:
         counted = Metric(
             "Below / above expected",
             f"{int((statuses == 'low').sum())} / {int((statuses == 'high').sum())} of {n}",
@@ -433,9 +435,13 @@ def demand_metrics(analysis: GapAnalysis, benchmark_id: str, label: str) -> list
     whole = gaps[gaps["area_code"] == "ALL"]
     reading = str(whole["reading"].iat[0]) if len(whole) and "reading" in whole else ""
     ratio = wording.percent(whole["ratio"].iat[0]) if len(whole) else wording.MISSING
-    of = "of expected" if counted.label.startswith("Below") else "of needed"
-    value = ratio if ratio == wording.MISSING else f"{ratio} {of}"
-    return [basis, counted, Metric("Whole selection", value, reading or None), index]
+    of = "of the expected volume" if expected else "of what demand needs"
+    return [
+        counted,
+        Metric("Whole selection", ratio, f"{ratio} {of}. {reading}".strip()),
+        period_metric,
+        index,
+    ]
 
 
 def headline_metrics(analysis: GapAnalysis, benchmark: Benchmark) -> list[Metric | None]:

@@ -765,8 +765,11 @@ def legend_html_evidence(tier: str, cohort: str, config: Config, counts: dict[st
     for k in palette.EVIDENCE_ORDER:
         n = counts.get(k, 0)
         parts.append(_swatch(palette.EVIDENCE_COLOURS[k], f"{wording.EVIDENCE_LABELS[k]} ({n})"))
-    parts.append(f'<div style="font-size:12px;margin-top:4px">{escape(wording.EVIDENCE_RULE)}</div>')
-    parts.append(f'<div style="font-size:12px;margin-top:4px">{escape(wording.EVIDENCE_SOURCE)}</div>')
+    parts.append(f'<div style="font-size:12px;margin-top:4px">{escape(wording.EVIDENCE_RULE_SHORT)}</div>')
+    parts.append(
+        '<div style="font-size:12px;margin-top:4px">Source: seed 002, Crest Advisory (2023), rapid '
+        "evidence review for the LLR Violence Reduction Network.</div>"
+    )
     return "".join(parts)
 
 

@@ -69,6 +69,12 @@ EVIDENCE_RULE = (
     "established body of research with limits; a split rating counts at its lower end. Services "
     "whose intervention is not in the catalogue, or not rated for this tier and cohort, are unrated."
 )
+#: The same rule in two lines, for a map legend on a projector.
+EVIDENCE_RULE_SHORT = (
+    "The strongest evidence-quality rating (seed 002) among the named interventions delivered "
+    "here in this tier and cohort; a split rating counts at its lower end; unnamed or "
+    "uncatalogued interventions are unrated."
+)
 EVIDENCE_SOURCE = (
     "Source: seed 002, Crest Advisory (2023), Rapid evidence review: interventions to prevent "
     "and reduce domestic abuse and sexual violence (LLR VRN); gapmap/interventions.toml."
