@@ -81,3 +81,22 @@ def test_the_patchwork_tab_and_the_map_colour_by_evidence():
     script = map_script(at)
     assert "High-evidence option in place" in script and "seed 002" in script
     assert palette.EVIDENCE_COLOURS["none"] in script  # Wykesand: nothing in place
+
+
+def test_a_police_force_area_demand_table_is_said_not_painted_on_district_areas():
+    """What the uploader keeps (AppTest cannot drive it: see test_app's module docstring)."""
+    at = start()
+    at.session_state["demand_kept"] = (
+        "upload",
+        b"area_code,period,marac_cases\nE23999001,2024-25,300\n",
+        "pfa.csv",
+    )
+    at.run()
+    label = "Marac cases against the expected volume (from demand: not scored at this level)"
+    assert label in at.selectbox(key="benchmark").options
+    at.selectbox(key="benchmark").set_value("marac_activity").run()
+    assert not at.exception, at.exception
+    script = map_script(at)
+    assert "Not scored per area shown" in script and "police force area" in script
+    assert palette.DEMAND_COLOURS["low"] not in script and palette.DEMAND_COLOURS["high"] not in script
+    assert metric(at, "Areas scored") == "None at this level"
