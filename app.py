@@ -851,6 +851,18 @@ def keep_demand() -> None:
         st.session_state.pop("demand_kept", None)
 
 
+def uploaded_demand_changed() -> None:
+    """The demand uploader changed: a new file is kept; a removed one is forgotten."""
+    removed = st.session_state.get("demand_file") is None
+    if removed and st.session_state.get("demand_kept", ("",))[0] == "upload":
+        st.session_state.pop("demand_kept", None)
+    keep_demand()
+
+
+def forget_demand() -> None:
+    st.session_state.pop("demand_kept", None)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def kept_demand_table(kind: str, content: bytes, name: str, inputs: str, _config: Any) -> Any:
     """The kept demand table, read and checked once per content (`inputs` keys the config)."""
@@ -1204,7 +1216,10 @@ def closing_tab(dataset: Dataset, analysis: GapAnalysis, role: str, district: di
 
     st.subheader("Demand: need against provision")
     upload = st.file_uploader(
-        "Demand table (CSV or Excel)", type=["csv", "xlsx"], key="demand_file", on_change=keep_demand
+        "Demand table (CSV or Excel)",
+        type=["csv", "xlsx"],
+        key="demand_file",
+        on_change=uploaded_demand_changed,
     )
     kept = st.session_state.get("demand_kept", ("", b"", ""))
     use_demo = dataset.is_demo and st.checkbox(
@@ -1221,7 +1236,8 @@ def closing_tab(dataset: Dataset, analysis: GapAnalysis, role: str, district: di
         demand = load_demand(demo_demand_path(), dataset.config)
     elif kept[0] == "upload":  # given earlier in the session (the uploader forgets on leaving the tab)
         demand = load_demand(None, dataset.config, content=kept[1], name=kept[2])
-        st.caption(f"Using {md(kept[2])}, uploaded earlier.")
+        st.caption(f"Using {md(kept[2])}, uploaded earlier (the map's benchmark choice lists its rows).")
+        st.button(f"Forget {md(kept[2])}", key="demand_forget", on_click=forget_demand)
     full, notes = demand_for(analysis, dataset.services, dataset.population, dataset.config, demand)
     table = demand_view(full)
     if len(table):

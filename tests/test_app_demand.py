@@ -100,3 +100,7 @@ def test_a_police_force_area_demand_table_is_said_not_painted_on_district_areas(
     assert "Not scored per area shown" in script and "police force area" in script
     assert palette.DEMAND_COLOURS["low"] not in script and palette.DEMAND_COLOURS["high"] not in script
     assert metric(at, "Areas scored") == "None at this level"
+    # Forgetting the kept table (Need and options tab) takes its rows off the benchmark choice.
+    at = open_tab(at, "Need and options")
+    at.button(key="demand_forget").click().run()
+    assert not any("from demand" in o for o in at.selectbox(key="benchmark").options)
