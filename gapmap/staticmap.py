@@ -738,7 +738,17 @@ def _map_scheme(
 ) -> _Scheme:
     """The classes of the page's areas (decided in `gapmap.view`) and how each is drawn."""
     benchmark = None
-    if colour_by == "benchmark" and benchmark_id and webmap._is_demand(analysis, benchmark_id):
+    # A demand benchmark the profile maps like any other (`demand.mapped_profile`: Idva FTE needed
+    # for Marac cases, "1 per 100 Marac cases a year") keeps the benchmark page the pack draws;
+    # the others (observed against expected, or refused for their level) read as demand.
+    profile_ids = {b.id for b in analysis.profile.benchmarks}
+    refused = ((analysis.summary or {}).get("demand") or {}).get("refused") or {}
+    if (
+        colour_by == "benchmark"
+        and benchmark_id
+        and webmap._is_demand(analysis, benchmark_id)
+        and (benchmark_id not in profile_ids or benchmark_id in (refused.get("benchmarks") or ()))
+    ):
         return _demand_scheme(analysis, config, areas, benchmark_id)
     if colour_by == "evidence":
         return _evidence_scheme(analysis, config, areas, services, tier, cohort)

@@ -217,3 +217,15 @@ def test_a_demand_table_coarser_than_the_areas_is_not_coloured(demo):
     legend = _legend(m)
     assert "Not scored per area shown" in legend and "police force area" in legend
     assert "Below expected" not in legend
+
+
+def test_the_static_map_reads_an_expected_volume_row_as_demand(demo_demand):
+    from gapmap import staticmap
+
+    dataset, full = demo_demand
+    scheme = staticmap._map_scheme(
+        full, dataset.config, dataset.areas, "benchmark", "marac_activity", None, None
+    )
+    assert scheme.classes["E07999001"] == "low" and scheme.classes["E06999001"] == "high"
+    assert scheme.words["low"] == "Below expected"
+    assert any(line.startswith("From demand, 2024-25") for line in scheme.lines)
