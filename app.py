@@ -82,6 +82,8 @@ from gapmap.present import (
     benchmark_lines,
     cohorts_table,
     comparison_lists,
+    demand_metrics,
+    evidence_table,
     export_file,
     filter_html,
     gaps_table,
@@ -106,12 +108,21 @@ from gapmap.present import (
     serving_table,
     sources_table,
     status_rule_text,
+    style_evidence,
     style_patchwork,
     style_status,
     tiers_table,
     versions_table,
 )
-from gapmap.view import counted_line, counted_services, default_benchmark, filter_description
+from gapmap.view import (
+    counted_line,
+    counted_services,
+    default_benchmark,
+    demand_choices,
+    demand_for_map,
+    filter_description,
+)
+from gapmap.wording import EVIDENCE_LABELS, EVIDENCE_RULE, EVIDENCE_SOURCE
 
 ENV_INPUTS = {
     "boundaries": "GAPMAP_BOUNDARIES",
@@ -729,12 +740,8 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
         "Benchmark profile", profiles, format_func=lambda p: config.profiles[p].label, key="profile"
     )
     profile = config.profile(profile_id)
-    bench_ids = [b.id for b in profile.benchmarks]
-    if st.session_state.get("benchmark") not in bench_ids:
-        st.session_state["benchmark"] = default_benchmark(profile).id  # as every export's default
-    benchmark_id = st.sidebar.selectbox(
-        "Benchmark", bench_ids, format_func=lambda b: profile.benchmark(b).label, key="benchmark"
-    )
+    # Filled once the demand rows are known (`choose_benchmark`): the choice lists them too.
+    bench_box = st.sidebar.container()
     # Offer only the vintages this population table holds; "" = the documented rule.
     vintages = {"": "Most recent official estimate (the rule)"}
     vintages |= {v: label for v, label in present_vintages(dataset).items()}
@@ -750,8 +757,12 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
     )
     colour_by = st.sidebar.radio(
         "Colour areas by",
-        ["benchmark", "patchwork"],
-        format_func={"benchmark": "Benchmark status", "patchwork": "Patchwork: tier × cohort"}.get,
+        ["benchmark", "patchwork", "evidence"],
+        format_func={
+            "benchmark": "Benchmark status",
+            "patchwork": "Patchwork: tier × cohort",
+            "evidence": "Patchwork: evidence in place",
+        }.get,
         key="colour_by",
     )
     # Filled once the analysis is known, so the first tier x cohort offered is one with gaps.
@@ -803,7 +814,8 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
     return dict(
         profile=profile,
         population_vintage=population_vintage or None,
-        benchmark_id=benchmark_id,
+        benchmark_id=None,
+        bench_box=bench_box,
         colour_by=colour_by,
         tier=None,
         cohort=None,
@@ -812,6 +824,70 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
         show_catchments=show_catchments,
         basemap=basemap,
     )
+
+
+def choose_benchmark(profile: Any, analysis: GapAnalysis) -> str:
+    """The benchmark select: the profile's benchmarks, then the demand rows of a demand table
+    loaded in the Need and options tab, labelled "from demand" with their period."""
+    labels = {b.id: b.label for b in profile.benchmarks}
+    labels |= demand_choices(analysis)
+    if st.session_state.get("benchmark") not in labels:
+        st.session_state["benchmark"] = default_benchmark(profile).id  # as every export's default
+    chosen = st.selectbox("Benchmark", list(labels), format_func=labels.get, key="benchmark")
+    if len(labels) == len(profile.benchmarks):
+        st.caption("Demand benchmarks appear here once a demand table is loaded (Need and options tab).")
+    return str(chosen)
+
+
+def keep_demand() -> None:
+    """Keep the Need and options tab's demand table for the session: tabs are lazy, and a
+    widget not drawn loses its state, yet the map's benchmark choice needs the table."""
+    upload = st.session_state.get("demand_file")
+    if upload is not None:
+        st.session_state["demand_kept"] = ("upload", upload.getvalue(), upload.name)
+    elif st.session_state.get("demand_demo"):
+        st.session_state["demand_kept"] = ("demo", b"", "")
+    elif st.session_state.get("demand_kept", ("",))[0] == "demo":
+        st.session_state.pop("demand_kept", None)
+
+
+def uploaded_demand_changed() -> None:
+    """The demand uploader changed: a new file is kept; a removed one is forgotten."""
+    removed = st.session_state.get("demand_file") is None
+    if removed and st.session_state.get("demand_kept", ("",))[0] == "upload":
+        st.session_state.pop("demand_kept", None)
+    keep_demand()
+
+
+def forget_demand() -> None:
+    st.session_state.pop("demand_kept", None)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def kept_demand_table(kind: str, content: bytes, name: str, inputs: str, _config: Any) -> Any:
+    """The kept demand table, read and checked once per content (`inputs` keys the config)."""
+    from gapmap.commissioning import demo_demand_path
+    from gapmap.demand import load_demand
+
+    if kind == "demo":
+        return load_demand(demo_demand_path(), _config)
+    return load_demand(None, _config, content=content, name=name)
+
+
+def with_kept_demand(dataset: Dataset, analysis: GapAnalysis) -> GapAnalysis:
+    """`analysis` with the kept demand table's rows (`gapmap.view.demand_for_map`), if any.
+
+    An unreadable table is reported in the Need and options tab, where it was given; the map
+    then simply offers no demand rows.
+    """
+    kind, content, name = st.session_state.get("demand_kept", ("", b"", ""))
+    if not kind or (kind == "demo" and not dataset.is_demo):
+        return analysis
+    try:
+        demand = kept_demand_table(kind, content, name, inputs_key(), dataset.config)
+        return demand_for_map(analysis, dataset.services, dataset.population, dataset.config, demand)
+    except GapmapInputError:
+        return analysis
 
 
 def choose_cell(config: Any, analysis: GapAnalysis) -> tuple[str, str]:
@@ -827,10 +903,14 @@ def choose_cell(config: Any, analysis: GapAnalysis) -> tuple[str, str]:
 
 
 def headline(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any], selection_label: str) -> None:
-    bench = view["profile"].benchmark(view["benchmark_id"])
     if view["profile"].caveat:
         st.warning(f"**Caveat:** {md(view['profile'].caveat)}")
-    for col, metric in zip(st.columns(4), headline_metrics(analysis, bench), strict=True):
+    demand = demand_choices(analysis)
+    if view["benchmark_id"] in demand:
+        metrics = demand_metrics(analysis, view["benchmark_id"], demand[view["benchmark_id"]])
+    else:
+        metrics = headline_metrics(analysis, view["profile"].benchmark(view["benchmark_id"]))
+    for col, metric in zip(st.columns(4), metrics, strict=True):
         if metric is not None:
             col.metric(metric.label, metric.value, help=metric.help)
     if not view["service_filter"].is_empty:
@@ -953,20 +1033,42 @@ def gaps_tab(dataset: Dataset, analysis: GapAnalysis, view: dict[str, Any]) -> N
     )
 
 
-def patchwork_tab(dataset: Dataset, analysis: GapAnalysis) -> None:
+def patchwork_tab(dataset: Dataset, analysis: GapAnalysis, services: Any) -> None:
     summary = analysis.summary
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns([1, 1, 2])
     c1.metric("Patchwork index", index_text(summary.get("patchwork_index")))
     c2.metric("Population-weighted", index_text(summary.get("patchwork_index_weighted")))
-    st.markdown(
-        "✔ n = provided (n services) · **✖ GAP** = other areas of the selection have it, this one "
-        "does not · – none anywhere = no area of the selection has it"
+    colour = c3.radio(
+        "Colour by",
+        ["provision", "evidence"],
+        format_func={"provision": "Provision", "evidence": "Evidence in place (seed 002)"}.get,
+        horizontal=True,
+        key="patchwork_colour_by",
     )
+    if colour == "evidence":
+        st.markdown(
+            " · ".join(f"{md(mark)} = {md(EVIDENCE_LABELS[k])}" for k, mark in _evidence_marks().items())
+        )
+        st.caption(f"{EVIDENCE_RULE} {EVIDENCE_SOURCE}")
+        table, style, prefix = evidence_table(analysis, dataset.config, services), style_evidence, "evidence"
+    else:
+        st.markdown(
+            "✔ n = provided (n services) · **✖ GAP** = other areas of the selection have it, this one "
+            "does not · – none anywhere = no area of the selection has it"
+        )
+        table, style, prefix = patchwork_table(analysis, dataset.config), style_patchwork, "patchwork"
     # One table per tier (areas x its cohorts): five columns read on a 1280x720 projector,
     # where one table of all fifteen tier x cohort cells showed three and a half.
-    for tier, table in patchwork_by_tier(patchwork_table(analysis, dataset.config)):
+    for tier, part in patchwork_by_tier(table):
         st.markdown(f"**{md(tier)}**")
-        st.dataframe(style_patchwork(table), width="stretch", key=f"patchwork_table_{tier}")
+        st.dataframe(style(part), width="stretch", key=f"{prefix}_table_{tier}")
+
+
+def _evidence_marks() -> dict[str, str]:
+    from gapmap.interventions import EVIDENCE_CLASSES
+    from gapmap.present import evidence_mark
+
+    return {k: evidence_mark(k) for k in EVIDENCE_CLASSES}
 
 
 def services_tab(dataset: Dataset, services: Any, choice_label: str, role: str) -> None:
@@ -1113,13 +1215,29 @@ def closing_tab(dataset: Dataset, analysis: GapAnalysis, role: str, district: di
     from gapmap.scenarios import list_scenarios, parse_scenario, run_scenario, save_scenario
 
     st.subheader("Demand: need against provision")
-    upload = st.file_uploader("Demand table (CSV or Excel)", type=["csv", "xlsx"], key="demand_file")
-    use_demo = dataset.is_demo and st.checkbox("Use the demo county's demand table", key="demand_demo")
+    upload = st.file_uploader(
+        "Demand table (CSV or Excel)",
+        type=["csv", "xlsx"],
+        key="demand_file",
+        on_change=uploaded_demand_changed,
+    )
+    kept = st.session_state.get("demand_kept", ("", b"", ""))
+    use_demo = dataset.is_demo and st.checkbox(
+        "Use the demo county's demand table",
+        value=kept[0] == "demo",
+        key="demand_demo",
+        on_change=keep_demand,
+    )
+    keep_demand()
     demand = None
     if upload is not None:
         demand = load_demand(None, dataset.config, content=upload.getvalue(), name=upload.name)
     elif use_demo:
         demand = load_demand(demo_demand_path(), dataset.config)
+    elif kept[0] == "upload":  # given earlier in the session (the uploader forgets on leaving the tab)
+        demand = load_demand(None, dataset.config, content=kept[1], name=kept[2])
+        st.caption(f"Using {md(kept[2])}, uploaded earlier (the map's benchmark choice lists its rows).")
+        st.button(f"Forget {md(kept[2])}", key="demand_forget", on_click=forget_demand)
     full, notes = demand_for(analysis, dataset.services, dataset.population, dataset.config, demand)
     table = demand_view(full)
     if len(table):
@@ -1341,7 +1459,12 @@ def page(role: str) -> None:
     services = shown_services(
         repr((dataset_key(dataset), view["service_filter"], analysis.selection, level)), dataset, analysis
     )
-    if view["colour_by"] == "patchwork":
+    # The map, headline, gaps and exports also hold the demand rows of a kept demand table; the
+    # Need and options tab adds its own to the population analysis.
+    population_only, analysis = analysis, with_kept_demand(dataset, analysis)
+    with view["bench_box"]:
+        view["benchmark_id"] = choose_benchmark(view["profile"], analysis)
+    if view["colour_by"] in ("patchwork", "evidence"):
         with view["cell_box"]:
             view["tier"], view["cohort"] = choose_cell(dataset.config, analysis)
 
@@ -1360,8 +1483,8 @@ def page(role: str) -> None:
     sections = {
         "Map": lambda: map_tab(dataset, analysis, services, view),
         "Gaps": lambda: gaps_tab(dataset, analysis, view),
-        "Patchwork": lambda: patchwork_tab(dataset, analysis),
-        "Need and options": lambda: closing_tab(dataset, analysis, role, district),
+        "Patchwork": lambda: patchwork_tab(dataset, analysis, services),
+        "Need and options": lambda: closing_tab(dataset, population_only, role, district),
         "Services": lambda: services_tab(dataset, services, choice_label, role),
         "Export": lambda: export_tab(dataset, analysis, view, title),
         "Method": lambda: method_tab(dataset, view, analysis),

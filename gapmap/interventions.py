@@ -569,3 +569,122 @@ def gap_costs(
             }
         )
     return pd.DataFrame(rows, columns=list(COST_COLUMNS))
+
+
+# --------------------------------------------------------------------------- evidence-rated coverage
+
+#: Classes of one area x tier x cohort cell by the evidence behind what is provided there,
+#: strongest first (words: `wording.EVIDENCE_LABELS`; fills: `palette.EVIDENCE_COLOURS`).
+EVIDENCE_CLASSES: tuple[str, ...] = ("high", "moderate", "low", "none")
+#: Columns of `evidence_coverage`.
+EVIDENCE_COLUMNS: tuple[str, ...] = (
+    "area_code",
+    "area_name",
+    "tier",
+    "cohort",
+    "services",
+    "evidence_class",
+    "best_intervention",
+    "best_evidence",
+)
+
+
+def evidence_class(rating: str) -> str:
+    """'high', 'moderate' or 'low' for a catalogue evidence rating.
+
+    A split rating counts at its lower end ("MODERATE/HIGH" is moderate, "LOW/MODERATE" low):
+    the class claims the evidence is *at least* that strong, and the review would not say so.
+    """
+    lower = str(rating).split("/")[0].strip().upper()
+    return {"HIGH": "high", "MODERATE": "moderate"}.get(lower, "low")
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(";") if v.strip())
+    return tuple(str(v) for v in value)
+
+
+def evidence_coverage(
+    analysis: Any, services: pd.DataFrame, catalogue: Catalogue | None = None
+) -> pd.DataFrame:
+    """Every area x tier x cohort cell of `analysis.coverage` with the best evidence in place.
+
+    The rule (the one definition; maps, tables and exports read it):
+
+    - the services are those the view counts (`gapmap.view.counted_services`) serving the area;
+    - a service counts in every cell of its tiers x cohorts, as in the patchwork;
+    - its rating is its catalogue intervention's evidence rating (`evidence_class`), and only
+      in the cells the catalogue rates that intervention for (seed 002 rated Drive for high-harm
+      perpetrators, not for whatever else a service lists): elsewhere it is unrated;
+    - the cell's class is the best rating of its services: "high", "moderate", "low" (low or
+      unrated only), or "none" when no service is in the cell there.
+
+    Presence follows `analysis.coverage` (`services` > 0), so the class never contradicts the
+    patchwork. Returns `EVIDENCE_COLUMNS`; `best_intervention` names the strongest-rated
+    intervention in place (blank when none is rated).
+    """
+    from gapmap.view import counted_services
+
+    catalogue = catalogue or default_catalogue()
+    cov = analysis.coverage
+    base = pd.DataFrame(
+        {
+            "area_code": cov["area_code"].astype(str).to_numpy(),
+            "area_name": cov["area_name"].astype(str).to_numpy(),
+            "tier": cov["tier"].astype(str).to_numpy(),
+            "cohort": cov["cohort"].astype(str).to_numpy(),
+            "services": pd.to_numeric(cov["services"], errors="coerce").fillna(0).astype(int).to_numpy(),
+        }
+    )
+    rank = {c: i for i, c in enumerate(EVIDENCE_CLASSES)}
+    best: dict[tuple[str, str, str], tuple[int, tuple[int, int], str, str]] = {}
+    counted = counted_services(services, analysis) if services is not None and len(services) else None
+    if counted is not None and len(counted) and "intervention" in counted.columns:
+        ids = match_services(counted, catalogue)
+        # (service, cell) -> class, for the cells each service is in.
+        per_cell: dict[str, list[tuple[str, str, int, tuple[int, int], str, str]]] = {}
+        for sid, tiers, cohorts, iid in zip(
+            counted["service_id"].astype(str), counted["tiers"], counted["cohorts"], ids, strict=True
+        ):
+            item = catalogue.interventions.get(iid) if iid else None
+            cells = []
+            for t in _tuple(tiers):
+                for c in _tuple(cohorts):
+                    if item is not None and t in item.tiers and c in item.cohorts:
+                        cls = evidence_class(item.evidence)
+                        cells.append((t, c, rank[cls], item.strength, item.label, item.evidence))
+                    else:
+                        cells.append((t, c, rank["low"], (-1, -1), "", ""))
+            per_cell[sid] = cells
+        a = analysis.assignments
+        chosen = set(base["area_code"])
+        a = a.loc[a["area_code"].astype(str).isin(chosen) & a["service_id"].astype(str).isin(per_cell)]
+        pairs = a[["service_id", "area_code"]].astype(str).drop_duplicates()
+        for sid, code in zip(pairs["service_id"], pairs["area_code"], strict=True):
+            for t, c, r, strength, label, rating in per_cell[sid]:
+                key = (code, t, c)
+                # Lower class rank is stronger; within a class the stronger rating (then impact).
+                candidate = (r, (-strength[0], -strength[1]), label, rating)
+                if key not in best or candidate[:2] < best[key][:2]:
+                    best[key] = candidate
+    classes, names, ratings = [], [], []
+    for code, t, c, n in zip(base["area_code"], base["tier"], base["cohort"], base["services"], strict=True):
+        found = best.get((code, t, c))
+        if n <= 0:
+            classes.append("none")
+            names.append("")
+            ratings.append("")
+        elif found is None:  # provided (the patchwork says so) but by no service counted here
+            classes.append("low")
+            names.append("")
+            ratings.append("")
+        else:
+            classes.append(EVIDENCE_CLASSES[found[0]])
+            names.append(found[2])
+            ratings.append(found[3])
+    return base.assign(evidence_class=classes, best_intervention=names, best_evidence=ratings)[
+        list(EVIDENCE_COLUMNS)
+    ]

@@ -13,6 +13,11 @@ from __future__ import annotations
 
 __all__ = [
     "ADJACENT_CONTRAST",
+    "DEMAND_COLOURS",
+    "EVIDENCE_COLOURS",
+    "EVIDENCE_CONTRAST",
+    "EVIDENCE_ORDER",
+    "EVIDENCE_SYMBOLS",
     "GAP_FILL",
     "GAP_WORD",
     "HAS_FILL",
@@ -41,6 +46,27 @@ PATCHWORK_COLOURS: dict[str, str] = {
     "gap": "#4a0012",
     "nowhere": "#808080",
 }
+#: Demand rows read against an expected volume (Marac cases per 10,000 women 16+): as expected
+#: pale, above it (pressure) burnt orange, below it (under-identification) dark navy; both
+#: departures are concerns, so they differ from the pale fill by 3:1 or more and from each other
+#: by lightness too (2.5:1 under simulated protanopia). "Required from demand" rows use the
+#: status fills.
+DEMAND_COLOURS: dict[str, str] = {"expected": "#e5f5e0", "high": "#c45c00", "low": "#16285a"}
+#: Evidence-rated coverage of a cell, strongest first: lightest (the "Provided" pale green) to
+#: darkest (the gap's dark wine), through mid orange and brown. Relative luminance about 0.87,
+#: 0.33, 0.11 and 0.015; neighbours measure 2.2:1 or more also under simulated deuteranopia and
+#: protanopia (tests/test_colour.py). Four steps cannot all reach 3:1 (black to white is 21:1,
+#: whose cube root is 2.76), so every area also carries its word or symbol, and static maps hatch.
+EVIDENCE_ORDER: tuple[str, ...] = ("high", "moderate", "low", "none")
+EVIDENCE_COLOURS: dict[str, str] = {
+    "high": "#e5f5e0",
+    "moderate": "#d98a3a",
+    "low": "#9c4500",
+    "none": "#4a0012",
+}
+EVIDENCE_SYMBOLS: dict[str, str] = {"high": "★", "moderate": "◆", "low": "▽", "none": "✖", "no_data": "?"}
+#: Minimum contrast between neighbouring evidence classes (see `EVIDENCE_COLOURS`).
+EVIDENCE_CONTRAST: float = 2.0
 #: The patchwork matrix of tables (workbook, pack): the gap mark and cell fills. Pale fills
 #: keep the dark text readable; a gap cell is the darkest fill with white text (`text_on`).
 GAP_WORD = "GAP"
@@ -48,7 +74,16 @@ GAP_FILL = STATUS_COLOURS["red"]
 HAS_FILL = "#d9f0d3"
 NOWHERE_FILL = "#d9d9d9"
 #: A symbol per state, for labels too small for the word (shape, not colour, carries it).
-STATUS_SYMBOLS: dict[str, str] = {"green": "✔", "amber": "◐", "red": "✖", "no_data": "?"}
+STATUS_SYMBOLS: dict[str, str] = {
+    "green": "✔",
+    "amber": "◐",
+    "red": "✖",
+    "no_data": "?",
+    "expected": "=",
+    "high": "▲",
+    "low": "▼",
+    "info": "i",
+}
 PATCHWORK_SYMBOLS: dict[str, str] = {"has": "✔", "gap": "✖", "nowhere": "–", "no_data": "?"}
 #: Minimum contrast between neighbouring classes of the ordered scale (Not met / Partly met /
 #: Met; gap / nowhere / provided), and between "No data" and any other class.

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pandas as pd
 
 from gapmap import wording
-from gapmap.palette import STATUS_COLOURS, text_on
+from gapmap.palette import EVIDENCE_COLOURS, EVIDENCE_SYMBOLS, STATUS_COLOURS, text_on
 from gapmap.privacy import redact_confidential
 from gapmap.view import areas_below, default_benchmark
 from gapmap.wording import STATUS_LABELS as STATUS_WORDS
@@ -48,6 +48,9 @@ __all__ = [
     "cell_name",
     "cohorts_table",
     "comparison_lists",
+    "demand_metrics",
+    "evidence_mark",
+    "evidence_table",
     "export_file",
     "filter_html",
     "gaps_table",
@@ -73,6 +76,7 @@ __all__ = [
     "sources_table",
     "status_rule_text",
     "status_word",
+    "style_evidence",
     "style_patchwork",
     "style_status",
     "tiers_table",
@@ -312,6 +316,34 @@ def patchwork_table(
     return table[order].rename_axis(index="Area", columns=None)
 
 
+def evidence_mark(cls: str) -> str:
+    """'★ High', '◆ Moderate', '▽ Low or unrated', '✖ Nothing': symbol and word, never colour alone."""
+    return f"{EVIDENCE_SYMBOLS.get(cls, '?')} {wording.EVIDENCE_SHORT.get(cls, cls)}"
+
+
+def evidence_table(
+    analysis: GapAnalysis, config: Config, services: pd.DataFrame, area_codes: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Areas x (tier · cohort) of evidence-rated coverage (`gapmap.interventions.evidence_coverage`),
+    shaped like `patchwork_table` so `patchwork_by_tier` splits it the same way."""
+    from gapmap.interventions import evidence_coverage
+
+    cov = evidence_coverage(analysis, services)
+    if area_codes is not None:
+        cov = cov[cov["area_code"].isin(list(area_codes))]
+    cells = [cell_name(config, t, c) for t, c in zip(cov["tier"], cov["cohort"], strict=True)]
+    frame = pd.DataFrame(
+        {
+            "area_name": cov["area_name"],
+            "cell": cells,
+            "mark": [evidence_mark(c) for c in cov["evidence_class"]],
+        }
+    )
+    order = list(dict.fromkeys(frame["cell"]))
+    table = frame.pivot(index="area_name", columns="cell", values="mark")
+    return table[order].rename_axis(index="Area", columns=None)
+
+
 def patchwork_by_tier(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """A `patchwork_table` split by tier: (tier word, areas x cohorts), in column order.
 
@@ -369,6 +401,47 @@ class Metric(NamedTuple):
     label: str
     value: str
     help: str | None = None
+
+
+def demand_metrics(analysis: GapAnalysis, benchmark_id: str, label: str) -> list[Metric | None]:
+    """The four headline figures when the map shows a demand benchmark (`view.demand_choices`).
+
+    Short values, for a projector (the benchmark's name is in the select and the legend):
+    1. areas below it (needed against provided), or below / above the expected volume;
+    2. the whole selection's share of what is needed or expected, its reading as help;
+    3. the demand period; 4. the patchwork index. A benchmark refused for its level (the demand
+    table is for larger areas) says so instead of figures.
+    """
+    index = Metric("Patchwork index", index_text(analysis.summary.get("patchwork_index")))
+    entry = analysis.summary.get("demand") or {}
+    period = str(((entry.get("benchmarks") or {}).get(benchmark_id) or {}).get("period") or wording.MISSING)
+    period_metric = Metric("Demand period", period, f"{label}: figures from the demand table.")
+    if benchmark_id in ((entry.get("refused") or {}).get("benchmarks") or ()):
+        why = str(entry["refused"].get("reason", ""))
+        return [Metric("Areas scored", "None at this level", why), None, period_metric, index]
+    gaps = analysis.gaps[analysis.gaps["benchmark_id"] == benchmark_id]
+    statuses = gaps.loc[gaps["area_code"] != "ALL", "status"].astype(str)
+    n = len(statuses)
+    expected = bool(statuses.isin(("low", "expected", "high")).any())
+    if expected:
+        counted = Metric(
+            "Below / above expected",
+            f"{int((statuses == 'low').sum())} / {int((statuses == 'high').sum())} of {n}",
+            "Below: fewer cases than expected for the population (under-identification?); "
+            "above: more (pressure).",
+        )
+    else:
+        counted = Metric("Areas below the benchmark", f"{int(statuses.isin(('red', 'amber')).sum())} of {n}")
+    whole = gaps[gaps["area_code"] == "ALL"]
+    reading = str(whole["reading"].iat[0]) if len(whole) and "reading" in whole else ""
+    ratio = wording.percent(whole["ratio"].iat[0]) if len(whole) else wording.MISSING
+    of = "of the expected volume" if expected else "of what demand needs"
+    return [
+        counted,
+        Metric("Whole selection", ratio, f"{ratio} {of}. {reading}".strip()),
+        period_metric,
+        index,
+    ]
 
 
 def headline_metrics(analysis: GapAnalysis, benchmark: Benchmark) -> list[Metric | None]:
@@ -472,8 +545,10 @@ def export_file(
     # map's benchmark (or cell) and the ISO date, so two partnerships' files never collide.
     from gapmap.view import export_file_name
 
-    if map_options.get("colour_by") == "patchwork":
+    if map_options.get("colour_by") in ("patchwork", "evidence"):
         shown = f"{map_options.get('tier') or ''}-{map_options.get('cohort') or ''}"
+        if map_options.get("colour_by") == "evidence":
+            shown = f"evidence-{shown}"
     else:
         shown = map_options.get("benchmark_id") or default_benchmark(analysis.profile).id
 
@@ -646,6 +721,22 @@ def _patch_style(mark: str) -> str:
     if mark.startswith("–"):
         return "background-color:#eeeeee;color:#333333"
     return f"background-color:{STATUS_COLOURS['green']};color:#00441b;font-weight:600"
+
+
+_EVIDENCE_BY_MARK = {evidence_mark(k): k for k in EVIDENCE_COLOURS}
+
+
+def _evidence_style(mark: str) -> str:
+    cls = _EVIDENCE_BY_MARK.get(mark)
+    if cls is None:
+        return ""
+    fill = EVIDENCE_COLOURS[cls]
+    return f"background-color:{fill};color:{text_on(fill)};font-weight:600"
+
+
+def style_evidence(table: pd.DataFrame) -> Styler:
+    """Evidence marks on their palette fill (the maps' colours), with text that reads on it."""
+    return table.style.map(_evidence_style)
 
 
 def style_patchwork(table: pd.DataFrame) -> Styler:

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Rectangle
 
-from gapmap import view, webmap, wording
+from gapmap import palette, view, webmap, wording
 from gapmap.privacy import public_services
 from gapmap.settings import BNG_EPSG
 from gapmap.view import counted_services, filter_description  # one definition for every output
@@ -48,7 +48,13 @@ PATCHWORK_COLOURS: dict[str, str] = {**webmap.PATCHWORK_COLOURS, "no_data": STAT
 PATCHWORK_HATCHES: dict[str, str] = {"has": "", "gap": "///", "nowhere": "xxx", "no_data": "xx"}
 PATCHWORK_ORDER: tuple[str, ...] = ("gap", "nowhere", "has", "no_data")
 #: Hatch line colour per class: light on the dark "nowhere" grey so the pattern stays visible.
-HATCH_COLOURS: dict[str, str] = {"nowhere": "#ffffff", "red": "#ffffff", "gap": "#ffffff"}
+HATCH_COLOURS: dict[str, str] = {
+    "nowhere": "#ffffff",
+    "red": "#ffffff",
+    "gap": "#ffffff",
+    "none": "#ffffff",  # evidence: nothing in place (no hatch on "No gaps")
+    "low": "#ffffff",  # evidence: low or unrated; demand: below expected
+}
 
 #: Service markers by prevention tier: (shape, colour), both from the web map's one palette, so
 #: the static maps and the interactive map read the same.
@@ -65,7 +71,7 @@ MARKER_EDGE = "#ffffff"  # white: tertiary near-black markers stay visible on th
 
 A4_LANDSCAPE_IN: tuple[float, float] = (11.69, 8.27)
 PNG_DPI = 300
-COLOUR_BY_CHOICES: tuple[str, ...] = ("benchmark", "patchwork")
+COLOUR_BY_CHOICES: tuple[str, ...] = ("benchmark", "patchwork", "evidence")
 
 _LABEL_OFFSETS_PT: tuple[tuple[float, float], ...] = (
     # In points from the anchor. 16 pt clears one line of 8 pt text with its box.
@@ -681,7 +687,9 @@ def snapshot_figure(
     config = dataset.config
     today = today or date.today()
     layers = layers or prepare_layers(dataset, analysis)
-    scheme = _map_scheme(analysis, config, layers.areas, colour_by, benchmark_id, tier, cohort)
+    scheme = _map_scheme(
+        analysis, config, layers.areas, colour_by, benchmark_id, tier, cohort, services=dataset.services
+    )
     areas = layers.areas.assign(map_class=scheme.classes.to_numpy())
     fig = _new_figure(figsize)
     _draw_header(fig, dataset, analysis, title or scheme.default_title, today)
@@ -703,6 +711,9 @@ class _Scheme:
     words: dict[str, str]
     default_title: str
     benchmark: Any = None
+    #: The legend's heading and explanation when the page shows neither a population benchmark
+    #: nor the patchwork (a demand benchmark, evidence-rated coverage): first line in bold.
+    lines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -722,9 +733,25 @@ def _map_scheme(
     benchmark_id: str | None,
     tier: str | None,
     cohort: str | None,
+    *,
+    services: Any = None,
 ) -> _Scheme:
     """The classes of the page's areas (decided in `gapmap.view`) and how each is drawn."""
     benchmark = None
+    # A demand benchmark the profile maps like any other (`demand.mapped_profile`: Idva FTE needed
+    # for Marac cases, "1 per 100 Marac cases a year") keeps the benchmark page the pack draws;
+    # the others (observed against expected, or refused for their level) read as demand.
+    profile_ids = {b.id for b in analysis.profile.benchmarks}
+    refused = ((analysis.summary or {}).get("demand") or {}).get("refused") or {}
+    if (
+        colour_by == "benchmark"
+        and benchmark_id
+        and webmap._is_demand(analysis, benchmark_id)
+        and (benchmark_id not in profile_ids or benchmark_id in (refused.get("benchmarks") or ()))
+    ):
+        return _demand_scheme(analysis, config, areas, benchmark_id)
+    if colour_by == "evidence":
+        return _evidence_scheme(analysis, config, areas, services, tier, cohort)
     if colour_by == "benchmark":
         benchmark = pick_benchmark(analysis, benchmark_id)
         classes = benchmark_classes(analysis, benchmark, areas["area_code"])
@@ -748,6 +775,73 @@ def _map_scheme(
             else "The patchwork: gaps per area across every tier and cohort"
         )
     return _Scheme(classes, dict(colours), dict(hatches), tuple(order), dict(words), default_title, benchmark)
+
+
+#: Hatches of the evidence classes (darker classes more pattern) and of demand readings.
+EVIDENCE_HATCHES: dict[str, str] = {
+    "high": "",
+    "moderate": "..",
+    "low": "\\\\",
+    "none": "///",
+    "no_data": "xx",
+}
+DEMAND_HATCHES: dict[str, str] = {**STATUS_HATCHES, "expected": "", "high": "...", "low": "\\\\"}
+
+
+def _evidence_scheme(
+    analysis: Any, config: Any, areas: gpd.GeoDataFrame, services: Any, tier: str | None, cohort: str | None
+) -> _Scheme:
+    """Evidence-rated coverage of one tier x cohort cell (`gapmap.view.evidence_classes`)."""
+    tier = tier or next(iter(config.tiers))
+    cohort = cohort or next(iter(config.cohorts))
+    classes = view.evidence_classes(analysis, services, areas["area_code"], tier, cohort)
+    cell = f"{_tier_label(config, tier)} × {_cohort_label(config, cohort)}"
+    return _Scheme(
+        classes,
+        {**palette.EVIDENCE_COLOURS, "no_data": STATUS_COLOURS["no_data"]},
+        dict(EVIDENCE_HATCHES),
+        (*palette.EVIDENCE_ORDER, "no_data"),
+        {**wording.EVIDENCE_LABELS, "no_data": "No data: not scored"},
+        f"Evidence in place: {cell}",
+        lines=(f"{cell}: evidence in place", wording.EVIDENCE_RULE, wording.EVIDENCE_SOURCE),
+    )
+
+
+def _demand_scheme(analysis: Any, config: Any, areas: gpd.GeoDataFrame, benchmark_id: str) -> _Scheme:
+    """A demand benchmark's rows (`gapmap.view.benchmark_classes`), with basis and period; every
+    area "Not scored at this level" when the demand table is coarser than the areas."""
+    from gapmap.demand import demand_benchmarks
+
+    entry = (analysis.summary or {}).get("demand") or {}
+    info = (entry.get("benchmarks") or {}).get(benchmark_id, {})
+    refused = entry.get("refused") or {}
+    is_refused = benchmark_id in (refused.get("benchmarks") or ())
+    bench = next((b for b in demand_benchmarks(analysis.profile, config) if b.id == benchmark_id), None)
+    label = str(info.get("label") or (bench.label if bench else benchmark_id))
+    period = str(info.get("period") or "")
+    codes = areas["area_code"].astype(str)
+    if is_refused:
+        classes = pd.Series("no_data", index=list(codes), dtype=object)
+    else:
+        classes = view.benchmark_classes(analysis, benchmark_id, codes)
+    expected = bench is not None and bench.kind == "expected"
+    order = ("low", "expected", "high", "no_data") if expected else STATUS_ORDER
+    words = {**wording.STATUS_LABELS, **status_words(config)}
+    words["no_data"] = "Not scored at this level" if is_refused else "No data: not scored"
+    basis = f"From demand, {period}" if period else "From demand"
+    lines = [label, f"{basis}: {bench.describe(config) if bench else ''}"]
+    if is_refused:
+        lines.append(f"Not scored per area shown. {refused.get('reason', '')}")
+    lines.append(f"Source: {bench.source if bench else ''}")
+    return _Scheme(
+        classes,
+        {**STATUS_COLOURS, **palette.DEMAND_COLOURS},
+        dict(DEMAND_HATCHES),
+        tuple(order),
+        words,
+        f"{label} ({basis.lower()})",
+        lines=tuple(lines),
+    )
 
 
 def _draw_header(fig: Figure, dataset: Any, analysis: Any, title: str, today: date) -> None:
@@ -908,6 +1002,11 @@ def _draw_legend(
             leg.text("Status: services present against the minimum", fontsize=9.5, weight="bold", gap=0.004)
         else:
             leg.text("Status: provided as a share of required", fontsize=9.5, weight="bold", gap=0.004)
+    elif scheme.lines:
+        leg.text(scheme.lines[0], fontsize=12, weight="bold", gap=0.005)
+        for line in scheme.lines[1:]:
+            leg.text(line, fontsize=8.5, gap=0.004)
+        leg.space()
     else:
         leg.text(
             f"{_tier_label(config, tier)} × {_cohort_label(config, cohort)}"

@@ -28,6 +28,9 @@ __all__ = [
     "counted_line",
     "counted_services",
     "default_benchmark",
+    "demand_choices",
+    "demand_for_map",
+    "evidence_classes",
     "export_file_name",
     "filter_description",
     "partnership_label",
@@ -243,6 +246,28 @@ def patchwork_classes(
     return pd.Series(out, index=codes, dtype=object)
 
 
+def evidence_classes(
+    analysis: Any,
+    services: pd.DataFrame,
+    area_codes: Iterable[str],
+    tier: str,
+    cohort: str,
+    catalogue: Any = None,
+) -> pd.Series:
+    """'high' / 'moderate' / 'low' / 'none' / 'no_data' per area for one tier x cohort cell.
+
+    The best evidence rating (seed 002) among the services counted there: the rule is
+    `gapmap.interventions.evidence_coverage`; words in `wording.EVIDENCE_LABELS`.
+    """
+    from gapmap.interventions import evidence_coverage  # the catalogue stack only when asked
+
+    codes = [str(c) for c in area_codes]
+    table = evidence_coverage(analysis, services, catalogue)
+    cell = table.loc[(table["tier"] == tier) & (table["cohort"] == cohort)]
+    by_area = dict(zip(cell["area_code"], cell["evidence_class"], strict=True))
+    return pd.Series([by_area.get(c, "no_data") for c in codes], index=codes, dtype=object)
+
+
 def default_benchmark(profile: Any) -> Any:
     """The benchmark a view opens on: the profile's first scored per area, else its first.
 
@@ -253,3 +278,83 @@ def default_benchmark(profile: Any) -> Any:
         if b.scope == "area":
             return b
     return profile.benchmarks[0]
+
+
+# --------------------------------------------------------------------------- demand on the map
+#: Demand statuses the map colours; rows that are only "For information" (waiting lists, a
+#: required figure with no provision recorded) have no scale to colour and stay in the tables.
+DEMAND_MAPPED = ("green", "amber", "red", "low", "expected", "high")
+
+
+def demand_for_map(
+    analysis: Any, services: pd.DataFrame, population: pd.DataFrame, config: Any, demand: Any
+) -> Any:
+    """`analysis` with its demand rows (`gapmap.demand.demand_for`), ready for the map's choice.
+
+    A demand table for areas coarser than those scored (a police force area when scoring
+    districts) is never split: its benchmarks are recorded in `summary["demand"]["refused"]`
+    with the reason, so the map says so instead of colouring areas nobody scored.
+    """
+    import dataclasses
+
+    from gapmap.demand import check_levels, demand_benchmarks, demand_for
+    from gapmap.errors import GapmapInputError
+
+    refused: dict[str, Any] = {}
+    if demand is not None:
+        try:
+            check_levels(demand, [str(c) for c in analysis.selection])
+        except GapmapInputError as exc:
+            # The benchmarks the map could have coloured (a scale: needed against provided, or
+            # observed against expected), had the table been at the areas' level.
+            ids = [
+                b.id
+                for b in demand_benchmarks(analysis.profile, config)
+                if b.measure in demand.measures
+                and (b.kind == "expected" or (b.kind == "required" and b.service_types))
+            ]
+            refused = {
+                "reason": "; ".join(p.message for p in exc.problems),
+                "benchmarks": ids,
+                "period": demand.latest(),
+            }
+            demand = None
+    full, _notes = demand_for(analysis, services, population, config, demand)
+    if not refused:
+        return full
+    summary = dict(full.summary)
+    entry = dict(summary.get("demand") or {"benchmarks": {}, "notes": []})
+    entry["refused"] = refused
+    labels = {b.id: b.label for b in demand_benchmarks(analysis.profile, config)}
+    entry["benchmarks"] = {
+        **{b: {"label": labels.get(b, b), "period": refused["period"]} for b in refused["benchmarks"]},
+        **dict(entry.get("benchmarks") or {}),
+    }
+    summary["demand"] = entry
+    return dataclasses.replace(full, summary=summary)
+
+
+def demand_choices(analysis: Any) -> dict[str, str]:
+    """Demand benchmarks the map can colour: id -> 'label (from demand, 2023-24)'.
+
+    Those with per-area rows on a scale (`DEMAND_MAPPED`), and those refused because the
+    demand table is coarser than the areas ("from demand: not scored per area").
+    """
+    entry = (getattr(analysis, "summary", None) or {}).get("demand") or {}
+    refused = set((entry.get("refused") or {}).get("benchmarks") or ())
+    gaps = analysis.gaps
+    if "basis" not in gaps.columns:
+        rows = gaps.iloc[0:0]
+    else:
+        rows = gaps.loc[(gaps["basis"] == "demand") & (gaps["area_code"].astype(str) != "ALL")]
+    out: dict[str, str] = {}
+    for bid, info in (entry.get("benchmarks") or {}).items():
+        label = str(info.get("label", bid))
+        if bid in refused:
+            out[bid] = f"{label} (from demand: not scored at this level)"
+            continue
+        statuses = set(rows.loc[rows["benchmark_id"] == bid, "status"].astype(str))
+        if statuses & set(DEMAND_MAPPED):
+            period = str(info.get("period") or "")
+            out[bid] = f"{label} (from demand, {period})" if period else f"{label} (from demand)"
+    return out

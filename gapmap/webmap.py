@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from html import escape
 from pathlib import Path
@@ -41,7 +41,7 @@ from gapmap.view import counted_services
 from gapmap.wording import CONFIDENTIAL_NOTE, CROWN_COPYRIGHT, DEMO_BADGE
 
 AssetMode = Literal["served", "inline"]
-ColourBy = Literal["benchmark", "patchwork"]
+ColourBy = Literal["benchmark", "patchwork", "evidence"]
 
 #: Status and patchwork colours shared by every output, always shown with a word: the one
 #: palette is `gapmap.palette` (lightness steps checked for colour-blind and greyscale readers).
@@ -481,8 +481,9 @@ def build_map(
     services
         Services as `schema.SERVICE_COLUMNS`; only `privacy.public_services` rows are drawn.
     colour_by
-        "benchmark" (status of `benchmark_id`, default the profile's first) or "patchwork"
-        (has / gap / nowhere for `tier` x `cohort`).
+        "benchmark" (status of `benchmark_id`, default the profile's first; a demand benchmark's
+        rows when `benchmark_id` names one), "patchwork" (has / gap / nowhere for `tier` x
+        `cohort`) or "evidence" (the best evidence rating in place in `tier` x `cohort`).
     basemap
         OpenStreetMap tiles underneath (the only network use; off by default).
     asset_mode
@@ -492,13 +493,17 @@ def build_map(
     highlight_area
         An area code drawn with a thick outline (the area whose profile is open).
     """
-    if colour_by not in ("benchmark", "patchwork"):
-        raise ValueError(f'`colour_by` was "{colour_by}" but is expected to be "benchmark" or "patchwork"')
+    if colour_by not in ("benchmark", "patchwork", "evidence"):
+        raise ValueError(
+            f'`colour_by` was "{colour_by}" but is expected to be "benchmark", "patchwork" or "evidence"'
+        )
     year = year or date.today().year
     shown = _shown_areas(areas, analysis)
     m = _new_map(asset_mode, basemap)
     if colour_by == "benchmark":
         colouring = _benchmark_colouring(analysis, config, benchmark_id, year)
+    elif colour_by == "evidence":
+        colouring = _evidence_colouring(analysis, config, services, tier, cohort)
     else:
         colouring = _patchwork_colouring(analysis, config, tier, cohort)
     geoms = display_geometry(shown)
@@ -536,6 +541,9 @@ class _Colouring:
     rows: dict[str, dict[str, Any]]
     whole_selection: bool = False
     benchmark: Any = None
+    #: Ready-made (escaped) tooltips by area code, for colourings whose tooltip is not the
+    #: benchmark's or the patchwork's.
+    tooltips: dict[str, str] = field(default_factory=dict)
 
 
 def _shown_areas(areas: gpd.GeoDataFrame, analysis: Any) -> gpd.GeoDataFrame:
@@ -577,7 +585,13 @@ def _new_map(asset_mode: AssetMode, basemap: bool) -> OfflineMap:
 
 
 def _benchmark_colouring(analysis: Any, config: Config, benchmark_id: str | None, year: int) -> _Colouring:
-    """Status of one benchmark per area (`gapmap.view.benchmark_classes`) and its legend."""
+    """Status of one benchmark per area (`gapmap.view.benchmark_classes`) and its legend.
+
+    A demand benchmark (rows with `basis` "demand", or one refused for its level) is drawn by
+    `_demand_colouring`: its legend and tooltips carry the basis and the demand period.
+    """
+    if benchmark_id and _is_demand(analysis, benchmark_id):
+        return _demand_colouring(analysis, config, benchmark_id)
     profile = analysis.profile
     bench = profile.benchmark(benchmark_id) if benchmark_id else view.default_benchmark(profile)
     rows, whole_selection = benchmark_states(analysis, bench.id)
@@ -619,6 +633,188 @@ def _patchwork_colouring(analysis: Any, config: Config, tier: str | None, cohort
     )
 
 
+def _is_demand(analysis: Any, benchmark_id: str) -> bool:
+    summary = getattr(analysis, "summary", None) or {}
+    if benchmark_id in ((summary.get("demand") or {}).get("benchmarks") or {}):
+        return True
+    gaps = analysis.gaps
+    return "basis" in gaps.columns and bool(
+        (gaps.loc[gaps["benchmark_id"] == benchmark_id, "basis"] == "demand").any()
+    )
+
+
+#: Legend order of demand states by kind of row: needed against provided, or against expected.
+_DEMAND_REQUIRED = ("red", "amber", "green", "no_data")
+_DEMAND_EXPECTED = ("low", "expected", "high", "no_data")
+
+
+def legend_html_demand(
+    label: str,
+    *,
+    definition: str,
+    period: str,
+    source: str,
+    measured: str,
+    states: Iterable[str],
+    config: Config,
+    refused: str = "",
+) -> str:
+    """Legend for a demand benchmark: its label, 'From demand' with the period, its definition,
+    the classes in words, what the figures were measured on, and the source."""
+    words = {**wording.STATUS_LABELS, **wording.status_legend(config)}
+    colours = {**STATUS_COLOURS, **palette.DEMAND_COLOURS}
+    basis = f"From demand, {period}" if period else "From demand"
+    parts = [
+        f'<div style="{_LEGEND_STYLE}"><details open>',
+        f'<summary style="font-weight:700;font-size:16px;cursor:pointer">{escape(label)}</summary>',
+        f"<div><b>{escape(basis)}</b>: {escape(definition)}</div>",
+    ]
+    if refused:
+        parts.append(f'<div style="margin-top:4px"><b>Not scored per area shown.</b> {escape(refused)}</div>')
+        parts.append(_swatch(STATUS_COLOURS["no_data"], "Not scored at this level"))
+    else:
+        parts += [_swatch(colours[k], words.get(k, k)) for k in states]
+    if measured:
+        parts.append(f'<div style="font-size:12px;margin-top:4px">Figures: {escape(measured)}</div>')
+    parts.append(f'<div style="font-size:12px;margin-top:4px">Source: {escape(source)}</div>')
+    return "".join(parts)
+
+
+def _demand_colouring(analysis: Any, config: Config, benchmark_id: str) -> _Colouring:
+    """A demand benchmark's status per area (`gapmap.view.benchmark_classes`), with the basis
+    and period in the legend and every tooltip. Refused for its level (a police force area's
+    figure while the map shows districts): every area "Not scored at this level", and the
+    legend says why, rather than colouring areas the figure was not scored for."""
+    from gapmap.demand import demand_benchmarks
+
+    summary = getattr(analysis, "summary", None) or {}
+    entry = summary.get("demand") or {}
+    info = (entry.get("benchmarks") or {}).get(benchmark_id, {})
+    refused = entry.get("refused") or {}
+    is_refused = benchmark_id in (refused.get("benchmarks") or ())
+    bench = next((b for b in demand_benchmarks(analysis.profile, config) if b.id == benchmark_id), None)
+    gaps = analysis.gaps
+    rows = gaps.loc[(gaps["benchmark_id"] == benchmark_id) & (gaps[AREA_CODE].astype(str) != "ALL")]
+    label = str(info.get("label") or (bench.label if bench else benchmark_id))
+    period = str(info.get("period") or (rows["period"].iat[0] if "period" in rows and len(rows) else ""))
+    codes = [str(c) for c in analysis.selection]
+    states = (
+        {c: "no_data" for c in codes}
+        if is_refused
+        else dict(view.benchmark_classes(analysis, benchmark_id, codes))
+    )
+    kind = bench.kind if bench else "required"
+    order = _DEMAND_EXPECTED if kind == "expected" else _DEMAND_REQUIRED
+    measured = str(rows["denominator_source"].iat[0]) if len(rows) else ""
+    basis = f"From demand, {period}" if period else "From demand"
+    tooltips: dict[str, str] = {}
+    by_area = {str(r[AREA_CODE]): r for r in rows.to_dict("records")}
+    words = {**wording.STATUS_LABELS, "no_data": "Not scored at this level" if is_refused else "No data"}
+    for code in codes:
+        r = by_area.get(code)
+        lines = [f"<b>{escape(words.get(states.get(code, 'no_data'), 'No data'))}</b>"]
+        if r is not None:
+            if kind == "required":
+                needed, provided = wording.number(r.get("required")), wording.number(r.get("provided"))
+                figure = f"needed {needed}, provided {provided}"
+                ratio = wording.percent(r.get("ratio"))
+                lines.append(escape(figure + ("" if ratio == wording.MISSING else f" ({ratio})")))
+            elif kind == "expected":
+                lines.append(
+                    escape(
+                        f"observed {wording.number(r.get('provided'))}, "
+                        f"expected {wording.number(r.get('required'))}"
+                    )
+                )
+            if r.get("reading"):
+                lines.append(escape(str(r["reading"])))
+        elif is_refused:
+            lines.append("The demand table's figures are for a larger area.")
+        lines.append(f"<i>{escape(basis)}</i>")
+        tooltips[code] = "<br>".join(lines)
+    legend = legend_html_demand(
+        label,
+        definition=bench.describe(config) if bench else "",
+        period=period,
+        source=bench.source if bench else "",
+        measured=measured,
+        states=order,
+        config=config,
+        refused=str(refused.get("reason", "")) if is_refused else "",
+    )
+    return _Colouring(
+        kind="benchmark",
+        states=states,
+        colours={**STATUS_COLOURS, **palette.DEMAND_COLOURS},
+        words=words,
+        symbols=STATUS_SYMBOLS,
+        legend=legend,
+        rows={},
+        tooltips=tooltips,
+    )
+
+
+def legend_html_evidence(tier: str, cohort: str, config: Config, counts: dict[str, int] | None = None) -> str:
+    """Legend for evidence-rated coverage of one tier x cohort cell: the classes in words,
+    what they mean, and the source (seed 002)."""
+    counts = counts or {}
+    parts = [
+        f'<div style="{_LEGEND_STYLE}"><details open>',
+        f'<summary style="font-weight:700;font-size:16px;cursor:pointer">{escape(_label(config.tiers, tier))}'
+        f" × {escape(_label(config.cohorts, cohort))}: evidence in place</summary>",
+    ]
+    for k in palette.EVIDENCE_ORDER:
+        n = counts.get(k, 0)
+        parts.append(_swatch(palette.EVIDENCE_COLOURS[k], f"{wording.EVIDENCE_LABELS[k]} ({n})"))
+    parts.append(f'<div style="font-size:12px;margin-top:4px">{escape(wording.EVIDENCE_RULE_SHORT)}</div>')
+    parts.append(
+        '<div style="font-size:12px;margin-top:4px">Source: seed 002, Crest Advisory (2023), rapid '
+        "evidence review for the LLR Violence Reduction Network.</div>"
+    )
+    return "".join(parts)
+
+
+def _evidence_colouring(
+    analysis: Any, config: Config, services: Any, tier: str | None, cohort: str | None
+) -> _Colouring:
+    """The best evidence rating in place per area for one tier x cohort cell
+    (`gapmap.view.evidence_classes`), with the strongest intervention in each tooltip."""
+    from gapmap.interventions import evidence_coverage
+
+    tier = tier or next(iter(config.tiers))
+    cohort = cohort or next(iter(config.cohorts))
+    codes = [str(c) for c in analysis.selection]
+    table = evidence_coverage(analysis, services)
+    cell = table.loc[(table["tier"] == tier) & (table["cohort"] == cohort)].set_index("area_code")
+    # The same table `view.evidence_classes` reads, computed once for classes and tooltips.
+    states = {c: str(cell.at[c, "evidence_class"]) if c in cell.index else "no_data" for c in codes}
+    tooltips = {}
+    for code in codes:
+        state = states.get(code, "no_data")
+        lines = [f"<b>{escape(wording.EVIDENCE_LABELS.get(state, 'No data'))}</b>"]
+        if code in cell.index:
+            row = cell.loc[code]
+            lines.append(escape(wording.services_count(row["services"]) + " in this tier and cohort"))
+            if row["best_intervention"]:
+                lines.append(
+                    escape(f"Strongest: {row['best_intervention']} (evidence {row['best_evidence']})")
+                )
+        tooltips[code] = "<br>".join(lines)
+    counts: dict[str, int] = {}
+    for state in states.values():
+        counts[state] = counts.get(state, 0) + 1
+    return _Colouring(
+        kind="evidence",
+        states=states,
+        colours={**palette.EVIDENCE_COLOURS, "no_data": STATUS_COLOURS["no_data"]},
+        words=dict(wording.EVIDENCE_SHORT),
+        symbols=palette.EVIDENCE_SYMBOLS,
+        legend=legend_html_evidence(tier, cohort, config, counts),
+        rows={},
+        tooltips=tooltips,
+    )
+
+
 def _add_areas(
     m: folium.Map,
     shown: gpd.GeoDataFrame,
@@ -634,7 +830,9 @@ def _add_areas(
         code = str(area[AREA_CODE])
         name = str(area[AREA_NAME])
         state = colouring.states.get(code, "no_data")
-        if colouring.kind == "benchmark":
+        if code in colouring.tooltips:
+            tooltip = f"<b>{escape(name)}</b><br>{colouring.tooltips[code]}"
+        elif colouring.kind == "benchmark":
             tooltip = area_tooltip_benchmark(
                 name,
                 colouring.rows.get(code),

@@ -44,6 +44,42 @@ PATCHWORK_LABELS: dict[str, str] = {
     "nowhere": "Not provided anywhere in the partnership",
 }
 
+#: Evidence-rated coverage of one tier x cohort cell (`gapmap.interventions.evidence_coverage`).
+EVIDENCE_LABELS: dict[str, str] = {
+    "high": "High-evidence option in place",
+    "moderate": "Moderate-evidence option at best",
+    "low": "Low-evidence or unrated provision only",
+    "none": "Nothing in place",
+    "no_data": "No data",
+}
+#: The same, short enough for a table cell on a projector.
+EVIDENCE_SHORT: dict[str, str] = {
+    "high": "High",
+    "moderate": "Moderate",
+    "low": "Low or unrated",
+    "none": "Nothing",
+    "no_data": "No data",
+}
+#: What the evidence classes mean, with their source (legends, the Method tab, the pack).
+EVIDENCE_RULE = (
+    "Each area is classed by the strongest evidence behind what is provided there in this tier "
+    "and cohort: the evidence-quality rating, in seed 002 (Crest Advisory 2023, rapid evidence "
+    "review for the LLR Violence Reduction Network), of the named interventions its services "
+    "deliver. HIGH: a good systematic review of several studies that agree; MODERATE: an "
+    "established body of research with limits; a split rating counts at its lower end. Services "
+    "whose intervention is not in the catalogue, or not rated for this tier and cohort, are unrated."
+)
+#: The same rule in two lines, for a map legend on a projector.
+EVIDENCE_RULE_SHORT = (
+    "The strongest evidence-quality rating (seed 002) among the named interventions delivered "
+    "here in this tier and cohort; a split rating counts at its lower end; unnamed or "
+    "uncatalogued interventions are unrated."
+)
+EVIDENCE_SOURCE = (
+    "Source: seed 002, Crest Advisory (2023), Rapid evidence review: interventions to prevent "
+    "and reduce domestic abuse and sexual violence (LLR VRN); gapmap/interventions.toml."
+)
+
 #: Opening hours codes in words: "Extended hours" in the app, on maps and in the pack alike.
 HOURS_LABELS: dict[str, str] = {"24_7": "24/7", "extended": "Extended hours", "office": "Office hours"}
 

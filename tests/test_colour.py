@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 
 import numpy as np
 import pytest
@@ -145,3 +146,18 @@ def test_web_map_fills_are_apart_for_colour_blind_and_greyscale_readers(every_st
         finally:
             browser.close()
     assert_fills_apart(png, "web map")
+
+
+def test_evidence_fills_step_in_lightness_for_colour_blind_and_greyscale_readers():
+    """Evidence classes (High / Moderate / Low or unrated / Nothing) stay apart: each neighbour at
+    least `palette.EVIDENCE_CONTRAST` (2:1) after simulation; the order is lightest to darkest."""
+    order = palette.EVIDENCE_ORDER
+    hexes = palette.EVIDENCE_COLOURS
+    rgb = {k: np.array([int(hexes[k][i : i + 2], 16) for i in (1, 3, 5)]) / 255 for k in order}
+    for vision in ("normal", "deuteranopia", "protanopia", "greyscale"):
+        seen = {k: tuple(simulate(v, vision)) for k, v in rgb.items()}
+        lum = [palette.relative_luminance(seen[k]) for k in order]
+        assert lum == sorted(lum, reverse=True), vision
+        for a, b in itertools.pairwise(order):
+            ratio = palette.contrast_ratio(seen[a], seen[b])
+            assert ratio >= palette.EVIDENCE_CONTRAST, f"{vision}: {a} vs {b} {ratio:.2f}"

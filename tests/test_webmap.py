@@ -389,7 +389,7 @@ def test_uk_date():
 
 
 def test_bad_colour_by_names_allowed_values(areas, analysis, services, config):
-    with pytest.raises(ValueError, match='expected to be "benchmark" or "patchwork"'):
+    with pytest.raises(ValueError, match='expected to be "benchmark", "patchwork" or "evidence"'):
         webmap.build_map(areas, analysis, services, config, colour_by="rainbow")
 
 
