@@ -282,14 +282,14 @@ def demo_demand_path() -> Any:
     """The demo county's example demand table (fictional)."""
     from gapmap import settings
 
-    return settings.DATA_DIR / "demand" / "demo_county_demand.csv"
+    return settings.DEMO_ROOT / "demand" / "demo_county_demand.csv"
 
 
 def example_scenario_text(is_demo: bool) -> str:
     """The scenario editor's starting text: the demo's two-Idva scenario, else a template."""
     from gapmap import settings
 
-    path = settings.DATA_DIR / "scenarios" / "demo_two_idva_saltmere.toml"
+    path = settings.DEMO_ROOT / "scenarios" / "demo_two_idva_saltmere.toml"
     if is_demo and path.is_file():
         return path.read_text(encoding="utf-8")
     return SCENARIO_TEMPLATE
