@@ -89,6 +89,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -282,6 +284,10 @@ class _AreaEdges:
     chunk_cross: np.ndarray  # (n_chunks,) sum of ax*by - ay*bx over the chunk's edges
     chunk_edge_start: np.ndarray  # (n_chunks,)
     chunk_edge_count: np.ndarray  # (n_chunks,)
+    #: STRtree of the bounding boxes of the areas that have edges, and those areas' positions;
+    #: built on the first catchment query and kept with the edges (see `_AreaGeometry`).
+    box_tree: Any = None
+    box_areas: np.ndarray | None = None
 
 
 def _area_edges(geoms: np.ndarray) -> _AreaEdges:
@@ -423,14 +429,16 @@ def _catchment_links(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(circle index, area index, land share) for every area a circle overlaps."""
     b = edges.bounds
-    has_edges = np.nonzero(np.isfinite(b[:, 0]))[0]
+    if edges.box_tree is None:
+        has_edges = np.nonzero(np.isfinite(b[:, 0]))[0]
+        edges.box_tree, edges.box_areas = shapely.STRtree(shapely.box(*b[has_edges].T)), has_edges
+    has_edges = edges.box_areas
     if len(has_edges) == 0 or len(cx) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
     # Candidate pairs: bounding boxes overlap (tree query), then the circle reaches the box.
-    area_boxes = shapely.box(*b[has_edges].T)
     circle_boxes = shapely.box(cx - radius_m, cy - radius_m, cx + radius_m, cy + radius_m)
-    pc, pa = shapely.STRtree(area_boxes).query(circle_boxes)
+    pc, pa = edges.box_tree.query(circle_boxes)
     pa = has_edges[pa]
     bb = b[pa]
     ccx, ccy, rr = cx[pc], cy[pc], radius_m[pc]
@@ -519,6 +527,58 @@ def _partial_shares_block(
         return np.clip(covered / edges.area_m2[area], 0.0, 1.0)
 
 
+# --------------------------------------------------------------------------- area geometry
+
+
+class _AreaGeometry:
+    """What the engine derives from the areas' shapes alone, kept between calls.
+
+    The app scores the same areas on every rerun and a report once per profile; projecting
+    every vertex to BNG and cutting the rings into edges each time was the largest part of a
+    run (a geopandas sjoin keeps its spatial index on the frame in the same way). Shapely
+    geometries are immutable, and an entry holds its own copy of the array of geometries it
+    was keyed on, so no key's object ids can be reused while the entry exists.
+    """
+
+    def __init__(self, geoms: np.ndarray) -> None:
+        self.geoms = geoms.copy()
+        self._edges: _AreaEdges | None = None
+        self._surface: tuple[np.ndarray, np.ndarray] | None = None
+
+    def edges(self) -> _AreaEdges:
+        """Every area's edges in BNG metres (for catchment circles)."""
+        if self._edges is None:
+            self._edges = _area_edges(self.geoms)
+        return self._edges
+
+    def surface_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """BNG x, y of a point inside each area (`point_on_surface`), the origin for access."""
+        if self._surface is None:
+            rep = shapely.point_on_surface(self.geoms)
+            self._surface = _to_bng(shapely.get_x(rep), shapely.get_y(rep))
+        return self._surface
+
+
+#: Area sets kept (the districts and the small areas of a session, with room to spare).
+_GEOMETRY_CACHE_SIZE = 4
+_GEOMETRY_CACHE: OrderedDict[tuple[int, ...], _AreaGeometry] = OrderedDict()
+_GEOMETRY_LOCK = threading.Lock()  # Streamlit serves sessions from threads
+
+
+def _area_geometry(geoms: np.ndarray) -> _AreaGeometry:
+    """The cached `_AreaGeometry` of exactly these geometry objects (the same objects, in order)."""
+    key = tuple(map(id, geoms))
+    with _GEOMETRY_LOCK:
+        entry = _GEOMETRY_CACHE.get(key)
+        if entry is None:
+            entry = _GEOMETRY_CACHE[key] = _AreaGeometry(geoms)
+            while len(_GEOMETRY_CACHE) > _GEOMETRY_CACHE_SIZE:
+                _GEOMETRY_CACHE.popitem(last=False)
+        else:
+            _GEOMETRY_CACHE.move_to_end(key)
+        return entry
+
+
 # --------------------------------------------------------------------------- assignment
 
 
@@ -558,25 +618,11 @@ def _locate(services: gpd.GeoDataFrame) -> _Locations:
     return _Locations(geoms, located, x, y)
 
 
-def _areas_near_circles(area_geoms: np.ndarray, centres: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
-    """Positions of the areas whose lon/lat box meets a generous lon/lat box round any circle.
-
-    Only these areas are projected and decomposed into edges. The margin (10% + 0.01 degree)
-    covers the difference between BNG metres and the degree boxes many times over.
-    """
-    lon, lat = shapely.get_x(centres), shapely.get_y(centres)
-    dlat = radius_m / 111_000.0 * 1.1 + 0.01
-    top = np.minimum(np.abs(lat) + dlat, 89.0)
-    dlon = radius_m / (111_320.0 * np.cos(np.radians(top))) * 1.1 + 0.01
-    boxes = shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
-    _, hit = shapely.STRtree(area_geoms).query(boxes)  # scales to many areas and circles
-    return np.unique(hit)
-
-
 def _assign(
-    services: pd.DataFrame, where: _Locations, area_geoms: np.ndarray, area_index: pd.Index
+    services: pd.DataFrame, where: _Locations, geometry: _AreaGeometry, area_index: pd.Index
 ) -> _Links:
     """Which areas each service serves (see the module docs for the rules)."""
+    area_geoms = geometry.geoms
     n = len(services)
     n_areas = len(area_index)
     empty_i = np.zeros(0, dtype=np.int64)
@@ -600,13 +646,13 @@ def _assign(
         flat = np.fromiter(itertools.chain.from_iterable(serves), dtype=object, count=int(lengths.sum()))
         flat_svc = np.repeat(np.arange(n), lengths)
         star = flat == SERVES_EVERYWHERE
-        star_svc = np.unique(flat_svc[star])
+        star_svc = _sorted_unique(flat_svc[star])  # flat_svc is already in order
         listed = ~star & ~np.isin(flat_svc, star_svc)
         code_pos = area_index.get_indexer(flat[listed])
         ok = code_pos >= 0
         s, a = flat_svc[listed][ok], code_pos[ok]
         # A code listed twice counts once.
-        key = np.unique(s * n_areas + a)
+        key = _sorted_unique(np.sort(s * n_areas + a))
         add(key // n_areas, key % n_areas, 1.0, _SERVES)
 
     # 2-3. Located services without a serves list.
@@ -624,21 +670,24 @@ def _assign(
         # A tree of the points queried with each area: GEOS prepares each polygon once, which
         # is faster than testing every point against unprepared polygons.
         hit_area, hit_pt = shapely.STRtree(geoms[pos]).query(area_geoms, predicate="intersects")
-        # A point on a shared border touches two areas: keep the first in file order.
-        order = np.lexsort((hit_area, hit_pt))
-        hit_pt, hit_area = hit_pt[order], hit_area[order]
-        first = np.unique(hit_pt, return_index=True)[1]
-        add(pos[hit_pt[first]], hit_area[first], 1.0, _POINT)
+        hits = np.bincount(hit_pt, minlength=len(pos))
+        if hits.max(initial=0) > 1:
+            # A point on a shared border touches two areas: keep the first in file order.
+            order = np.lexsort((hit_area, hit_pt))
+            hit_pt, hit_area = hit_pt[order], hit_area[order]
+            first = np.nonzero(np.diff(hit_pt, prepend=-1))[0]  # the first row of each point
+            add(pos[hit_pt[first]], hit_area[first], 1.0, _POINT)
+        else:  # each point in one area at most (the usual case): no sort needed
+            area_of = np.zeros(len(pos), dtype=np.int64)
+            area_of[hit_pt] = hit_area
+            inside = np.nonzero(hits)[0]
+            add(pos[inside], area_of[inside], 1.0, _POINT)
 
     if use_catchment.any():
         pos = np.nonzero(use_catchment)[0]
         radius_m = catchment_km[pos] * 1000.0
-        # Pruning pays when a few circles meet a large area set (a national file, a local list).
-        few = len(pos) * 4 < len(area_geoms)
-        near = _areas_near_circles(area_geoms, geoms[pos], radius_m) if few else np.arange(len(area_geoms))
-        edges = _area_edges(area_geoms[near])
-        circle, area, share = _catchment_links(where.x[pos], where.y[pos], radius_m, edges)
-        add(pos[circle], near[area], share, _CATCHMENT)
+        circle, area, share = _catchment_links(where.x[pos], where.y[pos], radius_m, geometry.edges())
+        add(pos[circle], area, share, _CATCHMENT)
 
     if not svc_parts:
         return _Links(empty_i, empty_i, np.zeros(0), np.zeros(0, dtype=np.int8), star_svc)
@@ -649,6 +698,20 @@ def _assign(
         np.concatenate(method_parts),
         star_svc,
     )
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an array already sorted, in order.
+
+    `np.unique` hashes integer arrays first (numpy 2), which was a second at a million
+    services; a sorted array needs only a comparison with its neighbour.
+    """
+    if len(values) == 0:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
 
 
 def _shares(links: _Links, mask: np.ndarray, denominator: np.ndarray, n_services: int):
@@ -669,7 +732,7 @@ def _shares(links: _Links, mask: np.ndarray, denominator: np.ndarray, n_services
         total = np.bincount(ls, w, minlength=n_services)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(total[ls] > 0, w / total[ls], 0.0)
-    fallback_services = np.unique(ls[fallback_link])
+    fallback_services = _sorted_unique(np.sort(ls[fallback_link]))
     return li, share, fallback_services
 
 
@@ -857,14 +920,14 @@ def _selection_positions(selection: Sequence[str] | None, area_index: pd.Index) 
 
 
 def _representative_points(
-    area_geoms: np.ndarray,
+    geometry: _AreaGeometry,
     area_index: pd.Index,
     positions: np.ndarray,
     small_area_population: pd.DataFrame | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """BNG x, y of each selected area's origin for access, and whether it is population-weighted."""
-    rep = shapely.point_on_surface(area_geoms[positions])
-    x, y = _to_bng(shapely.get_x(rep), shapely.get_y(rep))
+    all_x, all_y = geometry.surface_points()
+    x, y = all_x[positions], all_y[positions]
     weighted = np.zeros(len(positions), dtype=bool)
     if small_area_population is not None and len(small_area_population):
         sap = small_area_population
@@ -948,7 +1011,7 @@ def analyse(
     area_codes = _strings(area_cols[AREA_CODE].astype(str))
     area_names = _strings(area_cols[AREA_NAME].astype(str))
     area_index = pd.Index(area_codes, dtype=object)
-    area_geoms = np.asarray(areas.geometry.array, dtype=object)
+    geometry = _area_geometry(np.asarray(areas.geometry.array, dtype=object))
     n_areas = len(area_codes)
     sel_pos = _selection_positions(selection, area_index)
     n_sel = len(sel_pos)
@@ -962,7 +1025,7 @@ def analyse(
     pop.resolved = {d: p["frame_column"] for d, p in provenance.items()}
 
     where = _locate(svc)
-    links = _assign(cols, where, area_geoms, area_index)
+    links = _assign(cols, where, geometry, area_index)
 
     # ---- patchwork population: weights for the weighted index, tier capacity and assignments,
     # and the residents a confidential service's area must have
@@ -1121,7 +1184,7 @@ def analyse(
         cols,
         where,
         types,
-        area_geoms,
+        geometry,
         area_index,
         sel_pos,
         sel_codes,
@@ -1416,7 +1479,7 @@ def _access(
     svc: pd.DataFrame,
     where: _Locations,
     types: np.ndarray,
-    area_geoms: np.ndarray,
+    geometry: _AreaGeometry,
     area_index: pd.Index,
     sel_pos: np.ndarray,
     sel_codes: np.ndarray,
@@ -1432,7 +1495,7 @@ def _access(
     public = where.located & ~svc["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
     if serving is not None:
         public &= serving
-    ox, oy, weighted = _representative_points(area_geoms, area_index, sel_pos, small_area_population)
+    ox, oy, weighted = _representative_points(geometry, area_index, sel_pos, small_area_population)
     if not public.any() or n_sel == 0:
         return pd.DataFrame({c: [] for c in ACCESS_COLUMNS}).astype({"nearest_km": float}), weighted
     px, py = where.x[public], where.y[public]
