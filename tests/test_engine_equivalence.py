@@ -41,6 +41,7 @@ def _same_frame(new: pd.DataFrame, old: pd.DataFrame, what: str) -> None:
     assert len(new) == len(old), what
     for col in old.columns:
         a, b = new[col], old[col]
+        assert a.dtype == b.dtype, f"{what}.{col}: {a.dtype} != {b.dtype}"
         if pd.api.types.is_float_dtype(b):
             np.testing.assert_allclose(
                 a.to_numpy(dtype=float),
