@@ -1033,16 +1033,17 @@ def _service_table(svc: gpd.GeoDataFrame, config: Config) -> _ServiceTable:
     """The columns the engine reads; a blank capacity unit takes the service type's unit."""
     cols = pd.DataFrame(svc, copy=False)
     types = _strings(cols["service_type"])
+    type_codes = _Codes(types)
     units = _strings(cols["capacity_unit"])
     blank_unit = units == ""
-    if blank_unit.any():
-        type_units = {k: v.capacity_unit for k, v in config.service_types.items()}
-        units[blank_unit] = pd.Series(types[blank_unit], dtype=object).map(type_units).fillna("").to_numpy()
+    if blank_unit.any():  # one look-up per distinct type, not per service
+        type_unit = [getattr(config.service_types.get(t), "capacity_unit", "") for t in type_codes.uniques]
+        units[blank_unit] = np.array([*type_unit, ""], dtype=object)[type_codes.codes[blank_unit]]
     return _ServiceTable(
         cols=cols,
         ids=pd.Index(cols["service_id"].astype(str)),
         types=types,
-        type_codes=_Codes(types),
+        type_codes=type_codes,
         capacity=pd.to_numeric(cols["capacity"], errors="coerce").to_numpy(dtype=float),
         units=units,
         confidential=cols["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool),
