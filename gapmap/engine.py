@@ -231,12 +231,18 @@ class GapAnalysis:
     coverage: pd.DataFrame
     access: pd.DataFrame
     summary: dict[str, Any]
-    assignments: pd.DataFrame = _BuiltOnRead()  # type: ignore[assignment]
+    #: Given a `_LazyAssignments`, read as its frame (see `_BuiltOnRead`, installed below).
+    assignments: pd.DataFrame
     profile: Profile
     selection: tuple[str, ...]
     service_filter: ServiceFilter = field(default_factory=ServiceFilter)
     #: `gapmap.access.AccessResult` when small-area access was computed (`gapmap report`).
     small_area_access: Any = None
+
+
+# Installed after `dataclass` has read the fields, so `assignments` has no default.
+setattr(GapAnalysis, "assignments", _BuiltOnRead())  # noqa: B010 - a descriptor mypy would refuse
+GapAnalysis.__dict__["assignments"].__set_name__(GapAnalysis, "assignments")
 
 
 # --------------------------------------------------------------------------- projection
@@ -429,10 +435,10 @@ def _catchment_links(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(circle index, area index, land share) for every area a circle overlaps."""
     b = edges.bounds
-    if edges.box_tree is None:
-        has_edges = np.nonzero(np.isfinite(b[:, 0]))[0]
-        edges.box_tree, edges.box_areas = shapely.STRtree(shapely.box(*b[has_edges].T)), has_edges
-    has_edges = edges.box_areas
+    if edges.box_tree is None or edges.box_areas is None:
+        with_edges = np.nonzero(np.isfinite(b[:, 0]))[0]
+        edges.box_tree, edges.box_areas = shapely.STRtree(shapely.box(*b[with_edges].T)), with_edges
+    has_edges: np.ndarray = edges.box_areas
     if len(has_edges) == 0 or len(cx) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
@@ -863,7 +869,7 @@ class _Codes:
 
 def _status(
     config: Config, ratio: np.ndarray, required: np.ndarray, has_denominator: np.ndarray
-) -> list[str]:
+) -> np.ndarray:
     """`config.status_for` for arrays (same thresholds, same comparisons), plus the two cases
     it cannot see: no denominator -> no_data; nothing required -> green (the benchmark is met).
     """
@@ -1381,7 +1387,7 @@ def analyse(
         coverage=coverage.frame,
         access=access,
         summary=summary,
-        assignments=assignments,  # type: ignore[arg-type]
+        assignments=assignments,  # read as a frame (_BuiltOnRead)
         profile=prof,
         selection=tuple(str(c) for c in area_set.sel_codes),
         service_filter=flt,
@@ -1599,7 +1605,7 @@ def _provided_per_area(
 
 def _area_rows(
     bench: Benchmark, config: Config, d: np.ndarray, provided: np.ndarray
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The selected areas' rows: (denominator, required, provided, ratio, shortfall, status,
     has denominator). No denominator: no_data; nothing required: ratio NaN and green.
     """
