@@ -275,6 +275,12 @@ def validate_dataset(
 
     if not report.ok or not config_ok or services_frame is None:
         return None, report
+    small_area_population = None
+    if england is not None:
+        from gapmap.access import built_in_small_area_population
+
+        # England's districts: access distances from where their residents live (the LSOAs).
+        small_area_population = built_in_small_area_population()
     dataset = Dataset(
         areas=areas if areas is not None else empty_areas(),
         population=population_frame if population_frame is not None else empty_population(config),
@@ -283,6 +289,7 @@ def validate_dataset(
         report=report,
         sources=sources,
         is_demo=on_demo_county,
+        small_area_population=small_area_population,
         geography=_geography_id(on_demo_county, england is not None, sources.get("boundaries", "")),
     )
     return dataset, report

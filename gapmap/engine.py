@@ -935,7 +935,12 @@ def _representative_points(
         lat = pd.to_numeric(sap["lat"], errors="coerce").to_numpy(dtype=float)
         ok = (idx >= 0) & np.isfinite(pop) & (pop > 0) & np.isfinite(lon) & np.isfinite(lat)
         if ok.any():
-            sx, sy = _to_bng(lon[ok], lat[ok])
+            if "x" in sap.columns and "y" in sap.columns:
+                # BNG metres given with the points (`gapmap.access.engine_small_area_population`).
+                sx = sap["x"].to_numpy(dtype=float)[ok]
+                sy = sap["y"].to_numpy(dtype=float)[ok]
+            else:
+                sx, sy = _to_bng(lon[ok], lat[ok])
             k = len(positions)
             total = np.bincount(idx[ok], pop[ok], minlength=k)
             wx = np.bincount(idx[ok], pop[ok] * sx, minlength=k)
@@ -1279,8 +1284,9 @@ def analyse(
     selection
         Area codes forming the selection (a partnership); None for every area.
     small_area_population
-        Optional area_code, lon, lat, population rows (e.g. LSOA centroids): access is then
-        measured from each area's population-weighted centre.
+        Optional area_code, lon, lat, population rows (e.g. LSOA centroids), optionally with
+        their BNG `x`, `y`: access is then measured from each area's population-weighted
+        centre. `gapmap.dataset` fills it from the built-in LSOAs for England's districts.
     population_vintage
         A vintage id (`census2021`, `mye2023`…) to read every denominator from when the table
         has it; None for the most recent official figure present
