@@ -108,3 +108,26 @@ def test_other_geographies_have_no_small_areas():
     from gapmap.dataset import load_demo
 
     assert load_demo().small_area_population is None
+
+
+def test_a_level_keys_the_small_areas_by_its_own_areas(england):
+    from gapmap.levels import at_level
+
+    leicestershire = ["E06000016", "E06000017", "E07000129", "E07000130", "E07000131"]
+    analysis = analyse(
+        england.areas,
+        england.population,
+        england.services,
+        england.config,
+        selection=leicestershire,
+        small_area_population=england.small_area_population,
+    )
+    level_dataset, _ = at_level(england, analysis, "pfa")
+    small = level_dataset.small_area_population
+    original = england.small_area_population
+    # Every LSOA of England keeps its residents, now under its police force area's code: those
+    # of Rutland under Leicestershire's force, the one area of the level selected.
+    assert len(small) == len(original) and small["population"].sum() == 56_490_046
+    assert small["area_code"].str.startswith("E23").all()
+    rutland = (original["area_code"] == "E06000017").to_numpy()
+    assert set(small.loc[rutland, "area_code"]) == set(level_dataset.areas["area_code"]) == {"E23000021"}
