@@ -550,6 +550,14 @@ class _AreaGeometry:
         self.geoms = geoms.copy()
         self._edges: _AreaEdges | None = None
         self._surface: tuple[np.ndarray, np.ndarray] | None = None
+        self._tree: shapely.STRtree | None = None
+
+    def tree(self) -> shapely.STRtree:
+        """An STRtree of the areas, whose polygons are prepared (indexed) for point tests."""
+        if self._tree is None:
+            shapely.prepare(self.geoms)  # in place: the same immutable objects, faster tests
+            self._tree = shapely.STRtree(self.geoms)
+        return self._tree
 
     def edges(self) -> _AreaEdges:
         """Every area's edges in BNG metres (for catchment circles)."""
@@ -604,12 +612,14 @@ class _Links:
 
 @dataclass
 class _Locations:
-    """Service points: shapely geometries (EPSG:4326) and BNG metres (NaN where unlocated)."""
+    """Service points: shapely geometries (EPSG:4326), lon/lat and BNG metres (NaN where unlocated)."""
 
     geoms: np.ndarray
     located: np.ndarray
     x: np.ndarray
     y: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
 
 
 def _locate(services: gpd.GeoDataFrame) -> _Locations:
@@ -617,11 +627,12 @@ def _locate(services: gpd.GeoDataFrame) -> _Locations:
     geoms = np.asarray(services.geometry.array, dtype=object)
     n = len(geoms)
     located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if n else np.zeros(0, dtype=bool)
-    x = np.full(n, np.nan)
-    y = np.full(n, np.nan)
+    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
+    x, y = np.full(n, np.nan), np.full(n, np.nan)
     if located.any():
-        x[located], y[located] = _to_bng(shapely.get_x(geoms[located]), shapely.get_y(geoms[located]))
-    return _Locations(geoms, located, x, y)
+        lon[located], lat[located] = shapely.get_x(geoms[located]), shapely.get_y(geoms[located])
+        x[located], y[located] = _to_bng(lon[located], lat[located])
+    return _Locations(geoms, located, x, y, lon, lat)
 
 
 def _assign(
@@ -639,7 +650,7 @@ def _assign(
     use_point = ~has_serves & where.located & ~use_catchment
     if use_point.any():
         pos = np.nonzero(use_point)[0]
-        pt, area = _point_links(where.geoms[pos], geometry.geoms)
+        pt, area = _point_links(where.geoms[pos], where.lon[pos], where.lat[pos], geometry)
         parts.append((pos[pt], area, np.ones(len(pt)), _POINT))
     if use_catchment.any():
         pos = np.nonzero(use_catchment)[0]
@@ -678,24 +689,29 @@ def _serves_links(serves_column: pd.Series, area_index: pd.Index) -> tuple[np.nd
     return key // n_areas, key % n_areas, star_svc, has_serves
 
 
-def _point_links(points: np.ndarray, area_geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _point_links(
+    points: np.ndarray, lon: np.ndarray, lat: np.ndarray, geometry: _AreaGeometry
+) -> tuple[np.ndarray, np.ndarray]:
     """(point, area) for each point inside an area, by point; a point on a shared border goes
     to the first area in file order.
     """
-    # A tree of the points queried with each area: GEOS prepares each polygon once, which is
-    # faster than testing every point against unprepared polygons.
-    hit_area, hit_pt = shapely.STRtree(points).query(area_geoms, predicate="intersects")
-    hits = np.bincount(hit_pt, minlength=len(points))
+    # Candidates by bounding box from the areas' tree, then one vectorised test of each
+    # candidate's coordinates against its prepared polygon: a third of the time of a
+    # predicate query at a million services.
+    hit_pt, hit_area = geometry.tree().query(points)
+    inside = shapely.intersects_xy(geometry.geoms[hit_area], lon[hit_pt], lat[hit_pt])
+    hit_pt, hit_area = hit_pt[inside], hit_area[inside]
+    hits = np.bincount(hit_pt, minlength=len(lon))
     if hits.max(initial=0) > 1:  # a point on a border: keep its first area
         order = np.lexsort((hit_area, hit_pt))
         hit_pt, hit_area = hit_pt[order], hit_area[order]
         first = np.nonzero(np.diff(hit_pt, prepend=-1))[0]  # the first row of each point
         return hit_pt[first], hit_area[first]
     # Each point in one area at most (the usual case): no sort needed.
-    area_of = np.zeros(len(points), dtype=np.int64)
+    area_of = np.zeros(len(lon), dtype=np.int64)
     area_of[hit_pt] = hit_area
-    inside = np.nonzero(hits)[0]
-    return inside, area_of[inside]
+    found = np.nonzero(hits)[0]
+    return found, area_of[found]
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:

@@ -231,3 +231,20 @@ def test_the_same_outputs_on_many_jagged_areas(seed):
     selection = list(rnd.choice(areas["area_code"], size=10, replace=False))
     config = dataclasses.replace(CONFIG, min_confidential_population=40_000.0)
     check(areas, population, services, config, selection=selection, profile="seed_2013_2023")
+
+
+def test_the_same_outputs_for_points_on_borders_and_corners():
+    """Points exactly on shared vertices touch two to four areas: each goes to the first."""
+    areas = ragged_grid()
+    coords = shapely.get_coordinates(areas.geometry.to_numpy())
+    rnd = np.random.default_rng(9)
+    picked = coords[rnd.choice(len(coords), size=60, replace=False)]
+    rows = [
+        service(f"V{i}", TYPES[i % len(TYPES)], capacity=1.0, confidential=False)
+        | {"geometry": shapely.Point(lon, lat), "longitude": lon, "latitude": lat}
+        for i, (lon, lat) in enumerate(picked)
+    ]
+    services = make_services(rows)
+    check(areas, random_population(areas, 9), services)
+    new = engine.analyse(areas, random_population(areas, 9), services, CONFIG)
+    assert (new.assignments["method"] == "point").sum() == 60  # every corner point is placed
