@@ -551,26 +551,30 @@ class _AreaGeometry:
         self._edges: _AreaEdges | None = None
         self._surface: tuple[np.ndarray, np.ndarray] | None = None
         self._tree: shapely.STRtree | None = None
+        self._lock = threading.Lock()  # one build per entry, whichever session asks first
 
     def tree(self) -> shapely.STRtree:
         """An STRtree of the areas, whose polygons are prepared (indexed) for point tests."""
-        if self._tree is None:
-            shapely.prepare(self.geoms)  # in place: the same immutable objects, faster tests
-            self._tree = shapely.STRtree(self.geoms)
-        return self._tree
+        with self._lock:
+            if self._tree is None:
+                shapely.prepare(self.geoms)  # in place: the same immutable objects, faster tests
+                self._tree = shapely.STRtree(self.geoms)
+            return self._tree
 
     def edges(self) -> _AreaEdges:
         """Every area's edges in BNG metres (for catchment circles)."""
-        if self._edges is None:
-            self._edges = _area_edges(self.geoms)
-        return self._edges
+        with self._lock:
+            if self._edges is None:
+                self._edges = _area_edges(self.geoms)
+            return self._edges
 
     def surface_points(self) -> tuple[np.ndarray, np.ndarray]:
         """BNG x, y of a point inside each area (`point_on_surface`), the origin for access."""
-        if self._surface is None:
-            rep = shapely.point_on_surface(self.geoms)
-            self._surface = _to_bng(shapely.get_x(rep), shapely.get_y(rep))
-        return self._surface
+        with self._lock:
+            if self._surface is None:
+                rep = shapely.point_on_surface(self.geoms)
+                self._surface = _to_bng(shapely.get_x(rep), shapely.get_y(rep))
+            return self._surface
 
 
 #: Area sets kept (the districts and the small areas of a session, with room to spare).
