@@ -3,7 +3,10 @@
 Everything here is a pure function of normalised frames (see `gapmap.schema`); loaders
 validate at the edge and the engine trusts its input. The hot path is vectorised with numpy:
 no Python loop runs once per service (loops run over benchmarks, service types or the few
-distinct tier/cohort tuples).
+distinct tier/cohort tuples). What depends only on the areas' shapes (their edges in BNG, a
+spatial index, a point inside each) is built once per set of geometry objects and kept for
+the next call (`_AreaGeometry`), as geopandas keeps a frame's spatial index; `*` services
+are shared in closed form, never as a row per area, until `assignments` is read.
 
 How a service is assigned to areas (in this order of precedence):
 
