@@ -248,3 +248,18 @@ def test_the_same_outputs_for_points_on_borders_and_corners():
     check(areas, random_population(areas, 9), services)
     new = engine.analyse(areas, random_population(areas, 9), services, CONFIG)
     assert (new.assignments["method"] == "point").sum() == 60  # every corner point is placed
+
+
+def test_kept_geometry_follows_the_shapes_not_the_codes():
+    """What the engine keeps between calls is keyed by the geometry objects: the same codes
+    on other shapes are scored on those shapes."""
+    services = make_services([service("P", "idva", bng=(405 * KM, 305 * KM), capacity=1.0)])
+    areas = make_areas()
+    first = engine.analyse(areas, make_population(), services, CONFIG)
+    assert first.assignments.set_index("service_id").loc["P", "area_code"] == A
+    swapped = areas.copy()
+    # The very same shapely objects, A's and B's traded: the same ids in another order.
+    swapped.geometry = areas.geometry.iloc[[1, 0, 2, 3]].to_numpy()
+    assert swapped.geometry.iloc[0] is areas.geometry.iloc[1]
+    again = engine.analyse(swapped, make_population(), services, CONFIG)
+    assert again.assignments.set_index("service_id").loc["P", "area_code"] == B
