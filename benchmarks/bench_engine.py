@@ -33,6 +33,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
@@ -154,6 +155,32 @@ def load_services(services_csv: Path, postcodes_csv: Path, areas, config):
         print(report.to_text()[:3000], file=sys.stderr)
         raise SystemExit("the synthetic service list did not validate")
     return services
+
+
+def tile_services(services: gpd.GeoDataFrame, n: int, seed: int = 20261201) -> gpd.GeoDataFrame:
+    """`n` services made from a validated list by repeating it, for sizes past the loader's cap.
+
+    The loader refuses files over 100,000 rows (and the synthetic postcodes run out at 99,000),
+    but `analyse` takes any frame. Copies get fresh ids and their points move by up to ~2 km
+    (so the copies are distinct points, not stacks of the same one); `serves` lists, `*`,
+    catchments and types repeat, so the mix stays the realistic one.
+    """
+    reps = -(-n // len(services))
+    out = pd.concat([services] * reps, ignore_index=True).iloc[:n].copy()
+    rng = np.random.default_rng(seed)
+    copy_no = np.repeat(np.arange(reps), len(services))[:n]
+    out["service_id"] = out["service_id"].astype(str) + "-" + copy_no.astype(str)
+    geoms = np.asarray(out.geometry.array, dtype=object)
+    has = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
+    lon[has], lat[has] = shapely.get_x(geoms[has]), shapely.get_y(geoms[has])
+    moved = (copy_no > 0) & has
+    lon[moved] += rng.uniform(-0.03, 0.03, int(moved.sum()))
+    lat[moved] += rng.uniform(-0.02, 0.02, int(moved.sum()))
+    points = np.full(n, None, dtype=object)
+    points[has] = shapely.points(lon[has], lat[has])
+    out["longitude"], out["latitude"] = lon, lat
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(points, crs=4326), crs=4326)
 
 
 def timed(fn) -> tuple[float, float]:

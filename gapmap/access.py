@@ -37,6 +37,7 @@ import gzip
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -472,6 +473,43 @@ def small_area_lonlat(small_areas: pd.DataFrame) -> tuple[np.ndarray, np.ndarray
         small_areas["x"].to_numpy(dtype=float), small_areas["y"].to_numpy(dtype=float)
     )
     return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+
+def engine_small_area_population(small_areas: pd.DataFrame) -> pd.DataFrame:
+    """Small areas (`load_small_areas`) as the engine's `small_area_population` rows.
+
+    `area_code` is each small area's district, so `gapmap.engine.analyse` measures a
+    district's access distances from the population-weighted centre of its small areas
+    (where its residents live) instead of from an arbitrary point inside its polygon. The
+    BNG `x`, `y` ride along so the engine need not project the points again.
+    """
+    lon, lat = small_area_lonlat(small_areas)
+    return pd.DataFrame(
+        {
+            "area_code": small_areas["district_code"].astype(str).to_numpy(dtype=object),
+            "lon": lon,
+            "lat": lat,
+            "population": small_areas["population"].to_numpy(dtype=float),
+            "x": small_areas["x"].to_numpy(dtype=float),
+            "y": small_areas["y"].to_numpy(dtype=float),
+        }
+    )
+
+
+@lru_cache(maxsize=1)
+def _built_in_small_area_population() -> pd.DataFrame | None:
+    try:
+        return engine_small_area_population(load_small_areas())
+    except (OSError, GapmapInputError):  # a package installed without its data files
+        return None
+
+
+def built_in_small_area_population() -> pd.DataFrame | None:
+    """England's LSOAs 2021 (Census 2021 residents) as `small_area_population` for England's
+    built-in districts (LAD 2024), or None when the built-in file is missing. Read once.
+    """
+    frame = _built_in_small_area_population()
+    return None if frame is None else frame.copy()
 
 
 def load_travel_times(path: Path | str) -> pd.DataFrame:

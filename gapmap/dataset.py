@@ -217,6 +217,13 @@ def validate_dataset(
     )
     if not report.ok or not config_ok or services_frame is None:
         return None, report
+    small_area_population = None
+    if england is not None and for_analysis:
+        from gapmap.access import built_in_small_area_population
+
+        # England's districts: access distances from where their residents live (the LSOAs).
+        # Only when scoring: `validate` checks files and needs neither them nor the engine.
+        small_area_population = built_in_small_area_population()
     dataset = Dataset(
         areas=areas if areas is not None else empty_areas(),
         population=population_frame if population_frame is not None else empty_population(config),
@@ -225,6 +232,7 @@ def validate_dataset(
         report=report,
         sources=sources,
         is_demo=paths.on_demo_county,
+        small_area_population=small_area_population,
         geography=_geography_id(paths.on_demo_county, england is not None, sources.get("boundaries", "")),
     )
     return dataset, report

@@ -3,7 +3,10 @@
 Everything here is a pure function of normalised frames (see `gapmap.schema`); loaders
 validate at the edge and the engine trusts its input. The hot path is vectorised with numpy:
 no Python loop runs once per service (loops run over benchmarks, service types or the few
-distinct tier/cohort tuples).
+distinct tier/cohort tuples). What depends only on the areas' shapes (their edges in BNG, a
+spatial index, a point inside each) is built once per set of geometry objects and kept for
+the next call (`_AreaGeometry`), as geopandas keeps a frame's spatial index; `*` services
+are shared in closed form, never as a row per area, until `assignments` is read.
 
 How a service is assigned to areas (in this order of precedence):
 
@@ -89,6 +92,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -229,12 +234,18 @@ class GapAnalysis:
     coverage: pd.DataFrame
     access: pd.DataFrame
     summary: dict[str, Any]
-    assignments: pd.DataFrame = _BuiltOnRead()  # type: ignore[assignment]
+    #: Given a `_LazyAssignments`, read as its frame (see `_BuiltOnRead`, installed below).
+    assignments: pd.DataFrame
     profile: Profile
     selection: tuple[str, ...]
     service_filter: ServiceFilter = field(default_factory=ServiceFilter)
     #: `gapmap.access.AccessResult` when small-area access was computed (`gapmap report`).
     small_area_access: Any = None
+
+
+# Installed after `dataclass` has read the fields, so `assignments` has no default.
+setattr(GapAnalysis, "assignments", _BuiltOnRead())  # noqa: B010 - a descriptor mypy would refuse
+GapAnalysis.__dict__["assignments"].__set_name__(GapAnalysis, "assignments")
 
 
 # --------------------------------------------------------------------------- projection
@@ -282,6 +293,10 @@ class _AreaEdges:
     chunk_cross: np.ndarray  # (n_chunks,) sum of ax*by - ay*bx over the chunk's edges
     chunk_edge_start: np.ndarray  # (n_chunks,)
     chunk_edge_count: np.ndarray  # (n_chunks,)
+    #: STRtree of the bounding boxes of the areas that have edges, and those areas' positions;
+    #: built on the first catchment query and kept with the edges (see `_AreaGeometry`).
+    box_tree: Any = None
+    box_areas: np.ndarray | None = None
 
 
 def _area_edges(geoms: np.ndarray) -> _AreaEdges:
@@ -423,14 +438,16 @@ def _catchment_links(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(circle index, area index, land share) for every area a circle overlaps."""
     b = edges.bounds
-    has_edges = np.nonzero(np.isfinite(b[:, 0]))[0]
+    if edges.box_tree is None or edges.box_areas is None:
+        with_edges = np.nonzero(np.isfinite(b[:, 0]))[0]
+        edges.box_tree, edges.box_areas = shapely.STRtree(shapely.box(*b[with_edges].T)), with_edges
+    has_edges: np.ndarray = edges.box_areas
     if len(has_edges) == 0 or len(cx) == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0)
     # Candidate pairs: bounding boxes overlap (tree query), then the circle reaches the box.
-    area_boxes = shapely.box(*b[has_edges].T)
     circle_boxes = shapely.box(cx - radius_m, cy - radius_m, cx + radius_m, cy + radius_m)
-    pc, pa = shapely.STRtree(area_boxes).query(circle_boxes)
+    pc, pa = edges.box_tree.query(circle_boxes)
     pa = has_edges[pa]
     bb = b[pa]
     ccx, ccy, rr = cx[pc], cy[pc], radius_m[pc]
@@ -519,6 +536,70 @@ def _partial_shares_block(
         return np.clip(covered / edges.area_m2[area], 0.0, 1.0)
 
 
+# --------------------------------------------------------------------------- area geometry
+
+
+class _AreaGeometry:
+    """What the engine derives from the areas' shapes alone, kept between calls.
+
+    The app scores the same areas on every rerun and a report once per profile; projecting
+    every vertex to BNG and cutting the rings into edges each time was the largest part of a
+    run (a geopandas sjoin keeps its spatial index on the frame in the same way). Shapely
+    geometries are immutable, and an entry holds its own copy of the array of geometries it
+    was keyed on, so no key's object ids can be reused while the entry exists.
+    """
+
+    def __init__(self, geoms: np.ndarray) -> None:
+        self.geoms = geoms.copy()
+        self._edges: _AreaEdges | None = None
+        self._surface: tuple[np.ndarray, np.ndarray] | None = None
+        self._tree: shapely.STRtree | None = None
+        self._lock = threading.Lock()  # one build per entry, whichever session asks first
+
+    def tree(self) -> shapely.STRtree:
+        """An STRtree of the areas, whose polygons are prepared (indexed) for point tests."""
+        with self._lock:
+            if self._tree is None:
+                shapely.prepare(self.geoms)  # in place: the same immutable objects, faster tests
+                self._tree = shapely.STRtree(self.geoms)
+            return self._tree
+
+    def edges(self) -> _AreaEdges:
+        """Every area's edges in BNG metres (for catchment circles)."""
+        with self._lock:
+            if self._edges is None:
+                self._edges = _area_edges(self.geoms)
+            return self._edges
+
+    def surface_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """BNG x, y of a point inside each area (`point_on_surface`), the origin for access."""
+        with self._lock:
+            if self._surface is None:
+                rep = shapely.point_on_surface(self.geoms)
+                self._surface = _to_bng(shapely.get_x(rep), shapely.get_y(rep))
+            return self._surface
+
+
+#: Area sets kept (the districts and the small areas of a session, with room to spare).
+_GEOMETRY_CACHE_SIZE = 4
+_GEOMETRY_CACHE: OrderedDict[tuple[int, ...], _AreaGeometry] = OrderedDict()
+_GEOMETRY_LOCK = threading.Lock()  # Streamlit serves sessions from threads
+
+
+def _area_geometry(geoms: np.ndarray) -> _AreaGeometry:
+    """The cached `_AreaGeometry` of exactly these geometry objects (the same objects, in order)."""
+    key = tuple(map(id, geoms))
+    with _GEOMETRY_LOCK:
+        entry = _GEOMETRY_CACHE.get(key)
+        if entry is None:
+            entry = _GEOMETRY_CACHE[key] = _AreaGeometry(geoms)
+            while len(_GEOMETRY_CACHE) > _GEOMETRY_CACHE_SIZE:
+                _GEOMETRY_CACHE.popitem(last=False)
+        else:
+            _GEOMETRY_CACHE.move_to_end(key)
+        return entry
+
+
 # --------------------------------------------------------------------------- assignment
 
 
@@ -538,12 +619,14 @@ class _Links:
 
 @dataclass
 class _Locations:
-    """Service points: shapely geometries (EPSG:4326) and BNG metres (NaN where unlocated)."""
+    """Service points: shapely geometries (EPSG:4326), lon/lat and BNG metres (NaN where unlocated)."""
 
     geoms: np.ndarray
     located: np.ndarray
     x: np.ndarray
     y: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
 
 
 def _locate(services: gpd.GeoDataFrame) -> _Locations:
@@ -551,104 +634,105 @@ def _locate(services: gpd.GeoDataFrame) -> _Locations:
     geoms = np.asarray(services.geometry.array, dtype=object)
     n = len(geoms)
     located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if n else np.zeros(0, dtype=bool)
-    x = np.full(n, np.nan)
-    y = np.full(n, np.nan)
+    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
+    x, y = np.full(n, np.nan), np.full(n, np.nan)
     if located.any():
-        x[located], y[located] = _to_bng(shapely.get_x(geoms[located]), shapely.get_y(geoms[located]))
-    return _Locations(geoms, located, x, y)
-
-
-def _areas_near_circles(area_geoms: np.ndarray, centres: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
-    """Positions of the areas whose lon/lat box meets a generous lon/lat box round any circle.
-
-    Only these areas are projected and decomposed into edges. The margin (10% + 0.01 degree)
-    covers the difference between BNG metres and the degree boxes many times over.
-    """
-    lon, lat = shapely.get_x(centres), shapely.get_y(centres)
-    dlat = radius_m / 111_000.0 * 1.1 + 0.01
-    top = np.minimum(np.abs(lat) + dlat, 89.0)
-    dlon = radius_m / (111_320.0 * np.cos(np.radians(top))) * 1.1 + 0.01
-    boxes = shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
-    _, hit = shapely.STRtree(area_geoms).query(boxes)  # scales to many areas and circles
-    return np.unique(hit)
+        lon[located], lat[located] = shapely.get_x(geoms[located]), shapely.get_y(geoms[located])
+        x[located], y[located] = _to_bng(lon[located], lat[located])
+    return _Locations(geoms, located, x, y, lon, lat)
 
 
 def _assign(
-    services: pd.DataFrame, where: _Locations, area_geoms: np.ndarray, area_index: pd.Index
+    services: pd.DataFrame, where: _Locations, geometry: _AreaGeometry, area_index: pd.Index
 ) -> _Links:
     """Which areas each service serves (see the module docs for the rules)."""
-    n = len(services)
-    n_areas = len(area_index)
-    empty_i = np.zeros(0, dtype=np.int64)
-    star_svc = empty_i
-    svc_parts: list[np.ndarray] = []
-    area_parts: list[np.ndarray] = []
-    share_parts: list[np.ndarray] = []
-    method_parts: list[np.ndarray] = []
-
-    def add(s: np.ndarray, a: np.ndarray, share: np.ndarray | float, method: int) -> None:
-        svc_parts.append(s.astype(np.int64, copy=False))
-        area_parts.append(a.astype(np.int64, copy=False))
-        share_parts.append(np.broadcast_to(np.asarray(share, dtype=float), s.shape))
-        method_parts.append(np.full(len(s), method, dtype=np.int8))
-
-    # 1. `serves` lists, flattened without a Python-level loop.
-    serves = services["serves"].to_numpy(dtype=object)
-    lengths = np.fromiter(map(len, serves), dtype=np.int64, count=n)
-    has_serves = lengths > 0
-    if has_serves.any():
-        flat = np.fromiter(itertools.chain.from_iterable(serves), dtype=object, count=int(lengths.sum()))
-        flat_svc = np.repeat(np.arange(n), lengths)
-        star = flat == SERVES_EVERYWHERE
-        star_svc = np.unique(flat_svc[star])
-        listed = ~star & ~np.isin(flat_svc, star_svc)
-        code_pos = area_index.get_indexer(flat[listed])
-        ok = code_pos >= 0
-        s, a = flat_svc[listed][ok], code_pos[ok]
-        # A code listed twice counts once.
-        key = np.unique(s * n_areas + a)
-        add(key // n_areas, key % n_areas, 1.0, _SERVES)
-
-    # 2-3. Located services without a serves list.
-    geoms, located = where.geoms, where.located
+    serves_svc, serves_area, star_svc, has_serves = _serves_links(services["serves"], area_index)
+    parts = [(serves_svc, serves_area, np.ones(len(serves_svc)), _SERVES)]
     catchment_km = pd.to_numeric(services["catchment_km"], errors="coerce").to_numpy(dtype=float)
     # A confidential service never gets a catchment circle (its land shares give its position
     # away): the loader refuses one, and any that reaches the engine is read as a point.
     confidential = services["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
     with np.errstate(invalid="ignore"):
-        use_catchment = ~has_serves & located & (catchment_km > 0) & ~confidential
-    use_point = ~has_serves & located & ~use_catchment
-
+        use_catchment = ~has_serves & where.located & (catchment_km > 0) & ~confidential
+    use_point = ~has_serves & where.located & ~use_catchment
     if use_point.any():
         pos = np.nonzero(use_point)[0]
-        # A tree of the points queried with each area: GEOS prepares each polygon once, which
-        # is faster than testing every point against unprepared polygons.
-        hit_area, hit_pt = shapely.STRtree(geoms[pos]).query(area_geoms, predicate="intersects")
-        # A point on a shared border touches two areas: keep the first in file order.
-        order = np.lexsort((hit_area, hit_pt))
-        hit_pt, hit_area = hit_pt[order], hit_area[order]
-        first = np.unique(hit_pt, return_index=True)[1]
-        add(pos[hit_pt[first]], hit_area[first], 1.0, _POINT)
-
+        pt, area = _point_links(where.geoms[pos], where.lon[pos], where.lat[pos], geometry)
+        parts.append((pos[pt], area, np.ones(len(pt)), _POINT))
     if use_catchment.any():
         pos = np.nonzero(use_catchment)[0]
         radius_m = catchment_km[pos] * 1000.0
-        # Pruning pays when a few circles meet a large area set (a national file, a local list).
-        few = len(pos) * 4 < len(area_geoms)
-        near = _areas_near_circles(area_geoms, geoms[pos], radius_m) if few else np.arange(len(area_geoms))
-        edges = _area_edges(area_geoms[near])
-        circle, area, share = _catchment_links(where.x[pos], where.y[pos], radius_m, edges)
-        add(pos[circle], near[area], share, _CATCHMENT)
-
-    if not svc_parts:
-        return _Links(empty_i, empty_i, np.zeros(0), np.zeros(0, dtype=np.int8), star_svc)
+        circle, area, share = _catchment_links(where.x[pos], where.y[pos], radius_m, geometry.edges())
+        parts.append((pos[circle], area, share, _CATCHMENT))
     return _Links(
-        np.concatenate(svc_parts),
-        np.concatenate(area_parts),
-        np.concatenate(share_parts),
-        np.concatenate(method_parts),
+        np.concatenate([p[0] for p in parts]).astype(np.int64, copy=False),
+        np.concatenate([p[1] for p in parts]).astype(np.int64, copy=False),
+        np.concatenate([p[2] for p in parts]).astype(float, copy=False),
+        np.concatenate([np.full(len(p[0]), p[3], dtype=np.int8) for p in parts]),
         star_svc,
     )
+
+
+def _serves_links(serves_column: pd.Series, area_index: pd.Index) -> tuple[np.ndarray, ...]:
+    """The `serves` lists, flattened without a Python-level loop: (service, area) links sorted
+    by service then area (a code listed twice counts once, unknown codes are ignored), the
+    `*` services, and which services have a list at all.
+    """
+    serves = serves_column.to_numpy(dtype=object)
+    n, n_areas = len(serves), len(area_index)
+    lengths = np.fromiter(map(len, serves), dtype=np.int64, count=n)
+    has_serves = lengths > 0
+    empty = np.zeros(0, dtype=np.int64)
+    if not has_serves.any():
+        return empty, empty, empty, has_serves
+    flat = np.fromiter(itertools.chain.from_iterable(serves), dtype=object, count=int(lengths.sum()))
+    flat_svc = np.repeat(np.arange(n), lengths)
+    star = flat == SERVES_EVERYWHERE
+    star_svc = _sorted_unique(flat_svc[star])  # flat_svc is already in order
+    listed = ~star & ~np.isin(flat_svc, star_svc)
+    code_pos = area_index.get_indexer(flat[listed])
+    ok = code_pos >= 0
+    key = _sorted_unique(np.sort(flat_svc[listed][ok] * n_areas + code_pos[ok]))
+    return key // n_areas, key % n_areas, star_svc, has_serves
+
+
+def _point_links(
+    points: np.ndarray, lon: np.ndarray, lat: np.ndarray, geometry: _AreaGeometry
+) -> tuple[np.ndarray, np.ndarray]:
+    """(point, area) for each point inside an area, by point; a point on a shared border goes
+    to the first area in file order.
+    """
+    # Candidates by bounding box from the areas' tree, then one vectorised test of each
+    # candidate's coordinates against its prepared polygon: a third of the time of a
+    # predicate query at a million services.
+    hit_pt, hit_area = geometry.tree().query(points)
+    inside = shapely.intersects_xy(geometry.geoms[hit_area], lon[hit_pt], lat[hit_pt])
+    hit_pt, hit_area = hit_pt[inside], hit_area[inside]
+    hits = np.bincount(hit_pt, minlength=len(lon))
+    if hits.max(initial=0) > 1:  # a point on a border: keep its first area
+        order = np.lexsort((hit_area, hit_pt))
+        hit_pt, hit_area = hit_pt[order], hit_area[order]
+        first = np.nonzero(np.diff(hit_pt, prepend=-1))[0]  # the first row of each point
+        return hit_pt[first], hit_area[first]
+    # Each point in one area at most (the usual case): no sort needed.
+    area_of = np.zeros(len(lon), dtype=np.int64)
+    area_of[hit_pt] = hit_area
+    found = np.nonzero(hits)[0]
+    return found, area_of[found]
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an array already sorted, in order.
+
+    `np.unique` hashes integer arrays first (numpy 2), which was a second at a million
+    services; a sorted array needs only a comparison with its neighbour.
+    """
+    if len(values) == 0:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
 
 
 def _shares(links: _Links, mask: np.ndarray, denominator: np.ndarray, n_services: int):
@@ -669,7 +753,7 @@ def _shares(links: _Links, mask: np.ndarray, denominator: np.ndarray, n_services
         total = np.bincount(ls, w, minlength=n_services)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(total[ls] > 0, w / total[ls], 0.0)
-    fallback_services = np.unique(ls[fallback_link])
+    fallback_services = _sorted_unique(np.sort(ls[fallback_link]))
     return li, share, fallback_services
 
 
@@ -808,7 +892,7 @@ class _Codes:
 
 def _status(
     config: Config, ratio: np.ndarray, required: np.ndarray, has_denominator: np.ndarray
-) -> list[str]:
+) -> np.ndarray:
     """`config.status_for` for arrays (same thresholds, same comparisons), plus the two cases
     it cannot see: no denominator -> no_data; nothing required -> green (the benchmark is met).
     """
@@ -857,14 +941,14 @@ def _selection_positions(selection: Sequence[str] | None, area_index: pd.Index) 
 
 
 def _representative_points(
-    area_geoms: np.ndarray,
+    geometry: _AreaGeometry,
     area_index: pd.Index,
     positions: np.ndarray,
     small_area_population: pd.DataFrame | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """BNG x, y of each selected area's origin for access, and whether it is population-weighted."""
-    rep = shapely.point_on_surface(area_geoms[positions])
-    x, y = _to_bng(shapely.get_x(rep), shapely.get_y(rep))
+    all_x, all_y = geometry.surface_points()
+    x, y = all_x[positions], all_y[positions]
     weighted = np.zeros(len(positions), dtype=bool)
     if small_area_population is not None and len(small_area_population):
         sap = small_area_population
@@ -874,7 +958,12 @@ def _representative_points(
         lat = pd.to_numeric(sap["lat"], errors="coerce").to_numpy(dtype=float)
         ok = (idx >= 0) & np.isfinite(pop) & (pop > 0) & np.isfinite(lon) & np.isfinite(lat)
         if ok.any():
-            sx, sy = _to_bng(lon[ok], lat[ok])
+            if "x" in sap.columns and "y" in sap.columns:
+                # BNG metres given with the points (`gapmap.access.engine_small_area_population`).
+                sx = sap["x"].to_numpy(dtype=float)[ok]
+                sy = sap["y"].to_numpy(dtype=float)[ok]
+            else:
+                sx, sy = _to_bng(lon[ok], lat[ok])
             k = len(positions)
             total = np.bincount(idx[ok], pop[ok], minlength=k)
             wx = np.bincount(idx[ok], pop[ok] * sx, minlength=k)
@@ -886,6 +975,304 @@ def _representative_points(
 
 
 # --------------------------------------------------------------------------- analyse
+
+
+@dataclass
+class _AreaSet:
+    """The areas of the dataset as arrays, and which of them are selected."""
+
+    codes: np.ndarray  # object: area codes, in file order
+    names: np.ndarray  # object
+    index: pd.Index  # codes -> position
+    geometry: _AreaGeometry
+    sel_pos: np.ndarray  # positions of the selected areas, in the order given
+    selected: np.ndarray  # bool per area
+
+    @property
+    def n(self) -> int:
+        return len(self.codes)
+
+    @property
+    def n_sel(self) -> int:
+        return len(self.sel_pos)
+
+    @property
+    def sel_codes(self) -> np.ndarray:
+        return self.codes[self.sel_pos]
+
+    @property
+    def sel_names(self) -> np.ndarray:
+        return self.names[self.sel_pos]
+
+
+@dataclass
+class _ServiceTable:
+    """The service columns the engine reads, as arrays (one row per filtered service)."""
+
+    cols: pd.DataFrame  # a plain pandas view of the services (GeoDataFrame column reads are slow)
+    ids: pd.Index
+    types: np.ndarray  # object
+    type_codes: _Codes
+    capacity: np.ndarray  # float, NaN when not given
+    units: np.ndarray  # object: the row's unit, else its type's unit, else ""
+    confidential: np.ndarray  # bool
+
+    @property
+    def n(self) -> int:
+        return len(self.types)
+
+
+@dataclass
+class _Reach:
+    """Which services reach which areas, after confidential links to small areas were dropped."""
+
+    links: _Links
+    withheld: np.ndarray  # bool per service: a link was dropped to keep its location secret
+    assigned_before: np.ndarray  # bool per service: it had a link before the drop
+    is_star: np.ndarray  # bool per service: serves `*`
+    assigned: np.ndarray  # bool per service: serves at least one area (`*` included)
+    serving_sel: np.ndarray  # bool per service: serves at least one selected area
+
+
+def _in_wgs84(
+    areas: gpd.GeoDataFrame, services: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Both frames in EPSG:4326, the engine's input CRS (unchanged when already so)."""
+    if areas.crs is not None and areas.crs.to_epsg() != WGS84_EPSG:
+        areas = areas.to_crs(WGS84_EPSG)
+    if services.crs is not None and len(services) and services.crs.to_epsg() != WGS84_EPSG:
+        services = services.to_crs(WGS84_EPSG)
+    return areas, services
+
+
+def _area_set(areas: gpd.GeoDataFrame, selection: Sequence[str] | None) -> _AreaSet:
+    """The areas as arrays and the selection's positions (unknown codes raise)."""
+    area_cols = pd.DataFrame(areas, copy=False)
+    codes = _strings(area_cols[AREA_CODE].astype(str))
+    index = pd.Index(codes, dtype=object)
+    sel_pos = _selection_positions(selection, index)
+    selected = np.zeros(len(codes), dtype=bool)
+    selected[sel_pos] = True
+    return _AreaSet(
+        codes=codes,
+        names=_strings(area_cols[AREA_NAME].astype(str)),
+        index=index,
+        geometry=_area_geometry(np.asarray(areas.geometry.array, dtype=object)),
+        sel_pos=sel_pos,
+        selected=selected,
+    )
+
+
+def _service_table(svc: gpd.GeoDataFrame, config: Config) -> _ServiceTable:
+    """The columns the engine reads; a blank capacity unit takes the service type's unit."""
+    cols = pd.DataFrame(svc, copy=False)
+    types = _strings(cols["service_type"])
+    type_codes = _Codes(types)
+    units = _strings(cols["capacity_unit"])
+    blank_unit = units == ""
+    if blank_unit.any():  # one look-up per distinct type, not per service
+        type_unit = [getattr(config.service_types.get(t), "capacity_unit", "") for t in type_codes.uniques]
+        units[blank_unit] = np.array([*type_unit, ""], dtype=object)[type_codes.codes[blank_unit]]
+    return _ServiceTable(
+        cols=cols,
+        ids=pd.Index(cols["service_id"].astype(str)),
+        types=types,
+        type_codes=type_codes,
+        capacity=pd.to_numeric(cols["capacity"], errors="coerce").to_numpy(dtype=float),
+        units=units,
+        confidential=cols["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool),
+    )
+
+
+def _population_table(
+    population: pd.DataFrame, config: Config, area_index: pd.Index, population_vintage: str | None
+) -> tuple[_Population, dict[str, dict[str, Any]], list[str]]:
+    """Population aligned to the areas, which column each denominator reads, and notes."""
+    pop = _Population(population, area_index)
+    provenance, notes = resolve_denominators(population, config, population_vintage)
+    pop.resolved = {d: p["frame_column"] for d, p in provenance.items()}
+    return pop, provenance, notes
+
+
+def _patchwork_population(
+    pop: _Population, config: Config, n_areas: int, notes: list[str]
+) -> tuple[str | None, np.ndarray]:
+    """The population that weights the patchwork index, tier capacity and `assignments`, and
+    that a confidential service's area must reach: all persons, else the first denominator,
+    else the first numeric column (all NaN, with a note, when there is none).
+    """
+    patch_col = next((c for c in PATCHWORK_POPULATION_PREFERENCE if c in pop.resolved), None)
+    if patch_col is None:
+        patch_col = next((c for c in config.denominators if c in pop.resolved), None)
+    if patch_col is None:
+        numeric = [c for c in pop.columns if pop.is_numeric(c)]
+        patch_col = numeric[0] if numeric else None
+    patch_pop = pop.get(patch_col)
+    if patch_pop is None:
+        patch_pop = np.full(n_areas, np.nan)
+        notes.append("The population table has no numeric column: the weighted patchwork index is empty.")
+    return patch_col, patch_pop
+
+
+def _reach(
+    links: _Links, table: _ServiceTable, patch_pop: np.ndarray, area_set: _AreaSet, minimum: float
+) -> _Reach:
+    """Drop confidential links to small areas (module docs, "Confidential services"), then
+    mark the services that serve anything and those that serve the selection.
+    """
+    n_svc = table.n
+    assigned_before = np.zeros(n_svc, dtype=bool)
+    assigned_before[links.svc] = True
+    links, withheld = _withhold_small_areas(links, table.confidential, patch_pop, minimum)
+    is_star = np.zeros(n_svc, dtype=bool)
+    is_star[links.star] = True
+    assigned = is_star.copy()
+    assigned[links.svc] = True
+    serving_sel = (np.bincount(links.svc, area_set.selected[links.area], minlength=n_svc) > 0) | (
+        is_star & (area_set.n_sel > 0)
+    )
+    return _Reach(links, withheld, assigned_before, is_star, assigned, serving_sel)
+
+
+def _withheld_note(withheld: np.ndarray, config: Config) -> str:
+    """What was withheld and why, in words ("" when nothing was)."""
+    if not withheld.any():
+        return ""
+    return (
+        f"{int(withheld.sum())} confidential service(s) serve or lie in areas of fewer than "
+        f"{config.min_confidential_population:,.0f} residents; to keep their locations secret they "
+        "are not counted in those areas (nor in any total built from them), so those areas' figures "
+        "are low. The `withheld_confidential` column of each benchmark says how many of its services "
+        "this affects. Use larger areas (districts) to count them, or give them `serves` listing "
+        "larger areas."
+    )
+
+
+@dataclass
+class _Coverage:
+    """The tier x cohort grid: the frame, and what the patchwork figures need from it."""
+
+    frame: pd.DataFrame
+    gap_cells: np.ndarray  # (n_sel, n_cells) bool
+    provided_anywhere: np.ndarray  # (n_cells,) bool
+    tier_m: np.ndarray  # (distinct tier tuples, tiers) bool
+    t_codes: np.ndarray  # per service: its tier tuple's row of tier_m
+
+
+def _coverage(table: _ServiceTable, reach: _Reach, area_set: _AreaSet, config: Config) -> _Coverage:
+    """Services per selected area and (tier, cohort) cell, and the cells that are patchwork
+    gaps: none here while another selected area has at least one.
+
+    Counted per distinct (tiers, cohorts) pair of tuples, then spread to cells by a matrix
+    product, so no loop runs per service.
+    """
+    links, n_sel = reach.links, area_set.n_sel
+    tiers, cohorts = list(config.tiers), list(config.cohorts)
+    t_codes, t_uni = pd.factorize(table.cols["tiers"], use_na_sentinel=False)
+    c_codes, c_uni = pd.factorize(table.cols["cohorts"], use_na_sentinel=False)
+    tier_m = _membership(list(t_uni), tiers)
+    cohort_m = _membership(list(c_uni), cohorts)
+    n_cells = len(tiers) * len(cohorts)
+    n_combo = len(t_uni) * len(c_uni)
+    combo_cells = (tier_m[:, None, :, None] & cohort_m[None, :, None, :]).reshape(n_combo, n_cells)
+    combo = t_codes * len(c_uni) + c_codes
+    sel_of_area = np.full(area_set.n, -1)
+    sel_of_area[area_set.sel_pos] = np.arange(n_sel)
+    in_sel = area_set.selected[links.area]
+    key = sel_of_area[links.area[in_sel]] * n_combo + combo[links.svc[in_sel]]
+    per_combo = np.bincount(key, minlength=n_sel * n_combo).reshape(n_sel, n_combo)
+    counts = per_combo @ combo_cells.astype(np.int64) if n_combo else np.zeros((n_sel, n_cells), int)
+    if len(links.star):  # every `*` service serves every area
+        counts = counts + combo_cells[combo[links.star]].sum(axis=0, dtype=np.int64)[None, :]
+    provided_anywhere = counts.sum(axis=0) > 0
+    gap_cells = (counts == 0) & provided_anywhere[None, :]
+    frame = pd.DataFrame(
+        {
+            "area_code": _text(area_set.sel_codes, np.repeat(np.arange(n_sel), n_cells)),
+            "area_name": _text(area_set.sel_names, np.repeat(np.arange(n_sel), n_cells)),
+            "tier": _text(
+                np.array(tiers, dtype=object), np.tile(np.repeat(np.arange(len(tiers)), len(cohorts)), n_sel)
+            ),
+            "cohort": _text(
+                np.array(cohorts, dtype=object), np.tile(np.arange(len(cohorts)), len(tiers) * n_sel)
+            ),
+            "services": counts.reshape(-1).astype(np.int64),
+            "patchwork_gap": gap_cells.reshape(-1),
+        }
+    )
+    return _Coverage(frame, gap_cells, provided_anywhere, tier_m, t_codes)
+
+
+def _patchwork_indices(
+    coverage: _Coverage, patch_pop: np.ndarray, area_set: _AreaSet
+) -> tuple[float | None, float | None]:
+    """(patchwork index, population-weighted index): the share of (selected area x cell
+    provided anywhere in the selection) that are gaps, plainly and weighted by population.
+    """
+    n_sel = area_set.n_sel
+    n_provided = int(coverage.provided_anywhere.sum())
+    n_gaps = int(coverage.gap_cells.sum())
+    index = n_gaps / (n_sel * n_provided) if n_provided and n_sel else None
+    sel_pop = np.nan_to_num(patch_pop[area_set.sel_pos], nan=0.0)
+    sel_pop = np.where(sel_pop > 0, sel_pop, 0.0)
+    if n_provided and sel_pop.sum() > 0:
+        gaps_per_area = coverage.gap_cells.sum(axis=1)
+        weighted = float((gaps_per_area * sel_pop).sum() / (sel_pop.sum() * n_provided))
+    else:
+        weighted = None
+    return index, weighted
+
+
+def _tier_shares(
+    table: _ServiceTable,
+    reach: _Reach,
+    coverage: _Coverage,
+    pop_share: np.ndarray,
+    star_pop_share: np.ndarray,
+    area_set: _AreaSet,
+    config: Config,
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Each tier's share of the services serving the selection and, per unit, of their capacity
+    that reaches it (shared by the patchwork population); a service with n tiers counts 1/n in
+    each. Returns (tier shares, capacity total per unit).
+    """
+    tiers = list(config.tiers)
+    tier_m = coverage.tier_m
+    n_tiers_of = tier_m.sum(axis=1)
+    tier_frac = np.divide(
+        tier_m, n_tiers_of[:, None], out=np.zeros(tier_m.shape), where=n_tiers_of[:, None] > 0
+    )
+    frac = tier_frac[coverage.t_codes] if table.n else np.zeros((0, len(tiers)))
+    serving_sel = reach.serving_sel
+    n_serving = int(serving_sel.sum())
+    svc_by_tier = frac[serving_sel].sum(axis=0)
+    in_sel = area_set.selected[reach.links.area]
+    sel_fraction = np.bincount(reach.links.svc, pop_share * in_sel, minlength=table.n).astype(float)
+    sel_fraction[reach.is_star] = star_pop_share[area_set.selected].sum()
+    cap_in_sel = np.where(np.isfinite(table.capacity), table.capacity, 0.0) * sel_fraction
+    unit_codes, unit_names = pd.factorize(table.units)
+    unit_totals = np.bincount(unit_codes, cap_in_sel, minlength=len(unit_names))
+    cap_units = sorted((str(u), k) for k, u in enumerate(unit_names) if unit_totals[k] > 0)
+    cap_totals = {u: float(unit_totals[k]) for u, k in cap_units}
+    shares: dict[str, Any] = {}
+    for j, tier in enumerate(tiers):
+        by_unit = np.bincount(unit_codes, frac[:, j] * cap_in_sel, minlength=len(unit_names))
+        shares[tier] = {
+            "label": config.tiers[tier].get("label", tier),
+            "services": _json_number(svc_by_tier[j] / n_serving) if n_serving else None,
+            "service_count": float(svc_by_tier[j]),
+            "capacity": {u: _json_number(by_unit[k] / unit_totals[k]) for u, k in cap_units},
+        }
+    return shares, cap_totals
+
+
+def _access_origin_text(weighted: np.ndarray, n_sel: int) -> str:
+    """Where access distances are measured from, in words."""
+    if weighted.all() and n_sel:
+        return "population-weighted centre of small areas"
+    if not weighted.any():
+        return "a point inside each area"
+    return "population-weighted centre where small-area populations exist, else a point inside the area"
 
 
 def analyse(
@@ -920,8 +1307,9 @@ def analyse(
     selection
         Area codes forming the selection (a partnership); None for every area.
     small_area_population
-        Optional area_code, lon, lat, population rows (e.g. LSOA centroids): access is then
-        measured from each area's population-weighted centre.
+        Optional area_code, lon, lat, population rows (e.g. LSOA centroids), optionally with
+        their BNG `x`, `y`: access is then measured from each area's population-weighted
+        centre. `gapmap.dataset` fills it from the built-in LSOAs for England's districts.
     population_vintage
         A vintage id (`census2021`, `mye2023`…) to read every denominator from when the table
         has it; None for the most recent official figure present
@@ -933,214 +1321,48 @@ def analyse(
     """
     prof = config.profile(profile)
     flt = service_filter or ServiceFilter()
-    n_in = len(services)
     svc = services if flt.is_empty else flt.apply(services)
-    n_svc = len(svc)
+    areas, svc = _in_wgs84(areas, svc)
+    area_set = _area_set(areas, selection)
+    pop, provenance, notes = _population_table(population, config, area_set.index, population_vintage)
+    patch_col, patch_pop = _patchwork_population(pop, config, area_set.n, notes)
 
-    if areas.crs is not None and areas.crs.to_epsg() != WGS84_EPSG:
-        areas = areas.to_crs(WGS84_EPSG)
-    if svc.crs is not None and n_svc and svc.crs.to_epsg() != WGS84_EPSG:
-        svc = svc.to_crs(WGS84_EPSG)
-    # Plain pandas views for column reads: GeoDataFrame.__getitem__ costs ~0.25 ms a call.
-    cols = pd.DataFrame(svc, copy=False)
-    area_cols = pd.DataFrame(areas, copy=False)
-
-    area_codes = _strings(area_cols[AREA_CODE].astype(str))
-    area_names = _strings(area_cols[AREA_NAME].astype(str))
-    area_index = pd.Index(area_codes, dtype=object)
-    area_geoms = np.asarray(areas.geometry.array, dtype=object)
-    n_areas = len(area_codes)
-    sel_pos = _selection_positions(selection, area_index)
-    n_sel = len(sel_pos)
-    selected = np.zeros(n_areas, dtype=bool)
-    selected[sel_pos] = True
-    sel_codes = area_codes[sel_pos]
-    sel_names = area_names[sel_pos]
-
-    pop = _Population(population, area_index)
-    provenance, notes = resolve_denominators(population, config, population_vintage)
-    pop.resolved = {d: p["frame_column"] for d, p in provenance.items()}
-
+    table = _service_table(svc, config)
     where = _locate(svc)
-    links = _assign(cols, where, area_geoms, area_index)
-
-    # ---- patchwork population: weights for the weighted index, tier capacity and assignments,
-    # and the residents a confidential service's area must have
-    patch_col = next((c for c in PATCHWORK_POPULATION_PREFERENCE if c in pop.resolved), None)
-    if patch_col is None:
-        patch_col = next((c for c in config.denominators if c in pop.resolved), None)
-    if patch_col is None:
-        numeric = [c for c in pop.columns if pop.is_numeric(c)]
-        patch_col = numeric[0] if numeric else None
-    patch_pop = pop.get(patch_col)
-    if patch_pop is None:
-        patch_pop = np.full(n_areas, np.nan)
-        notes.append("The population table has no numeric column: the weighted patchwork index is empty.")
-
-    # ---- confidential services in small areas (see "Confidential services" in the module docs)
-    confidential = cols["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
-    assigned_before = np.zeros(n_svc, dtype=bool)
-    assigned_before[links.svc] = True
-    links, withheld = _withhold_small_areas(
-        links, confidential, patch_pop, config.min_confidential_population
-    )
-
-    service_ids = pd.Index(cols["service_id"].astype(str))
-    types = _strings(cols["service_type"])
-    capacity = pd.to_numeric(cols["capacity"], errors="coerce").to_numpy(dtype=float)
-    type_codes = _Codes(types)
-    units = _strings(cols["capacity_unit"])
-    blank_unit = units == ""
-    if blank_unit.any():
-        type_units = {k: v.capacity_unit for k, v in config.service_types.items()}
-        units[blank_unit] = pd.Series(types[blank_unit], dtype=object).map(type_units).fillna("").to_numpy()
-
-    is_star = np.zeros(n_svc, dtype=bool)
-    is_star[links.star] = True
-    assigned = is_star.copy()
-    assigned[links.svc] = True
-    serving_sel = (np.bincount(links.svc, selected[links.area], minlength=n_svc) > 0) | (
-        is_star & (n_sel > 0)
-    )
-
-    all_links = np.ones(len(links.svc), dtype=bool)
-    _, pop_share, _ = _shares(links, all_links, patch_pop, n_svc)
-    star_pop_share, _ = _star_weights(patch_pop)
-
-    withheld_note = ""
-    if withheld.any():
-        withheld_note = (
-            f"{int(withheld.sum())} confidential service(s) serve or lie in areas of fewer than "
-            f"{config.min_confidential_population:,.0f} residents; to keep their locations secret they "
-            "are not counted in those areas (nor in any total built from them), so those areas' figures "
-            "are low. The `withheld_confidential` column of each benchmark says how many of its services "
-            "this affects. Use larger areas (districts) to count them, or give them `serves` listing "
-            "larger areas."
-        )
+    links = _assign(table.cols, where, area_set.geometry, area_set.index)
+    reach = _reach(links, table, patch_pop, area_set, config.min_confidential_population)
+    withheld_note = _withheld_note(reach.withheld, config)
+    if withheld_note:
         notes.append(withheld_note)
 
-    # ---- benchmarks
-    gap_blocks: list[dict[str, Any]] = []
-    bench_summary: dict[str, Any] = {}
+    blocks, bench_summary = [], {}
     for bench in prof.benchmarks:
-        block, entry = _score_benchmark(
-            bench,
-            config,
-            links,
-            pop,
-            type_codes,
-            capacity,
-            units,
-            selected,
-            sel_pos,
-            serving_sel,
-            is_star,
-            n_svc,
-            notes,
-            withheld,
-            provenance,
-        )
-        gap_blocks.append(block)
+        block, entry = _score_benchmark(bench, config, reach, pop, table, area_set, notes, provenance)
+        blocks.append(block)
         bench_summary[bench.id] = entry
-    gaps = _gaps_frame(gap_blocks, sel_codes, sel_names)
+    gaps = _gaps_frame(blocks, area_set.sel_codes, area_set.sel_names)
 
-    # ---- tier x cohort coverage
-    tiers = list(config.tiers)
-    cohorts = list(config.cohorts)
-    t_codes, t_uni = pd.factorize(cols["tiers"], use_na_sentinel=False)
-    c_codes, c_uni = pd.factorize(cols["cohorts"], use_na_sentinel=False)
-    tier_m = _membership(list(t_uni), tiers)
-    cohort_m = _membership(list(c_uni), cohorts)
-    n_cells = len(tiers) * len(cohorts)
-    n_combo = len(t_uni) * len(c_uni)
-    combo_cells = (tier_m[:, None, :, None] & cohort_m[None, :, None, :]).reshape(n_combo, n_cells)
-    combo = t_codes * len(c_uni) + c_codes
-    sel_of_area = np.full(n_areas, -1)
-    sel_of_area[sel_pos] = np.arange(n_sel)
-    in_sel = selected[links.area]
-    key = sel_of_area[links.area[in_sel]] * n_combo + combo[links.svc[in_sel]]
-    per_combo = np.bincount(key, minlength=n_sel * n_combo).reshape(n_sel, n_combo)
-    counts = per_combo @ combo_cells.astype(np.int64) if n_combo else np.zeros((n_sel, n_cells), int)
-    if len(links.star):  # every `*` service serves every area
-        counts = counts + combo_cells[combo[links.star]].sum(axis=0, dtype=np.int64)[None, :]
-    provided_anywhere = counts.sum(axis=0) > 0
-    gap_cells = (counts == 0) & provided_anywhere[None, :]
-    coverage = pd.DataFrame(
-        {
-            "area_code": _text(sel_codes, np.repeat(np.arange(n_sel), n_cells)),
-            "area_name": _text(sel_names, np.repeat(np.arange(n_sel), n_cells)),
-            "tier": _text(
-                np.array(tiers, dtype=object), np.tile(np.repeat(np.arange(len(tiers)), len(cohorts)), n_sel)
-            ),
-            "cohort": _text(
-                np.array(cohorts, dtype=object), np.tile(np.arange(len(cohorts)), len(tiers) * n_sel)
-            ),
-            "services": counts.reshape(-1).astype(np.int64),
-            "patchwork_gap": gap_cells.reshape(-1),
-        }
+    coverage = _coverage(table, reach, area_set, config)
+    patchwork_index, patchwork_weighted = _patchwork_indices(coverage, patch_pop, area_set)
+    _, pop_share, _ = _shares(reach.links, np.ones(len(reach.links.svc), dtype=bool), patch_pop, table.n)
+    star_pop_share, _ = _star_weights(patch_pop)
+    tier_shares, cap_totals = _tier_shares(
+        table, reach, coverage, pop_share, star_pop_share, area_set, config
     )
-    n_provided = int(provided_anywhere.sum())
-    n_gaps = int(gap_cells.sum())
-    patchwork_index = n_gaps / (n_sel * n_provided) if n_provided and n_sel else None
-    sel_pop = np.nan_to_num(patch_pop[sel_pos], nan=0.0)
-    sel_pop = np.where(sel_pop > 0, sel_pop, 0.0)
-    if n_provided and sel_pop.sum() > 0:
-        patchwork_weighted = float((gap_cells.sum(axis=1) * sel_pop).sum() / (sel_pop.sum() * n_provided))
-    else:
-        patchwork_weighted = None
 
-    # ---- tier shares (a multi-tier service counts 1/n in each of its n tiers)
-    n_tiers_of = tier_m.sum(axis=1)
-    tier_frac = np.divide(
-        tier_m, n_tiers_of[:, None], out=np.zeros(tier_m.shape), where=n_tiers_of[:, None] > 0
-    )
-    frac = tier_frac[t_codes] if n_svc else np.zeros((0, len(tiers)))
-    n_serving = int(serving_sel.sum())
-    svc_by_tier = frac[serving_sel].sum(axis=0)
-    sel_fraction = np.bincount(links.svc, pop_share * in_sel, minlength=n_svc).astype(float)
-    sel_fraction[is_star] = star_pop_share[selected].sum()
-    cap_in_sel = np.where(np.isfinite(capacity), capacity, 0.0) * sel_fraction
-    tier_shares: dict[str, Any] = {}
-    unit_codes, unit_names = pd.factorize(units)
-    unit_totals = np.bincount(unit_codes, cap_in_sel, minlength=len(unit_names))
-    cap_units = sorted((str(u), k) for k, u in enumerate(unit_names) if unit_totals[k] > 0)
-    cap_totals = {u: float(unit_totals[k]) for u, k in cap_units}
-    for j, tier in enumerate(tiers):
-        by_unit = np.bincount(unit_codes, frac[:, j] * cap_in_sel, minlength=len(unit_names))
-        tier_shares[tier] = {
-            "label": config.tiers[tier].get("label", tier),
-            "services": _json_number(svc_by_tier[j] / n_serving) if n_serving else None,
-            "service_count": float(svc_by_tier[j]),
-            "capacity": {u: _json_number(by_unit[k] / unit_totals[k]) for u, k in cap_units},
-        }
-
-    # ---- access
     # Nearest services among those serving the selection: a Preston profile never names a
     # Leicestershire service 150 km away as its nearest.
     access, access_weighted = _access(
-        cols,
+        table.cols,
         where,
-        types,
-        area_geoms,
-        area_index,
-        sel_pos,
-        sel_codes,
-        sel_names,
+        table.types,
+        area_set.geometry,
+        area_set.index,
+        area_set.sel_pos,
+        area_set.sel_codes,
+        area_set.sel_names,
         small_area_population,
-        serving_sel,
-    )
-
-    # ---- assignments: built only when read (see `_LazyAssignments`)
-    assignments = _LazyAssignments(
-        links.svc,
-        links.area,
-        pop_share,
-        links.land_share,
-        links.method,
-        links.star,
-        star_pop_share,
-        service_ids.to_numpy(dtype=object),
-        area_codes,
+        reach.serving_sel,
     )
 
     summary = {
@@ -1152,45 +1374,51 @@ def analyse(
         },
         "filters": flt.describe(),
         "filter": flt.to_dict(),
-        "selection": [str(c) for c in sel_codes],
-        "areas_selected": int(n_sel),
-        "areas_in_dataset": int(n_areas),
-        "services_in": int(n_in),
-        "services_after_filter": int(n_svc),
-        "unassigned_services": int((~assigned & ~withheld).sum()),
+        "selection": [str(c) for c in area_set.sel_codes],
+        "areas_selected": area_set.n_sel,
+        "areas_in_dataset": area_set.n,
+        "services_in": len(services),
+        "services_after_filter": table.n,
+        "unassigned_services": int((~reach.assigned & ~reach.withheld).sum()),
         "withheld_confidential": {
-            "services": int(withheld.sum()),
-            "not_counted_anywhere": int((withheld & assigned_before & ~assigned).sum()),
+            "services": int(reach.withheld.sum()),
+            "not_counted_anywhere": int((reach.withheld & reach.assigned_before & ~reach.assigned).sum()),
             "min_area_population": config.min_confidential_population,
             "population": patch_col,
             "note": withheld_note,
         },
-        "services_serving_selection": n_serving,
+        "services_serving_selection": int(reach.serving_sel.sum()),
         "patchwork_index": _json_number(patchwork_index),
         "patchwork_index_weighted": _json_number(patchwork_weighted),
         "patchwork_population": patch_col,
-        "patchwork_gaps": n_gaps,
-        "patchwork_cells_provided": n_provided,
+        "patchwork_gaps": int(coverage.gap_cells.sum()),
+        "patchwork_cells_provided": int(coverage.provided_anywhere.sum()),
         "tier_shares": tier_shares,
         "tier_capacity_totals": cap_totals,
         "benchmarks": bench_summary,
-        "access_origin": (
-            "population-weighted centre of small areas"
-            if access_weighted.all() and n_sel
-            else "a point inside each area"
-            if not access_weighted.any()
-            else "population-weighted centre where small-area populations exist, else a point inside the area"
-        ),
+        "access_origin": _access_origin_text(access_weighted, area_set.n_sel),
         "notes": notes,
     }
+    # Built only when read (see `_LazyAssignments`).
+    assignments = _LazyAssignments(
+        reach.links.svc,
+        reach.links.area,
+        pop_share,
+        reach.links.land_share,
+        reach.links.method,
+        reach.links.star,
+        star_pop_share,
+        table.ids.to_numpy(dtype=object),
+        area_set.codes,
+    )
     return GapAnalysis(
         gaps=gaps,
-        coverage=coverage,
+        coverage=coverage.frame,
         access=access,
         summary=summary,
-        assignments=assignments,
+        assignments=assignments,  # read as a frame (_BuiltOnRead)
         profile=prof,
-        selection=tuple(str(c) for c in sel_codes),
+        selection=tuple(str(c) for c in area_set.sel_codes),
         service_filter=flt,
     )
 
@@ -1198,30 +1426,90 @@ def analyse(
 def _score_benchmark(
     bench: Benchmark,
     config: Config,
-    links: _Links,
+    reach: _Reach,
     pop: _Population,
-    types: _Codes,
-    capacity: np.ndarray,
-    units: np.ndarray,
-    selected: np.ndarray,
-    sel_pos: np.ndarray,
-    serving_sel: np.ndarray,
-    is_star: np.ndarray,
-    n_svc: int,
+    table: _ServiceTable,
+    area_set: _AreaSet,
     notes: list[str],
-    withheld: np.ndarray,
     provenance: dict[str, dict[str, Any]],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Rows (as arrays) and the summary entry for one benchmark."""
-    is_type = types.isin(bench.service_types)
+    is_type = table.type_codes.isin(bench.service_types)
     # The same on every row: a per-area count would place the withheld services.
-    n_withheld = int((is_type & withheld).sum())
+    n_withheld = int((is_type & reach.withheld).sum())
+    prov, source_text = _denominator_source(bench, pop, provenance)
+    entry = _benchmark_entry(bench, prov, source_text, n_withheld)
+    if bench.scope == "selection":
+        return _score_selection_scope(
+            bench, config, is_type, reach.serving_sel, entry, source_text, n_withheld
+        )
+
+    denom = pop.get(bench.denominator)
+    if denom is None:
+        denom = np.full(area_set.n, np.nan)
+        notes.append(
+            f"The population table has no `{bench.denominator}` column: benchmark `{bench.id}` has no data."
+        )
+    value, unmeasured = _counted_value(bench, is_type, table, reach.serving_sel, entry, notes)
+    provided_all_areas, unmeasured_area, fallback_in_sel = _provided_per_area(
+        reach, is_type, denom, value, unmeasured, area_set.n
+    )
+    d = denom[area_set.sel_pos]
+    rows = _area_rows(bench, config, d, provided_all_areas[area_set.sel_pos])
+    has, required, provided = rows[6], rows[1], rows[2]
+    all_row = _all_row(config, d, required, provided, has)
+    d_all, req_all, prov_all, ratio_all, short_all, status_all = all_row
+    unmeasured_all = int((unmeasured & reach.serving_sel).sum())
+    if fallback_in_sel:
+        notes.append(
+            f"Benchmark `{bench.id}`: {fallback_in_sel} service(s) serve only areas without "
+            f"`{bench.denominator}`; their capacity was split by land share (equally for a list of areas)."
+        )
+    entry.update(
+        denominator_total=_json_number(d_all),
+        required=_json_number(req_all),
+        provided=_json_number(prov_all),
+        ratio=_json_number(ratio_all),
+        shortfall=_json_number(short_all),
+        status=status_all,
+        unmeasured_services=unmeasured_all,
+        services_counted=int((is_type & reach.serving_sel).sum()),
+        split_without_denominator=fallback_in_sel,
+        # Like with like: capacity landing in areas without the denominator (only possible
+        # through the equal-split fallback) is reported here, not set against others' need.
+        provided_without_denominator=float(provided[~has].sum()),
+        areas_without_denominator=int((~has).sum()),
+    )
+    block = {
+        "bench": bench,
+        "source_text": source_text,
+        "area": (*rows[:6], unmeasured_area[area_set.sel_pos]),
+        "all": (*all_row, unmeasured_all),
+        "withheld": n_withheld,
+    }
+    return block, entry
+
+
+def _denominator_source(
+    bench: Benchmark, pop: _Population, provenance: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any] | None, str]:
+    """Where the benchmark's denominator comes from, and that in words for every row.
+
+    A custom benchmark may name a plain numeric column of the population table instead of a
+    denominator of the vocabulary; a selection-scope benchmark has no denominator.
+    """
     prov = provenance.get(bench.denominator or "") if bench.denominator else None
     if bench.denominator and prov is None and bench.denominator in pop.columns:
-        # A custom benchmark naming a plain numeric column of the population table.
         prov = {"denominator": bench.denominator, "label": bench.denominator, "column": bench.denominator}
     source_text = denominator_text(prov) if bench.scope == "area" else denominator_text(None)
-    entry: dict[str, Any] = {
+    return prov, source_text
+
+
+def _benchmark_entry(
+    bench: Benchmark, prov: dict[str, Any] | None, source_text: str, n_withheld: int
+) -> dict[str, Any]:
+    """The summary entry's description of the benchmark (the figures are added after scoring)."""
+    return {
         "label": bench.label,
         "definition": benchmark_definition(bench),
         "citation": bench.citation,
@@ -1242,181 +1530,207 @@ def _score_benchmark(
         "service_types": list(bench.service_types),
         "withheld_confidential": n_withheld,
     }
-    if bench.scope == "selection":
-        provided = float((is_type & serving_sel).sum())
-        required = float(bench.minimum or 0)
-        ratio = provided / required if required else math.nan
-        status = config.status_for(ratio) if required else "green"
-        entry.update(
-            required=required,
-            provided=provided,
-            ratio=_json_number(ratio),
-            shortfall=max(required - provided, 0.0),
-            status=status,
-            unmeasured_services=0,
-            services_counted=int(provided),
-        )
-        if bench.regional:
-            entry["scored_for"] = REGIONAL_NOTE
-        block = {
-            "bench": bench,
-            "source_text": source_text,
-            "area": None,
-            "all": (math.nan, required, provided, ratio, max(required - provided, 0.0), status, 0),
-            "withheld": n_withheld,
-        }
-        return block, entry
 
-    n_areas = len(selected)
-    denom = pop.get(bench.denominator)
-    if denom is None:
-        denom = np.full(n_areas, np.nan)
-        notes.append(
-            f"The population table has no `{bench.denominator}` column: benchmark `{bench.id}` has no data."
-        )
-    if bench.measure == "capacity":
-        unit_ok = (units == "") | (units == bench.unit)
-        measured = is_type & np.isfinite(capacity) & unit_ok
-        value = np.where(measured, capacity, 0.0)
-        unmeasured = is_type & ~measured
-        # Units are never converted (a bedspace is not a family place): say which were left out.
-        other_unit = is_type & ~unit_ok & serving_sel
-        if other_unit.any():
-            counts = pd.Series(units[other_unit]).value_counts()
-            entry["not_counted_units"] = {str(u): int(n) for u, n in counts.items()}
-            listed = ", ".join(f"{n} in {unit_label(u) or u} ({u})" for u, n in counts.items())
-            notes.append(
-                f"{bench.label}: {int(other_unit.sum())} service(s) give their capacity in another unit "
-                f"({listed}), not {unit_label(bench.unit) or bench.unit} ({bench.unit}); they are not "
-                "counted, because units are never converted. Give their capacity in "
-                f"{bench.unit} to count them."
-            )
-    else:
-        value = is_type.astype(float)
-        unmeasured = np.zeros(n_svc, dtype=bool)
-    li, share, fallback = _shares(links, is_type[links.svc], denom, n_svc)
-    ls, la = links.svc[li], links.area[li]
-    # (bincount of nothing is int64, hence the cast)
-    provided_all_areas = np.bincount(la, value[ls] * share, minlength=n_areas).astype(float)
-    unmeasured_area = np.bincount(la, unmeasured[ls], minlength=n_areas).astype(np.int64)
-    star_here = is_type & is_star
-    star_fallback = False
-    if star_here.any():
-        star_share, star_fallback = _star_weights(denom)
-        provided_all_areas += value[star_here].sum() * star_share
-        unmeasured_area += int((unmeasured & is_star).sum())
 
-    d = denom[sel_pos]
-    has = np.isfinite(d)
-    required = np.where(has, d * (bench.target or 0.0) / (bench.per or 1.0), np.nan)
-    provided = provided_all_areas[sel_pos]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(has & (required > 0), provided / np.where(required > 0, required, 1.0), np.nan)
-    shortfall = np.where(has, np.maximum(required - provided, 0.0), np.nan)
-    status = _status(config, ratio, np.nan_to_num(required, nan=-1.0), has)
-
-    # ALL row: sums over the selection, ratio of sums.
-    any_has = bool(has.any())
-    d_all = float(d[has].sum()) if any_has else math.nan
-    req_all = float(required[has].sum()) if any_has else math.nan
-    # Like with like: capacity landing in areas without the denominator (only possible through
-    # the equal-split fallback) is reported in the summary, not set against others' need.
-    prov_all = float(provided[has].sum())
-    prov_no_denominator = float(provided[~has].sum())
-    ratio_all = prov_all / req_all if any_has and req_all > 0 else math.nan
-    short_all = max(req_all - prov_all, 0.0) if any_has else math.nan
-    if not any_has:
-        status_all = "no_data"
-    elif req_all == 0:
-        status_all = "green"
-    else:
-        status_all = config.status_for(ratio_all)
-    unmeasured_all = int((unmeasured & serving_sel).sum())
-    counted = int((is_type & serving_sel).sum())
-    fallback_in_sel = int(serving_sel[fallback].sum()) if len(fallback) else 0
-    if star_fallback:
-        fallback_in_sel += int((star_here & serving_sel).sum())
-    if fallback_in_sel:
-        notes.append(
-            f"Benchmark `{bench.id}`: {fallback_in_sel} service(s) serve only areas without "
-            f"`{bench.denominator}`; their capacity was split by land share (equally for a list of areas)."
-        )
+def _score_selection_scope(
+    bench: Benchmark,
+    config: Config,
+    is_type: np.ndarray,
+    serving_sel: np.ndarray,
+    entry: dict[str, Any],
+    source_text: str,
+    n_withheld: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An "at least n" benchmark: one ALL row, provided = distinct services of its types
+    serving any selected area, required = the minimum (nothing required: green).
+    """
+    provided = float((is_type & serving_sel).sum())
+    required = float(bench.minimum or 0)
+    ratio = provided / required if required else math.nan
+    status = config.status_for(ratio) if required else "green"
     entry.update(
-        denominator_total=_json_number(d_all),
-        required=_json_number(req_all),
-        provided=_json_number(prov_all),
-        ratio=_json_number(ratio_all),
-        shortfall=_json_number(short_all),
-        status=status_all,
-        unmeasured_services=unmeasured_all,
-        services_counted=counted,
-        split_without_denominator=fallback_in_sel,
-        provided_without_denominator=prov_no_denominator,
-        areas_without_denominator=int((~has).sum()),
+        required=required,
+        provided=provided,
+        ratio=_json_number(ratio),
+        shortfall=max(required - provided, 0.0),
+        status=status,
+        unmeasured_services=0,
+        services_counted=int(provided),
     )
+    if bench.regional:
+        entry["scored_for"] = REGIONAL_NOTE
     block = {
         "bench": bench,
         "source_text": source_text,
-        "area": (d, required, provided, ratio, shortfall, status, unmeasured_area[sel_pos]),
-        "all": (d_all, req_all, prov_all, ratio_all, short_all, status_all, unmeasured_all),
+        "area": None,
+        "all": (math.nan, required, provided, ratio, max(required - provided, 0.0), status, 0),
         "withheld": n_withheld,
     }
     return block, entry
 
 
-def _gaps_frame(blocks: list[dict[str, Any]], sel_codes: np.ndarray, sel_names: np.ndarray) -> pd.DataFrame:
-    """One frame from the per-benchmark arrays: each benchmark's area rows, then its ALL row."""
-    cols: dict[str, list[np.ndarray]] = {c: [] for c in GAPS_COLUMNS}
-    for block in blocks:
-        bench: Benchmark = block["bench"]
-        parts = []
-        if block["area"] is not None:
-            parts.append((sel_codes, sel_names, *block["area"]))
-        d, req, prov, ratio, short, status, unmeasured = block["all"]
-        parts.append(
-            (
-                np.array([ALL_CODE], dtype=object),
-                np.array([ALL_NAME], dtype=object),
-                np.array([d]),
-                np.array([req]),
-                np.array([prov]),
-                np.array([ratio]),
-                np.array([short]),
-                [status],
-                np.array([unmeasured]),
-            )
+def _counted_value(
+    bench: Benchmark,
+    is_type: np.ndarray,
+    table: _ServiceTable,
+    serving_sel: np.ndarray,
+    entry: dict[str, Any],
+    notes: list[str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each service adds to the benchmark (its capacity, or 1 for a count) and which of
+    its services are unmeasured (no capacity, or capacity in another unit: units are never
+    converted, and those left out are named in the entry and a note).
+    """
+    if bench.measure != "capacity":
+        return is_type.astype(float), np.zeros(table.n, dtype=bool)
+    units, capacity = table.units, table.capacity
+    unit_ok = (units == "") | (units == bench.unit)
+    measured = is_type & np.isfinite(capacity) & unit_ok
+    other_unit = is_type & ~unit_ok & serving_sel
+    if other_unit.any():  # a bedspace is not a family place
+        counts = pd.Series(units[other_unit]).value_counts()
+        entry["not_counted_units"] = {str(u): int(n) for u, n in counts.items()}
+        listed = ", ".join(f"{n} in {unit_label(u) or u} ({u})" for u, n in counts.items())
+        notes.append(
+            f"{bench.label}: {int(other_unit.sum())} service(s) give their capacity in another unit "
+            f"({listed}), not {unit_label(bench.unit) or bench.unit} ({bench.unit}); they are not "
+            "counted, because units are never converted. Give their capacity in "
+            f"{bench.unit} to count them."
         )
-        for codes, names, d, req, prov, ratio, short, status, unmeasured in parts:
-            k = len(codes)
-            cols["area_code"].append(np.asarray(codes, dtype=object))
-            cols["area_name"].append(np.asarray(names, dtype=object))
-            cols["benchmark_id"].append(np.full(k, bench.id, dtype=object))
-            cols["benchmark_label"].append(np.full(k, bench.label, dtype=object))
-            cols["denominator"].append(np.asarray(d, dtype=float))
-            cols["denominator_source"].append(np.full(k, block["source_text"], dtype=object))
-            cols["required"].append(np.asarray(req, dtype=float))
-            cols["provided"].append(np.asarray(prov, dtype=float))
-            cols["ratio"].append(np.asarray(ratio, dtype=float))
-            cols["shortfall"].append(np.asarray(short, dtype=float))
-            cols["status"].append(np.asarray(status, dtype=object))
-            cols["unmeasured_services"].append(np.asarray(unmeasured, dtype=np.int64))
-            cols["withheld_confidential"].append(np.full(k, block["withheld"], dtype=np.int64))
-    data = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in cols.items() if c not in _TEXT_EXTRA}
-    n = len(data["area_code"])
-    data["basis"] = np.full(n, "population", dtype=object)
-    data["period"] = np.full(n, "", dtype=object)
-    data["reading"] = np.full(n, "", dtype=object)
+    return np.where(measured, capacity, 0.0), is_type & ~measured
+
+
+def _provided_per_area(
+    reach: _Reach,
+    is_type: np.ndarray,
+    denom: np.ndarray,
+    value: np.ndarray,
+    unmeasured: np.ndarray,
+    n_areas: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each area's share of the benchmark's services, over the whole dataset: (provided per
+    area, unmeasured services per area, services serving the selection that fell back to a
+    split by land share because none of their areas has the denominator).
+
+    `*` services are added in closed form (every area's share of the dataset's denominator),
+    not as a link per area.
+    """
+    links, n_svc = reach.links, len(value)
+    li, share, fallback = _shares(links, is_type[links.svc], denom, n_svc)
+    ls, la = links.svc[li], links.area[li]
+    # (bincount of nothing is int64, hence the cast)
+    provided = np.bincount(la, value[ls] * share, minlength=n_areas).astype(float)
+    unmeasured_area = np.bincount(la, unmeasured[ls], minlength=n_areas).astype(np.int64)
+    fallback_in_sel = int(reach.serving_sel[fallback].sum()) if len(fallback) else 0
+    star_here = is_type & reach.is_star
+    if star_here.any():
+        star_share, star_fallback = _star_weights(denom)
+        provided += value[star_here].sum() * star_share
+        unmeasured_area += int((unmeasured & reach.is_star).sum())
+        if star_fallback:
+            fallback_in_sel += int((star_here & reach.serving_sel).sum())
+    return provided, unmeasured_area, fallback_in_sel
+
+
+def _area_rows(
+    bench: Benchmark, config: Config, d: np.ndarray, provided: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The selected areas' rows: (denominator, required, provided, ratio, shortfall, status,
+    has denominator). No denominator: no_data; nothing required: ratio NaN and green.
+    """
+    has = np.isfinite(d)
+    required = np.where(has, d * (bench.target or 0.0) / (bench.per or 1.0), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(has & (required > 0), provided / np.where(required > 0, required, 1.0), np.nan)
+    shortfall = np.where(has, np.maximum(required - provided, 0.0), np.nan)
+    status = _status(config, ratio, np.nan_to_num(required, nan=-1.0), has)
+    return d, required, provided, ratio, shortfall, status, has
+
+
+def _all_row(
+    config: Config, d: np.ndarray, required: np.ndarray, provided: np.ndarray, has: np.ndarray
+) -> tuple[float, float, float, float, float, str]:
+    """The ALL row over the selected areas that have the denominator: sums, and the ratio of
+    the sums. Returns (denominator, required, provided, ratio, shortfall, status).
+    """
+    if not has.any():
+        return math.nan, math.nan, float(provided[has].sum()), math.nan, math.nan, "no_data"
+    d_all = float(d[has].sum())
+    req_all = float(required[has].sum())
+    prov_all = float(provided[has].sum())
+    ratio_all = prov_all / req_all if req_all > 0 else math.nan
+    status = "green" if req_all == 0 else config.status_for(ratio_all)
+    return d_all, req_all, prov_all, ratio_all, max(req_all - prov_all, 0.0), status
+
+
+def _gaps_frame(blocks: list[dict[str, Any]], sel_codes: np.ndarray, sel_names: np.ndarray) -> pd.DataFrame:
+    """One frame from the per-benchmark arrays: each benchmark's area rows, then its ALL row.
+
+    Text columns are built from row indices into short label arrays (one Arrow `take` each):
+    33,755 small areas x 7 benchmarks is 236,000 rows, and converting a Python string per
+    cell was most of the frame's cost.
+    """
+    if not blocks:  # a profile without benchmarks: an empty frame, as it always was
+        empty = {c: np.zeros(0) for c in GAPS_COLUMNS if c not in _TEXT_EXTRA}
+        extra = {c: np.full(0, "", dtype=object) for c in _TEXT_EXTRA}
+        return pd.DataFrame(empty | extra, columns=list(GAPS_COLUMNS))
+    n_sel = len(sel_codes)
+    row_area: list[np.ndarray] = []  # position in the selection; n_sel for the ALL row
+    row_bench: list[np.ndarray] = []
+    values: list[list[np.ndarray]] = [[] for _ in range(7)]  # the 7 fields of block["all"]
+    for k, block in enumerate(blocks):
+        if block["area"] is None:  # selection scope: the ALL row only
+            fields = [np.array([v], dtype=object if i == 5 else None) for i, v in enumerate(block["all"])]
+            row_area.append(np.array([n_sel]))
+        else:
+            fields = [
+                np.append(np.asarray(col, dtype=object if i == 5 else None), v)
+                for i, (col, v) in enumerate(zip(block["area"], block["all"], strict=True))
+            ]
+            row_area.append(np.arange(n_sel + 1))
+        row_bench.append(np.full(len(fields[0]), k))
+        for acc, field_values in zip(values, fields, strict=True):
+            acc.append(field_values)
+    areas = np.concatenate(row_area)
+    bench = np.concatenate(row_bench)
+    withheld = np.array([block["withheld"] for block in blocks], dtype=np.int64)[bench]
+    d, req, prov, ratio, short, status, unmeasured = (np.concatenate(v) for v in values)
+    one = np.zeros(len(areas), dtype=np.int64)
+    data = {
+        "area_code": _text(np.append(np.asarray(sel_codes, dtype=object), ALL_CODE), areas),
+        "area_name": _text(np.append(np.asarray(sel_names, dtype=object), ALL_NAME), areas),
+        "benchmark_id": _text(np.array([b["bench"].id for b in blocks], dtype=object), bench),
+        "benchmark_label": _text(np.array([b["bench"].label for b in blocks], dtype=object), bench),
+        "denominator": d.astype(float),
+        "denominator_source": _text(np.array([b["source_text"] for b in blocks], dtype=object), bench),
+        "required": req.astype(float),
+        "provided": prov.astype(float),
+        "ratio": ratio.astype(float),
+        "shortfall": short.astype(float),
+        "status": _text(*_factorised(status)),
+        "unmeasured_services": unmeasured.astype(np.int64),
+        "withheld_confidential": withheld,
+        "basis": _text(np.array(["population"], dtype=object), one),
+        "period": _text(np.array([""], dtype=object), one),
+        "reading": _text(np.array([""], dtype=object), one),
+    }
     return pd.DataFrame(data, columns=list(GAPS_COLUMNS))
 
 
 _TEXT_EXTRA = ("basis", "period", "reading")
 
 
+def _factorised(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct labels, index of each value): the arguments `_text` takes."""
+    codes, uniques = pd.factorize(values)
+    return np.asarray(uniques, dtype=object), codes
+
+
 def _access(
     svc: pd.DataFrame,
     where: _Locations,
     types: np.ndarray,
-    area_geoms: np.ndarray,
+    geometry: _AreaGeometry,
     area_index: pd.Index,
     sel_pos: np.ndarray,
     sel_codes: np.ndarray,
@@ -1432,7 +1746,7 @@ def _access(
     public = where.located & ~svc["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
     if serving is not None:
         public &= serving
-    ox, oy, weighted = _representative_points(area_geoms, area_index, sel_pos, small_area_population)
+    ox, oy, weighted = _representative_points(geometry, area_index, sel_pos, small_area_population)
     if not public.any() or n_sel == 0:
         return pd.DataFrame({c: [] for c in ACCESS_COLUMNS}).astype({"nearest_km": float}), weighted
     px, py = where.x[public], where.y[public]

@@ -301,7 +301,16 @@ def at_level(dataset: Any, analysis: GapAnalysis, level: str, lookup: pd.DataFra
         assignments=assignments,
     )
     areas = level_areas(dataset, level, codes, up)
-    return dataclasses.replace(dataset, areas=areas, population=level_population), rolled
+    small = dataset.small_area_population
+    if small is not None:
+        # Small areas keyed by their level area, so an analysis of the level areas measures
+        # access from where their residents live, as for districts.
+        small = _with_parent(small, up)
+        small = small[small["_parent"].notna()].assign(**{AREA_CODE: lambda f: f["_parent"]})
+        small = small.drop(columns=["_parent", "_parent_name"]).reset_index(drop=True)
+    return dataclasses.replace(
+        dataset, areas=areas, population=level_population, small_area_population=small
+    ), rolled
 
 
 __all__ = ["LEVELS", "at_level", "roll_up_access", "roll_up_coverage", "roll_up_gaps"]

@@ -1,0 +1,1509 @@
+"""A frozen copy of `gapmap.engine` as it was before the near-the-floor work of issue 13
+(commit 87dca2f, 1 December 2026): the oracle `test_engine_equivalence.py` compares the
+current engine against, so speed-ups and the split of `analyse` into named steps provably
+change no output. Not imported by the package; do not edit (except to keep it importable).
+
+The gap engine: from areas + population + services to the figures a partnership argues about.
+
+Everything here is a pure function of normalised frames (see `gapmap.schema`); loaders
+validate at the edge and the engine trusts its input. The hot path is vectorised with numpy:
+no Python loop runs once per service (loops run over benchmarks, service types or the few
+distinct tier/cohort tuples).
+
+How a service is assigned to areas (in this order of precedence):
+
+1. `serves` lists area codes: it serves exactly those areas (codes not in the dataset are
+   ignored). `("*",)` means every area of the *dataset*, not only the selection, so a
+   partnership sees only its share of a national service.
+2. `catchment_km` > 0 and a location (never for a confidential service, see below): every
+   area the circle (radius in km, computed in British National Grid metres, exact circle, not
+   a polygon) intersects, each with `land_share` = share of the area's land inside the circle.
+3. A location: the area containing the point (one point-in-polygon query; a point exactly on a
+   shared border goes to the first area in file order).
+4. Otherwise the service is *unassigned* (counted in `summary["unassigned_services"]`).
+
+Confidential services (refuges, safe accommodation, any row flagged `confidential`): no
+output may place one more precisely than a whole area of at least
+`config.min_confidential_population` residents (`[confidentiality] min_area_population`,
+default 10,000). The rule:
+
+- it counts only through `serves` (codes, names or `*`) or the single area containing its point;
+  never by catchment land share (the loader refuses `catchment_km` on it; one that reaches the
+  engine anyway is read as a point), so its share of an area never varies with geometry;
+- small areas: a link of a confidential service to an area whose population (the patchwork
+  population below: all persons, else the first denominator) is below the threshold or unknown
+  is dropped. A `serves` list keeps its other areas (shared among them as usual); a service left
+  with no area is *withheld*: counted in no area, no `ALL` row, no coverage cell and no
+  selection-scope count, since any of these could be differenced between selections to find
+  its area. `*` says nothing about a location and is kept;
+- honesty: each benchmark's rows carry `withheld_confidential`, the number of its services
+  affected (the same on every row: a per-area count would place them), and
+  `summary["withheld_confidential"]` plus a note say what was withheld and why;
+- access (nearest distance) never uses a confidential service.
+
+How a service is shared between the areas it serves (per benchmark):
+weight(area) = land_share(area) x denominator(area, benchmark) (land_share is 1 except for
+catchments); share = weight / sum of the service's weights. Areas whose denominator is
+missing or zero get weight 0. If *every* area a service serves lacks the denominator, its
+capacity is split by land share instead (equally for a `serves` list), and the benchmark's
+summary entry counts it in `split_without_denominator`. Capacity is therefore conserved.
+
+Benchmark rows (`gaps`): required = denominator x target / per; provided = shared capacity
+(measure "capacity") or shared count (measure "count"); ratio = provided / required;
+shortfall = max(required - provided, 0); status from `config.status_for`.
+
+- Missing denominator (the area has no population row or the value is blank): ratio NaN,
+  status `no_data`.
+- required == 0 with a known denominator (a zero denominator, or a target of 0): nothing is
+  required, so ratio is NaN (undefined), shortfall 0 and status `green`.
+- A service without capacity (or whose `capacity_unit` is set and differs from the
+  benchmark's unit) adds nothing to a capacity benchmark; the rows it serves count it in
+  `unmeasured_services`. Units are never converted: those in another unit are listed in the
+  summary entry's `not_counted_units` and named in a note.
+- Denominators: each benchmark reads the column `gapmap.population.resolve_denominators`
+  picks (the most recent official estimate present, or the `population_vintage` asked for);
+  `denominator_source` on every gap row and in the summary says which column and vintage.
+- `ALL` rows: sums over the selected areas that have the denominator (denominator, required
+  and provided alike) and the ratio of the sums; what reached selected areas without the
+  denominator is in the summary as `provided_without_denominator`. Selection-scope
+  benchmarks (`minimum`) have only an `ALL` row: provided = number of distinct services of
+  the benchmark's types serving any selected area, required = minimum.
+
+Tier x cohort coverage (`coverage`): for every selected area and every (tier, cohort) cell of
+the vocabulary, the number of services serving the area whose tiers include the tier and
+whose cohorts include the cohort (a service counts in every cell of its tiers x cohorts).
+`patchwork_gap` = this area has none while another selected area has at least one.
+`summary["patchwork_index"]` = patchwork gaps / (selected areas x cells provided anywhere
+in the selection); `patchwork_index_weighted` weights each area by its population (the
+column named in `summary["patchwork_population"]`: all_persons if present, else the first
+denominator available), i.e. the share of the population living without a cell that exists
+elsewhere in the selection.
+
+Tier shares (`summary["tier_shares"]`): over the services serving the selection, each
+tier's share of services and, per capacity unit, of capacity. A service with n tiers counts
+1/n in each. Capacity is the part of each service that reaches the selection (shared by the
+patchwork population), so a national service adds only the selection's share.
+
+Access (`access`): straight-line distance in km (BNG) from each selected area's origin to the
+nearest located, non-confidential service of each type (filters apply). The origin is the
+population-weighted centre of the area's small areas when `small_area_population` is
+given, otherwise a point guaranteed inside the polygon (`point_on_surface`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from gapmap.config import Benchmark, Config, Profile
+from gapmap.errors import GapmapInputError
+from gapmap.filters import ServiceFilter
+from gapmap.population import resolve_denominators
+from gapmap.privacy import redact_confidential
+from gapmap.schema import AREA_CODE, AREA_NAME, SERVES_EVERYWHERE
+from gapmap.settings import BNG_EPSG, WGS84_EPSG
+from gapmap.wording import REGIONAL_NOTE, benchmark_definition, denominator_text, unit_label
+
+ALL_CODE = "ALL"
+ALL_NAME = "All selected areas"
+
+GAPS_COLUMNS: tuple[str, ...] = (
+    "area_code",
+    "area_name",
+    "benchmark_id",
+    "benchmark_label",
+    "denominator",
+    "denominator_source",
+    "required",
+    "provided",
+    "ratio",
+    "shortfall",
+    "status",
+    "unmeasured_services",
+    "withheld_confidential",
+    # population | demand (gapmap.demand adds rows from a demand table beside these)
+    "basis",
+    # demand rows only: the demand table's period, and the row's meaning in words
+    "period",
+    "reading",
+)
+COVERAGE_COLUMNS: tuple[str, ...] = ("area_code", "area_name", "tier", "cohort", "services", "patchwork_gap")
+ACCESS_COLUMNS: tuple[str, ...] = ("area_code", "area_name", "service_type", "nearest_km")
+ASSIGNMENT_COLUMNS: tuple[str, ...] = ("service_id", "area_code", "weight", "land_share", "method")
+
+#: How a service reached an area (the `method` column of `assignments`).
+METHODS: tuple[str, ...] = ("serves", "everywhere", "catchment", "point")
+_SERVES, _EVERYWHERE, _CATCHMENT, _POINT = range(4)
+
+#: The population used for the weighted patchwork index, tier capacity shares and the
+#: `weight` column of `assignments`: the first of these columns present, else the first
+#: denominator the population table has.
+PATCHWORK_POPULATION_PREFERENCE: tuple[str, ...] = ("all_persons",)
+
+
+class _LazyAssignments:
+    """The arrays behind `GapAnalysis.assignments`; the frame is built on first read.
+
+    Every `*` service has a row per area of the dataset: 200 national services on England's
+    33,755 LSOAs are 6.8 million rows, most of a run's time, and a report never reads them.
+    Plain arrays, so a GapAnalysis still pickles (the app caches it).
+    """
+
+    def __init__(self, *arrays: Any) -> None:
+        self.arrays = arrays
+
+    def build(self) -> pd.DataFrame:
+        svc, area, share, land, method, star, star_share, service_ids, area_codes = self.arrays
+        n_areas, n_star = len(area_codes), len(star)
+        return pd.DataFrame(
+            {
+                "service_id": _labels(np.concatenate((svc, np.repeat(star, n_areas))), service_ids),
+                "area_code": _labels(np.concatenate((area, np.tile(np.arange(n_areas), n_star))), area_codes),
+                "weight": np.concatenate((share, np.tile(star_share, n_star))),
+                "land_share": np.concatenate((land, np.ones(n_areas * n_star))),
+                "method": _labels(
+                    np.concatenate((method, np.full(n_areas * n_star, _EVERYWHERE, dtype=np.int8))),
+                    np.asarray(METHODS, dtype=object),
+                ),
+            }
+        )
+
+
+class _BuiltOnRead:
+    """A dataclass field that may be given a `_LazyAssignments` and reads as its frame.
+
+    On the class it raises AttributeError, so `dataclass` sees no default value.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            raise AttributeError(self.slot)
+        value = obj.__dict__[self.slot]
+        if isinstance(value, _LazyAssignments):
+            value = value.build()
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
+@dataclass
+class GapAnalysis:
+    """The result of `analyse`. Frames use the column names in the module constants.
+
+    Attributes
+    ----------
+    gaps
+        One row per selected area x area-scope benchmark, plus one `ALL` row per benchmark.
+    coverage
+        One row per selected area x tier x cohort (every cell of the vocabulary, zeros included).
+    access
+        One row per selected area x service type with at least one located, non-confidential
+        service: distance in km to the nearest one.
+    summary
+        JSON-able dict: profile, filters, patchwork indices, tier shares, benchmark totals, counts.
+    assignments
+        service_id, area_code, weight, land_share, method: one row per (service, area served),
+        over the whole dataset. `weight` is the share of the service the area gets when sharing
+        by the patchwork population (`summary["patchwork_population"]`, normally all persons);
+        each benchmark shares by its own denominator in the same way (see the module docs).
+    profile
+        The benchmark profile scored.
+    selection
+        The selected area codes, in the order given.
+    service_filter
+        The filter the figures were computed with: `service_filter.apply(services)` gives the
+        services counted, so maps and lists can show exactly those.
+    """
+
+    gaps: pd.DataFrame
+    coverage: pd.DataFrame
+    access: pd.DataFrame
+    summary: dict[str, Any]
+    assignments: pd.DataFrame = _BuiltOnRead()  # type: ignore[assignment]
+    profile: Profile
+    selection: tuple[str, ...]
+    service_filter: ServiceFilter = field(default_factory=ServiceFilter)
+    #: `gapmap.access.AccessResult` when small-area access was computed (`gapmap report`).
+    small_area_access: Any = None
+
+
+# --------------------------------------------------------------------------- projection
+
+
+@lru_cache(maxsize=4)
+def _transformer(src: int = WGS84_EPSG, dst: int = BNG_EPSG) -> Transformer:
+    # Creating a Transformer costs ~20 ms; it holds no data, so caching it is safe.
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _to_bng(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lon/lat arrays (EPSG:4326) to British National Grid metres."""
+    if len(x) == 0:
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    bx, by = _transformer().transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return np.asarray(bx, dtype=float), np.asarray(by, dtype=float)
+
+
+# --------------------------------------------------------------------------- catchments
+
+
+#: Edges per chunk. A chunk whose bounding box misses a circle contributes one circular
+#: sector (exact: a box that excludes the centre subtends less than half a turn), and one
+#: wholly inside contributes one triangle sum, so only chunks the circle's edge crosses are
+#: expanded to their edges.
+_CHUNK_EDGES = 8
+
+
+@dataclass
+class _AreaEdges:
+    """Every polygon edge of every area in BNG metres, contiguous per area, grouped in chunks.
+
+    Exterior rings run anticlockwise and holes clockwise, so summing signed per-edge
+    quantities gives areas directly (holes subtract).
+    """
+
+    segments: np.ndarray  # (4, n_edges): ax, ay, bx, by (rows, so gathers stay 1-D)
+    bounds: np.ndarray  # (n_areas, 4) minx, miny, maxx, maxy (NaN for empty areas)
+    area_m2: np.ndarray  # (n_areas,) land area in square metres
+    chunk_start: np.ndarray  # (n_areas,) first chunk of each area
+    chunk_count: np.ndarray  # (n_areas,) number of chunks of each area
+    chunk_bounds: np.ndarray  # (4, n_chunks): minx, miny, maxx, maxy
+    chunk_ends: np.ndarray  # (4, n_chunks): first vertex x, y, last vertex x, y
+    chunk_cross: np.ndarray  # (n_chunks,) sum of ax*by - ay*bx over the chunk's edges
+    chunk_edge_start: np.ndarray  # (n_chunks,)
+    chunk_edge_count: np.ndarray  # (n_chunks,)
+
+
+def _area_edges(geoms: np.ndarray) -> _AreaEdges:
+    """Project the areas to BNG once and flatten them into edge and chunk arrays."""
+    n = len(geoms)
+    parts, part_area = shapely.get_parts(geoms, return_index=True)
+    polys_mask = shapely.get_type_id(parts) == 3
+    parts, part_area = parts[polys_mask], part_area[polys_mask]
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
+    # Neighbouring areas share their border vertices: project each distinct vertex once.
+    distinct, back = np.unique(coords[:, 0] + 1j * coords[:, 1], return_inverse=True)
+    ux, uy = _to_bng(distinct.real, distinct.imag)
+    x, y = ux[back], uy[back]
+    n_rings = len(rings)
+    # Orient rings: exteriors anticlockwise (positive area), holes clockwise, by reversing
+    # the coordinate order of the rings that run the wrong way.
+    same = coord_ring[:-1] == coord_ring[1:]
+    ring_area = np.bincount(
+        coord_ring[:-1][same], 0.5 * (x[:-1] * y[1:] - y[:-1] * x[1:])[same], minlength=n_rings
+    )
+    exterior = np.ones(n_rings, dtype=bool)
+    exterior[1:] = ring_part[1:] != ring_part[:-1]  # get_rings lists the exterior first
+    flip = np.where(exterior, ring_area < 0, ring_area > 0)
+    if flip.any():
+        ring_len = np.bincount(coord_ring, minlength=n_rings)
+        ring_first = np.cumsum(ring_len) - ring_len
+        idx = np.arange(len(x))
+        r = coord_ring
+        src = np.where(flip[r], 2 * ring_first[r] + ring_len[r] - 1 - idx, idx)
+        x, y = x[src], y[src]
+    ax, ay = x[:-1][same], y[:-1][same]
+    bx, by = x[1:][same], y[1:][same]
+    edge_ring = coord_ring[:-1][same]
+    edge_area = part_area[ring_part[edge_ring]]
+    n_edges = len(ax)
+    area_m2 = np.bincount(edge_area, 0.5 * (ax * by - ay * bx), minlength=n)
+
+    # Chunks of up to _CHUNK_EDGES consecutive edges of one ring.
+    new_ring = np.ones(n_edges, dtype=bool)
+    new_ring[1:] = edge_ring[1:] != edge_ring[:-1]
+    ring_edge_first = np.maximum.accumulate(np.where(new_ring, np.arange(n_edges), 0))
+    new_chunk = new_ring | ((np.arange(n_edges) - ring_edge_first) % _CHUNK_EDGES == 0)
+    c_start = np.nonzero(new_chunk)[0]
+    c_count = np.diff(np.append(c_start, n_edges))
+    c_last = c_start + c_count - 1
+    lo_x, lo_y = np.minimum(ax, bx), np.minimum(ay, by)
+    hi_x, hi_y = np.maximum(ax, bx), np.maximum(ay, by)
+    if n_edges:
+        chunk_bounds = np.column_stack(
+            (
+                np.minimum.reduceat(lo_x, c_start),
+                np.minimum.reduceat(lo_y, c_start),
+                np.maximum.reduceat(hi_x, c_start),
+                np.maximum.reduceat(hi_y, c_start),
+            )
+        )
+        chunk_cross = np.add.reduceat(ax * by - ay * bx, c_start)
+    else:
+        chunk_bounds = np.zeros((0, 4))
+        chunk_cross = np.zeros(0)
+    chunk_area = edge_area[c_start]
+    chunk_count = np.bincount(chunk_area, minlength=n)
+    bounds = np.full((n, 4), np.nan)
+    has = chunk_count > 0
+    if has.any():
+        first_chunk = (np.cumsum(chunk_count) - chunk_count)[has]
+        bounds[has, 0] = np.minimum.reduceat(chunk_bounds[:, 0], first_chunk)
+        bounds[has, 1] = np.minimum.reduceat(chunk_bounds[:, 1], first_chunk)
+        bounds[has, 2] = np.maximum.reduceat(chunk_bounds[:, 2], first_chunk)
+        bounds[has, 3] = np.maximum.reduceat(chunk_bounds[:, 3], first_chunk)
+    return _AreaEdges(
+        segments=np.vstack((ax, ay, bx, by)),
+        bounds=bounds,
+        area_m2=area_m2,
+        chunk_start=np.cumsum(chunk_count) - chunk_count,
+        chunk_count=chunk_count,
+        chunk_bounds=np.ascontiguousarray(chunk_bounds.T),
+        chunk_ends=np.vstack((ax[c_start], ay[c_start], bx[c_last], by[c_last])),
+        chunk_cross=chunk_cross,
+        chunk_edge_start=c_start,
+        chunk_edge_count=c_count,
+    )
+
+
+def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ranges (start, count): (owner of each element, element index), concatenated."""
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(len(counts)), counts)
+    first = np.cumsum(counts) - counts
+    return owner, np.arange(total) + np.repeat(starts - first, counts)
+
+
+def _disk_edge_areas(
+    ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray, r: np.ndarray
+) -> np.ndarray:
+    """Signed area of (triangle origin-A-B) intersected with the disk of radius r at the origin.
+
+    Summed over the edges of a closed ring this is the exact area of ring ∩ disk (the
+    standard edge decomposition: a circular sector where the edge lies outside the circle,
+    the triangle where it lies inside). Most edges lie wholly inside or wholly outside, so the
+    full formula runs only on the few that cross the circle.
+    """
+    r2 = r * r
+    la2 = ax * ax + ay * ay
+    out = 0.5 * (ax * by - ay * bx)  # the triangle: exact for edges wholly inside the disk
+    rest = np.nonzero((la2 > r2) | (bx * bx + by * by > r2))[0]
+    ax, ay, bx, by, r2, la2 = ax[rest], ay[rest], bx[rest], by[rest], r2[rest], la2[rest]
+    half_r2 = 0.5 * r2
+    # The sector: exact for edges that miss the disk; corrected below for those crossing it.
+    part = half_r2 * np.arctan2(2.0 * out[rest], ax * bx + ay * by)
+    dx, dy = bx - ax, by - ay
+    a = dx * dx + dy * dy
+    half_b = ax * dx + ay * dy
+    disc = half_b * half_b - a * (la2 - r2)
+    hit = np.nonzero((disc > 0) & (a > 0))[0]
+    root = np.sqrt(disc[hit])
+    ah, hb = a[hit], half_b[hit]
+    t1 = (-hb - root) / ah
+    t2 = (-hb + root) / ah
+    touch = (t1 < 1.0) & (t2 > 0.0)  # the segment itself, not only its line, enters the disk
+    i = hit[touch]
+    t1 = np.clip(t1[touch], 0.0, 1.0)
+    t2 = np.clip(t2[touch], 0.0, 1.0)
+    pax, pay, pbx, pby, pdx, pdy = ax[i], ay[i], bx[i], by[i], dx[i], dy[i]
+    p1x, p1y = pax + t1 * pdx, pay + t1 * pdy
+    p2x, p2y = pax + t2 * pdx, pay + t2 * pdy
+    part[i] = (
+        half_r2[i] * np.arctan2(pax * p1y - pay * p1x, pax * p1x + pay * p1y)
+        + 0.5 * (p1x * p2y - p1y * p2x)
+        + half_r2[i] * np.arctan2(p2x * pby - p2y * pbx, p2x * pbx + p2y * pby)
+    )
+    out[rest] = part
+    return out
+
+
+def _catchment_links(
+    cx: np.ndarray, cy: np.ndarray, radius_m: np.ndarray, edges: _AreaEdges
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(circle index, area index, land share) for every area a circle overlaps."""
+    b = edges.bounds
+    has_edges = np.nonzero(np.isfinite(b[:, 0]))[0]
+    if len(has_edges) == 0 or len(cx) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0)
+    # Candidate pairs: bounding boxes overlap (tree query), then the circle reaches the box.
+    area_boxes = shapely.box(*b[has_edges].T)
+    circle_boxes = shapely.box(cx - radius_m, cy - radius_m, cx + radius_m, cy + radius_m)
+    pc, pa = shapely.STRtree(area_boxes).query(circle_boxes)
+    pa = has_edges[pa]
+    bb = b[pa]
+    ccx, ccy, rr = cx[pc], cy[pc], radius_m[pc]
+    gx = np.maximum(np.maximum(bb[:, 0] - ccx, ccx - bb[:, 2]), 0.0)
+    gy = np.maximum(np.maximum(bb[:, 1] - ccy, ccy - bb[:, 3]), 0.0)
+    r2 = rr * rr
+    near = (gx * gx + gy * gy) < r2
+    # The whole bounding box inside the circle: the area is entirely covered.
+    fx = np.maximum(np.abs(ccx - bb[:, 0]), np.abs(ccx - bb[:, 2]))
+    fy = np.maximum(np.abs(ccy - bb[:, 1]), np.abs(ccy - bb[:, 3]))
+    full = near & ((fx * fx + fy * fy) <= r2)
+    partial = near & ~full
+    full_c, full_a = pc[full], pa[full]
+    part_c, part_a = pc[partial], pa[partial]
+    share = _partial_shares(cx[part_c], cy[part_c], radius_m[part_c], part_a, edges)
+    keep = share > 1e-12
+    circle = np.concatenate((full_c, part_c[keep]))
+    area = np.concatenate((full_a, part_a[keep]))
+    shares = np.concatenate((np.ones(len(full_c)), share[keep]))
+    order = np.lexsort((area, circle))
+    return circle[order], area[order], shares[order]
+
+
+#: Work arrays are processed in blocks of about this many elements. Small temporaries stay
+#: in the CPU cache and below the allocator's mmap threshold; one big array per step costs
+#: more in page faults than in arithmetic (measured: about half the catchment time).
+_BLOCK = 4096
+
+
+def _blocks(sizes: np.ndarray, limit: int | None = None) -> list[tuple[int, int]]:
+    """Consecutive (start, stop) ranges whose `sizes` add up to about `limit` each."""
+    limit = limit or _BLOCK
+    if len(sizes) == 0:
+        return []
+    ends = np.cumsum(sizes)
+    cuts = np.searchsorted(ends, np.arange(limit, ends[-1], limit), side="right")
+    bounds = np.unique(np.concatenate(([0], cuts, [len(sizes)])))
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+
+
+def _partial_shares(
+    cx: np.ndarray, cy: np.ndarray, r: np.ndarray, area: np.ndarray, edges: _AreaEdges
+) -> np.ndarray:
+    """Share of each area's land inside its circle, for (circle, area) pairs."""
+    out = np.zeros(len(area))
+    for a, b in _blocks(edges.chunk_count[area]):  # blocks of pairs, not a loop over services
+        out[a:b] = _partial_shares_block(cx[a:b], cy[a:b], r[a:b], area[a:b], edges)
+    return out
+
+
+def _partial_shares_block(
+    cx: np.ndarray, cy: np.ndarray, r: np.ndarray, area: np.ndarray, edges: _AreaEdges
+) -> np.ndarray:
+    if len(area) == 0:
+        return np.zeros(0)
+    pair, chunk = _expand(edges.chunk_start[area], edges.chunk_count[area])
+    ox, oy, rr = cx[pair], cy[pair], r[pair]
+    b = edges.chunk_bounds
+    x0, y0, x1, y1 = b[0][chunk], b[1][chunk], b[2][chunk], b[3][chunk]
+    gx = np.maximum(np.maximum(x0 - ox, ox - x1), 0.0)
+    gy = np.maximum(np.maximum(y0 - oy, oy - y1), 0.0)
+    fx = np.maximum(np.abs(ox - x0), np.abs(ox - x1))
+    fy = np.maximum(np.abs(oy - y0), np.abs(oy - y1))
+    r2 = rr * rr
+    outside = (gx * gx + gy * gy) >= r2
+    inside = ~outside & ((fx * fx + fy * fy) <= r2)
+    ends = edges.chunk_ends
+    fxa, fya, lxa, lya = ends[0][chunk], ends[1][chunk], ends[2][chunk], ends[3][chunk]
+    fxr, fyr, lxr, lyr = fxa - ox, fya - oy, lxa - ox, lya - oy
+    contribution = np.where(
+        outside,
+        0.5 * r2 * np.arctan2(fxr * lyr - fyr * lxr, fxr * lxr + fyr * lyr),
+        # Sum of cross(A - O, B - O) over a path = sum cross(A, B) - cross(O, last - first).
+        0.5 * (edges.chunk_cross[chunk] - (ox * (lya - fya) - oy * (lxa - fxa))),
+    )
+    crossing = np.nonzero(~outside & ~inside)[0]
+    if len(crossing):
+        sub, e = _expand(edges.chunk_edge_start[chunk[crossing]], edges.chunk_edge_count[chunk[crossing]])
+        seg = edges.segments
+        owner = crossing[sub]
+        sx, sy = ox[owner], oy[owner]
+        per_edge = _disk_edge_areas(seg[0][e] - sx, seg[1][e] - sy, seg[2][e] - sx, seg[3][e] - sy, rr[owner])
+        contribution[crossing] = np.bincount(sub, per_edge, minlength=len(crossing))
+    covered = np.bincount(pair, contribution, minlength=len(area))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.clip(covered / edges.area_m2[area], 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- assignment
+
+
+@dataclass
+class _Links:
+    """(service, area) pairs, except `*` services, which serve every area of the dataset and
+    are handled in closed form (share of area j = its denominator / the dataset's total)
+    rather than as one link per area.
+    """
+
+    svc: np.ndarray  # int: position of the service in the filtered frame
+    area: np.ndarray  # int: position of the area in `areas`
+    land_share: np.ndarray  # float
+    method: np.ndarray  # int8 index into METHODS
+    star: np.ndarray  # int: positions of the `*` services
+
+
+@dataclass
+class _Locations:
+    """Service points: shapely geometries (EPSG:4326) and BNG metres (NaN where unlocated)."""
+
+    geoms: np.ndarray
+    located: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+
+def _locate(services: gpd.GeoDataFrame) -> _Locations:
+    """Project every located service once; catchments and access both use the result."""
+    geoms = np.asarray(services.geometry.array, dtype=object)
+    n = len(geoms)
+    located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if n else np.zeros(0, dtype=bool)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    if located.any():
+        x[located], y[located] = _to_bng(shapely.get_x(geoms[located]), shapely.get_y(geoms[located]))
+    return _Locations(geoms, located, x, y)
+
+
+def _areas_near_circles(area_geoms: np.ndarray, centres: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
+    """Positions of the areas whose lon/lat box meets a generous lon/lat box round any circle.
+
+    Only these areas are projected and decomposed into edges. The margin (10% + 0.01 degree)
+    covers the difference between BNG metres and the degree boxes many times over.
+    """
+    lon, lat = shapely.get_x(centres), shapely.get_y(centres)
+    dlat = radius_m / 111_000.0 * 1.1 + 0.01
+    top = np.minimum(np.abs(lat) + dlat, 89.0)
+    dlon = radius_m / (111_320.0 * np.cos(np.radians(top))) * 1.1 + 0.01
+    boxes = shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+    _, hit = shapely.STRtree(area_geoms).query(boxes)  # scales to many areas and circles
+    return np.unique(hit)
+
+
+def _assign(
+    services: pd.DataFrame, where: _Locations, area_geoms: np.ndarray, area_index: pd.Index
+) -> _Links:
+    """Which areas each service serves (see the module docs for the rules)."""
+    n = len(services)
+    n_areas = len(area_index)
+    empty_i = np.zeros(0, dtype=np.int64)
+    star_svc = empty_i
+    svc_parts: list[np.ndarray] = []
+    area_parts: list[np.ndarray] = []
+    share_parts: list[np.ndarray] = []
+    method_parts: list[np.ndarray] = []
+
+    def add(s: np.ndarray, a: np.ndarray, share: np.ndarray | float, method: int) -> None:
+        svc_parts.append(s.astype(np.int64, copy=False))
+        area_parts.append(a.astype(np.int64, copy=False))
+        share_parts.append(np.broadcast_to(np.asarray(share, dtype=float), s.shape))
+        method_parts.append(np.full(len(s), method, dtype=np.int8))
+
+    # 1. `serves` lists, flattened without a Python-level loop.
+    serves = services["serves"].to_numpy(dtype=object)
+    lengths = np.fromiter(map(len, serves), dtype=np.int64, count=n)
+    has_serves = lengths > 0
+    if has_serves.any():
+        flat = np.fromiter(itertools.chain.from_iterable(serves), dtype=object, count=int(lengths.sum()))
+        flat_svc = np.repeat(np.arange(n), lengths)
+        star = flat == SERVES_EVERYWHERE
+        star_svc = np.unique(flat_svc[star])
+        listed = ~star & ~np.isin(flat_svc, star_svc)
+        code_pos = area_index.get_indexer(flat[listed])
+        ok = code_pos >= 0
+        s, a = flat_svc[listed][ok], code_pos[ok]
+        # A code listed twice counts once.
+        key = np.unique(s * n_areas + a)
+        add(key // n_areas, key % n_areas, 1.0, _SERVES)
+
+    # 2-3. Located services without a serves list.
+    geoms, located = where.geoms, where.located
+    catchment_km = pd.to_numeric(services["catchment_km"], errors="coerce").to_numpy(dtype=float)
+    # A confidential service never gets a catchment circle (its land shares give its position
+    # away): the loader refuses one, and any that reaches the engine is read as a point.
+    confidential = services["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
+    with np.errstate(invalid="ignore"):
+        use_catchment = ~has_serves & located & (catchment_km > 0) & ~confidential
+    use_point = ~has_serves & located & ~use_catchment
+
+    if use_point.any():
+        pos = np.nonzero(use_point)[0]
+        # A tree of the points queried with each area: GEOS prepares each polygon once, which
+        # is faster than testing every point against unprepared polygons.
+        hit_area, hit_pt = shapely.STRtree(geoms[pos]).query(area_geoms, predicate="intersects")
+        # A point on a shared border touches two areas: keep the first in file order.
+        order = np.lexsort((hit_area, hit_pt))
+        hit_pt, hit_area = hit_pt[order], hit_area[order]
+        first = np.unique(hit_pt, return_index=True)[1]
+        add(pos[hit_pt[first]], hit_area[first], 1.0, _POINT)
+
+    if use_catchment.any():
+        pos = np.nonzero(use_catchment)[0]
+        radius_m = catchment_km[pos] * 1000.0
+        # Pruning pays when a few circles meet a large area set (a national file, a local list).
+        few = len(pos) * 4 < len(area_geoms)
+        near = _areas_near_circles(area_geoms, geoms[pos], radius_m) if few else np.arange(len(area_geoms))
+        edges = _area_edges(area_geoms[near])
+        circle, area, share = _catchment_links(where.x[pos], where.y[pos], radius_m, edges)
+        add(pos[circle], near[area], share, _CATCHMENT)
+
+    if not svc_parts:
+        return _Links(empty_i, empty_i, np.zeros(0), np.zeros(0, dtype=np.int8), star_svc)
+    return _Links(
+        np.concatenate(svc_parts),
+        np.concatenate(area_parts),
+        np.concatenate(share_parts),
+        np.concatenate(method_parts),
+        star_svc,
+    )
+
+
+def _shares(links: _Links, mask: np.ndarray, denominator: np.ndarray, n_services: int):
+    """Each link's share of its service, weighting areas by land share x denominator.
+
+    Returns (link positions used, share per used link, services that fell back to land share).
+    """
+    li = np.nonzero(mask)[0]
+    ls, la, land = links.svc[li], links.area[li], links.land_share[li]
+    d = denominator[la]
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(d) & (d > 0)
+    w = np.where(usable, land * np.where(usable, d, 0.0), 0.0)
+    total = np.bincount(ls, w, minlength=n_services)
+    fallback_link = total[ls] <= 0
+    if fallback_link.any():
+        w = np.where(fallback_link, land, w)
+        total = np.bincount(ls, w, minlength=n_services)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(total[ls] > 0, w / total[ls], 0.0)
+    fallback_services = np.unique(ls[fallback_link])
+    return li, share, fallback_services
+
+
+def _star_weights(denominator: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Share of a `*` service each area of the dataset gets, and whether it fell back to equal."""
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(denominator) & (denominator > 0)
+    d = np.where(usable, denominator, 0.0)
+    total = d.sum()
+    if total > 0:
+        return d / total, False
+    n = len(denominator)
+    return np.full(n, 1.0 / n if n else 0.0), True
+
+
+def _withhold_small_areas(
+    links: _Links, confidential: np.ndarray, population: np.ndarray, minimum: float
+) -> tuple[_Links, np.ndarray]:
+    """Drop every link of a confidential service to an area below `minimum` residents.
+
+    An area without a population figure counts as small (fail closed). `*` services are
+    untouched: serving every area says nothing about where a service is. Returns the kept links
+    and, per service, whether any of its links was dropped.
+    """
+    with np.errstate(invalid="ignore"):
+        small = ~(np.nan_to_num(population, nan=-1.0) >= minimum)
+    drop = confidential[links.svc] & small[links.area]
+    withheld = np.zeros(len(confidential), dtype=bool)
+    withheld[links.svc[drop]] = True
+    if not drop.any():
+        return links, withheld
+    keep = ~drop
+    kept = _Links(links.svc[keep], links.area[keep], links.land_share[keep], links.method[keep], links.star)
+    return kept, withheld
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _Population:
+    """Population columns aligned to the areas (NaN where an area has no row or value).
+
+    The first row wins when a code appears twice (the loader reports duplicates).
+    """
+
+    def __init__(self, population: pd.DataFrame, area_index: pd.Index) -> None:
+        # A plain frame without `attrs`: pandas deep-copies attrs on every column access.
+        self._frame = pd.DataFrame(population, copy=False)
+        codes = self._frame[AREA_CODE].astype(str).to_numpy(dtype=object)
+        rows = np.nonzero(~pd.Index(codes).duplicated())[0]
+        pos = pd.Index(codes[rows], dtype=object).get_indexer(area_index)
+        self._rows = np.where(pos >= 0, rows[np.maximum(pos, 0)], -1) if len(rows) else np.full(len(pos), -1)
+        self.columns = [c for c in self._frame.columns if c != AREA_CODE]
+        self._cache: dict[str, np.ndarray] = {}
+        #: Denominator id -> the frame column it is read from (`resolve_denominators`).
+        self.resolved: dict[str, str] = {}
+
+    def is_numeric(self, column: str) -> bool:
+        return pd.api.types.is_numeric_dtype(self._frame[column])
+
+    def get(self, column: str | None) -> np.ndarray | None:
+        """The column per area (a denominator id reads its resolved column), or None."""
+        column = self.resolved.get(column, column) if column is not None else None
+        if column is None or column not in self.columns:
+            return None
+        if column not in self._cache:
+            values = pd.to_numeric(self._frame[column], errors="coerce").to_numpy(dtype=float)
+            out = np.full(len(self._rows), np.nan)
+            ok = self._rows >= 0
+            out[ok] = values[self._rows[ok]]
+            self._cache[column] = out
+        return self._cache[column]
+
+
+def _strings(values: pd.Series, missing: str = "") -> np.ndarray:
+    """A string column as a numpy object array, converting each distinct value only once.
+
+    pandas 3 stores strings in Arrow; converting every cell to a Python object is the slow
+    part of `to_numpy(dtype=object)`, and service columns repeat a few values many times.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.append(np.asarray(uniques, dtype=object), missing)  # code -1 -> `missing`
+    return table[codes]
+
+
+def _text(labels: np.ndarray, codes: np.ndarray) -> Any:
+    """`labels[codes]` as pandas' default string column, built in Arrow by one `take`.
+
+    A frame with a row per small area x cell (500,000 rows for England's LSOAs) otherwise
+    converts every cell's Python string to Arrow one by one, most of the engine's time there.
+    Same values and dtype as the plain object array would get.
+    """
+    labels = np.asarray(labels, dtype=object)
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pandas' string dtype needs pyarrow anyway
+        return labels[codes]
+    if len(labels) == 0 or len(codes) == 0 or not all(isinstance(v, str) for v in labels):
+        return labels[codes]
+    taken = pa.array(labels, type=pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
+    return pd.array(taken, dtype=pd.Series(labels[:1]).dtype)
+
+
+def _labels(codes: np.ndarray, categories: np.ndarray | pd.Index) -> pd.Categorical | np.ndarray:
+    """Strings for a large column, as a categorical when the labels are unique.
+
+    Building a categorical from integer codes avoids converting tens of thousands of Python
+    strings (a `*` service has one row per area of the dataset).
+    """
+    if pd.Index(categories).is_unique:
+        # The codes are positions computed here, so pandas need not re-check them.
+        return pd.Categorical.from_codes(codes, categories=categories, validate=False)
+    return np.asarray(categories, dtype=object)[codes]
+
+
+def _json_number(x: Any) -> float | int | None:
+    if x is None:
+        return None
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return int(x)
+    x = float(x)
+    return None if not math.isfinite(x) else x
+
+
+class _Codes:
+    """A string column factorised once: `isin` then costs one lookup per distinct value."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.codes, self.uniques = pd.factorize(values)
+
+    def isin(self, wanted: Sequence[str]) -> np.ndarray:
+        wanted_set = set(wanted)
+        lut = np.array([u in wanted_set for u in self.uniques] + [False], dtype=bool)
+        return lut[self.codes]  # code -1 (missing) picks the final False
+
+
+def _status(
+    config: Config, ratio: np.ndarray, required: np.ndarray, has_denominator: np.ndarray
+) -> list[str]:
+    """`config.status_for` for arrays (same thresholds, same comparisons), plus the two cases
+    it cannot see: no denominator -> no_data; nothing required -> green (the benchmark is met).
+    """
+    with np.errstate(invalid="ignore"):
+        status = np.select(
+            [
+                ~has_denominator,
+                required == 0,
+                np.isnan(ratio),
+                ratio >= config.green_at,
+                ratio >= config.amber_at,
+            ],
+            ["no_data", "green", "no_data", "green", "amber"],
+            default="red",
+        )
+    return status.astype(object)
+
+
+def _membership(uniques: Sequence[Any], vocabulary: Sequence[str]) -> np.ndarray:
+    """(len(uniques), len(vocabulary)) bool: which vocabulary ids each distinct tuple holds."""
+    m = np.zeros((len(uniques), len(vocabulary)), dtype=bool)
+    where = {v: j for j, v in enumerate(vocabulary)}
+    for i, u in enumerate(uniques):  # distinct tuples only (a handful), not services
+        for v in u or ():
+            j = where.get(v)
+            if j is not None:
+                m[i, j] = True
+    return m
+
+
+def _selection_positions(selection: Sequence[str] | None, area_index: pd.Index) -> np.ndarray:
+    if selection is None:
+        return np.arange(len(area_index))
+    codes = list(dict.fromkeys(str(c).strip() for c in selection if str(c).strip()))
+    pos = area_index.get_indexer(codes)
+    unknown = [c for c, p in zip(codes, pos, strict=True) if p < 0]
+    if unknown:
+        raise GapmapInputError(
+            f"the selection names area codes that are not in the boundaries: {', '.join(unknown)}. "
+            "Use codes from the boundary file's area_code column.",
+            file="selection",
+        )
+    if not codes:
+        raise GapmapInputError("the selection is empty; choose at least one area.", file="selection")
+    return pos
+
+
+def _representative_points(
+    area_geoms: np.ndarray,
+    area_index: pd.Index,
+    positions: np.ndarray,
+    small_area_population: pd.DataFrame | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BNG x, y of each selected area's origin for access, and whether it is population-weighted."""
+    rep = shapely.point_on_surface(area_geoms[positions])
+    x, y = _to_bng(shapely.get_x(rep), shapely.get_y(rep))
+    weighted = np.zeros(len(positions), dtype=bool)
+    if small_area_population is not None and len(small_area_population):
+        sap = small_area_population
+        idx = pd.Index(area_index[positions]).get_indexer(sap[AREA_CODE].astype(str))
+        pop = pd.to_numeric(sap["population"], errors="coerce").to_numpy(dtype=float)
+        lon = pd.to_numeric(sap["lon"], errors="coerce").to_numpy(dtype=float)
+        lat = pd.to_numeric(sap["lat"], errors="coerce").to_numpy(dtype=float)
+        ok = (idx >= 0) & np.isfinite(pop) & (pop > 0) & np.isfinite(lon) & np.isfinite(lat)
+        if ok.any():
+            sx, sy = _to_bng(lon[ok], lat[ok])
+            k = len(positions)
+            total = np.bincount(idx[ok], pop[ok], minlength=k)
+            wx = np.bincount(idx[ok], pop[ok] * sx, minlength=k)
+            wy = np.bincount(idx[ok], pop[ok] * sy, minlength=k)
+            weighted = total > 0
+            x = np.where(weighted, wx / np.where(weighted, total, 1.0), x)
+            y = np.where(weighted, wy / np.where(weighted, total, 1.0), y)
+    return x, y, weighted
+
+
+# --------------------------------------------------------------------------- analyse
+
+
+def analyse(
+    areas: gpd.GeoDataFrame,
+    population: pd.DataFrame,
+    services: gpd.GeoDataFrame,
+    config: Config,
+    *,
+    profile: str | None = None,
+    service_filter: ServiceFilter | None = None,
+    selection: Sequence[str] | None = None,
+    small_area_population: pd.DataFrame | None = None,
+    population_vintage: str | None = None,
+) -> GapAnalysis:
+    """Score every benchmark, the tier x cohort patchwork and access for a selection of areas.
+
+    Parameters
+    ----------
+    areas
+        area_code, area_name, geometry (EPSG:4326): the whole dataset. Sharing of services
+        (including `*` services) is computed over all of it.
+    population
+        area_code + one numeric column per denominator.
+    services
+        Normalised services (`gapmap.schema.SERVICE_COLUMNS`).
+    config
+        The vocabulary and benchmark profiles.
+    profile
+        Profile id; None for the config's default profile.
+    service_filter
+        Which services to count; None for all.
+    selection
+        Area codes forming the selection (a partnership); None for every area.
+    small_area_population
+        Optional area_code, lon, lat, population rows (e.g. LSOA centroids): access is then
+        measured from each area's population-weighted centre.
+    population_vintage
+        A vintage id (`census2021`, `mye2023`…) to read every denominator from when the table
+        has it; None for the most recent official figure present
+        (`gapmap.population.resolve_denominators`).
+
+    Returns
+    -------
+    GapAnalysis
+    """
+    prof = config.profile(profile)
+    flt = service_filter or ServiceFilter()
+    n_in = len(services)
+    svc = services if flt.is_empty else flt.apply(services)
+    n_svc = len(svc)
+
+    if areas.crs is not None and areas.crs.to_epsg() != WGS84_EPSG:
+        areas = areas.to_crs(WGS84_EPSG)
+    if svc.crs is not None and n_svc and svc.crs.to_epsg() != WGS84_EPSG:
+        svc = svc.to_crs(WGS84_EPSG)
+    # Plain pandas views for column reads: GeoDataFrame.__getitem__ costs ~0.25 ms a call.
+    cols = pd.DataFrame(svc, copy=False)
+    area_cols = pd.DataFrame(areas, copy=False)
+
+    area_codes = _strings(area_cols[AREA_CODE].astype(str))
+    area_names = _strings(area_cols[AREA_NAME].astype(str))
+    area_index = pd.Index(area_codes, dtype=object)
+    area_geoms = np.asarray(areas.geometry.array, dtype=object)
+    n_areas = len(area_codes)
+    sel_pos = _selection_positions(selection, area_index)
+    n_sel = len(sel_pos)
+    selected = np.zeros(n_areas, dtype=bool)
+    selected[sel_pos] = True
+    sel_codes = area_codes[sel_pos]
+    sel_names = area_names[sel_pos]
+
+    pop = _Population(population, area_index)
+    provenance, notes = resolve_denominators(population, config, population_vintage)
+    pop.resolved = {d: p["frame_column"] for d, p in provenance.items()}
+
+    where = _locate(svc)
+    links = _assign(cols, where, area_geoms, area_index)
+
+    # ---- patchwork population: weights for the weighted index, tier capacity and assignments,
+    # and the residents a confidential service's area must have
+    patch_col = next((c for c in PATCHWORK_POPULATION_PREFERENCE if c in pop.resolved), None)
+    if patch_col is None:
+        patch_col = next((c for c in config.denominators if c in pop.resolved), None)
+    if patch_col is None:
+        numeric = [c for c in pop.columns if pop.is_numeric(c)]
+        patch_col = numeric[0] if numeric else None
+    patch_pop = pop.get(patch_col)
+    if patch_pop is None:
+        patch_pop = np.full(n_areas, np.nan)
+        notes.append("The population table has no numeric column: the weighted patchwork index is empty.")
+
+    # ---- confidential services in small areas (see "Confidential services" in the module docs)
+    confidential = cols["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
+    assigned_before = np.zeros(n_svc, dtype=bool)
+    assigned_before[links.svc] = True
+    links, withheld = _withhold_small_areas(
+        links, confidential, patch_pop, config.min_confidential_population
+    )
+
+    service_ids = pd.Index(cols["service_id"].astype(str))
+    types = _strings(cols["service_type"])
+    capacity = pd.to_numeric(cols["capacity"], errors="coerce").to_numpy(dtype=float)
+    type_codes = _Codes(types)
+    units = _strings(cols["capacity_unit"])
+    blank_unit = units == ""
+    if blank_unit.any():
+        type_units = {k: v.capacity_unit for k, v in config.service_types.items()}
+        units[blank_unit] = pd.Series(types[blank_unit], dtype=object).map(type_units).fillna("").to_numpy()
+
+    is_star = np.zeros(n_svc, dtype=bool)
+    is_star[links.star] = True
+    assigned = is_star.copy()
+    assigned[links.svc] = True
+    serving_sel = (np.bincount(links.svc, selected[links.area], minlength=n_svc) > 0) | (
+        is_star & (n_sel > 0)
+    )
+
+    all_links = np.ones(len(links.svc), dtype=bool)
+    _, pop_share, _ = _shares(links, all_links, patch_pop, n_svc)
+    star_pop_share, _ = _star_weights(patch_pop)
+
+    withheld_note = ""
+    if withheld.any():
+        withheld_note = (
+            f"{int(withheld.sum())} confidential service(s) serve or lie in areas of fewer than "
+            f"{config.min_confidential_population:,.0f} residents; to keep their locations secret they "
+            "are not counted in those areas (nor in any total built from them), so those areas' figures "
+            "are low. The `withheld_confidential` column of each benchmark says how many of its services "
+            "this affects. Use larger areas (districts) to count them, or give them `serves` listing "
+            "larger areas."
+        )
+        notes.append(withheld_note)
+
+    # ---- benchmarks
+    gap_blocks: list[dict[str, Any]] = []
+    bench_summary: dict[str, Any] = {}
+    for bench in prof.benchmarks:
+        block, entry = _score_benchmark(
+            bench,
+            config,
+            links,
+            pop,
+            type_codes,
+            capacity,
+            units,
+            selected,
+            sel_pos,
+            serving_sel,
+            is_star,
+            n_svc,
+            notes,
+            withheld,
+            provenance,
+        )
+        gap_blocks.append(block)
+        bench_summary[bench.id] = entry
+    gaps = _gaps_frame(gap_blocks, sel_codes, sel_names)
+
+    # ---- tier x cohort coverage
+    tiers = list(config.tiers)
+    cohorts = list(config.cohorts)
+    t_codes, t_uni = pd.factorize(cols["tiers"], use_na_sentinel=False)
+    c_codes, c_uni = pd.factorize(cols["cohorts"], use_na_sentinel=False)
+    tier_m = _membership(list(t_uni), tiers)
+    cohort_m = _membership(list(c_uni), cohorts)
+    n_cells = len(tiers) * len(cohorts)
+    n_combo = len(t_uni) * len(c_uni)
+    combo_cells = (tier_m[:, None, :, None] & cohort_m[None, :, None, :]).reshape(n_combo, n_cells)
+    combo = t_codes * len(c_uni) + c_codes
+    sel_of_area = np.full(n_areas, -1)
+    sel_of_area[sel_pos] = np.arange(n_sel)
+    in_sel = selected[links.area]
+    key = sel_of_area[links.area[in_sel]] * n_combo + combo[links.svc[in_sel]]
+    per_combo = np.bincount(key, minlength=n_sel * n_combo).reshape(n_sel, n_combo)
+    counts = per_combo @ combo_cells.astype(np.int64) if n_combo else np.zeros((n_sel, n_cells), int)
+    if len(links.star):  # every `*` service serves every area
+        counts = counts + combo_cells[combo[links.star]].sum(axis=0, dtype=np.int64)[None, :]
+    provided_anywhere = counts.sum(axis=0) > 0
+    gap_cells = (counts == 0) & provided_anywhere[None, :]
+    coverage = pd.DataFrame(
+        {
+            "area_code": _text(sel_codes, np.repeat(np.arange(n_sel), n_cells)),
+            "area_name": _text(sel_names, np.repeat(np.arange(n_sel), n_cells)),
+            "tier": _text(
+                np.array(tiers, dtype=object), np.tile(np.repeat(np.arange(len(tiers)), len(cohorts)), n_sel)
+            ),
+            "cohort": _text(
+                np.array(cohorts, dtype=object), np.tile(np.arange(len(cohorts)), len(tiers) * n_sel)
+            ),
+            "services": counts.reshape(-1).astype(np.int64),
+            "patchwork_gap": gap_cells.reshape(-1),
+        }
+    )
+    n_provided = int(provided_anywhere.sum())
+    n_gaps = int(gap_cells.sum())
+    patchwork_index = n_gaps / (n_sel * n_provided) if n_provided and n_sel else None
+    sel_pop = np.nan_to_num(patch_pop[sel_pos], nan=0.0)
+    sel_pop = np.where(sel_pop > 0, sel_pop, 0.0)
+    if n_provided and sel_pop.sum() > 0:
+        patchwork_weighted = float((gap_cells.sum(axis=1) * sel_pop).sum() / (sel_pop.sum() * n_provided))
+    else:
+        patchwork_weighted = None
+
+    # ---- tier shares (a multi-tier service counts 1/n in each of its n tiers)
+    n_tiers_of = tier_m.sum(axis=1)
+    tier_frac = np.divide(
+        tier_m, n_tiers_of[:, None], out=np.zeros(tier_m.shape), where=n_tiers_of[:, None] > 0
+    )
+    frac = tier_frac[t_codes] if n_svc else np.zeros((0, len(tiers)))
+    n_serving = int(serving_sel.sum())
+    svc_by_tier = frac[serving_sel].sum(axis=0)
+    sel_fraction = np.bincount(links.svc, pop_share * in_sel, minlength=n_svc).astype(float)
+    sel_fraction[is_star] = star_pop_share[selected].sum()
+    cap_in_sel = np.where(np.isfinite(capacity), capacity, 0.0) * sel_fraction
+    tier_shares: dict[str, Any] = {}
+    unit_codes, unit_names = pd.factorize(units)
+    unit_totals = np.bincount(unit_codes, cap_in_sel, minlength=len(unit_names))
+    cap_units = sorted((str(u), k) for k, u in enumerate(unit_names) if unit_totals[k] > 0)
+    cap_totals = {u: float(unit_totals[k]) for u, k in cap_units}
+    for j, tier in enumerate(tiers):
+        by_unit = np.bincount(unit_codes, frac[:, j] * cap_in_sel, minlength=len(unit_names))
+        tier_shares[tier] = {
+            "label": config.tiers[tier].get("label", tier),
+            "services": _json_number(svc_by_tier[j] / n_serving) if n_serving else None,
+            "service_count": float(svc_by_tier[j]),
+            "capacity": {u: _json_number(by_unit[k] / unit_totals[k]) for u, k in cap_units},
+        }
+
+    # ---- access
+    # Nearest services among those serving the selection: a Preston profile never names a
+    # Leicestershire service 150 km away as its nearest.
+    access, access_weighted = _access(
+        cols,
+        where,
+        types,
+        area_geoms,
+        area_index,
+        sel_pos,
+        sel_codes,
+        sel_names,
+        small_area_population,
+        serving_sel,
+    )
+
+    # ---- assignments: built only when read (see `_LazyAssignments`)
+    assignments = _LazyAssignments(
+        links.svc,
+        links.area,
+        pop_share,
+        links.land_share,
+        links.method,
+        links.star,
+        star_pop_share,
+        service_ids.to_numpy(dtype=object),
+        area_codes,
+    )
+
+    summary = {
+        "profile": {"id": prof.id, "label": prof.label, "caveat": prof.caveat},
+        "population_vintage": population_vintage or "most recent official figure present",
+        "denominators": {
+            d: {k: v for k, v in p.items() if k != "frame_column"} | {"text": denominator_text(p)}
+            for d, p in provenance.items()
+        },
+        "filters": flt.describe(),
+        "filter": flt.to_dict(),
+        "selection": [str(c) for c in sel_codes],
+        "areas_selected": int(n_sel),
+        "areas_in_dataset": int(n_areas),
+        "services_in": int(n_in),
+        "services_after_filter": int(n_svc),
+        "unassigned_services": int((~assigned & ~withheld).sum()),
+        "withheld_confidential": {
+            "services": int(withheld.sum()),
+            "not_counted_anywhere": int((withheld & assigned_before & ~assigned).sum()),
+            "min_area_population": config.min_confidential_population,
+            "population": patch_col,
+            "note": withheld_note,
+        },
+        "services_serving_selection": n_serving,
+        "patchwork_index": _json_number(patchwork_index),
+        "patchwork_index_weighted": _json_number(patchwork_weighted),
+        "patchwork_population": patch_col,
+        "patchwork_gaps": n_gaps,
+        "patchwork_cells_provided": n_provided,
+        "tier_shares": tier_shares,
+        "tier_capacity_totals": cap_totals,
+        "benchmarks": bench_summary,
+        "access_origin": (
+            "population-weighted centre of small areas"
+            if access_weighted.all() and n_sel
+            else "a point inside each area"
+            if not access_weighted.any()
+            else "population-weighted centre where small-area populations exist, else a point inside the area"
+        ),
+        "notes": notes,
+    }
+    return GapAnalysis(
+        gaps=gaps,
+        coverage=coverage,
+        access=access,
+        summary=summary,
+        assignments=assignments,
+        profile=prof,
+        selection=tuple(str(c) for c in sel_codes),
+        service_filter=flt,
+    )
+
+
+def _score_benchmark(
+    bench: Benchmark,
+    config: Config,
+    links: _Links,
+    pop: _Population,
+    types: _Codes,
+    capacity: np.ndarray,
+    units: np.ndarray,
+    selected: np.ndarray,
+    sel_pos: np.ndarray,
+    serving_sel: np.ndarray,
+    is_star: np.ndarray,
+    n_svc: int,
+    notes: list[str],
+    withheld: np.ndarray,
+    provenance: dict[str, dict[str, Any]],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Rows (as arrays) and the summary entry for one benchmark."""
+    is_type = types.isin(bench.service_types)
+    # The same on every row: a per-area count would place the withheld services.
+    n_withheld = int((is_type & withheld).sum())
+    prov = provenance.get(bench.denominator or "") if bench.denominator else None
+    if bench.denominator and prov is None and bench.denominator in pop.columns:
+        # A custom benchmark naming a plain numeric column of the population table.
+        prov = {"denominator": bench.denominator, "label": bench.denominator, "column": bench.denominator}
+    source_text = denominator_text(prov) if bench.scope == "area" else denominator_text(None)
+    entry: dict[str, Any] = {
+        "label": bench.label,
+        "definition": benchmark_definition(bench),
+        "citation": bench.citation,
+        "publisher": bench.publisher,
+        "title": bench.title,
+        "year": bench.year,
+        "scope_note": bench.scope_note,
+        "seed_reference": bench.seed,
+        "presence": bench.is_presence,
+        "denominator_source": source_text,
+        "denominator_column": (prov or {}).get("column"),
+        "denominator_vintage": (prov or {}).get("vintage_label"),
+        "source": bench.source,
+        "measure": bench.measure,
+        "unit": bench.unit,
+        "scope": bench.scope,
+        "denominator": bench.denominator,
+        "service_types": list(bench.service_types),
+        "withheld_confidential": n_withheld,
+    }
+    if bench.scope == "selection":
+        provided = float((is_type & serving_sel).sum())
+        required = float(bench.minimum or 0)
+        ratio = provided / required if required else math.nan
+        status = config.status_for(ratio) if required else "green"
+        entry.update(
+            required=required,
+            provided=provided,
+            ratio=_json_number(ratio),
+            shortfall=max(required - provided, 0.0),
+            status=status,
+            unmeasured_services=0,
+            services_counted=int(provided),
+        )
+        if bench.regional:
+            entry["scored_for"] = REGIONAL_NOTE
+        block = {
+            "bench": bench,
+            "source_text": source_text,
+            "area": None,
+            "all": (math.nan, required, provided, ratio, max(required - provided, 0.0), status, 0),
+            "withheld": n_withheld,
+        }
+        return block, entry
+
+    n_areas = len(selected)
+    denom = pop.get(bench.denominator)
+    if denom is None:
+        denom = np.full(n_areas, np.nan)
+        notes.append(
+            f"The population table has no `{bench.denominator}` column: benchmark `{bench.id}` has no data."
+        )
+    if bench.measure == "capacity":
+        unit_ok = (units == "") | (units == bench.unit)
+        measured = is_type & np.isfinite(capacity) & unit_ok
+        value = np.where(measured, capacity, 0.0)
+        unmeasured = is_type & ~measured
+        # Units are never converted (a bedspace is not a family place): say which were left out.
+        other_unit = is_type & ~unit_ok & serving_sel
+        if other_unit.any():
+            counts = pd.Series(units[other_unit]).value_counts()
+            entry["not_counted_units"] = {str(u): int(n) for u, n in counts.items()}
+            listed = ", ".join(f"{n} in {unit_label(u) or u} ({u})" for u, n in counts.items())
+            notes.append(
+                f"{bench.label}: {int(other_unit.sum())} service(s) give their capacity in another unit "
+                f"({listed}), not {unit_label(bench.unit) or bench.unit} ({bench.unit}); they are not "
+                "counted, because units are never converted. Give their capacity in "
+                f"{bench.unit} to count them."
+            )
+    else:
+        value = is_type.astype(float)
+        unmeasured = np.zeros(n_svc, dtype=bool)
+    li, share, fallback = _shares(links, is_type[links.svc], denom, n_svc)
+    ls, la = links.svc[li], links.area[li]
+    # (bincount of nothing is int64, hence the cast)
+    provided_all_areas = np.bincount(la, value[ls] * share, minlength=n_areas).astype(float)
+    unmeasured_area = np.bincount(la, unmeasured[ls], minlength=n_areas).astype(np.int64)
+    star_here = is_type & is_star
+    star_fallback = False
+    if star_here.any():
+        star_share, star_fallback = _star_weights(denom)
+        provided_all_areas += value[star_here].sum() * star_share
+        unmeasured_area += int((unmeasured & is_star).sum())
+
+    d = denom[sel_pos]
+    has = np.isfinite(d)
+    required = np.where(has, d * (bench.target or 0.0) / (bench.per or 1.0), np.nan)
+    provided = provided_all_areas[sel_pos]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(has & (required > 0), provided / np.where(required > 0, required, 1.0), np.nan)
+    shortfall = np.where(has, np.maximum(required - provided, 0.0), np.nan)
+    status = _status(config, ratio, np.nan_to_num(required, nan=-1.0), has)
+
+    # ALL row: sums over the selection, ratio of sums.
+    any_has = bool(has.any())
+    d_all = float(d[has].sum()) if any_has else math.nan
+    req_all = float(required[has].sum()) if any_has else math.nan
+    # Like with like: capacity landing in areas without the denominator (only possible through
+    # the equal-split fallback) is reported in the summary, not set against others' need.
+    prov_all = float(provided[has].sum())
+    prov_no_denominator = float(provided[~has].sum())
+    ratio_all = prov_all / req_all if any_has and req_all > 0 else math.nan
+    short_all = max(req_all - prov_all, 0.0) if any_has else math.nan
+    if not any_has:
+        status_all = "no_data"
+    elif req_all == 0:
+        status_all = "green"
+    else:
+        status_all = config.status_for(ratio_all)
+    unmeasured_all = int((unmeasured & serving_sel).sum())
+    counted = int((is_type & serving_sel).sum())
+    fallback_in_sel = int(serving_sel[fallback].sum()) if len(fallback) else 0
+    if star_fallback:
+        fallback_in_sel += int((star_here & serving_sel).sum())
+    if fallback_in_sel:
+        notes.append(
+            f"Benchmark `{bench.id}`: {fallback_in_sel} service(s) serve only areas without "
+            f"`{bench.denominator}`; their capacity was split by land share (equally for a list of areas)."
+        )
+    entry.update(
+        denominator_total=_json_number(d_all),
+        required=_json_number(req_all),
+        provided=_json_number(prov_all),
+        ratio=_json_number(ratio_all),
+        shortfall=_json_number(short_all),
+        status=status_all,
+        unmeasured_services=unmeasured_all,
+        services_counted=counted,
+        split_without_denominator=fallback_in_sel,
+        provided_without_denominator=prov_no_denominator,
+        areas_without_denominator=int((~has).sum()),
+    )
+    block = {
+        "bench": bench,
+        "source_text": source_text,
+        "area": (d, required, provided, ratio, shortfall, status, unmeasured_area[sel_pos]),
+        "all": (d_all, req_all, prov_all, ratio_all, short_all, status_all, unmeasured_all),
+        "withheld": n_withheld,
+    }
+    return block, entry
+
+
+def _gaps_frame(blocks: list[dict[str, Any]], sel_codes: np.ndarray, sel_names: np.ndarray) -> pd.DataFrame:
+    """One frame from the per-benchmark arrays: each benchmark's area rows, then its ALL row."""
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in GAPS_COLUMNS}
+    for block in blocks:
+        bench: Benchmark = block["bench"]
+        parts = []
+        if block["area"] is not None:
+            parts.append((sel_codes, sel_names, *block["area"]))
+        d, req, prov, ratio, short, status, unmeasured = block["all"]
+        parts.append(
+            (
+                np.array([ALL_CODE], dtype=object),
+                np.array([ALL_NAME], dtype=object),
+                np.array([d]),
+                np.array([req]),
+                np.array([prov]),
+                np.array([ratio]),
+                np.array([short]),
+                [status],
+                np.array([unmeasured]),
+            )
+        )
+        for codes, names, d, req, prov, ratio, short, status, unmeasured in parts:
+            k = len(codes)
+            cols["area_code"].append(np.asarray(codes, dtype=object))
+            cols["area_name"].append(np.asarray(names, dtype=object))
+            cols["benchmark_id"].append(np.full(k, bench.id, dtype=object))
+            cols["benchmark_label"].append(np.full(k, bench.label, dtype=object))
+            cols["denominator"].append(np.asarray(d, dtype=float))
+            cols["denominator_source"].append(np.full(k, block["source_text"], dtype=object))
+            cols["required"].append(np.asarray(req, dtype=float))
+            cols["provided"].append(np.asarray(prov, dtype=float))
+            cols["ratio"].append(np.asarray(ratio, dtype=float))
+            cols["shortfall"].append(np.asarray(short, dtype=float))
+            cols["status"].append(np.asarray(status, dtype=object))
+            cols["unmeasured_services"].append(np.asarray(unmeasured, dtype=np.int64))
+            cols["withheld_confidential"].append(np.full(k, block["withheld"], dtype=np.int64))
+    data = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in cols.items() if c not in _TEXT_EXTRA}
+    n = len(data["area_code"])
+    data["basis"] = np.full(n, "population", dtype=object)
+    data["period"] = np.full(n, "", dtype=object)
+    data["reading"] = np.full(n, "", dtype=object)
+    return pd.DataFrame(data, columns=list(GAPS_COLUMNS))
+
+
+_TEXT_EXTRA = ("basis", "period", "reading")
+
+
+def _access(
+    svc: pd.DataFrame,
+    where: _Locations,
+    types: np.ndarray,
+    area_geoms: np.ndarray,
+    area_index: pd.Index,
+    sel_pos: np.ndarray,
+    sel_codes: np.ndarray,
+    sel_names: np.ndarray,
+    small_area_population: pd.DataFrame | None,
+    serving: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Distance (km) from each selected area's origin to the nearest public service of each type.
+
+    Only services marked in `serving` (those serving the selection) are candidates.
+    """
+    n_sel = len(sel_pos)
+    public = where.located & ~svc["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
+    if serving is not None:
+        public &= serving
+    ox, oy, weighted = _representative_points(area_geoms, area_index, sel_pos, small_area_population)
+    if not public.any() or n_sel == 0:
+        return pd.DataFrame({c: [] for c in ACCESS_COLUMNS}).astype({"nearest_km": float}), weighted
+    px, py = where.x[public], where.y[public]
+    ptypes = types[public]
+    type_codes, type_names = pd.factorize(ptypes, sort=True)
+    out = _nearest_by_group(ox, oy, px, py, type_codes, len(type_names)) / 1000.0
+    access = pd.DataFrame(
+        {
+            "area_code": _text(sel_codes, np.tile(np.arange(n_sel), len(type_names))),
+            "area_name": _text(sel_names, np.tile(np.arange(n_sel), len(type_names))),
+            "service_type": _text(
+                np.asarray(type_names, dtype=object), np.repeat(np.arange(len(type_names)), n_sel)
+            ),
+            "nearest_km": out.reshape(-1),
+        }
+    )
+    return access, weighted
+
+
+def _nearest_by_group(
+    ox: np.ndarray, oy: np.ndarray, px: np.ndarray, py: np.ndarray, group: np.ndarray, n_groups: int
+) -> np.ndarray:
+    """(n_groups, n_origins) distance from each origin to the nearest point of each group.
+
+    Exact brute force over blocks of origins: for a few hundred areas and ten thousand
+    services this is as fast as a nearest-neighbour tree per service type, needs no loop over
+    types, and memory stays small (blocks of `_BLOCK`).
+    """
+    order = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[order], np.arange(n_groups))
+    # float32 halves the memory traffic; centred BNG coordinates (< 700 km) keep ~5 cm.
+    x0, y0 = float(np.mean(px)), float(np.mean(py))
+    sx = (px[order] - x0).astype(np.float32)
+    sy = (py[order] - y0).astype(np.float32)
+    ox = (ox - x0).astype(np.float32)
+    oy = (oy - y0).astype(np.float32)
+    out = np.empty((n_groups, len(ox)))
+    block = max(1, 4 * _BLOCK // max(len(sx), 1))  # float32 cells: see `_BLOCK`
+    for b in range(0, len(ox), block):  # blocks of areas, not services
+        d2 = ox[b : b + block, None] - sx[None, :]
+        d2 *= d2
+        dy = oy[b : b + block, None] - sy[None, :]
+        dy *= dy
+        d2 += dy
+        out[:, b : b + block] = np.sqrt(np.minimum.reduceat(d2, starts, axis=1).astype(float)).T
+    return out
+
+
+def worst_served(access: pd.DataFrame, service_type: str, n: int = 5) -> pd.DataFrame:
+    """The `n` selected areas farthest from their nearest service of `service_type`."""
+    rows = access[access["service_type"] == service_type]
+    return (
+        rows.sort_values(["nearest_km", "area_code"], ascending=[False, True]).head(n).reset_index(drop=True)
+    )
+
+
+def services_serving(analysis: GapAnalysis, services: gpd.GeoDataFrame, area_code: str) -> gpd.GeoDataFrame:
+    """The services that serve `area_code` in `analysis`, confidential locations redacted.
+
+    The rows carry a `share` column: the share of each service the area gets when shared by
+    `analysis.summary["patchwork_population"]`.
+    """
+    a = analysis.assignments
+    rows = a[a["area_code"] == str(area_code)]
+    share = rows.groupby("service_id")["weight"].sum()
+    ids = services["service_id"].astype(str)
+    out = services.loc[ids.isin(share.index).to_numpy()].copy()
+    out["share"] = ids[ids.isin(share.index)].map(share).to_numpy(dtype=float)
+    return redact_confidential(out)
