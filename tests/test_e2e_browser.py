@@ -64,15 +64,23 @@ NO_USERS_FILE = "/nonexistent/gapmap-test-users.json"
 
 @contextmanager
 def running_app(
-    env: dict[str, str] | None = None, timeout_s: float = 120, *, address: str | None = "127.0.0.1"
+    env: dict[str, str] | None = None,
+    timeout_s: float = 120,
+    *,
+    address: str | None = "127.0.0.1",
+    script: Path | None = None,
 ) -> Iterator[str]:
     """`python app.py` (as `make run`) on a free port; yields the base URL once /_stcore/health answers.
 
     `address=None` passes no --server.address, so the repository's .streamlit/config.toml decides.
+    `script` runs another page instead (`streamlit run script`; the benchmarks' minimal page).
     """
     port = free_port()
+    launch = [sys.executable, str(REPO_ROOT / "app.py")]
+    if script is not None:
+        launch = [sys.executable, "-m", "streamlit", "run", str(script)]
     cmd = [
-        sys.executable, str(REPO_ROOT / "app.py"),
+        *launch,
         "--server.headless", "true",
         "--server.port", str(port),
         "--browser.gatherUsageStats", "false",
