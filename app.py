@@ -882,12 +882,20 @@ def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> Non
         st.caption(f"{n_conf} confidential service(s) (e.g. refuges) are counted; locations are withheld.")
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def map_points(key: str, _services: Any, _config: Any) -> webmap.ServicePoints:
+    """The markers' columns for the services counted (`key` keys the cache, as `shown_services`)."""
+    return webmap.service_points(_services, _config)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def map_outlines(key: str, _areas: Any) -> Any:
+    """Simplified area outlines for display (`key`: the dataset and the areas shown)."""
+    return webmap.display_geometry(_areas)
+
+
 def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[str, Any]) -> None:
-    m = webmap.build_map(
-        dataset.areas,
-        analysis,
-        services,
-        dataset.config,
+    options = webmap.MapOptions(
         colour_by=view["colour_by"],
         benchmark_id=view["benchmark_id"],
         tier=view["tier"],
@@ -895,6 +903,10 @@ def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[s
         show_catchments=view["show_catchments"],
         basemap=view["basemap"],
     )
+    points = map_points(view["services_key"], services, dataset.config)
+    shown = webmap.shown_areas(dataset.areas, analysis)
+    outlines = map_outlines(repr((dataset_key(dataset), tuple(shown["area_code"]))), shown)
+    m = webmap.base_map(dataset.areas, analysis, dataset.config, options, points, outlines=outlines)
     # Only a click on an area reruns the app: panning and zooming do not. render=False skips
     # streamlit-folium's extra whole-figure render (it renders the map itself anyway): the same
     # page, ~0.1 s sooner for all of England.
@@ -902,11 +914,15 @@ def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[s
     # `python app.py` preloads this module) is not registered with it.
     from streamlit_folium import st_folium
 
+    # The markers go as a layer of their own: when only they change (a filter, catchments),
+    # the browser keeps the map and swaps that layer. A rerun that changes nothing sends the
+    # same bytes, which Streamlit replaces by a reference to what the browser already has.
     out = st_folium(
         m,
         key="map",
         height=MAP_HEIGHT,
         use_container_width=True,
+        feature_group_to_add=webmap.service_group(points, options),
         returned_objects=["last_active_drawing"],
         render=False,
     )
@@ -1338,9 +1354,8 @@ def page(role: str) -> None:
         from gapmap.levels import at_level
 
         dataset, analysis = at_level(dataset, analysis, level)
-    services = shown_services(
-        repr((dataset_key(dataset), view["service_filter"], analysis.selection, level)), dataset, analysis
-    )
+    view["services_key"] = repr((dataset_key(dataset), view["service_filter"], analysis.selection, level))
+    services = shown_services(view["services_key"], dataset, analysis)
     if view["colour_by"] == "patchwork":
         with view["cell_box"]:
             view["tier"], view["cohort"] = choose_cell(dataset.config, analysis)

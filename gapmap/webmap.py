@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from html import escape
 from pathlib import Path
@@ -170,6 +170,11 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN or NaT (a scalar; lists and tuples are values)."""
+    return value is None or (not isinstance(value, list | tuple | np.ndarray) and bool(pd.isna(value)))
+
+
 def _label(table: dict[str, dict[str, str]], key: str) -> str:
     return table.get(key, {}).get("label", key)
 
@@ -259,23 +264,79 @@ def area_tooltip_benchmark(
     return "<br>".join(lines)
 
 
-def service_tooltip(service: dict[str, Any], config: Config) -> str:
-    """Escaped HTML tooltip for a (public) service marker."""
-    stype = str(service.get("service_type", ""))
-    type_label = config.service_types[stype].label if stype in config.service_types else stype
-    tiers = ", ".join(_label(config.tiers, t) for t in _as_tuple(service.get("tiers")))
-    cohorts = ", ".join(_label(config.cohorts, c) for c in _as_tuple(service.get("cohorts")))
-    rows = [
-        ("Provider", str(service.get("provider") or "")),
-        ("Type", type_label),
-        ("Tiers", tiers),
-        ("Cohorts", cohorts),
-        ("Hours", wording.hours_label(service.get("hours") or "")),
-        ("Funding ends", uk_date(service.get("funding_end"))),
-    ]
-    out = [f"<b>{escape(str(service.get('name', '')))}</b>"]
-    out += [f"{escape(k)}: {escape(v)}" for k, v in rows if v]
-    return "<br>".join(out)
+#: The one place a service's tooltip rows are named, in their order (the browser builds the
+#: tooltip from these columns of `ServicePoints.payload`; see `_SERVICE_LAYER_JS`).
+SERVICE_TOOLTIP_ROWS: tuple[tuple[str, str], ...] = (
+    ("provider", "Provider"),
+    ("type", "Type"),
+    ("tiers", "Tiers"),
+    ("cohorts", "Cohorts"),
+    ("hours", "Hours"),
+    ("funding", "Funding ends"),
+)
+
+
+@dataclass(frozen=True)
+class ServicePoints:
+    """The public services as the browser draws them: columns, not one object per marker.
+
+    `payload` holds, per point, `lat`/`lon` (rounded to `COORD_DECIMALS`), the raw `name`, the
+    catchment `km` (0 = none) and, for each repeated text (provider, type, tiers, cohorts,
+    hours, funding end, marker colour), an index into a list of that text's distinct values
+    (`<column>Values`). Texts are plain, never HTML: the browser escapes them when it builds a
+    tooltip. `tiers_present` (vocabulary order) and `has_catchments` feed the legend.
+    """
+
+    payload: dict[str, list[Any]]
+    tiers_present: tuple[str, ...]
+    has_catchments: bool
+
+    def __len__(self) -> int:
+        return len(self.payload["lat"])
+
+
+def _coded(values: list[str], column: str) -> dict[str, list[Any]]:
+    """`values` as indices into their distinct values: `{column: [...], columnValues: [...]}`."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    return {column: codes.tolist(), f"{column}Values": [str(u) for u in uniques]}
+
+
+def service_points(services: gpd.GeoDataFrame | None, config: Config) -> ServicePoints:
+    """The public services (`privacy.public_services`: never a confidential location) as
+    columns for `ServiceLayer`, built without a Python object per marker."""
+    if services is None or not len(services):
+        empty: dict[str, list[Any]] = {"lat": [], "lon": [], "name": [], "km": []}
+        return ServicePoints(payload=empty, tiers_present=(), has_catchments=False)
+    public = public_services(services)
+    geoms = public.geometry
+
+    def column(name: str) -> list[Any]:
+        """A column's values, None for missing ones (and for a column the list lacks)."""
+        if name not in public:
+            return [None] * len(public)
+        return [None if _missing(v) else v for v in public[name].tolist()]
+
+    tiers = [_as_tuple(t) for t in column("tiers")]
+    cohorts = [_as_tuple(c) for c in column("cohorts")]
+    first = [t[0] if t else "" for t in tiers]
+    type_labels = {k: v.label for k, v in config.service_types.items()}
+    km = [float(k) if k is not None and float(k) > 0 else 0.0 for k in column("catchment_km")]
+    payload: dict[str, list[Any]] = {
+        "lat": np.round(geoms.y.to_numpy(), COORD_DECIMALS).tolist(),
+        "lon": np.round(geoms.x.to_numpy(), COORD_DECIMALS).tolist(),
+        "name": [str(n or "") for n in column("name")],
+        "km": km,
+    }
+    payload |= _coded([str(p or "") for p in column("provider")], "provider")
+    payload |= _coded([type_labels.get(str(t), str(t or "")) for t in column("service_type")], "type")
+    payload |= _coded([", ".join(_label(config.tiers, t) for t in ts) for ts in tiers], "tiers")
+    payload |= _coded([", ".join(_label(config.cohorts, c) for c in cs) for cs in cohorts], "cohorts")
+    payload |= _coded([wording.hours_label(h or "") for h in column("hours")], "hours")
+    payload |= _coded([uk_date(f) for f in column("funding_end")], "funding")
+    payload |= _coded([TIER_COLOURS.get(f, OTHER_TIER_COLOUR) for f in first], "fill")
+    order = list(config.tiers)
+    present = sorted({f for f in first if f}, key=lambda t: order.index(t) if t in order else len(order))
+    return ServicePoints(payload=payload, tiers_present=tuple(present), has_catchments=any(k > 0 for k in km))
 
 
 # --------------------------------------------------------------------------- legend
@@ -373,6 +434,104 @@ class ProjectorBehaviour(MacroElement):
         self.bounds_json = json.dumps(bounds)
 
 
+#: The browser side of `ServiceLayer`: rebuilds features from the columns of `ServicePoints`,
+#: draws them on one canvas (thousands of SVG elements would slow every pan and zoom), and
+#: builds a marker's tooltip only when it is shown, escaping every text it puts into HTML
+#: (Leaflet sets a tooltip's innerHTML).
+_SERVICE_LAYER_JS = """function (d, o) {
+    var escapes = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"};
+    function esc(text) {
+        return String(text).replace(/[&<>"']/g, function (c) { return escapes[c]; });
+    }
+    // Their own pane: above the areas (overlayPane, SVG), below the labels; see-through for
+    // the mouse (CSS in `_new_map`), so the areas under the markers stay clickable. Leaflet's
+    // own hit test of the canvas then runs on the map's mouse moves, for the tooltips.
+    var canvas = L.canvas({padding: 0.5, pane: "gapmapServices"});
+    var group = L.featureGroup();
+    function hover(e) { canvas._onMouseMove(e.originalEvent); }
+    function leave(e) { canvas._handleMouseOut(e); }
+    group.onAdd = function (map) {
+        if (!map.getPane("gapmapServices")) { map.createPane("gapmapServices").style.zIndex = 450; }
+        L.FeatureGroup.prototype.onAdd.call(this, map);
+        map.on("mousemove", hover);
+        L.DomEvent.on(map.getContainer(), "mouseleave", leave);
+    };
+    group.onRemove = function (map) {
+        map.off("mousemove", hover);
+        L.DomEvent.off(map.getContainer(), "mouseleave", leave);
+        L.FeatureGroup.prototype.onRemove.call(this, map);
+    };
+    var features = [];
+    for (var i = 0; i < d.lat.length; i++) {
+        var props = {name: d.name[i], fill: d.fillValues[d.fill[i]], km: d.km[i]};
+        o.rows.forEach(function (row) { props[row[0]] = d[row[0] + "Values"][d[row[0]][i]]; });
+        features.push({type: "Feature", properties: props,
+                       geometry: {type: "Point", coordinates: [d.lon[i], d.lat[i]]}});
+        if (o.catchments && d.km[i] > 0) {
+            L.circle([d.lat[i], d.lon[i]], {renderer: canvas, radius: d.km[i] * 1000, color: props.fill,
+                weight: 2, dashArray: "6 6", fill: false, interactive: false}).addTo(group);
+        }
+    }
+    function tooltip(layer) {
+        var p = layer.feature.properties, out = ["<b>" + esc(p.name) + "</b>"];
+        o.rows.forEach(function (row) { if (p[row[0]]) { out.push(esc(row[1]) + ": " + esc(p[row[0]])); } });
+        return out.join("<br>");
+    }
+    var plain = {radius: o.radius, color: "#ffffff", weight: 2, fillOpacity: 1.0};
+    L.geoJSON({type: "FeatureCollection", features: features}, {
+        pointToLayer: function (f, latlng) {
+            return L.circleMarker(latlng, L.extend({renderer: canvas, fillColor: f.properties.fill}, plain));
+        },
+        onEachFeature: function (f, layer) {
+            layer.bindTooltip(tooltip, {className: "gapmap-tooltip gapmap-service-tip"});
+            // While a marker is hovered its tooltip is the only one (CSS in `_new_map`): the
+            // area's, under the same pointer, would show through.
+            layer.on("mouseover", function () {
+                layer.setStyle({weight: 4, color: "#000000"});
+                if (layer._map) { L.DomUtil.addClass(layer._map.getContainer(), "gapmap-on-service"); }
+            });
+            layer.on("mouseout", function () {
+                layer.setStyle(plain);
+                if (layer._map) { L.DomUtil.removeClass(layer._map.getContainer(), "gapmap-on-service"); }
+            });
+        }
+    }).addTo(group);
+    return group;
+}"""
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element: no "<" (so no "</script>" or "<!--"), ">" or "&"."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class ServiceLayer(MacroElement):
+    """Every public service marker as ONE Leaflet layer on a canvas (`_SERVICE_LAYER_JS`).
+
+    The page carries columns (`ServicePoints.payload`), not a folium element or a tooltip per
+    marker: for a national list of 10,000 services that is a fraction of the bytes and of the
+    time, in Python and in the browser.
+    """
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = ({{ this.js }})({{ this.payload_json }}, {{ this.options_json }});
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+{% endmacro %}"""
+    )
+
+    def __init__(self, points: ServicePoints, *, catchments: bool = False) -> None:
+        super().__init__()
+        self._name = "ServiceLayer"
+        self.js = _SERVICE_LAYER_JS
+        self.payload_json = _script_json(points.payload)
+        # Smaller dots when there are many (a national map), so areas stay readable.
+        radius = 8 if len(points) <= MANY_MARKERS else 5
+        rows = [list(row) for row in SERVICE_TOOLTIP_ROWS]
+        self.options_json = _script_json({"radius": radius, "catchments": catchments, "rows": rows})
+
+
 #: Status symbols for labels too small for words (and beside every word): shape, not colour.
 STATUS_SYMBOLS: dict[str, str] = palette.STATUS_SYMBOLS
 PATCHWORK_SYMBOLS: dict[str, str] = palette.PATCHWORK_SYMBOLS
@@ -450,25 +609,58 @@ def _legend_services(tiers_present: Iterable[str], config: Config, *, catchments
 
 
 # --------------------------------------------------------------------------- the map
+@dataclass(frozen=True)
+class MapOptions:
+    """What a map shows, apart from its data.
+
+    Parameters
+    ----------
+    colour_by
+        "benchmark" (status of `benchmark_id`, default `view.default_benchmark`) or
+        "patchwork" (has / gap / nowhere for `tier` x `cohort`).
+    show_services, show_catchments
+        Public service markers; their stated catchment circles.
+    basemap
+        OpenStreetMap tiles underneath (the only network use; off by default).
+    asset_mode
+        "served": Leaflet from the app's static folder; "inline": Leaflet inside the page.
+    area_labels
+        Area names on the map; default on for up to `MAX_LABELLED_AREAS` areas.
+    highlight_area
+        An area code drawn with a thick outline (the area whose profile is open).
+    year
+        The Crown copyright year (default this year).
+    """
+
+    colour_by: ColourBy = "benchmark"
+    benchmark_id: str | None = None
+    tier: str | None = None
+    cohort: str | None = None
+    show_services: bool = True
+    show_catchments: bool = False
+    basemap: bool = False
+    asset_mode: AssetMode = "served"
+    area_labels: bool | None = None
+    highlight_area: str | None = None
+    year: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.colour_by not in ("benchmark", "patchwork"):
+            raise ValueError(
+                f'`colour_by` was "{self.colour_by}" but is expected to be "benchmark" or "patchwork"'
+            )
+
+
 def build_map(
     areas: gpd.GeoDataFrame,
     analysis: Any,
-    services: gpd.GeoDataFrame,
+    services: gpd.GeoDataFrame | None,
     config: Config,
-    *,
-    colour_by: ColourBy = "benchmark",
-    benchmark_id: str | None = None,
-    tier: str | None = None,
-    cohort: str | None = None,
-    show_services: bool = True,
-    show_catchments: bool = False,
-    basemap: bool = False,
-    asset_mode: AssetMode = "served",
-    area_labels: bool | None = None,
-    highlight_area: str | None = None,
-    year: int | None = None,
-) -> folium.Map:
-    """An interactive map of the selection, coloured by benchmark status or patchwork gap.
+    options: MapOptions | None = None,
+    **changes: Any,
+) -> OfflineMap:
+    """An interactive map of the selection, coloured by benchmark status or patchwork gap,
+    with the public services as one canvas layer.
 
     Parameters
     ----------
@@ -479,46 +671,75 @@ def build_map(
         A `GapAnalysis` (uses `.gaps`, `.coverage`, `.profile`, `.selection`).
     services
         Services as `schema.SERVICE_COLUMNS`; only `privacy.public_services` rows are drawn.
-    colour_by
-        "benchmark" (status of `benchmark_id`, default the profile's first) or "patchwork"
-        (has / gap / nowhere for `tier` x `cohort`).
-    basemap
-        OpenStreetMap tiles underneath (the only network use; off by default).
-    asset_mode
-        "served": Leaflet from the app's static folder; "inline": Leaflet inside the page.
-    area_labels
-        Area names on the map; default on for up to `MAX_LABELLED_AREAS` areas.
-    highlight_area
-        An area code drawn with a thick outline (the area whose profile is open).
+    options, changes
+        `MapOptions`, with any of its fields given as keywords changed
+        (`build_map(..., colour_by="patchwork")`).
     """
-    if colour_by not in ("benchmark", "patchwork"):
-        raise ValueError(f'`colour_by` was "{colour_by}" but is expected to be "benchmark" or "patchwork"')
-    year = year or date.today().year
-    shown = _shown_areas(areas, analysis)
-    m = _new_map(asset_mode, basemap)
-    if colour_by == "benchmark":
-        colouring = _benchmark_colouring(analysis, config, benchmark_id, year)
-    else:
-        colouring = _patchwork_colouring(analysis, config, tier, cohort)
-    geoms = display_geometry(shown)
-    _add_areas(m, shown, geoms, colouring, basemap=basemap, highlight_area=highlight_area)
-    if area_labels is None:
-        area_labels = len(shown) <= MAX_LABELLED_AREAS
-    if area_labels:
+    options = replace(options or MapOptions(), **changes)
+    points = service_points(services, config) if options.show_services else None
+    m = base_map(areas, analysis, config, options, points)
+    if points is not None and len(points):
+        m.add_child(ServiceLayer(points, catchments=options.show_catchments))
+    return m
+
+
+def base_map(
+    areas: gpd.GeoDataFrame,
+    analysis: Any,
+    config: Config,
+    options: MapOptions,
+    points: ServicePoints | None,
+    *,
+    outlines: gpd.GeoSeries | None = None,
+) -> OfflineMap:
+    """The map without its service markers: coloured areas, labels and the legend (which
+    names the tiers of `points`, or says that none can be shown).
+
+    The app sends the markers as a separate layer (`service_group`), so a view that changes
+    only the markers leaves this part as it was in the browser. `outlines` are the shown
+    areas' `display_geometry` when the caller has them already (the app caches them).
+    """
+    year = options.year or date.today().year
+    shown = shown_areas(areas, analysis)
+    m = _new_map(options.asset_mode, options.basemap)
+    colouring = _colouring(analysis, config, options, year)
+    geoms = display_geometry(shown) if outlines is None else outlines
+    _add_areas(m, shown, geoms, colouring, basemap=options.basemap, highlight_area=options.highlight_area)
+    labels = len(shown) <= MAX_LABELLED_AREAS if options.area_labels is None else options.area_labels
+    if labels:
         _add_labels(m, shown, colouring)
-    legend = colouring.legend
-    tiers_present: list[str] = []
-    if show_services and services is not None and len(services):
-        tiers_present = _add_services(m, services, config, show_catchments=show_catchments)
-    if tiers_present:
-        legend += _legend_services(tiers_present, config, catchments=show_catchments)
-    elif show_services:
-        legend += f'<div style="font-size:12px;margin-top:6px">{CONFIDENTIAL_NOTE}</div>'
-    credit = CROWN_COPYRIGHT.format(year=year)
-    legend += f'<div style="font-size:12px;margin-top:4px">{escape(credit)}</div></details></div>'
-    m.add_child(Legend(legend))
+    m.add_child(Legend(_legend(colouring, config, options, points, year)))
     _fit(m, geoms)
     return m
+
+
+def service_group(points: ServicePoints, options: MapOptions) -> folium.FeatureGroup:
+    """The service markers as a feature group (streamlit-folium's `feature_group_to_add`)."""
+    group = folium.FeatureGroup(name="Services", control=False)
+    if options.show_services and len(points):
+        group.add_child(ServiceLayer(points, catchments=options.show_catchments))
+    return group
+
+
+def _colouring(analysis: Any, config: Config, options: MapOptions, year: int) -> _Colouring:
+    if options.colour_by == "benchmark":
+        return _benchmark_colouring(analysis, config, options.benchmark_id, year)
+    return _patchwork_colouring(analysis, config, options.tier, options.cohort)
+
+
+def _legend(
+    colouring: _Colouring, config: Config, options: MapOptions, points: ServicePoints | None, year: int
+) -> str:
+    """The legend's HTML: the colouring's part, the services' tiers (or the confidentiality
+    note when no point can be shown) and the Crown copyright line."""
+    legend = colouring.legend
+    if points is not None and points.tiers_present:
+        catchments = options.show_catchments and points.has_catchments
+        legend += _legend_services(points.tiers_present, config, catchments=catchments)
+    elif options.show_services:
+        legend += f'<div style="font-size:12px;margin-top:6px">{CONFIDENTIAL_NOTE}</div>'
+    credit = CROWN_COPYRIGHT.format(year=year)
+    return legend + f'<div style="font-size:12px;margin-top:4px">{escape(credit)}</div></details></div>'
 
 
 @dataclass(frozen=True)
@@ -537,7 +758,7 @@ class _Colouring:
     benchmark: Any = None
 
 
-def _shown_areas(areas: gpd.GeoDataFrame, analysis: Any) -> gpd.GeoDataFrame:
+def shown_areas(areas: gpd.GeoDataFrame, analysis: Any) -> gpd.GeoDataFrame:
     """The selected areas (all of them when the selection names none that exist)."""
     selection = set(map(str, analysis.selection)) if len(analysis.selection) else set(areas[AREA_CODE])
     shown = areas[areas[AREA_CODE].astype(str).isin(selection)]
@@ -566,6 +787,8 @@ def _new_map(asset_mode: AssetMode, basemap: bool) -> OfflineMap:
             "white-space:nowrap;text-align:center;pointer-events:none;display:inline-block;"
             "position:relative;left:50%;transform:translateX(-50%)}"
             ".gapmap-legend summary{list-style-position:inside}"
+            ".leaflet-gapmapServices-pane,.leaflet-gapmapServices-pane canvas{pointer-events:none !important}"
+            ".gapmap-on-service .leaflet-tooltip:not(.gapmap-service-tip){display:none}"
             # In the app the map fills its frame, whose height follows the window (app.py).
             "#map_div{height:100vh !important}"
             ".gapmap-tooltip{font-size:15px;line-height:1.35}</style>"
@@ -703,67 +926,6 @@ def _add_labels(m: folium.Map, shown: gpd.GeoDataFrame, colouring: _Colouring) -
             ),
             interactive=False,
         ).add_to(m)
-
-
-def _add_services(
-    m: folium.Map, services: gpd.GeoDataFrame, config: Config, *, show_catchments: bool
-) -> list[str]:
-    """Public services as one GeoJSON marker layer (never a confidential location); returns
-    the tiers present, in vocabulary order, for the legend."""
-    tiers_present: list[str] = []
-    points: list[dict[str, Any]] = []
-    public = public_services(services)
-    # Smaller dots when there are many (a national map), so areas stay readable.
-    radius = 8 if len(public) <= MANY_MARKERS else 5
-    catchments = folium.FeatureGroup(name="Catchments")
-    for rec in public.to_dict("records"):
-        geom = rec["geometry"]
-        lat, lon = round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)
-        tiers = _as_tuple(rec.get("tiers"))
-        first = tiers[0] if tiers else ""
-        if first and first not in tiers_present:
-            tiers_present.append(first)
-        colour = TIER_COLOURS.get(first, OTHER_TIER_COLOUR)
-        km = rec.get("catchment_km")
-        if show_catchments and km is not None and not pd.isna(km) and float(km) > 0:
-            folium.Circle(
-                [lat, lon],
-                radius=float(km) * 1000,
-                color=colour,
-                weight=2,
-                dash_array="6 6",
-                fill=False,
-                interactive=False,
-            ).add_to(catchments)
-        points.append(
-            {
-                "type": "Feature",
-                "properties": {"tooltip": service_tooltip(rec, config), "fill": colour},
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            }
-        )
-    if show_catchments:
-        catchments.add_to(m)
-    if not points:
-        return []
-    # One GeoJSON layer for every marker: a folium element per marker costs a template
-    # render each (seconds for a national list) and repeats the same JS hundreds of times.
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": points},
-        name="Services",
-        marker=folium.CircleMarker(radius=radius, color="#ffffff", weight=2, fill=True, fill_opacity=1.0),
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "color": "#ffffff",
-            "weight": 2,
-            "fillOpacity": 1.0,
-        },
-        highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, class_name="gapmap-tooltip"),
-    ).add_to(m)
-    order = list(config.tiers)
-    tiers_present.sort(key=lambda t: order.index(t) if t in order else len(order))
-    return tiers_present
 
 
 def _fit(m: folium.Map, geoms: gpd.GeoSeries) -> None:

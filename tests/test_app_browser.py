@@ -10,21 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_e2e_browser import ARTIFACTS, CLICK_AREA_JS, open_page, require_browser, running_app, wait_for_map
+from test_e2e_browser import (
+    ARTIFACTS,
+    CLICK_AREA_JS,
+    MARKERS_JS,
+    open_page,
+    require_browser,
+    running_app,
+    wait_for_map,
+)
 
 from gapmap import settings
 
 pytestmark = pytest.mark.browser
-
-#: Service markers on the map: the GeoJSON point layers (areas are polygons).
-MARKERS_JS = """() => {
-    let n = 0;
-    for (const id in window.map._layers) {
-        const layer = window.map._layers[id];
-        if (layer.getLatLng && layer.feature && layer.feature.geometry.type === "Point") n += 1;
-    }
-    return n;
-}"""
 
 
 def without(service_ids: list[str]) -> bytes:
