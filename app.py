@@ -793,6 +793,8 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
         specialist_groups=groups or None,
         on=on,
     )
+    # Off shows the areas' colours alone: a national list of thousands covers them at first.
+    show_services = st.sidebar.checkbox("Show service markers", value=True, key="show_services")
     show_catchments = st.sidebar.checkbox("Show catchment circles", key="show_catchments")
     basemap = st.sidebar.toggle(
         "Street map underneath (needs internet)",
@@ -809,6 +811,7 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
         cohort=None,
         cell_box=cell_box,
         service_filter=service_filter,
+        show_services=show_services,
         show_catchments=show_catchments,
         basemap=basemap,
     )
@@ -900,6 +903,7 @@ def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[s
         benchmark_id=view["benchmark_id"],
         tier=view["tier"],
         cohort=view["cohort"],
+        show_services=view["show_services"],
         show_catchments=view["show_catchments"],
         basemap=view["basemap"],
     )
@@ -1020,21 +1024,35 @@ def services_tab(dataset: Dataset, services: Any, choice_label: str, role: str) 
         compare_section(dataset, versions)
 
 
-def upload_section(role: str) -> None:
-    """The uploader, its report and preview, and "Save as new version" (analysts only)."""
-    st.subheader("Upload a new service list")
+def service_uploader(widget_key: str) -> tuple[tuple[bytes, str, str], Dataset | None] | None:
+    """The service-list uploader and what checking the current upload found.
+
+    Returns the upload (content, name, SHA-256) and the checked dataset (None when the list
+    cannot be used; the report says why), or None before any file is chosen. The upload lives
+    in session state (`take_upload`), so it outlasts the uploader's tab.
+    """
     st.file_uploader(
         "Service list (CSV or Excel)",
         type=["csv", "xlsx", "xls"],
-        key="upload_file",
+        key=widget_key,
         on_change=take_upload,
-        args=("upload_file",),
+        args=(widget_key,),
     )
     upload = current_upload()
-    if upload is not None:
-        content, name, digest = upload
-        checked, report = check_upload(digest, content, name, inputs_key())
-        show_report(report, what=name)
+    if upload is None:
+        return None
+    content, name, digest = upload
+    checked, report = check_upload(digest, content, name, inputs_key())
+    show_report(report, what=name)
+    return upload, checked
+
+
+def upload_section(role: str) -> None:
+    """The uploader, its report and preview, and "Save as new version" (analysts only)."""
+    st.subheader("Upload a new service list")
+    uploaded = service_uploader("upload_file")
+    if uploaded is not None:
+        (content, name, _digest), checked = uploaded
         if checked is not None:
             st.markdown(f"**Preview** ({len(checked.services)} services)")
             st.dataframe(
@@ -1296,18 +1314,7 @@ def no_dataset_yet(role: str) -> None:
         "Upload your service list to see it on this geography; it is checked first and only shown "
         "if it fits. Nothing is saved until you choose to."
     )
-    st.file_uploader(
-        "Service list (CSV or Excel)",
-        type=["csv", "xlsx", "xls"],
-        key="upload_file_start",
-        on_change=take_upload,
-        args=("upload_file_start",),
-    )
-    upload = current_upload()
-    if upload is not None:
-        content, name, digest = upload
-        _checked, report = check_upload(digest, content, name, inputs_key())
-        show_report(report, what=name)
+    service_uploader("upload_file_start")
 
 
 def page(role: str) -> None:

@@ -30,7 +30,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Figure, MacroElement
 from jinja2 import Template
 
 from gapmap import palette, settings, view, wording
@@ -76,6 +76,9 @@ SIMPLIFY_METRES: float = 200.0
 COORD_DECIMALS: int = 5
 #: Above this many service markers they are drawn smaller.
 MANY_MARKERS: int = 150
+#: Above this many they are 2 px dots with a hairline outline until zoomed in: a national
+#: list would otherwise cover the areas' colours.
+DENSE_MARKERS: int = 2000
 #: Legend width on screen; the first view leaves this much room on the right for it.
 LEGEND_WIDTH_PX: int = 330
 #: Draw area name labels when there are at most this many areas (more would collide).
@@ -255,7 +258,7 @@ def area_tooltip_benchmark(
     ratio = wording.percent(row.get("ratio"))
     tail = "" if ratio == wording.MISSING else f" ({ratio})"
     lines.append(escape(f"{prefix}provided {provided} of {required} required{tail}"))
-    shortfall = row.get("shortfall")
+    shortfall: Any = row.get("shortfall")
     try:
         if float(shortfall) > 0:
             lines.append(f"Shortfall {escape(wording.number(shortfall))}")
@@ -453,10 +456,13 @@ _SERVICE_LAYER_JS = """function (d, o) {
     group.onAdd = function (map) {
         if (!map.getPane("gapmapServices")) { map.createPane("gapmapServices").style.zIndex = 450; }
         L.FeatureGroup.prototype.onAdd.call(this, map);
+        zoomed(map);
+        map.on("zoomend", onZoom);
         map.on("mousemove", hover);
         L.DomEvent.on(map.getContainer(), "mouseleave", leave);
     };
     group.onRemove = function (map) {
+        map.off("zoomend", onZoom);
         map.off("mousemove", hover);
         L.DomEvent.off(map.getContainer(), "mouseleave", leave);
         L.FeatureGroup.prototype.onRemove.call(this, map);
@@ -477,8 +483,17 @@ _SERVICE_LAYER_JS = """function (d, o) {
         o.rows.forEach(function (row) { if (p[row[0]]) { out.push(esc(row[1]) + ": " + esc(p[row[0]])); } });
         return out.join("<br>");
     }
-    var plain = {radius: o.radius, color: "#ffffff", weight: 2, fillOpacity: 1.0};
-    L.geoJSON({type: "FeatureCollection", features: features}, {
+    var plain = {radius: o.radius, color: "#ffffff", weight: o.weight, fillOpacity: 1.0};
+    // Dense lists grow from their small dots as the map is zoomed in (to 8 px at most).
+    function zoomed(map) {
+        var r = Math.min(8, o.radius + Math.max(0, map.getZoom() - 8));
+        if (r !== plain.radius) {
+            plain.radius = r;
+            markers.eachLayer(function (m) { m.setRadius(r); });
+        }
+    }
+    function onZoom(e) { zoomed(e.target); }
+    var markers = L.geoJSON({type: "FeatureCollection", features: features}, {
         pointToLayer: function (f, latlng) {
             return L.circleMarker(latlng, L.extend({renderer: canvas, fillColor: f.properties.fill}, plain));
         },
@@ -527,9 +542,12 @@ var {{ this.get_name() }} = ({{ this.js }})({{ this.payload_json }}, {{ this.opt
         self.js = _SERVICE_LAYER_JS
         self.payload_json = _script_json(points.payload)
         # Smaller dots when there are many (a national map), so areas stay readable.
-        radius = 8 if len(points) <= MANY_MARKERS else 5
+        radius = 8 if len(points) <= MANY_MARKERS else 5 if len(points) <= DENSE_MARKERS else 2
+        weight = 0.5 if len(points) > DENSE_MARKERS else 2
         rows = [list(row) for row in SERVICE_TOOLTIP_ROWS]
-        self.options_json = _script_json({"radius": radius, "catchments": catchments, "rows": rows})
+        self.options_json = _script_json(
+            {"radius": radius, "weight": weight, "catchments": catchments, "rows": rows}
+        )
 
 
 #: Status symbols for labels too small for words (and beside every word): shape, not colour.
@@ -733,7 +751,7 @@ def _legend(
     """The legend's HTML: the colouring's part, the services' tiers (or the confidentiality
     note when no point can be shown) and the Crown copyright line."""
     legend = colouring.legend
-    if points is not None and points.tiers_present:
+    if options.show_services and points is not None and points.tiers_present:
         catchments = options.show_catchments and points.has_catchments
         legend += _legend_services(points.tiers_present, config, catchments=catchments)
     elif options.show_services:
@@ -765,6 +783,13 @@ def shown_areas(areas: gpd.GeoDataFrame, analysis: Any) -> gpd.GeoDataFrame:
     return areas if shown.empty else shown
 
 
+def _page(m: folium.Map) -> Figure:
+    """The page (branca Figure) a map is drawn in: its header, body and scripts."""
+    root = m.get_root()
+    assert isinstance(root, Figure), "a folium Map always sits in a Figure"
+    return root
+
+
 def _new_map(asset_mode: AssetMode, basemap: bool) -> OfflineMap:
     """An empty offline map on a white page, with the label, legend and tooltip styles."""
     m = OfflineMap(
@@ -779,7 +804,7 @@ def _new_map(asset_mode: AssetMode, basemap: bool) -> OfflineMap:
         folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19).add_to(m)
     # White page, dark text: legible on a projector without tiles. `div.` outranks leaflet.css's
     # grey `.leaflet-container` background, which an exported page inlines after this style.
-    m.get_root().header.add_child(  # type: ignore[attr-defined]
+    _page(m).header.add_child(
         folium.Element(
             "<style>div.leaflet-container{background:#ffffff;font-size:15px}"
             ".gapmap-label{font:600 13px/1.15 system-ui,Arial,sans-serif;color:#111;"
@@ -992,7 +1017,7 @@ def map_html(
     if getattr(dataset, "is_demo", False):
         heading += f" ({DEMO_BADGE})"
         # On the page too, not only in the tab title: the file travels without its folder name.
-        m.get_root().html.add_child(
+        _page(m).html.add_child(
             folium.Element(
                 f'<div class="gapmap-demo-badge" style="{_HTML_BADGE_STYLE}">{escape(DEMO_BADGE)}</div>'
             ),

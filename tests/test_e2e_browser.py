@@ -245,14 +245,19 @@ CLICK_AREA_JS = """code => {
     }
     return false;
 }"""
-#: Where a marker is (client coordinates inside the map's frame), found by its provider.
+#: Where a marker is (client coordinates inside the map's frame), found by its provider: the
+#: first one inside the map and clear of the legend, so the mouse can reach it.
 MARKER_POINT_JS = """needle => {
+    const box = window.map.getContainer().getBoundingClientRect();
+    const legend = document.querySelector(".gapmap-legend").getBoundingClientRect();
     for (const id in window.map._layers) {
         const layer = window.map._layers[id];
         if (layer.getLatLng && layer.feature && layer.feature.properties.provider.includes(needle)) {
             const p = window.map.latLngToContainerPoint(layer.getLatLng());
-            const box = window.map.getContainer().getBoundingClientRect();
-            return [box.left + p.x, box.top + p.y];
+            const x = box.left + p.x, y = box.top + p.y;
+            const inside = x > box.left + 60 && x < box.right - 10 && y > box.top + 10 && y < box.bottom - 40;
+            const underLegend = x > legend.left - 10 && y > legend.top - 10;
+            if (inside && !underLegend) return [x, y];
         }
     }
     return null;

@@ -366,6 +366,17 @@ def test_markers_coloured_by_first_tier_and_catchments_on_request(areas, analysi
     assert options["catchments"] is True and payload["km"] == [12.0, 0.0]
 
 
+def test_dense_lists_get_small_thin_dots(config, services):
+    def marker_options(n: int) -> dict:
+        many = pd.concat([services[services["service_id"] == "s2"]] * n, ignore_index=True)
+        points = webmap.service_points(gpd.GeoDataFrame(many, crs=4326), config)
+        return json_loads(webmap.ServiceLayer(points).options_json)
+
+    assert (marker_options(150)["radius"], marker_options(150)["weight"]) == (8, 2)
+    assert (marker_options(151)["radius"], marker_options(151)["weight"]) == (5, 2)
+    assert (marker_options(2001)["radius"], marker_options(2001)["weight"]) == (2, 0.5)
+
+
 def test_no_services_layer_when_hidden(areas, analysis, services, config):
     assert _layer(webmap.build_map(areas, analysis, services, config, show_services=False)) is None
 
@@ -393,8 +404,9 @@ def test_the_app_sends_the_markers_as_a_layer_of_their_own(areas, analysis, serv
     group = webmap.service_group(points, options)
     layer = next(iter(group._children.values()))
     assert json_loads(layer.payload_json) == points.payload
-    hidden = webmap.service_group(points, webmap.MapOptions(show_services=False))
-    assert not hidden._children
+    hidden = webmap.MapOptions(show_services=False)
+    assert not webmap.service_group(points, hidden)._children
+    assert "Services (by first tier)" not in _html(webmap.base_map(areas, analysis, config, hidden, points))
 
 
 def test_served_assets_reference_only_local_leaflet(areas, analysis, services, config):
