@@ -18,7 +18,7 @@ import base64
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from html import escape
@@ -173,6 +173,10 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
+def _labels(table: dict[str, dict[str, str]], keys: Iterable[str]) -> str:
+    return ", ".join(_label(table, k) for k in keys)
+
+
 def _missing(value: Any) -> bool:
     """None, NaN or NaT (a scalar; lists and tuples are values)."""
     return value is None or (not isinstance(value, list | tuple | np.ndarray) and bool(pd.isna(value)))
@@ -298,10 +302,17 @@ class ServicePoints:
         return len(self.payload["lat"])
 
 
-def _coded(values: list[str], column: str) -> dict[str, list[Any]]:
-    """`values` as indices into their distinct values: `{column: [...], columnValues: [...]}`."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
-    return {column: codes.tolist(), f"{column}Values": [str(u) for u in uniques]}
+def _coded(values: pd.Series, column: str, text: Callable[[Any], str]) -> dict[str, list[Any]]:
+    """`values` as indices into their distinct texts: `{column: [...], columnValues: [...]}`.
+
+    `text` turns a value into what a reader sees; it runs once per distinct value, not per
+    row (a national list repeats its providers, types and dates thousands of times).
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    texts = ["" if _missing(u) else text(u) for u in uniques]
+    # Distinct values may read alike (None and ""): one entry per text.
+    distinct, index = np.unique(np.array(texts, dtype=object), return_inverse=True)
+    return {column: index[codes].tolist(), f"{column}Values": [str(t) for t in distinct]}
 
 
 def service_points(services: gpd.GeoDataFrame | None, config: Config) -> ServicePoints:
@@ -311,35 +322,33 @@ def service_points(services: gpd.GeoDataFrame | None, config: Config) -> Service
         empty: dict[str, list[Any]] = {"lat": [], "lon": [], "name": [], "km": []}
         return ServicePoints(payload=empty, tiers_present=(), has_catchments=False)
     public = public_services(services)
-    geoms = public.geometry
 
-    def column(name: str) -> list[Any]:
-        """A column's values, None for missing ones (and for a column the list lacks)."""
+    def column(name: str) -> pd.Series:
+        """A column (tuples for list values, so they can be counted); None for a missing one."""
         if name not in public:
-            return [None] * len(public)
-        return [None if _missing(v) else v for v in public[name].tolist()]
+            return pd.Series([None] * len(public), dtype=object)
+        values = public[name].reset_index(drop=True)
+        return values.map(_as_tuple) if name in ("tiers", "cohorts") else values
 
-    tiers = [_as_tuple(t) for t in column("tiers")]
-    cohorts = [_as_tuple(c) for c in column("cohorts")]
-    first = [t[0] if t else "" for t in tiers]
+    first = column("tiers").map(lambda t: t[0] if t else "")
     type_labels = {k: v.label for k, v in config.service_types.items()}
-    km = [float(k) if k is not None and float(k) > 0 else 0.0 for k in column("catchment_km")]
+    km = pd.to_numeric(column("catchment_km"), errors="coerce").fillna(0.0).clip(lower=0.0)
     payload: dict[str, list[Any]] = {
-        "lat": np.round(geoms.y.to_numpy(), COORD_DECIMALS).tolist(),
-        "lon": np.round(geoms.x.to_numpy(), COORD_DECIMALS).tolist(),
-        "name": [str(n or "") for n in column("name")],
-        "km": km,
+        "lat": np.round(public.geometry.y.to_numpy(), COORD_DECIMALS).tolist(),
+        "lon": np.round(public.geometry.x.to_numpy(), COORD_DECIMALS).tolist(),
+        "name": column("name").fillna("").astype(str).tolist(),
+        "km": km.astype(float).tolist(),
     }
-    payload |= _coded([str(p or "") for p in column("provider")], "provider")
-    payload |= _coded([type_labels.get(str(t), str(t or "")) for t in column("service_type")], "type")
-    payload |= _coded([", ".join(_label(config.tiers, t) for t in ts) for ts in tiers], "tiers")
-    payload |= _coded([", ".join(_label(config.cohorts, c) for c in cs) for cs in cohorts], "cohorts")
-    payload |= _coded([wording.hours_label(h or "") for h in column("hours")], "hours")
-    payload |= _coded([uk_date(f) for f in column("funding_end")], "funding")
-    payload |= _coded([TIER_COLOURS.get(f, OTHER_TIER_COLOUR) for f in first], "fill")
+    payload |= _coded(column("provider"), "provider", str)
+    payload |= _coded(column("service_type"), "type", lambda t: type_labels.get(str(t), str(t)))
+    payload |= _coded(column("tiers"), "tiers", lambda ts: _labels(config.tiers, ts))
+    payload |= _coded(column("cohorts"), "cohorts", lambda cs: _labels(config.cohorts, cs))
+    payload |= _coded(column("hours"), "hours", wording.hours_label)
+    payload |= _coded(column("funding_end"), "funding", uk_date)
+    payload |= _coded(first, "fill", lambda f: TIER_COLOURS.get(f, OTHER_TIER_COLOUR))
     order = list(config.tiers)
     present = sorted({f for f in first if f}, key=lambda t: order.index(t) if t in order else len(order))
-    return ServicePoints(payload=payload, tiers_present=tuple(present), has_catchments=any(k > 0 for k in km))
+    return ServicePoints(payload=payload, tiers_present=tuple(present), has_catchments=bool((km > 0).any()))
 
 
 # --------------------------------------------------------------------------- legend
@@ -915,8 +924,10 @@ def _add_areas(
             "weight": 5 if selected else 2,
         }
 
-    folium.GeoJson(
+    minx, miny, maxx, maxy = (float(v) for v in geoms.total_bounds)
+    _AreaLayer(
         {"type": "FeatureCollection", "features": features},
+        bounds=[[miny, minx], [maxy, maxx]],
         name="Areas",
         style_function=style,
         highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
@@ -925,6 +936,18 @@ def _add_areas(
         ),
         smooth_factor=0.5,
     ).add_to(m)
+
+
+class _AreaLayer(folium.GeoJson):
+    """The areas' GeoJSON layer, its bounds known from the outlines: folium would find them by
+    walking every coordinate in Python, which streamlit-folium asks for on every rerun."""
+
+    def __init__(self, data: dict[str, Any], *, bounds: list[list[float]], **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self._bounds = bounds
+
+    def _get_self_bounds(self) -> list[list[float | None]]:
+        return [list(corner) for corner in self._bounds]
 
 
 def _add_labels(m: folium.Map, shown: gpd.GeoDataFrame, colouring: _Colouring) -> None:

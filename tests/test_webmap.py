@@ -538,3 +538,12 @@ def test_one_palette_for_every_map(config):
         assert staticmap.TIER_MARKERS[tier] == (webmap.TIER_SHAPES[tier], webmap.TIER_COLOURS[tier])
     assert staticmap.DEFAULT_MARKER == (webmap.OTHER_TIER_SHAPE, webmap.OTHER_TIER_COLOUR)
     assert staticmap.STATUS_COLOURS == webmap.STATUS_COLOURS
+
+
+def test_area_bounds_are_known_without_walking_every_coordinate(areas, analysis, services, config):
+    from folium.utilities import get_bounds
+
+    m = webmap.build_map(areas, analysis, services, config)
+    (layer,) = [c for c in m._children.values() if isinstance(c, webmap._AreaLayer)]
+    # What folium would find by walking the coordinates (its own function, the oracle).
+    assert layer.get_bounds() == get_bounds(layer.data, lonlat=True) == [[52.5, -1.4], [52.7, -0.8]]
