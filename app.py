@@ -910,7 +910,7 @@ def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[s
     points = map_points(view["services_key"], services, dataset.config)
     shown = webmap.shown_areas(dataset.areas, analysis)
     outlines = map_outlines(repr((dataset_key(dataset), tuple(shown["area_code"]))), shown)
-    m = webmap.base_map(dataset.areas, analysis, dataset.config, options, points, outlines=outlines)
+    m = webmap.base_map(dataset.areas, analysis, dataset.config, options, outlines=outlines)
     # Only a click on an area reruns the app: panning and zooming do not. render=False skips
     # streamlit-folium's extra whole-figure render (it renders the map itself anyway): the same
     # page, ~0.1 s sooner for all of England.
@@ -926,7 +926,7 @@ def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[s
         key="map",
         height=MAP_HEIGHT,
         use_container_width=True,
-        feature_group_to_add=webmap.service_group(points, options),
+        feature_group_to_add=webmap.service_group(points, dataset.config, options),
         returned_objects=["last_active_drawing"],
         render=False,
     )

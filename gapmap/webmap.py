@@ -462,8 +462,12 @@ _SERVICE_LAYER_JS = """function (d, o) {
     var group = L.featureGroup();
     function hover(e) { canvas._onMouseMove(e.originalEvent); }
     function leave(e) { canvas._handleMouseOut(e); }
+    // The legend's services part travels with the markers, so the base map (and its legend)
+    // stays the same when only they change.
+    function legendBox(map) { return map.getContainer().querySelector(".gapmap-legend-services"); }
     group.onAdd = function (map) {
         if (!map.getPane("gapmapServices")) { map.createPane("gapmapServices").style.zIndex = 450; }
+        if (legendBox(map)) { legendBox(map).innerHTML = o.legend; }
         L.FeatureGroup.prototype.onAdd.call(this, map);
         zoomed(map);
         map.on("zoomend", onZoom);
@@ -474,6 +478,7 @@ _SERVICE_LAYER_JS = """function (d, o) {
         map.off("zoomend", onZoom);
         map.off("mousemove", hover);
         L.DomEvent.off(map.getContainer(), "mouseleave", leave);
+        if (legendBox(map)) { legendBox(map).innerHTML = ""; }
         L.FeatureGroup.prototype.onRemove.call(this, map);
     };
     var features = [];
@@ -545,7 +550,7 @@ var {{ this.get_name() }} = ({{ this.js }})({{ this.payload_json }}, {{ this.opt
 {% endmacro %}"""
     )
 
-    def __init__(self, points: ServicePoints, *, catchments: bool = False) -> None:
+    def __init__(self, points: ServicePoints, *, catchments: bool = False, legend: str = "") -> None:
         super().__init__()
         self._name = "ServiceLayer"
         self.js = _SERVICE_LAYER_JS
@@ -555,7 +560,7 @@ var {{ this.get_name() }} = ({{ this.js }})({{ this.payload_json }}, {{ this.opt
         weight = 0.5 if len(points) > DENSE_MARKERS else 2
         rows = [list(row) for row in SERVICE_TOOLTIP_ROWS]
         self.options_json = _script_json(
-            {"radius": radius, "weight": weight, "catchments": catchments, "rows": rows}
+            {"radius": radius, "weight": weight, "catchments": catchments, "rows": rows, "legend": legend}
         )
 
 
@@ -703,10 +708,10 @@ def build_map(
         (`build_map(..., colour_by="patchwork")`).
     """
     options = replace(options or MapOptions(), **changes)
-    points = service_points(services, config) if options.show_services else None
-    m = base_map(areas, analysis, config, options, points)
-    if points is not None and len(points):
-        m.add_child(ServiceLayer(points, catchments=options.show_catchments))
+    m = base_map(areas, analysis, config, options)
+    if options.show_services:
+        points = service_points(services, config)
+        m.add_child(service_layer(points, config, options))
     return m
 
 
@@ -715,15 +720,15 @@ def base_map(
     analysis: Any,
     config: Config,
     options: MapOptions,
-    points: ServicePoints | None,
     *,
     outlines: gpd.GeoSeries | None = None,
 ) -> OfflineMap:
-    """The map without its service markers: coloured areas, labels and the legend (which
-    names the tiers of `points`, or says that none can be shown).
+    """The map without its service markers: coloured areas, labels and the legend, which
+    keeps a place for the markers' part (filled by `service_layer` in the browser).
 
     The app sends the markers as a separate layer (`service_group`), so a view that changes
-    only the markers leaves this part as it was in the browser. `outlines` are the shown
+    only the markers (a filter that moves no area's colour, markers or catchments on or off)
+    leaves this part as it was in the browser, zoom and all. `outlines` are the shown
     areas' `display_geometry` when the caller has them already (the app caches them).
     """
     year = options.year or date.today().year
@@ -735,16 +740,34 @@ def base_map(
     labels = len(shown) <= MAX_LABELLED_AREAS if options.area_labels is None else options.area_labels
     if labels:
         _add_labels(m, shown, colouring)
-    m.add_child(Legend(_legend(colouring, config, options, points, year)))
+    credit = escape(CROWN_COPYRIGHT.format(year=year))
+    m.add_child(
+        Legend(
+            colouring.legend + '<div class="gapmap-legend-services"></div>'
+            f'<div style="font-size:12px;margin-top:4px">{credit}</div></details></div>'
+        )
+    )
     _fit(m, geoms)
     return m
 
 
-def service_group(points: ServicePoints, options: MapOptions) -> folium.FeatureGroup:
-    """The service markers as a feature group (streamlit-folium's `feature_group_to_add`)."""
+def service_layer(points: ServicePoints, config: Config, options: MapOptions) -> ServiceLayer:
+    """The markers of `points` with the legend's services part: their tiers, or the note that
+    confidential services are never shown (also when no point can be shown)."""
+    if points.tiers_present:
+        catchments = options.show_catchments and points.has_catchments
+        legend = _legend_services(points.tiers_present, config, catchments=catchments)
+    else:
+        legend = f'<div style="font-size:12px;margin-top:6px">{CONFIDENTIAL_NOTE}</div>'
+    return ServiceLayer(points, catchments=options.show_catchments, legend=legend)
+
+
+def service_group(points: ServicePoints, config: Config, options: MapOptions) -> folium.FeatureGroup:
+    """The service markers as a feature group (streamlit-folium's `feature_group_to_add`);
+    empty when `options` hide them."""
     group = folium.FeatureGroup(name="Services", control=False)
-    if options.show_services and len(points):
-        group.add_child(ServiceLayer(points, catchments=options.show_catchments))
+    if options.show_services:
+        group.add_child(service_layer(points, config, options))
     return group
 
 
@@ -752,21 +775,6 @@ def _colouring(analysis: Any, config: Config, options: MapOptions, year: int) ->
     if options.colour_by == "benchmark":
         return _benchmark_colouring(analysis, config, options.benchmark_id, year)
     return _patchwork_colouring(analysis, config, options.tier, options.cohort)
-
-
-def _legend(
-    colouring: _Colouring, config: Config, options: MapOptions, points: ServicePoints | None, year: int
-) -> str:
-    """The legend's HTML: the colouring's part, the services' tiers (or the confidentiality
-    note when no point can be shown) and the Crown copyright line."""
-    legend = colouring.legend
-    if options.show_services and points is not None and points.tiers_present:
-        catchments = options.show_catchments and points.has_catchments
-        legend += _legend_services(points.tiers_present, config, catchments=catchments)
-    elif options.show_services:
-        legend += f'<div style="font-size:12px;margin-top:6px">{CONFIDENTIAL_NOTE}</div>'
-    credit = CROWN_COPYRIGHT.format(year=year)
-    return legend + f'<div style="font-size:12px;margin-top:4px">{escape(credit)}</div></details></div>'
 
 
 @dataclass(frozen=True)

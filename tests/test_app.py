@@ -537,14 +537,15 @@ def test_the_markers_travel_as_their_own_layer_and_a_rerun_sends_the_same_map():
     # browser a reference to the message it has, not the map again.
     at.run()
     assert map_args(at) == first
-    # Markers off: the same base map without them, the legend no longer listing their tiers.
+    # Markers off: no markers, and no legend of them.
     at.checkbox(key="show_services").uncheck().run()
     assert not at.exception, at.exception
     hidden = map_args(at)
     assert '"lat"' not in hidden["feature_group"]
-    assert (
-        "Services (by first tier)" in first["script"] and "Services (by first tier)" not in hidden["script"]
-    )
+    assert "Services (by first tier)" in first["feature_group"]
+    assert "Services (by first tier)" not in hidden["feature_group"]
+    # Markers off changes the layer only: the base map is the same (same iframe, same zoom).
+    assert hidden["script"] == first["script"]
 
 
 def json_text(text: str) -> str:

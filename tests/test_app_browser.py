@@ -213,3 +213,30 @@ def test_enter_applies_a_typed_uk_funding_date():
         finally:
             context.close()
             browser.close()
+
+
+def test_markers_off_and_on_swap_only_their_layer():
+    """The base map stays (same iframe, same zoom); only the markers' layer goes and comes back."""
+    chromium = require_browser()
+    from playwright.sync_api import sync_playwright
+
+    n_markers = public_located(settings.DEMO_SERVICES.read_bytes())
+    with running_app() as base, sync_playwright() as p:
+        browser, context = open_page(p, chromium)
+        try:
+            page = context.new_page()
+            page.goto(base, wait_until="domcontentloaded", timeout=90_000)
+            frame = wait_for_map(page, min_paths=9)
+            frame.wait_for_function(f"({MARKERS_JS})() === {n_markers}", timeout=60_000)
+            frame.evaluate("window.map.setZoom(window.map.getZoom() + 1)")
+            zoom = frame.evaluate("window.map.getZoom()")
+            page.get_by_text("Show service markers").click()
+            frame.wait_for_function(f"({MARKERS_JS})() === 0", timeout=60_000)
+            assert "Services (by first tier)" not in frame.inner_text(".gapmap-legend")
+            page.get_by_text("Show service markers").click()
+            frame.wait_for_function(f"({MARKERS_JS})() === {n_markers}", timeout=60_000)
+            assert "Services (by first tier)" in frame.inner_text(".gapmap-legend")
+            assert not frame.is_detached() and frame.evaluate("window.map.getZoom()") == zoom
+        finally:
+            context.close()
+            browser.close()

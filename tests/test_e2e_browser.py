@@ -182,6 +182,7 @@ def test_app_draws_demo_map_offline(tmp_path):
             assert frame.evaluate("document.querySelectorAll('canvas').length") >= 1
             legend = frame.inner_text(".gapmap-legend")
             assert "Refuge family places" in legend and "Source: Council of Europe (2008)." in legend
+            assert "Services (by first tier)" in legend  # the markers' layer put its part in
             assert frame.evaluate("typeof L !== 'undefined' && L.version") == "1.9.4"
             page.wait_for_timeout(1500)  # let fonts and the legend settle for the screenshot
             page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=False)

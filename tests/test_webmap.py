@@ -398,15 +398,25 @@ def test_options_and_keywords_build_the_same_map(areas, analysis, services, conf
 def test_the_app_sends_the_markers_as_a_layer_of_their_own(areas, analysis, services, config):
     options = webmap.MapOptions(show_catchments=True)
     points = webmap.service_points(services, config)
-    base = webmap.base_map(areas, analysis, config, options, points)
+    base = webmap.base_map(areas, analysis, config, options)
     assert _layer(base) is None  # the base map has no markers ...
-    assert "Services (by first tier)" in _html(base)  # ... but its legend names their tiers
-    group = webmap.service_group(points, options)
-    layer = next(iter(group._children.values()))
+    assert "gapmap-legend-services" in _html(base)  # ... only their legend's place
+    # The markers and their part of the legend travel together, so turning markers or
+    # catchments on or off leaves the base map as it was.
+    group = webmap.service_group(points, config, options)
+    (layer,) = group._children.values()
     assert json_loads(layer.payload_json) == points.payload
-    hidden = webmap.MapOptions(show_services=False)
-    assert not webmap.service_group(points, hidden)._children
-    assert "Services (by first tier)" not in _html(webmap.base_map(areas, analysis, config, hidden, points))
+    legend = json_loads(layer.options_json)["legend"]
+    assert "Services (by first tier)" in legend and "Dashed circles" in legend
+    plain = json_loads(
+        webmap.service_group(points, config, webmap.MapOptions())._children.popitem()[1].options_json
+    )
+    assert "Dashed circles" not in plain["legend"]
+    assert not webmap.service_group(points, config, webmap.MapOptions(show_services=False))._children
+    hidden = webmap.base_map(areas, analysis, config, webmap.MapOptions(show_services=False))
+    same_ids = lambda html: re.sub(r"_[0-9a-f]{32}", "_id", html)  # noqa: E731 (folium's random ids)
+    shown = webmap.base_map(areas, analysis, config, options)  # rendered once, as `hidden`
+    assert same_ids(_html(hidden)) == same_ids(_html(shown))
 
 
 def test_served_assets_reference_only_local_leaflet(areas, analysis, services, config):
@@ -494,10 +504,10 @@ def test_highlighted_area_has_a_thick_outline(areas, analysis, services, config)
 def test_only_confidential_services_draws_no_points(areas, analysis, services, config):
     refuges_only = services[services["confidential"]]
     m = webmap.build_map(areas, analysis, refuges_only, config)
-    assert _layer(m) is None
-    html = _html(m)
-    assert REFUGE_NAME not in html
-    assert webmap.CONFIDENTIAL_NOTE in html
+    payload, options = _layer(m)
+    assert payload["lat"] == [] and payload["name"] == []
+    assert webmap.CONFIDENTIAL_NOTE in options["legend"]  # the legend still says why
+    assert REFUGE_NAME not in _html(m)
 
 
 # --------------------------------------------------------------------------- the tier palette
