@@ -531,8 +531,11 @@ def test_the_markers_travel_as_their_own_layer_and_a_rerun_sends_the_same_map():
     first = map_args(at)
     # The base map holds the areas; the markers are the feature group the browser swaps alone.
     assert '"lat"' not in first["script"]
-    names = [n for n in public_services(load_demo().services)["name"]]
+    demo = load_demo().services
+    names = list(public_services(demo)["name"])
     assert names and all(json_text(n) in first["feature_group"] for n in names)
+    secret = list(demo.loc[demo["confidential"].astype(bool), "name"])
+    assert secret and not any(json_text(n) in first["feature_group"] + first["script"] for n in secret)
     # A rerun that changes nothing hands over the very same text: Streamlit then sends the
     # browser a reference to the message it has, not the map again.
     at.run()
