@@ -4,12 +4,18 @@ folium's stock `Map` pulls Leaflet, jQuery, Bootstrap and Font Awesome from CDNs
 room may have no internet, so `build_map` returns an `OfflineMap` that references only Leaflet,
 either served by the app itself (`asset_mode="served"`, Streamlit static serving of
 `static/vendor/leaflet`) or inlined (`asset_mode="inline"`, for `standalone_html`). Nothing else
-on the map needs an external asset: areas are GeoJSON paths, services are CircleMarkers, the
-legend and labels are plain HTML.
+on the map needs an external asset: areas are GeoJSON paths (SVG), services one layer of circle
+markers on a canvas (`ServiceLayer`), the legend and labels plain HTML.
 
-Everything user-supplied (area names, service names, providers) is `html.escape`d before it
-reaches HTML, because Leaflet tooltips set `innerHTML`. Confidential services (refuges) never
-become points: only `privacy.public_services` rows are drawn.
+The map is built in named steps: `base_map` (areas, labels, legend, first view) and
+`service_layer` (the markers and their part of the legend); `build_map` joins them for a
+standalone page, the app sends the markers as a layer of their own (`service_group`) so that
+changing only them leaves the base map in the browser as it was.
+
+Everything user-supplied (area names, service names, providers) is escaped before it becomes
+HTML, because Leaflet tooltips set `innerHTML`: area texts by `html.escape` here, service texts
+by the browser when it builds a marker's tooltip (`_SERVICE_LAYER_JS`). Confidential services
+(refuges) never become points: only `privacy.public_services` rows are drawn.
 """
 
 from __future__ import annotations
