@@ -504,12 +504,14 @@ _SERVICE_LAYER_JS = """function (d, o) {
         return out.join("<br>");
     }
     var plain = {radius: o.radius, color: "#ffffff", weight: o.weight, fillOpacity: 1.0};
-    // Dense lists grow from their small dots as the map is zoomed in (to 8 px at most).
+    // Dense lists grow from their small dots as the map is zoomed in (to 8 px at most), and
+    // take the full white outline once big enough, so dark dots show on the darkest fills.
     function zoomed(map) {
-        var r = Math.min(8, o.radius + Math.max(0, map.getZoom() - 8));
+        var r = Math.min(8, o.radius + 2 * Math.max(0, map.getZoom() - 8));
         if (r !== plain.radius) {
             plain.radius = r;
-            markers.eachLayer(function (m) { m.setRadius(r); });
+            plain.weight = r >= 4 ? Math.max(2, o.weight) : o.weight;
+            markers.eachLayer(function (m) { m.setStyle(plain); });
         }
     }
     function onZoom(e) { zoomed(e.target); }
