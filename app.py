@@ -804,6 +804,8 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
         specialist_groups=groups or None,
         on=on,
     )
+    # Off shows the areas' colours alone: a national list of thousands covers them at first.
+    show_services = st.sidebar.checkbox("Show service markers", value=True, key="show_services")
     show_catchments = st.sidebar.checkbox("Show catchment circles", key="show_catchments")
     basemap = st.sidebar.toggle(
         "Street map underneath (needs internet)",
@@ -821,6 +823,7 @@ def sidebar_view(dataset: Dataset) -> dict[str, Any]:
         cohort=None,
         cell_box=cell_box,
         service_filter=service_filter,
+        show_services=show_services,
         show_catchments=show_catchments,
         basemap=basemap,
     )
@@ -962,18 +965,33 @@ def area_profile(dataset: Dataset, analysis: GapAnalysis, area_code: str) -> Non
         st.caption(f"{n_conf} confidential service(s) (e.g. refuges) are counted; locations are withheld.")
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def map_points(key: str, _services: Any, _config: Any) -> webmap.ServicePoints:
+    """The markers' columns for the services counted (`key` keys the cache, as `shown_services`)."""
+    return webmap.service_points(_services, _config)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def map_outlines(key: str, _areas: Any) -> Any:
+    """Simplified area outlines for display (`key`: the dataset and the areas shown)."""
+    return webmap.display_geometry(_areas)
+
+
 def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[str, Any]) -> None:
-    m = webmap.build_map(
-        dataset.areas,
-        analysis,
-        services,
-        dataset.config,
+    options = webmap.MapOptions(
         colour_by=view["colour_by"],
         benchmark_id=view["benchmark_id"],
         tier=view["tier"],
         cohort=view["cohort"],
+        show_services=view["show_services"],
         show_catchments=view["show_catchments"],
         basemap=view["basemap"],
+    )
+    points = map_points(view["services_key"], services, dataset.config)
+    shown = webmap.shown_areas(dataset.areas, analysis)
+    outlines = map_outlines(repr((dataset_key(dataset), tuple(shown["area_code"]))), shown)
+    m = webmap.base_map(
+        dataset.areas, analysis, dataset.config, options, outlines=outlines, services=services
     )
     # Only a click on an area reruns the app: panning and zooming do not. render=False skips
     # streamlit-folium's extra whole-figure render (it renders the map itself anyway): the same
@@ -982,11 +1000,15 @@ def map_tab(dataset: Dataset, analysis: GapAnalysis, services: Any, view: dict[s
     # `python app.py` preloads this module) is not registered with it.
     from streamlit_folium import st_folium
 
+    # The markers go as a layer of their own: when only they change (a filter, catchments),
+    # the browser keeps the map and swaps that layer. A rerun that changes nothing sends the
+    # same bytes, which Streamlit replaces by a reference to what the browser already has.
     out = st_folium(
         m,
         key="map",
         height=MAP_HEIGHT,
         use_container_width=True,
+        feature_group_to_add=webmap.service_group(points, dataset.config, options),
         returned_objects=["last_active_drawing"],
         render=False,
     )
@@ -1106,21 +1128,35 @@ def services_tab(dataset: Dataset, services: Any, choice_label: str, role: str) 
         compare_section(dataset, versions)
 
 
-def upload_section(role: str) -> None:
-    """The uploader, its report and preview, and "Save as new version" (analysts only)."""
-    st.subheader("Upload a new service list")
+def service_uploader(widget_key: str) -> tuple[tuple[bytes, str, str], Dataset | None] | None:
+    """The service-list uploader and what checking the current upload found.
+
+    Returns the upload (content, name, SHA-256) and the checked dataset (None when the list
+    cannot be used; the report says why), or None before any file is chosen. The upload lives
+    in session state (`take_upload`), so it outlasts the uploader's tab.
+    """
     st.file_uploader(
         "Service list (CSV or Excel)",
         type=["csv", "xlsx", "xls"],
-        key="upload_file",
+        key=widget_key,
         on_change=take_upload,
-        args=("upload_file",),
+        args=(widget_key,),
     )
     upload = current_upload()
-    if upload is not None:
-        content, name, digest = upload
-        checked, report = check_upload(digest, content, name, inputs_key())
-        show_report(report, what=name)
+    if upload is None:
+        return None
+    content, name, digest = upload
+    checked, report = check_upload(digest, content, name, inputs_key())
+    show_report(report, what=name)
+    return upload, checked
+
+
+def upload_section(role: str) -> None:
+    """The uploader, its report and preview, and "Save as new version" (analysts only)."""
+    st.subheader("Upload a new service list")
+    uploaded = service_uploader("upload_file")
+    if uploaded is not None:
+        (content, name, _digest), checked = uploaded
         if checked is not None:
             st.markdown(f"**Preview** ({len(checked.services)} services)")
             st.dataframe(
@@ -1398,18 +1434,7 @@ def no_dataset_yet(role: str) -> None:
         "Upload your service list to see it on this geography; it is checked first and only shown "
         "if it fits. Nothing is saved until you choose to."
     )
-    st.file_uploader(
-        "Service list (CSV or Excel)",
-        type=["csv", "xlsx", "xls"],
-        key="upload_file_start",
-        on_change=take_upload,
-        args=("upload_file_start",),
-    )
-    upload = current_upload()
-    if upload is not None:
-        content, name, digest = upload
-        _checked, report = check_upload(digest, content, name, inputs_key())
-        show_report(report, what=name)
+    service_uploader("upload_file_start")
 
 
 def page(role: str) -> None:
@@ -1456,9 +1481,8 @@ def page(role: str) -> None:
         from gapmap.levels import at_level
 
         dataset, analysis = at_level(dataset, analysis, level)
-    services = shown_services(
-        repr((dataset_key(dataset), view["service_filter"], analysis.selection, level)), dataset, analysis
-    )
+    view["services_key"] = repr((dataset_key(dataset), view["service_filter"], analysis.selection, level))
+    services = shown_services(view["services_key"], dataset, analysis)
     # The map, headline, gaps and exports also hold the demand rows of a kept demand table; the
     # Need and options tab adds its own to the population analysis.
     population_only, analysis = analysis, with_kept_demand(dataset, analysis)

@@ -4,12 +4,18 @@ folium's stock `Map` pulls Leaflet, jQuery, Bootstrap and Font Awesome from CDNs
 room may have no internet, so `build_map` returns an `OfflineMap` that references only Leaflet,
 either served by the app itself (`asset_mode="served"`, Streamlit static serving of
 `static/vendor/leaflet`) or inlined (`asset_mode="inline"`, for `standalone_html`). Nothing else
-on the map needs an external asset: areas are GeoJSON paths, services are CircleMarkers, the
-legend and labels are plain HTML.
+on the map needs an external asset: areas are GeoJSON paths (SVG), services one layer of circle
+markers on a canvas (`ServiceLayer`), the legend and labels plain HTML.
 
-Everything user-supplied (area names, service names, providers) is `html.escape`d before it
-reaches HTML, because Leaflet tooltips set `innerHTML`. Confidential services (refuges) never
-become points: only `privacy.public_services` rows are drawn.
+The map is built in named steps: `base_map` (areas, labels, legend, first view) and
+`service_layer` (the markers and their part of the legend); `build_map` joins them for a
+standalone page, the app sends the markers as a layer of their own (`service_group`) so that
+changing only them leaves the base map in the browser as it was.
+
+Everything user-supplied (area names, service names, providers) is escaped before it becomes
+HTML, because Leaflet tooltips set `innerHTML`: area texts by `html.escape` here, service texts
+by the browser when it builds a marker's tooltip (`_SERVICE_LAYER_JS`). Confidential services
+(refuges) never become points: only `privacy.public_services` rows are drawn.
 """
 
 from __future__ import annotations
@@ -18,8 +24,8 @@ import base64
 import json
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import date
 from html import escape
 from pathlib import Path
@@ -30,7 +36,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Figure, MacroElement
 from jinja2 import Template
 
 from gapmap import palette, settings, view, wording
@@ -76,6 +82,9 @@ SIMPLIFY_METRES: float = 200.0
 COORD_DECIMALS: int = 5
 #: Above this many service markers they are drawn smaller.
 MANY_MARKERS: int = 150
+#: Above this many they are 2 px dots with a hairline outline until zoomed in: a national
+#: list would otherwise cover the areas' colours.
+DENSE_MARKERS: int = 2000
 #: Legend width on screen; the first view leaves this much room on the right for it.
 LEGEND_WIDTH_PX: int = 330
 #: Draw area name labels when there are at most this many areas (more would collide).
@@ -171,6 +180,15 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
+def _labels(table: dict[str, dict[str, str]], keys: Iterable[str]) -> str:
+    return ", ".join(_label(table, k) for k in keys)
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN or NaT (a scalar; lists and tuples are values)."""
+    return value is None or (not isinstance(value, list | tuple | np.ndarray) and bool(pd.isna(value)))
+
+
 def _label(table: dict[str, dict[str, str]], key: str) -> str:
     return table.get(key, {}).get("label", key)
 
@@ -251,7 +269,7 @@ def area_tooltip_benchmark(
     ratio = wording.percent(row.get("ratio"))
     tail = "" if ratio == wording.MISSING else f" ({ratio})"
     lines.append(escape(f"{prefix}provided {provided} of {required} required{tail}"))
-    shortfall = row.get("shortfall")
+    shortfall: Any = row.get("shortfall")
     try:
         if float(shortfall) > 0:
             lines.append(f"Shortfall {escape(wording.number(shortfall))}")
@@ -260,23 +278,84 @@ def area_tooltip_benchmark(
     return "<br>".join(lines)
 
 
-def service_tooltip(service: dict[str, Any], config: Config) -> str:
-    """Escaped HTML tooltip for a (public) service marker."""
-    stype = str(service.get("service_type", ""))
-    type_label = config.service_types[stype].label if stype in config.service_types else stype
-    tiers = ", ".join(_label(config.tiers, t) for t in _as_tuple(service.get("tiers")))
-    cohorts = ", ".join(_label(config.cohorts, c) for c in _as_tuple(service.get("cohorts")))
-    rows = [
-        ("Provider", str(service.get("provider") or "")),
-        ("Type", type_label),
-        ("Tiers", tiers),
-        ("Cohorts", cohorts),
-        ("Hours", wording.hours_label(service.get("hours") or "")),
-        ("Funding ends", uk_date(service.get("funding_end"))),
-    ]
-    out = [f"<b>{escape(str(service.get('name', '')))}</b>"]
-    out += [f"{escape(k)}: {escape(v)}" for k, v in rows if v]
-    return "<br>".join(out)
+#: The one place a service's tooltip rows are named, in their order (the browser builds the
+#: tooltip from these columns of `ServicePoints.payload`; see `_SERVICE_LAYER_JS`).
+SERVICE_TOOLTIP_ROWS: tuple[tuple[str, str], ...] = (
+    ("provider", "Provider"),
+    ("type", "Type"),
+    ("tiers", "Tiers"),
+    ("cohorts", "Cohorts"),
+    ("hours", "Hours"),
+    ("funding", "Funding ends"),
+)
+
+
+@dataclass(frozen=True)
+class ServicePoints:
+    """The public services as the browser draws them: columns, not one object per marker.
+
+    `payload` holds, per point, `lat`/`lon` (rounded to `COORD_DECIMALS`), the raw `name`, the
+    catchment `km` (0 = none) and, for each repeated text (provider, type, tiers, cohorts,
+    hours, funding end, marker colour), an index into a list of that text's distinct values
+    (`<column>Values`). Texts are plain, never HTML: the browser escapes them when it builds a
+    tooltip. `tiers_present` (vocabulary order) and `has_catchments` feed the legend.
+    """
+
+    payload: dict[str, list[Any]]
+    tiers_present: tuple[str, ...]
+    has_catchments: bool
+
+    def __len__(self) -> int:
+        return len(self.payload["lat"])
+
+
+def _coded(values: pd.Series, column: str, text: Callable[[Any], str]) -> dict[str, list[Any]]:
+    """`values` as indices into their distinct texts: `{column: [...], columnValues: [...]}`.
+
+    `text` turns a value into what a reader sees; it runs once per distinct value, not per
+    row (a national list repeats its providers, types and dates thousands of times).
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    texts = ["" if _missing(u) else text(u) for u in uniques]
+    # Distinct values may read alike (None and ""): one entry per text.
+    distinct, index = np.unique(np.array(texts, dtype=object), return_inverse=True)
+    return {column: index[codes].tolist(), f"{column}Values": [str(t) for t in distinct]}
+
+
+def service_points(services: gpd.GeoDataFrame | None, config: Config) -> ServicePoints:
+    """The public services (`privacy.public_services`: never a confidential location) as
+    columns for `ServiceLayer`, built without a Python object per marker."""
+    if services is None or not len(services):
+        empty: dict[str, list[Any]] = {"lat": [], "lon": [], "name": [], "km": []}
+        return ServicePoints(payload=empty, tiers_present=(), has_catchments=False)
+    public = public_services(services)
+
+    def column(name: str) -> pd.Series:
+        """A column (tuples for list values, so they can be counted); None for a missing one."""
+        if name not in public:
+            return pd.Series([None] * len(public), dtype=object)
+        values = public[name].reset_index(drop=True)
+        return values.map(_as_tuple) if name in ("tiers", "cohorts") else values
+
+    first = column("tiers").map(lambda t: t[0] if t else "")
+    type_labels = {k: v.label for k, v in config.service_types.items()}
+    km = pd.to_numeric(column("catchment_km"), errors="coerce").fillna(0.0).clip(lower=0.0)
+    payload: dict[str, list[Any]] = {
+        "lat": np.round(public.geometry.y.to_numpy(), COORD_DECIMALS).tolist(),
+        "lon": np.round(public.geometry.x.to_numpy(), COORD_DECIMALS).tolist(),
+        "name": column("name").fillna("").astype(str).tolist(),
+        "km": km.astype(float).tolist(),
+    }
+    payload |= _coded(column("provider"), "provider", str)
+    payload |= _coded(column("service_type"), "type", lambda t: type_labels.get(str(t), str(t)))
+    payload |= _coded(column("tiers"), "tiers", lambda ts: _labels(config.tiers, ts))
+    payload |= _coded(column("cohorts"), "cohorts", lambda cs: _labels(config.cohorts, cs))
+    payload |= _coded(column("hours"), "hours", wording.hours_label)
+    payload |= _coded(column("funding_end"), "funding", uk_date)
+    payload |= _coded(first, "fill", lambda f: TIER_COLOURS.get(f, OTHER_TIER_COLOUR))
+    order = list(config.tiers)
+    present = sorted({f for f in first if f}, key=lambda t: order.index(t) if t in order else len(order))
+    return ServicePoints(payload=payload, tiers_present=tuple(present), has_catchments=bool((km > 0).any()))
 
 
 # --------------------------------------------------------------------------- legend
@@ -374,6 +453,126 @@ class ProjectorBehaviour(MacroElement):
         self.bounds_json = json.dumps(bounds)
 
 
+#: The browser side of `ServiceLayer`: rebuilds features from the columns of `ServicePoints`,
+#: draws them on one canvas (thousands of SVG elements would slow every pan and zoom), and
+#: builds a marker's tooltip only when it is shown, escaping every text it puts into HTML
+#: (Leaflet sets a tooltip's innerHTML).
+_SERVICE_LAYER_JS = """function (d, o) {
+    var escapes = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"};
+    function esc(text) {
+        return String(text).replace(/[&<>"']/g, function (c) { return escapes[c]; });
+    }
+    // Their own pane: above the areas (overlayPane, SVG), below the labels; see-through for
+    // the mouse (CSS in `_new_map`), so the areas under the markers stay clickable. Leaflet's
+    // own hit test of the canvas then runs on the map's mouse moves, for the tooltips.
+    var canvas = L.canvas({padding: 0.5, pane: "gapmapServices"});
+    var group = L.featureGroup();
+    function hover(e) { canvas._onMouseMove(e.originalEvent); }
+    function leave(e) { canvas._handleMouseOut(e); }
+    // The legend's services part travels with the markers, so the base map (and its legend)
+    // stays the same when only they change.
+    function legendBox(map) { return map.getContainer().querySelector(".gapmap-legend-services"); }
+    group.onAdd = function (map) {
+        if (!map.getPane("gapmapServices")) { map.createPane("gapmapServices").style.zIndex = 450; }
+        if (legendBox(map)) { legendBox(map).innerHTML = o.legend; }
+        L.FeatureGroup.prototype.onAdd.call(this, map);
+        zoomed(map);
+        map.on("zoomend", onZoom);
+        map.on("mousemove", hover);
+        L.DomEvent.on(map.getContainer(), "mouseleave", leave);
+    };
+    group.onRemove = function (map) {
+        map.off("zoomend", onZoom);
+        map.off("mousemove", hover);
+        L.DomEvent.off(map.getContainer(), "mouseleave", leave);
+        if (legendBox(map)) { legendBox(map).innerHTML = ""; }
+        L.FeatureGroup.prototype.onRemove.call(this, map);
+    };
+    var features = [];
+    for (var i = 0; i < d.lat.length; i++) {
+        var props = {name: d.name[i], fill: d.fillValues[d.fill[i]], km: d.km[i]};
+        o.rows.forEach(function (row) { props[row[0]] = d[row[0] + "Values"][d[row[0]][i]]; });
+        features.push({type: "Feature", properties: props,
+                       geometry: {type: "Point", coordinates: [d.lon[i], d.lat[i]]}});
+        if (o.catchments && d.km[i] > 0) {
+            L.circle([d.lat[i], d.lon[i]], {renderer: canvas, radius: d.km[i] * 1000, color: props.fill,
+                weight: 2, dashArray: "6 6", fill: false, interactive: false}).addTo(group);
+        }
+    }
+    function tooltip(layer) {
+        var p = layer.feature.properties, out = ["<b>" + esc(p.name) + "</b>"];
+        o.rows.forEach(function (row) { if (p[row[0]]) { out.push(esc(row[1]) + ": " + esc(p[row[0]])); } });
+        return out.join("<br>");
+    }
+    var plain = {radius: o.radius, color: "#ffffff", weight: o.weight, fillOpacity: 1.0};
+    // Dense lists grow from their small dots as the map is zoomed in (to 8 px at most), and
+    // take the full white outline once big enough, so dark dots show on the darkest fills.
+    function zoomed(map) {
+        var r = Math.min(8, o.radius + 2 * Math.max(0, map.getZoom() - 8));
+        if (r !== plain.radius) {
+            plain.radius = r;
+            plain.weight = r >= 4 ? Math.max(2, o.weight) : o.weight;
+            markers.eachLayer(function (m) { m.setStyle(plain); });
+        }
+    }
+    function onZoom(e) { zoomed(e.target); }
+    var markers = L.geoJSON({type: "FeatureCollection", features: features}, {
+        pointToLayer: function (f, latlng) {
+            return L.circleMarker(latlng, L.extend({renderer: canvas, fillColor: f.properties.fill}, plain));
+        },
+        onEachFeature: function (f, layer) {
+            layer.bindTooltip(tooltip, {className: "gapmap-tooltip gapmap-service-tip"});
+            // While a marker is hovered its tooltip is the only one (CSS in `_new_map`): the
+            // area's, under the same pointer, would show through.
+            layer.on("mouseover", function () {
+                layer.setStyle({weight: 4, color: "#000000"});
+                if (layer._map) { L.DomUtil.addClass(layer._map.getContainer(), "gapmap-on-service"); }
+            });
+            layer.on("mouseout", function () {
+                layer.setStyle(plain);
+                if (layer._map) { L.DomUtil.removeClass(layer._map.getContainer(), "gapmap-on-service"); }
+            });
+        }
+    }).addTo(group);
+    return group;
+}"""
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element: no "<" (so no "</script>" or "<!--"), ">" or "&"."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class ServiceLayer(MacroElement):
+    """Every public service marker as ONE Leaflet layer on a canvas (`_SERVICE_LAYER_JS`).
+
+    The page carries columns (`ServicePoints.payload`), not a folium element or a tooltip per
+    marker: for a national list of 10,000 services that is a fraction of the bytes and of the
+    time, in Python and in the browser.
+    """
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = ({{ this.js }})({{ this.payload_json }}, {{ this.options_json }});
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+{% endmacro %}"""
+    )
+
+    def __init__(self, points: ServicePoints, *, catchments: bool = False, legend: str = "") -> None:
+        super().__init__()
+        self._name = "ServiceLayer"
+        self.js = _SERVICE_LAYER_JS
+        self.payload_json = _script_json(points.payload)
+        # Smaller dots when there are many (a national map), so areas stay readable.
+        radius = 8 if len(points) <= MANY_MARKERS else 5 if len(points) <= DENSE_MARKERS else 2
+        weight = 0.5 if len(points) > DENSE_MARKERS else 2
+        rows = [list(row) for row in SERVICE_TOOLTIP_ROWS]
+        self.options_json = _script_json(
+            {"radius": radius, "weight": weight, "catchments": catchments, "rows": rows, "legend": legend}
+        )
+
+
 #: Status symbols for labels too small for words (and beside every word): shape, not colour.
 STATUS_SYMBOLS: dict[str, str] = palette.STATUS_SYMBOLS
 PATCHWORK_SYMBOLS: dict[str, str] = palette.PATCHWORK_SYMBOLS
@@ -451,25 +650,60 @@ def _legend_services(tiers_present: Iterable[str], config: Config, *, catchments
 
 
 # --------------------------------------------------------------------------- the map
+@dataclass(frozen=True)
+class MapOptions:
+    """What a map shows, apart from its data.
+
+    Parameters
+    ----------
+    colour_by
+        "benchmark" (status of `benchmark_id`, default `view.default_benchmark`; a demand
+        benchmark's rows when `benchmark_id` names one), "patchwork" (has / gap / nowhere for
+        `tier` x `cohort`) or "evidence" (the best evidence rating in place in `tier` x `cohort`).
+    show_services, show_catchments
+        Public service markers; their stated catchment circles.
+    basemap
+        OpenStreetMap tiles underneath (the only network use; off by default).
+    asset_mode
+        "served": Leaflet from the app's static folder; "inline": Leaflet inside the page.
+    area_labels
+        Area names on the map; default on for up to `MAX_LABELLED_AREAS` areas.
+    highlight_area
+        An area code drawn with a thick outline (the area whose profile is open).
+    year
+        The Crown copyright year (default this year).
+    """
+
+    colour_by: ColourBy = "benchmark"
+    benchmark_id: str | None = None
+    tier: str | None = None
+    cohort: str | None = None
+    show_services: bool = True
+    show_catchments: bool = False
+    basemap: bool = False
+    asset_mode: AssetMode = "served"
+    area_labels: bool | None = None
+    highlight_area: str | None = None
+    year: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.colour_by not in ("benchmark", "patchwork", "evidence"):
+            raise ValueError(
+                f'`colour_by` was "{self.colour_by}" but is expected to be '
+                '"benchmark", "patchwork" or "evidence"'
+            )
+
+
 def build_map(
     areas: gpd.GeoDataFrame,
     analysis: Any,
-    services: gpd.GeoDataFrame,
+    services: gpd.GeoDataFrame | None,
     config: Config,
-    *,
-    colour_by: ColourBy = "benchmark",
-    benchmark_id: str | None = None,
-    tier: str | None = None,
-    cohort: str | None = None,
-    show_services: bool = True,
-    show_catchments: bool = False,
-    basemap: bool = False,
-    asset_mode: AssetMode = "served",
-    area_labels: bool | None = None,
-    highlight_area: str | None = None,
-    year: int | None = None,
-) -> folium.Map:
-    """An interactive map of the selection, coloured by benchmark status or patchwork gap.
+    options: MapOptions | None = None,
+    **changes: Any,
+) -> OfflineMap:
+    """An interactive map of the selection, coloured by benchmark status or patchwork gap,
+    with the public services as one canvas layer.
 
     Parameters
     ----------
@@ -480,51 +714,82 @@ def build_map(
         A `GapAnalysis` (uses `.gaps`, `.coverage`, `.profile`, `.selection`).
     services
         Services as `schema.SERVICE_COLUMNS`; only `privacy.public_services` rows are drawn.
-    colour_by
-        "benchmark" (status of `benchmark_id`, default the profile's first; a demand benchmark's
-        rows when `benchmark_id` names one), "patchwork" (has / gap / nowhere for `tier` x
-        `cohort`) or "evidence" (the best evidence rating in place in `tier` x `cohort`).
-    basemap
-        OpenStreetMap tiles underneath (the only network use; off by default).
-    asset_mode
-        "served": Leaflet from the app's static folder; "inline": Leaflet inside the page.
-    area_labels
-        Area names on the map; default on for up to `MAX_LABELLED_AREAS` areas.
-    highlight_area
-        An area code drawn with a thick outline (the area whose profile is open).
+    options, changes
+        `MapOptions`, with any of its fields given as keywords changed
+        (`build_map(..., colour_by="patchwork")`).
     """
-    if colour_by not in ("benchmark", "patchwork", "evidence"):
-        raise ValueError(
-            f'`colour_by` was "{colour_by}" but is expected to be "benchmark", "patchwork" or "evidence"'
-        )
-    year = year or date.today().year
-    shown = _shown_areas(areas, analysis)
-    m = _new_map(asset_mode, basemap)
-    if colour_by == "benchmark":
-        colouring = _benchmark_colouring(analysis, config, benchmark_id, year)
-    elif colour_by == "evidence":
-        colouring = _evidence_colouring(analysis, config, services, tier, cohort)
-    else:
-        colouring = _patchwork_colouring(analysis, config, tier, cohort)
-    geoms = display_geometry(shown)
-    _add_areas(m, shown, geoms, colouring, basemap=basemap, highlight_area=highlight_area)
-    if area_labels is None:
-        area_labels = len(shown) <= MAX_LABELLED_AREAS
-    if area_labels:
+    options = replace(options or MapOptions(), **changes)
+    m = base_map(areas, analysis, config, options, services=services)
+    if options.show_services:
+        points = service_points(services, config)
+        m.add_child(service_layer(points, config, options))
+    return m
+
+
+def base_map(
+    areas: gpd.GeoDataFrame,
+    analysis: Any,
+    config: Config,
+    options: MapOptions,
+    *,
+    outlines: gpd.GeoSeries | None = None,
+    services: gpd.GeoDataFrame | None = None,
+) -> OfflineMap:
+    """The map without its service markers: coloured areas, labels and the legend, which
+    keeps a place for the markers' part (filled by `service_layer` in the browser).
+
+    The app sends the markers as a separate layer (`service_group`), so a view that changes
+    only the markers (a filter that moves no area's colour, markers or catchments on or off)
+    leaves this part as it was in the browser, zoom and all. `outlines` are the shown
+    areas' `display_geometry` when the caller has them already (the app caches them);
+    `services` are needed only to colour by evidence in place.
+    """
+    year = options.year or date.today().year
+    shown = shown_areas(areas, analysis)
+    m = _new_map(options.asset_mode, options.basemap)
+    colouring = _colouring(analysis, config, options, year, services)
+    geoms = display_geometry(shown) if outlines is None else outlines
+    _add_areas(m, shown, geoms, colouring, basemap=options.basemap, highlight_area=options.highlight_area)
+    labels = len(shown) <= MAX_LABELLED_AREAS if options.area_labels is None else options.area_labels
+    if labels:
         _add_labels(m, shown, colouring)
-    legend = colouring.legend
-    tiers_present: list[str] = []
-    if show_services and services is not None and len(services):
-        tiers_present = _add_services(m, services, config, show_catchments=show_catchments)
-    if tiers_present:
-        legend += _legend_services(tiers_present, config, catchments=show_catchments)
-    elif show_services:
-        legend += f'<div style="font-size:12px;margin-top:6px">{CONFIDENTIAL_NOTE}</div>'
-    credit = CROWN_COPYRIGHT.format(year=year)
-    legend += f'<div style="font-size:12px;margin-top:4px">{escape(credit)}</div></details></div>'
-    m.add_child(Legend(legend))
+    credit = escape(CROWN_COPYRIGHT.format(year=year))
+    m.add_child(
+        Legend(
+            colouring.legend + '<div class="gapmap-legend-services"></div>'
+            f'<div style="font-size:12px;margin-top:4px">{credit}</div></details></div>'
+        )
+    )
     _fit(m, geoms)
     return m
+
+
+def service_layer(points: ServicePoints, config: Config, options: MapOptions) -> ServiceLayer:
+    """The markers of `points` with the legend's services part: their tiers, or the note that
+    confidential services are never shown (also when no point can be shown)."""
+    if points.tiers_present:
+        catchments = options.show_catchments and points.has_catchments
+        legend = _legend_services(points.tiers_present, config, catchments=catchments)
+    else:
+        legend = f'<div style="font-size:12px;margin-top:6px">{CONFIDENTIAL_NOTE}</div>'
+    return ServiceLayer(points, catchments=options.show_catchments, legend=legend)
+
+
+def service_group(points: ServicePoints, config: Config, options: MapOptions) -> folium.FeatureGroup:
+    """The service markers as a feature group (streamlit-folium's `feature_group_to_add`);
+    empty when `options` hide them."""
+    group = folium.FeatureGroup(name="Services", control=False)
+    if options.show_services:
+        group.add_child(service_layer(points, config, options))
+    return group
+
+
+def _colouring(analysis: Any, config: Config, options: MapOptions, year: int, services: Any) -> _Colouring:
+    if options.colour_by == "benchmark":
+        return _benchmark_colouring(analysis, config, options.benchmark_id, year)
+    if options.colour_by == "evidence":
+        return _evidence_colouring(analysis, config, services, options.tier, options.cohort)
+    return _patchwork_colouring(analysis, config, options.tier, options.cohort)
 
 
 @dataclass(frozen=True)
@@ -546,11 +811,18 @@ class _Colouring:
     tooltips: dict[str, str] = field(default_factory=dict)
 
 
-def _shown_areas(areas: gpd.GeoDataFrame, analysis: Any) -> gpd.GeoDataFrame:
+def shown_areas(areas: gpd.GeoDataFrame, analysis: Any) -> gpd.GeoDataFrame:
     """The selected areas (all of them when the selection names none that exist)."""
     selection = set(map(str, analysis.selection)) if len(analysis.selection) else set(areas[AREA_CODE])
     shown = areas[areas[AREA_CODE].astype(str).isin(selection)]
     return areas if shown.empty else shown
+
+
+def _page(m: folium.Map) -> Figure:
+    """The page (branca Figure) a map is drawn in: its header, body and scripts."""
+    root = m.get_root()
+    assert isinstance(root, Figure), "a folium Map always sits in a Figure"
+    return root
 
 
 def _new_map(asset_mode: AssetMode, basemap: bool) -> OfflineMap:
@@ -567,7 +839,7 @@ def _new_map(asset_mode: AssetMode, basemap: bool) -> OfflineMap:
         folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19).add_to(m)
     # White page, dark text: legible on a projector without tiles. `div.` outranks leaflet.css's
     # grey `.leaflet-container` background, which an exported page inlines after this style.
-    m.get_root().header.add_child(  # type: ignore[attr-defined]
+    _page(m).header.add_child(
         folium.Element(
             "<style>div.leaflet-container{background:#ffffff;font-size:15px}"
             ".gapmap-label{font:600 13px/1.15 system-ui,Arial,sans-serif;color:#111;"
@@ -575,6 +847,8 @@ def _new_map(asset_mode: AssetMode, basemap: bool) -> OfflineMap:
             "white-space:nowrap;text-align:center;pointer-events:none;display:inline-block;"
             "position:relative;left:50%;transform:translateX(-50%)}"
             ".gapmap-legend summary{list-style-position:inside}"
+            ".leaflet-gapmapServices-pane,.leaflet-gapmapServices-pane canvas{pointer-events:none !important}"
+            ".gapmap-on-service .leaflet-tooltip:not(.gapmap-service-tip){display:none}"
             # In the app the map fills its frame, whose height follows the window (app.py).
             "#map_div{height:100vh !important}"
             ".gapmap-tooltip{font-size:15px;line-height:1.35}</style>"
@@ -866,8 +1140,10 @@ def _add_areas(
             "weight": 5 if selected else 2,
         }
 
-    folium.GeoJson(
+    minx, miny, maxx, maxy = (float(v) for v in geoms.total_bounds)
+    _AreaLayer(
         {"type": "FeatureCollection", "features": features},
+        bounds=[[miny, minx], [maxy, maxx]],
         name="Areas",
         style_function=style,
         highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
@@ -876,6 +1152,18 @@ def _add_areas(
         ),
         smooth_factor=0.5,
     ).add_to(m)
+
+
+class _AreaLayer(folium.GeoJson):
+    """The areas' GeoJSON layer, its bounds known from the outlines: folium would find them by
+    walking every coordinate in Python, which streamlit-folium asks for on every rerun."""
+
+    def __init__(self, data: dict[str, Any], *, bounds: list[list[float]], **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self._bounds = bounds
+
+    def _get_self_bounds(self) -> list[list[float | None]]:
+        return [list(corner) for corner in self._bounds]
 
 
 def _add_labels(m: folium.Map, shown: gpd.GeoDataFrame, colouring: _Colouring) -> None:
@@ -902,67 +1190,6 @@ def _add_labels(m: folium.Map, shown: gpd.GeoDataFrame, colouring: _Colouring) -
             ),
             interactive=False,
         ).add_to(m)
-
-
-def _add_services(
-    m: folium.Map, services: gpd.GeoDataFrame, config: Config, *, show_catchments: bool
-) -> list[str]:
-    """Public services as one GeoJSON marker layer (never a confidential location); returns
-    the tiers present, in vocabulary order, for the legend."""
-    tiers_present: list[str] = []
-    points: list[dict[str, Any]] = []
-    public = public_services(services)
-    # Smaller dots when there are many (a national map), so areas stay readable.
-    radius = 8 if len(public) <= MANY_MARKERS else 5
-    catchments = folium.FeatureGroup(name="Catchments")
-    for rec in public.to_dict("records"):
-        geom = rec["geometry"]
-        lat, lon = round(geom.y, COORD_DECIMALS), round(geom.x, COORD_DECIMALS)
-        tiers = _as_tuple(rec.get("tiers"))
-        first = tiers[0] if tiers else ""
-        if first and first not in tiers_present:
-            tiers_present.append(first)
-        colour = TIER_COLOURS.get(first, OTHER_TIER_COLOUR)
-        km = rec.get("catchment_km")
-        if show_catchments and km is not None and not pd.isna(km) and float(km) > 0:
-            folium.Circle(
-                [lat, lon],
-                radius=float(km) * 1000,
-                color=colour,
-                weight=2,
-                dash_array="6 6",
-                fill=False,
-                interactive=False,
-            ).add_to(catchments)
-        points.append(
-            {
-                "type": "Feature",
-                "properties": {"tooltip": service_tooltip(rec, config), "fill": colour},
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            }
-        )
-    if show_catchments:
-        catchments.add_to(m)
-    if not points:
-        return []
-    # One GeoJSON layer for every marker: a folium element per marker costs a template
-    # render each (seconds for a national list) and repeats the same JS hundreds of times.
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": points},
-        name="Services",
-        marker=folium.CircleMarker(radius=radius, color="#ffffff", weight=2, fill=True, fill_opacity=1.0),
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "color": "#ffffff",
-            "weight": 2,
-            "fillOpacity": 1.0,
-        },
-        highlight_function=lambda _f: {"weight": 4, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=["tooltip"], labels=False, class_name="gapmap-tooltip"),
-    ).add_to(m)
-    order = list(config.tiers)
-    tiers_present.sort(key=lambda t: order.index(t) if t in order else len(order))
-    return tiers_present
 
 
 def _fit(m: folium.Map, geoms: gpd.GeoSeries) -> None:
@@ -1029,7 +1256,7 @@ def map_html(
     if getattr(dataset, "is_demo", False):
         heading += f" ({DEMO_BADGE})"
         # On the page too, not only in the tab title: the file travels without its folder name.
-        m.get_root().html.add_child(
+        _page(m).html.add_child(
             folium.Element(
                 f'<div class="gapmap-demo-badge" style="{_HTML_BADGE_STYLE}">{escape(DEMO_BADGE)}</div>'
             ),

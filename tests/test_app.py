@@ -513,3 +513,46 @@ def test_the_funding_cliff_takes_a_uk_date_and_lists_what_drops_off():
     # A date that is not one is said, not guessed.
     at.text_input(key="f_on_text").set_value("31/02/2027").run()
     assert any("DD/MM/YYYY" in e.value for e in at.error)
+
+
+def map_args(at: AppTest) -> dict:
+    """What the page hands streamlit-folium's component (its JSON arguments)."""
+    import json
+
+    (component,) = at.get("component_instance")
+    return json.loads(component.proto.json_args)
+
+
+def test_the_markers_travel_as_their_own_layer_and_a_rerun_sends_the_same_map():
+    from gapmap.dataset import load_demo
+    from gapmap.privacy import public_services
+
+    at = start()
+    first = map_args(at)
+    # The base map holds the areas; the markers are the feature group the browser swaps alone.
+    assert '"lat"' not in first["script"]
+    demo = load_demo().services
+    names = list(public_services(demo)["name"])
+    assert names and all(json_text(n) in first["feature_group"] for n in names)
+    secret = list(demo.loc[demo["confidential"].astype(bool), "name"])
+    assert secret and not any(json_text(n) in first["feature_group"] + first["script"] for n in secret)
+    # A rerun that changes nothing hands over the very same text: Streamlit then sends the
+    # browser a reference to the message it has, not the map again.
+    at.run()
+    assert map_args(at) == first
+    # Markers off: no markers, and no legend of them.
+    at.checkbox(key="show_services").uncheck().run()
+    assert not at.exception, at.exception
+    hidden = map_args(at)
+    assert '"lat"' not in hidden["feature_group"]
+    assert "Services (by first tier)" in first["feature_group"]
+    assert "Services (by first tier)" not in hidden["feature_group"]
+    # Markers off changes the layer only: the base map is the same (same iframe, same zoom).
+    assert hidden["script"] == first["script"]
+
+
+def json_text(text: str) -> str:
+    """`text` as it appears inside the page's JSON (`gapmap.webmap._script_json`)."""
+    from gapmap.webmap import _script_json
+
+    return _script_json(text)[1:-1]

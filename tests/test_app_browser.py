@@ -10,21 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_e2e_browser import ARTIFACTS, CLICK_AREA_JS, open_page, require_browser, running_app, wait_for_map
+from test_e2e_browser import (
+    ARTIFACTS,
+    CLICK_AREA_JS,
+    MARKERS_JS,
+    open_page,
+    require_browser,
+    running_app,
+    wait_for_map,
+)
 
 from gapmap import settings
 
 pytestmark = pytest.mark.browser
-
-#: Service markers on the map: the GeoJSON point layers (areas are polygons).
-MARKERS_JS = """() => {
-    let n = 0;
-    for (const id in window.map._layers) {
-        const layer = window.map._layers[id];
-        if (layer.getLatLng && layer.feature && layer.feature.geometry.type === "Point") n += 1;
-    }
-    return n;
-}"""
 
 
 def without(service_ids: list[str]) -> bytes:
@@ -212,6 +210,33 @@ def test_enter_applies_a_typed_uk_funding_date():
             page.get_by_text("25 / 100", exact=True).first.wait_for(timeout=60_000)
             line = page.locator(".gapmap-sub").first.inner_text()
             assert "funded on 1 February 2027" in line and "for 2 services" in line
+        finally:
+            context.close()
+            browser.close()
+
+
+def test_markers_off_and_on_swap_only_their_layer():
+    """The base map stays (same iframe, same zoom); only the markers' layer goes and comes back."""
+    chromium = require_browser()
+    from playwright.sync_api import sync_playwright
+
+    n_markers = public_located(settings.DEMO_SERVICES.read_bytes())
+    with running_app() as base, sync_playwright() as p:
+        browser, context = open_page(p, chromium)
+        try:
+            page = context.new_page()
+            page.goto(base, wait_until="domcontentloaded", timeout=90_000)
+            frame = wait_for_map(page, min_paths=9)
+            frame.wait_for_function(f"({MARKERS_JS})() === {n_markers}", timeout=60_000)
+            frame.evaluate("window.map.setZoom(window.map.getZoom() + 1)")
+            zoom = frame.evaluate("window.map.getZoom()")
+            page.get_by_text("Show service markers").click()
+            frame.wait_for_function(f"({MARKERS_JS})() === 0", timeout=60_000)
+            assert "Services (by first tier)" not in frame.inner_text(".gapmap-legend")
+            page.get_by_text("Show service markers").click()
+            frame.wait_for_function(f"({MARKERS_JS})() === {n_markers}", timeout=60_000)
+            assert "Services (by first tier)" in frame.inner_text(".gapmap-legend")
+            assert not frame.is_detached() and frame.evaluate("window.map.getZoom()") == zoom
         finally:
             context.close()
             browser.close()

@@ -64,15 +64,23 @@ NO_USERS_FILE = "/nonexistent/gapmap-test-users.json"
 
 @contextmanager
 def running_app(
-    env: dict[str, str] | None = None, timeout_s: float = 120, *, address: str | None = "127.0.0.1"
+    env: dict[str, str] | None = None,
+    timeout_s: float = 120,
+    *,
+    address: str | None = "127.0.0.1",
+    script: Path | None = None,
 ) -> Iterator[str]:
     """`python app.py` (as `make run`) on a free port; yields the base URL once /_stcore/health answers.
 
     `address=None` passes no --server.address, so the repository's .streamlit/config.toml decides.
+    `script` runs another page instead (`streamlit run script`; the benchmarks' minimal page).
     """
     port = free_port()
+    launch = [sys.executable, str(REPO_ROOT / "app.py")]
+    if script is not None:
+        launch = [sys.executable, "-m", "streamlit", "run", str(script)]
     cmd = [
-        sys.executable, str(REPO_ROOT / "app.py"),
+        *launch,
         "--server.headless", "true",
         "--server.port", str(port),
         "--browser.gatherUsageStats", "false",
@@ -167,11 +175,14 @@ def test_app_draws_demo_map_offline(tmp_path):
             page = context.new_page()
             page.goto(base, wait_until="domcontentloaded", timeout=90_000)
             frame = wait_for_map(page, min_paths=n_areas)
-            # Areas are SVG paths with the outline class; markers are circle paths too.
+            # Areas are SVG paths with the outline class; markers are circles on one canvas.
             paths = frame.eval_on_selector_all("path.leaflet-interactive", "els => els.length")
-            assert paths >= n_areas + n_public
+            assert paths >= n_areas
+            assert frame.evaluate(MARKERS_JS) == n_public
+            assert frame.evaluate("document.querySelectorAll('canvas').length") >= 1
             legend = frame.inner_text(".gapmap-legend")
             assert "Refuge family places" in legend and "Source: Council of Europe (2008)." in legend
+            assert "Services (by first tier)" in legend  # the markers' layer put its part in
             assert frame.evaluate("typeof L !== 'undefined' && L.version") == "1.9.4"
             page.wait_for_timeout(1500)  # let fonts and the legend settle for the screenshot
             page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=False)
@@ -213,6 +224,16 @@ def test_app_draws_demo_map_offline(tmp_path):
 
 XSS = "<img src=x onerror=alert(1)>"
 
+#: Service markers on the map: the point features of the GeoJSON layers (areas are polygons).
+MARKERS_JS = """() => {
+    let n = 0;
+    for (const id in window.map._layers) {
+        const layer = window.map._layers[id];
+        if (layer.getLatLng && layer.feature && layer.feature.geometry.type === "Point") n += 1;
+    }
+    return n;
+}"""
+
 # Leaflet calls used below: fire a real layer click (propagated to the GeoJSON group, as a
 # mouse click is, so streamlit-folium reports it) and open every tooltip at once.
 CLICK_AREA_JS = """code => {
@@ -225,15 +246,22 @@ CLICK_AREA_JS = """code => {
     }
     return false;
 }"""
-HOVER_MARKER_JS = """needle => {
+#: Where a marker is (client coordinates inside the map's frame), found by its provider: the
+#: first one inside the map and clear of the legend, so the mouse can reach it.
+MARKER_POINT_JS = """needle => {
+    const box = window.map.getContainer().getBoundingClientRect();
+    const legend = document.querySelector(".gapmap-legend").getBoundingClientRect();
     for (const id in window.map._layers) {
         const layer = window.map._layers[id];
-        if (layer.getLatLng && layer.feature && layer.feature.properties.tooltip.includes(needle)) {
-            layer.fire("mouseover", {latlng: layer.getLatLng()}, true);
-            return true;
+        if (layer.getLatLng && layer.feature && layer.feature.properties.provider.includes(needle)) {
+            const p = window.map.latLngToContainerPoint(layer.getLatLng());
+            const x = box.left + p.x, y = box.top + p.y;
+            const inside = x > box.left + 60 && x < box.right - 10 && y > box.top + 10 && y < box.bottom - 40;
+            const underLegend = x > legend.left - 10 && y > legend.top - 10;
+            if (inside && !underLegend) return [x, y];
         }
     }
-    return false;
+    return null;
 }"""
 HOVER_AREA_JS = CLICK_AREA_JS.replace('layer.fire("click"', 'layer.fire("mouseover"')
 
@@ -290,10 +318,16 @@ def test_hostile_names_show_as_text_and_a_map_click_opens_the_profile(tmp_path):
             frame = wait_for_map(page, min_paths=9)
             labels = frame.eval_on_selector_all(".gapmap-label", "els => els.map(e => e.innerText)")
             assert any(XSS in text for text in labels), labels
-            # Hover the hostile service's marker, then the hostile area: Leaflet shows each tooltip.
-            assert frame.evaluate(HOVER_MARKER_JS, "Provider: &lt;img")
-            tips = frame.eval_on_selector_all(".leaflet-tooltip", "els => els.map(e => e.innerText)")
-            assert any(f"Provider: {XSS}" in text for text in tips), tips
+            # Hover the hostile service's marker with the mouse (markers are on a canvas above
+            # the areas: Leaflet's hit test finds it), then the hostile area: each tooltip shows.
+            x, y = frame.evaluate(MARKER_POINT_JS, XSS)
+            box = page.query_selector("iframe[title*='st_folium']").bounding_box()
+            page.mouse.move(box["x"] + x, box["y"] + y)
+            frame.wait_for_selector(".gapmap-service-tip", timeout=10_000)
+            tips = frame.eval_on_selector_all(".gapmap-service-tip", "els => els.map(e => e.innerText)")
+            assert any(tip.startswith(XSS) and f"Provider: {XSS}" in tip for tip in tips), tips
+            page.mouse.move(1, 1)  # off the map: the marker's tooltip goes
+            frame.wait_for_selector(".gapmap-service-tip", state="detached", timeout=10_000)
             assert frame.evaluate(HOVER_AREA_JS, "E07999001")
             tips = frame.eval_on_selector_all(".leaflet-tooltip", "els => els.map(e => e.innerText)")
             assert any(text.startswith(XSS) and "Not met" in text for text in tips), tips

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from json import loads as json_loads
 from types import SimpleNamespace
 
 import geopandas as gpd
@@ -205,6 +206,26 @@ def _html(m) -> str:
     return raw
 
 
+#: The service layer's call in the page: `(function ...)(payload, options);`.
+LAYER_CALL = re.compile(r"\}\)\((\{\"lat\".*?\}), (\{\"radius\".*?\})\);")
+
+
+def _layer(m) -> tuple[dict, dict] | None:
+    """The service layer's columns and options as the page carries them (None: no layer)."""
+    import json
+
+    found = LAYER_CALL.search(m.get_root().render())
+    return None if found is None else (json.loads(found.group(1)), json.loads(found.group(2)))
+
+
+def _decoded(payload: dict, i: int) -> dict:
+    """Point `i` of a layer's columns with every coded column looked up, as the browser does."""
+    row = {key: payload[key][i] for key in ("lat", "lon", "name", "km")}
+    for key in [k for k in payload if f"{k}Values" in payload]:
+        row[key] = payload[f"{key}Values"][payload[key][i]]
+    return row
+
+
 def test_benchmark_colours_and_words_per_area(areas, analysis, services, config):
     html = _html(webmap.build_map(areas, analysis, services, config, benchmark_id="idva_fte"))
     for colour in ("#e5f5e0", "#c45c00", "#4a0012"):
@@ -272,50 +293,130 @@ def test_patchwork_colouring_has_gap_nowhere(areas, analysis, services, config):
 
 
 def test_hostile_names_and_providers_show_as_text(areas, analysis, services, config):
-    html = _html(webmap.build_map(areas, analysis, services, config, show_catchments=True))
-    assert XSS not in html
+    m = webmap.build_map(areas, analysis, services, config, show_catchments=True)
+    # Service texts travel as JSON data, "<" escaped so they cannot end the script; the browser
+    # escapes them when it builds a tooltip (tests/test_e2e_browser.py hovers the marker).
+    payload, _ = _layer(m)
+    assert _decoded(payload, 0)["name"] == XSS and _decoded(payload, 0)["provider"] == XSS
+    html = _html(m).replace(XSS, "", 2)  # the two data strings: name and provider
+    assert XSS not in html  # areas' names are escaped in Python (labels and tooltips)
     assert XSS_ESCAPED in html
     assert "Southam &amp; Vale" in html
 
 
+def test_layer_json_cannot_close_the_script():
+    text = webmap._script_json({"name": "</script><!-- & '>"})
+    assert not {"<", ">", "&"} & set(text)
+    assert json_loads(text) == {"name": "</script><!-- & '>"}
+
+
 def test_confidential_service_never_in_html(areas, analysis, services, config):
     for colour_by in ("benchmark", "patchwork"):
-        html = _html(
-            webmap.build_map(areas, analysis, services, config, colour_by=colour_by, show_catchments=True)
-        )
+        m = webmap.build_map(areas, analysis, services, config, colour_by=colour_by, show_catchments=True)
+        html = _html(m)
         assert REFUGE_NAME not in html
         assert "Hidden Provider" not in html
         assert "Hidden Lane" not in html and "LE1 1AA" not in html
         for coord in (f"{REFUGE_LAT:.3f}", f"{REFUGE_LON:.3f}"):
             assert coord not in html
-    # The public services are there: one point each, drawn as circle markers.
-    assert len(re.findall(r'"type": "Point"', html)) == 2
-    assert "new L.CircleMarker(latlng, opts)" in html
+    # The public services are there: one point each, drawn as circle markers on a canvas.
+    payload, _ = _layer(m)
+    assert payload["name"] == [XSS, "Schools Tender"]
+    assert "L.circleMarker(" in html and "L.canvas(" in html
 
 
-def test_service_tooltip_fields_and_uk_date(config, services):
-    rec = services.iloc[0].to_dict()
-    tip = webmap.service_tooltip(rec, config)
-    assert "IDVA service" in tip
-    assert "Secondary: early intervention, Tertiary: reduction and recovery" in tip
-    assert "Adult victim-survivors" in tip
-    assert "Office hours" in tip
-    assert "31 March 2027" in tip
-    assert XSS not in tip
+def test_service_points_are_columns_of_plain_text(config, services):
+    points = webmap.service_points(services, config)
+    assert len(points) == 2  # the refuge is confidential: never a point
+    first, second = _decoded(points.payload, 0), _decoded(points.payload, 1)
+    assert first == {
+        "lat": 52.6,
+        "lon": -1.3,
+        "name": XSS,
+        "km": 12.0,
+        "provider": XSS,
+        "type": config.service_types["idva"].label,
+        "tiers": "Secondary: early intervention, Tertiary: reduction and recovery",
+        "cohorts": "Adult victim-survivors",
+        "hours": "Office hours",
+        "funding": "31 March 2027",
+        "fill": webmap.TIER_COLOURS["secondary"],
+    }
+    assert (second["km"], second["funding"], second["fill"]) == (0.0, "", webmap.TIER_COLOURS["primary"])
+    # Every tooltip row the browser shows is a column here, in order.
+    assert [key for key, _ in webmap.SERVICE_TOOLTIP_ROWS] == [
+        "provider", "type", "tiers", "cohorts", "hours", "funding"
+    ]  # fmt: skip
+    assert points.tiers_present == ("primary", "secondary") and points.has_catchments
+
+
+def test_repeated_texts_are_sent_once(config, services):
+    many = pd.concat([services[services["service_id"] == "s2"]] * 500, ignore_index=True)
+    points = webmap.service_points(gpd.GeoDataFrame(many, crs=4326), config)
+    assert len(points) == 500
+    assert points.payload["providerValues"] == ["Tender"] and set(points.payload["provider"]) == {0}
+    assert points.payload["typeValues"] == [config.service_types["school_programme"].label]
 
 
 def test_markers_coloured_by_first_tier_and_catchments_on_request(areas, analysis, services, config):
-    html = _html(webmap.build_map(areas, analysis, services, config))
-    assert webmap.TIER_COLOURS["secondary"] in html and webmap.TIER_COLOURS["primary"] in html
-    assert "L.circle(" not in html
-    html = _html(webmap.build_map(areas, analysis, services, config, show_catchments=True))
-    assert html.count("L.circle(") == 1
-    assert '"radius": 12000.0' in html
+    payload, options = _layer(webmap.build_map(areas, analysis, services, config))
+    assert set(payload["fillValues"]) == {webmap.TIER_COLOURS["secondary"], webmap.TIER_COLOURS["primary"]}
+    assert options["catchments"] is False and options["radius"] == 8
+    payload, options = _layer(webmap.build_map(areas, analysis, services, config, show_catchments=True))
+    assert options["catchments"] is True and payload["km"] == [12.0, 0.0]
+
+
+def test_dense_lists_get_small_thin_dots(config, services):
+    def marker_options(n: int) -> dict:
+        many = pd.concat([services[services["service_id"] == "s2"]] * n, ignore_index=True)
+        points = webmap.service_points(gpd.GeoDataFrame(many, crs=4326), config)
+        return json_loads(webmap.ServiceLayer(points).options_json)
+
+    assert (marker_options(150)["radius"], marker_options(150)["weight"]) == (8, 2)
+    assert (marker_options(151)["radius"], marker_options(151)["weight"]) == (5, 2)
+    assert (marker_options(2001)["radius"], marker_options(2001)["weight"]) == (2, 0.5)
 
 
 def test_no_services_layer_when_hidden(areas, analysis, services, config):
-    html = _html(webmap.build_map(areas, analysis, services, config, show_services=False))
-    assert '"type": "Point"' not in html
+    assert _layer(webmap.build_map(areas, analysis, services, config, show_services=False)) is None
+
+
+def test_options_and_keywords_build_the_same_map(areas, analysis, services, config):
+    options = webmap.MapOptions(colour_by="patchwork", tier="secondary", cohort="perpetrators")
+    by_options = webmap.build_map(areas, analysis, services, config, options)
+    by_keywords = webmap.build_map(
+        areas, analysis, services, config, colour_by="patchwork", tier="secondary", cohort="perpetrators"
+    )
+    assert _layer(by_options) == _layer(by_keywords)
+    fills = re.findall(r'"area_code": "(E0700000\d)".*?"fill": "(#[0-9a-f]{6})"', _html(by_options))
+    assert dict(fills) == dict(
+        re.findall(r'"area_code": "(E0700000\d)".*?"fill": "(#[0-9a-f]{6})"', _html(by_keywords))
+    )
+    assert dict(fills)["E07000002"] == webmap.PATCHWORK_COLOURS["gap"]
+
+
+def test_the_app_sends_the_markers_as_a_layer_of_their_own(areas, analysis, services, config):
+    options = webmap.MapOptions(show_catchments=True)
+    points = webmap.service_points(services, config)
+    base = webmap.base_map(areas, analysis, config, options)
+    assert _layer(base) is None  # the base map has no markers ...
+    assert "gapmap-legend-services" in _html(base)  # ... only their legend's place
+    # The markers and their part of the legend travel together, so turning markers or
+    # catchments on or off leaves the base map as it was.
+    group = webmap.service_group(points, config, options)
+    (layer,) = group._children.values()
+    assert json_loads(layer.payload_json) == points.payload
+    legend = json_loads(layer.options_json)["legend"]
+    assert "Services (by first tier)" in legend and "Dashed circles" in legend
+    plain = json_loads(
+        webmap.service_group(points, config, webmap.MapOptions())._children.popitem()[1].options_json
+    )
+    assert "Dashed circles" not in plain["legend"]
+    assert not webmap.service_group(points, config, webmap.MapOptions(show_services=False))._children
+    hidden = webmap.base_map(areas, analysis, config, webmap.MapOptions(show_services=False))
+    same_ids = lambda html: re.sub(r"_[0-9a-f]{32}", "_id", html)  # noqa: E731 (folium's random ids)
+    shown = webmap.base_map(areas, analysis, config, options)  # rendered once, as `hidden`
+    assert same_ids(_html(hidden)) == same_ids(_html(shown))
 
 
 def test_served_assets_reference_only_local_leaflet(areas, analysis, services, config):
@@ -402,10 +503,11 @@ def test_highlighted_area_has_a_thick_outline(areas, analysis, services, config)
 
 def test_only_confidential_services_draws_no_points(areas, analysis, services, config):
     refuges_only = services[services["confidential"]]
-    html = _html(webmap.build_map(areas, analysis, refuges_only, config))
-    assert '"type": "Point"' not in html
-    assert REFUGE_NAME not in html
-    assert webmap.CONFIDENTIAL_NOTE in html
+    m = webmap.build_map(areas, analysis, refuges_only, config)
+    payload, options = _layer(m)
+    assert payload["lat"] == [] and payload["name"] == []
+    assert webmap.CONFIDENTIAL_NOTE in options["legend"]  # the legend still says why
+    assert REFUGE_NAME not in _html(m)
 
 
 # --------------------------------------------------------------------------- the tier palette
@@ -446,3 +548,12 @@ def test_one_palette_for_every_map(config):
         assert staticmap.TIER_MARKERS[tier] == (webmap.TIER_SHAPES[tier], webmap.TIER_COLOURS[tier])
     assert staticmap.DEFAULT_MARKER == (webmap.OTHER_TIER_SHAPE, webmap.OTHER_TIER_COLOUR)
     assert staticmap.STATUS_COLOURS == webmap.STATUS_COLOURS
+
+
+def test_area_bounds_are_known_without_walking_every_coordinate(areas, analysis, services, config):
+    from folium.utilities import get_bounds
+
+    m = webmap.build_map(areas, analysis, services, config)
+    (layer,) = [c for c in m._children.values() if isinstance(c, webmap._AreaLayer)]
+    # What folium would find by walking the coordinates (its own function, the oracle).
+    assert layer.get_bounds() == get_bounds(layer.data, lonlat=True) == [[52.5, -1.4], [52.7, -0.8]]
