@@ -44,6 +44,7 @@ from gapmap.staticmap import (
     STATUS_COLOURS,
     STATUS_HATCHES,
     MapLayers,
+    map_overlay,
     prepare_layers,
     snapshot_figure,
     sources_line,
@@ -156,14 +157,11 @@ def _cover_facts(dataset: Any, analysis: Any, today: date) -> Flowable:
         ("Inputs", sources_line(dataset).removeprefix("Data sources: ")),
     ]
     rows = [
-        [
-            p(label, s.caveat if label == "Caveat" else s.h2),
-            p(value, s.caveat if label == "Caveat" else s.body),
-        ]
+        [pm(f"<b>{esc(label)}</b>", s.body), p(value, s.caveat if label == "Caveat" else s.body)]
         for label, value in facts
     ]
-    # The facts read as a list, not a grid: no header row, no rules.
-    return table(None, rows, [1, 4.2])
+    # The facts read as a list, not a grid: no header row.
+    return table(None, rows, [1.15, 4.2], valign="TOP")
 
 
 def _headline_table(analysis: Any) -> Flowable:
@@ -234,13 +232,21 @@ def _contents(sections: list[Section], pages: dict[str, int]) -> list[Flowable]:
 def _map_sections(
     dataset: Any, analysis: Any, maps: Maps, *, today: date, layers: MapLayers
 ) -> list[Section]:
-    """A map per area benchmark, then the patchwork map, each on its own landscape page."""
+    """A map per area benchmark, then the patchwork map, each on its own landscape page.
+
+    Boundaries, services and labels are the same on every page: drawn once (`map_overlay`)
+    and laid over each page's fills, legend and header.
+    """
+    overlay = map_overlay(dataset, analysis, layers)
+    shared = maps.add(overlay.figure)
     sections: list[Section] = []
     for bench in analysis.profile.benchmarks:
         if bench.scope != "area":
             continue
-        fig = snapshot_figure(dataset, analysis, benchmark_id=bench.id, layers=layers, today=today)
-        sections.append((f"Map: {bench.label}", "map", [maps.slot(fig)]))
+        fig = snapshot_figure(
+            dataset, analysis, benchmark_id=bench.id, layers=layers, today=today, overlay=overlay
+        )
+        sections.append((f"Map: {bench.label}", "map", [maps.slot(fig, shared)]))
     patch = snapshot_figure(
         dataset,
         analysis,
@@ -248,8 +254,9 @@ def _map_sections(
         layers=layers,
         today=today,
         title="The patchwork: areas missing what others in the selection have",
+        overlay=overlay,
     )
-    sections.append(("Map: the patchwork", "map", [maps.slot(patch)]))
+    sections.append(("Map: the patchwork", "map", [maps.slot(patch, shared)]))
     return sections
 
 
@@ -263,7 +270,8 @@ def _small_access_section(dataset: Any, analysis: Any, maps: Maps, *, today: dat
 
     s = styles()
     story: list[Flowable] = []
-    for fig in small_access_figures(dataset, analysis, today=today, figsize=A4_LANDSCAPE_IN).values():
+    figures = small_access_figures(dataset, analysis, today=today, figsize=A4_LANDSCAPE_IN)
+    for fig in figures.values():
         story += [*(new_page("map") if story else []), maps.slot(fig)]
     types = mapped_types(result)
     labels = {t: getattr(dataset.config.service_types.get(t), "label", t) for t in types}
@@ -289,7 +297,7 @@ def _small_access_section(dataset: Any, analysis: Any, maps: Maps, *, today: dat
         p(result.describe(), s.small),
         table(header, rows, [2.6, 1.2] + [2.0] * len(types), align_right=range(1, 2 + len(types))),
     ]
-    return [("Small areas: residents far from a service", "map" if maps.figures else "landscape", story)]
+    return [("Small areas: residents far from a service", "map" if figures else "landscape", story)]
 
 
 # --------------------------------------------------------------------------- tables

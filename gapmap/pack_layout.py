@@ -62,6 +62,8 @@ RULE = colors.HexColor("#cccccc")
 HEAD_FILL = colors.HexColor("#e6e6e6")
 GROUP_FILL = colors.HexColor("#bdbdbd")
 BADGE_RED = colors.HexColor("#b2182b")
+#: A rectangle on a page: x, y, width, height in points.
+Box = tuple[float, float, float, float]
 CAVEAT_RED = colors.HexColor("#8a1c1c")
 
 
@@ -200,12 +202,19 @@ class StatusCell(Flowable):
 
     def draw(self) -> None:
         c, s = self.canv, self.SWATCH
+        # Each swatch is drawn once as a form and placed by name: a table of hundreds of
+        # hatched cells costs one "Do" each, not a hatch's worth of lines.
+        name = f"swatch{self.fill.lstrip('#')}{self.hatch.encode().hex()}"
+        if not c.hasForm(name):
+            c.beginForm(name, 0, 0, s, s + 1)
+            c.setFillColor(colors.HexColor(self.fill))
+            c.setStrokeColor(GREY)
+            c.setLineWidth(0.4)
+            c.rect(0, 0.5, s, s, stroke=1, fill=1)
+            draw_hatch(c, self.hatch, 0, 0.5, s, s, colors.HexColor(text_on(self.fill)))
+            c.endForm()
         c.saveState()
-        c.setFillColor(colors.HexColor(self.fill))
-        c.setStrokeColor(GREY)
-        c.setLineWidth(0.4)
-        c.rect(0, 0.5, s, s, stroke=1, fill=1)
-        draw_hatch(c, self.hatch, 0, 0.5, s, s, colors.HexColor(text_on(self.fill)))
+        c.doForm(name)
         c.setFillColor(TEXT_COLOUR)
         font = FONT_BOLD if self.bold else FONT
         c.setFont(font, 8)
@@ -304,11 +313,11 @@ class ContentsLine(Flowable):
 
 
 class MapSlot(Flowable):
-    """Reserves the frame for map `index` (laid under the page by `stamp_maps`)."""
+    """Reserves the frame for the map figures `indices` (laid under the page by `stamp_maps`)."""
 
-    def __init__(self, index: int, slots: dict[int, tuple[int, tuple[float, float, float, float]]]) -> None:
+    def __init__(self, indices: tuple[int, ...], slots: list[tuple[tuple[int, ...], int, Box]]) -> None:
         super().__init__()
-        self.index, self.slots = index, slots
+        self.indices, self.slots = indices, slots
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         self.width, self.height = availWidth, availHeight - 1
@@ -316,7 +325,7 @@ class MapSlot(Flowable):
 
     def draw(self) -> None:
         x, y = self.canv.absolutePosition(0, 0)
-        self.slots[self.index] = (self.canv.getPageNumber(), (x, y, self.width, self.height))
+        self.slots.append((self.indices, self.canv.getPageNumber(), (x, y, self.width, self.height)))
 
 
 # --------------------------------------------------------------------------- tables
@@ -333,6 +342,7 @@ def table(
     groups: Sequence[tuple[int, int, str]] = (),
     centre: Sequence[int] = (),
     font_size: float = 8,
+    valign: str = "MIDDLE",
 ) -> LongTable:
     """A table that splits across pages with its header row(s) repeated.
 
@@ -345,7 +355,7 @@ def table(
     head_rows: list[list[Any]] = []
     commands: list[tuple[Any, ...]] = [
         ("FONT", (0, 0), (-1, -1), FONT, font_size, font_size * 1.2),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("VALIGN", (0, 0), (-1, -1), valign),
         ("LEFTPADDING", (0, 0), (-1, -1), 3),
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
@@ -553,15 +563,19 @@ def build(
 
 @dataclass
 class Maps:
-    """The pack's map figures, in order, and where each one landed (filled by `MapSlot`)."""
+    """The pack's map figures and where each page of them landed (filled by `MapSlot`)."""
 
     figures: list[Any] = field(default_factory=list)
-    slots: dict[int, tuple[int, tuple[float, float, float, float]]] = field(default_factory=dict)
+    slots: list[tuple[tuple[int, ...], int, Box]] = field(default_factory=list)
 
-    def slot(self, figure: Any) -> MapSlot:
-        """Reserve a page for `figure` (a matplotlib Figure)."""
+    def add(self, figure: Any) -> int:
+        """Keep `figure` (a matplotlib Figure) for the PDF; returns its index."""
         self.figures.append(figure)
-        return MapSlot(len(self.figures) - 1, self.slots)
+        return len(self.figures) - 1
+
+    def slot(self, figure: Any, *over: int) -> MapSlot:
+        """Reserve a page for `figure`, with the figures `over` (e.g. a shared overlay) on top."""
+        return MapSlot((self.add(figure), *over), self.slots)
 
 
 def figures_pdf(figures: Sequence[Any]) -> bytes:
@@ -571,56 +585,73 @@ def figures_pdf(figures: Sequence[Any]) -> bytes:
     from gapmap.staticmap import plain_text
 
     buf = io.BytesIO()
-    # TrueType (type 42) fonts keep the maps' text searchable; rc_context restores the setting.
-    with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(buf, metadata={"Creator": "gapmap"}) as pdf:
+    # Type 3 fonts: the maps' text stays searchable (pypdf and viewers read it), and the pack
+    # skips fontTools' subsetting of each TrueType font (type 42: about a second for all of
+    # England, the largest single cost of the pack). rc_context restores the setting.
+    with matplotlib.rc_context({"pdf.fonttype": 3}), PdfPages(buf, metadata={"Creator": "gapmap"}) as pdf:
         for fig in figures:
-            pdf.savefig(plain_text(fig), facecolor="white")
+            # "auto": the figure's own background (white; none for a shared overlay).
+            pdf.savefig(plain_text(fig), facecolor="auto")
     return buf.getvalue()
 
 
 def stamp_maps(document: bytes, maps: Maps) -> bytes:
-    """Lay each map figure's page under the page its `MapSlot` reserved, scaled to fit.
+    """Lay the map figures' pages under the pages their `MapSlot`s reserved, scaled to fit.
 
-    Each figure page becomes a form XObject drawn before the page's own content (so the
-    footer stays on top). Content streams are copied as they are, never parsed: fast for
-    maps of hundreds of areas.
+    Each figure page becomes one form XObject (a shared overlay is stored once however many
+    pages use it), drawn before the page's own content so the footer stays on top. Content
+    streams are copied as they are, never parsed: fast for maps of hundreds of areas.
     """
-    if not maps.figures:
+    if not maps.slots:
         return document
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(document)))
     source = PdfReader(io.BytesIO(figures_pdf(maps.figures)))
-    for index, (page_no, (x, y, w, h)) in sorted(maps.slots.items()):
-        src = source.pages[index]
-        box = src.mediabox
-        sw, sh = float(box.width), float(box.height)
-        scale = min(w / sw, h / sh)
-        dx, dy = x + (w - sw * scale) / 2, y + (h - sh * scale) / 2
-        contents = src["/Contents"].get_object()
-        form = contents.clone(writer) if not isinstance(contents, ArrayObject) else None
-        if form is None:  # several content streams: join them (matplotlib writes one)
-            form = DecodedStreamObject()
-            form.set_data(b"\n".join(c.get_object().get_data() for c in contents))
-        form[NameObject("/Type")] = NameObject("/XObject")
-        form[NameObject("/Subtype")] = NameObject("/Form")
-        form[NameObject("/BBox")] = ArrayObject([FloatObject(v) for v in (0, 0, sw, sh)])
-        form[NameObject("/Resources")] = src["/Resources"].get_object().clone(writer)
-        ref = form.indirect_reference if form.indirect_reference is not None else writer._add_object(form)
+    forms: dict[int, Any] = {}
+    for indices, page_no, (x, y, w, h) in maps.slots:
         page = writer.pages[page_no - 1]
         resources = page.setdefault(NameObject("/Resources"), DictionaryObject()).get_object()
         xobjects = resources.setdefault(NameObject("/XObject"), DictionaryObject()).get_object()
-        name = NameObject(f"/GapmapMap{index}")
-        xobjects[name] = ref
+        ops = []
+        for index in indices:
+            if index not in forms:
+                forms[index] = _form(writer, source.pages[index])
+            ref, (sw, sh) = forms[index]
+            scale = min(w / sw, h / sh)
+            dx, dy = x + (w - sw * scale) / 2, y + (h - sh * scale) / 2
+            name = NameObject(f"/GapmapMap{index}")
+            xobjects[name] = ref
+            ops.append(f"q {scale:.6f} 0 0 {scale:.6f} {dx:.3f} {dy:.3f} cm {name} Do Q")
         under = DecodedStreamObject()
-        under.set_data(f"q {scale:.6f} 0 0 {scale:.6f} {dx:.3f} {dy:.3f} cm {name} Do Q\n".encode())
+        under.set_data(("\n".join(ops) + "\n").encode())
         existing = page["/Contents"]
         parts = list(existing.get_object()) if isinstance(existing.get_object(), ArrayObject) else [existing]
         page[NameObject("/Contents")] = ArrayObject([writer._add_object(under), *parts])
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _form(writer: Any, src: Any) -> tuple[Any, tuple[float, float]]:
+    """`src` (a page of another PDF) as a form XObject in `writer`: (its reference, its size)."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, FloatObject, NameObject
+
+    box = src.mediabox
+    sw, sh = float(box.width), float(box.height)
+    contents = src["/Contents"].get_object()
+    if isinstance(contents, ArrayObject):  # several content streams: join them (matplotlib writes one)
+        form = DecodedStreamObject()
+        form.set_data(b"\n".join(c.get_object().get_data() for c in contents))
+    else:
+        form = contents.clone(writer)
+    form[NameObject("/Type")] = NameObject("/XObject")
+    form[NameObject("/Subtype")] = NameObject("/Form")
+    form[NameObject("/BBox")] = ArrayObject([FloatObject(v) for v in (0, 0, sw, sh)])
+    form[NameObject("/Resources")] = src["/Resources"].get_object().clone(writer)
+    ref = form.indirect_reference if form.indirect_reference is not None else writer._add_object(form)
+    return ref, (sw, sh)
 
 
 __all__ = [

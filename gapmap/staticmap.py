@@ -15,7 +15,7 @@ import io
 import math
 import textwrap
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -24,11 +24,15 @@ import matplotlib
 import matplotlib.text
 import numpy as np
 import pandas as pd
+import shapely
 from matplotlib import patheffects
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
-from matplotlib.patches import Rectangle
+from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
 
 from gapmap import view, webmap, wording
 from gapmap.privacy import public_services
@@ -108,10 +112,21 @@ def pick_benchmark(analysis: Any, benchmark_id: str | None):
     return view.default_benchmark(profile)
 
 
+class _Canvas(FigureCanvasAgg):
+    """An Agg canvas that draws only when saved or measured.
+
+    geopandas calls `draw_idle` after every `.plot`, and on a plain Agg canvas that renders
+    the whole figure each time: four to seven full renders per map for nothing.
+    """
+
+    def draw_idle(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
 def _new_figure(figsize: tuple[float, float] = A4_LANDSCAPE_IN, dpi: float = 100) -> Figure:
     """A Figure on its own Agg canvas (no pyplot: nothing global, thread-safe enough for a server)."""
     fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
+    _Canvas(fig)
     return fig
 
 
@@ -149,6 +164,7 @@ class MapLayers:
     areas: gpd.GeoDataFrame  # area_code, area_name, in_selection, geometry (27700)
     services: gpd.GeoDataFrame  # public services only, with a `map_tier` column, 27700
     bounds: tuple[float, float, float, float]  # of the selection, metres
+    paths: dict[str, MplPath | None] = field(default_factory=dict)  # area code -> its outline
 
 
 def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> MapLayers:
@@ -176,7 +192,29 @@ def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> Map
     services = services.to_crs(BNG_EPSG) if len(services) else services.set_crs(BNG_EPSG, allow_override=True)
     tier_order = list(dataset.config.tiers)
     services = services.assign(map_tier=[_first_tier(t, tier_order) for t in services.get("tiers", [])])
-    return MapLayers(areas=areas, services=services, bounds=(minx, miny, maxx, maxy))
+    # Rings oriented (holes against their shell) so one compound path per class fills right.
+    oriented = shapely.orient_polygons(areas.geometry.to_numpy())
+    paths = {code: _path(geom) for code, geom in zip(areas["area_code"], oriented, strict=True)}
+    return MapLayers(areas=areas, services=services, bounds=(minx, miny, maxx, maxy), paths=paths)
+
+
+def _path(geom: Any) -> MplPath | None:
+    """A matplotlib Path for a (multi)polygon, holes included (None when empty)."""
+    verts: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    for poly in shapely.get_parts(np.asarray([geom], dtype=object)):
+        if poly is None or poly.is_empty or poly.geom_type != "Polygon":
+            continue
+        for ring in (poly.exterior, *poly.interiors):
+            xy = np.asarray(ring.coords)
+            c = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
+            c[0] = MplPath.MOVETO
+            c[-1] = MplPath.CLOSEPOLY
+            verts.append(xy)
+            codes.append(c)
+    if not verts:
+        return None
+    return MplPath(np.concatenate(verts), np.concatenate(codes))
 
 
 def _first_tier(tiers: Iterable[str] | None, order: list[str]) -> str:
@@ -655,6 +693,7 @@ def snapshot_figure(
     today: date | None = None,
     layers: MapLayers | None = None,
     figsize: tuple[float, float] = A4_LANDSCAPE_IN,
+    overlay: Overlay | None = None,
 ) -> Figure:
     """One map page: choropleth + hatches, services, labels, legend, scale, north, attribution.
 
@@ -671,6 +710,10 @@ def snapshot_figure(
         The date printed in the subtitle (default: today). Tests pin it.
     layers
         Pre-projected geometry from `prepare_layers` (the pack passes simplified layers once).
+    overlay
+        A `map_overlay` of the same layers and size: boundaries, services and labels are left
+        to it (the pack lays it over the page), the legend counts what it drew. Only for the
+        patchwork of every tier and cohort or a benchmark (the overlay shows every service).
 
     Returns
     -------
@@ -685,7 +728,13 @@ def snapshot_figure(
     areas = layers.areas.assign(map_class=scheme.classes.to_numpy())
     fig = _new_figure(figsize)
     _draw_header(fig, dataset, analysis, title or scheme.default_title, today)
-    drawn = _draw_map(fig, layers, areas, scheme, config, tier, cohort)
+    ax = _map_axes(fig, layers)
+    counts = _draw_fills(ax, layers, areas, scheme)
+    if overlay is None:
+        tier_counts, skipped = _draw_overlay(ax, fig, layers, config, scheme.benchmark, tier, cohort)
+    else:
+        tier_counts, skipped = overlay.tier_counts, overlay.skipped
+    drawn = _Drawn(counts, tier_counts, skipped)
     _draw_legend(fig, analysis, config, scheme, drawn, tier, cohort)
     _draw_footer(fig, dataset, today)
     return fig
@@ -774,22 +823,14 @@ def _draw_header(fig: Figure, dataset: Any, analysis: Any, title: str, today: da
         demo_badge(fig, 0.97, 0.955, fontsize=14)
 
 
-def _draw_map(
-    fig: Figure,
-    layers: MapLayers,
-    areas: gpd.GeoDataFrame,
-    scheme: _Scheme,
-    config: Any,
-    tier: str | None,
-    cohort: str | None,
-) -> _Drawn:
-    """Areas (fill and hatch per class), services by tier, labels, scale bar and north arrow."""
-    fig_w, fig_h = fig.get_figwidth(), fig.get_figheight()
-    colours, hatches, order, benchmark = scheme.colours, scheme.hatches, scheme.order, scheme.benchmark
-    # ---- map
-    map_box = (0.03, 0.13, 0.60, 0.74)
-    ax = fig.add_axes(map_box)
-    xlim, ylim = _fit_limits(layers.bounds, map_box[2] * fig_w, map_box[3] * fig_h)
+#: Where the map sits on the page (figure fractions: left, bottom, width, height).
+MAP_BOX: tuple[float, float, float, float] = (0.03, 0.13, 0.60, 0.74)
+
+
+def _map_axes(fig: Figure, layers: MapLayers, *, transparent: bool = False) -> Axes:
+    """The map's axes, fitted to the selection; identical for a page and its shared overlay."""
+    ax = fig.add_axes(MAP_BOX)
+    xlim, ylim = _fit_limits(layers.bounds, MAP_BOX[2] * fig.get_figwidth(), MAP_BOX[3] * fig.get_figheight())
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_xticks([])
@@ -797,38 +838,92 @@ def _draw_map(
     for spine in ax.spines.values():
         spine.set_edgecolor("#999999")
         spine.set_linewidth(0.6)
-    ax.set_facecolor("#ffffff")
+        spine.set_visible(not transparent)
+    ax.set_facecolor("none" if transparent else "#ffffff")
+    return ax
 
-    visible = areas.cx[xlim[0] : xlim[1], ylim[0] : ylim[1]]
-    context = visible.loc[~visible["in_selection"]]
-    chosen = visible.loc[visible["in_selection"]]
-    if len(context):
-        context.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#cccccc", linewidth=0.4, zorder=1)
+
+def _visible(ax: Axes, areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return areas.cx[x0:x1, y0:y1]
+
+
+def _compound(layers: MapLayers, codes: Iterable[str]) -> MplPath | None:
+    """One path for many areas (from `MapLayers.paths`): one draw call per class, not per area."""
+    paths = [layers.paths[c] for c in codes if layers.paths.get(c) is not None]
+    return MplPath.make_compound_path(*paths) if paths else None
+
+
+def _draw_fills(ax: Axes, layers: MapLayers, areas: gpd.GeoDataFrame, scheme: _Scheme) -> dict[str, int]:
+    """The selected areas filled (and hatched) by class; returns the number of areas per class."""
+    chosen = _visible(ax, areas).loc[lambda a: a["in_selection"]]
     counts: dict[str, int] = {}
-    for cls in order:
+    for cls in scheme.order:
         part = chosen.loc[chosen["map_class"] == cls]
         counts[cls] = len(part)
-        if part.empty:
+        path = _compound(layers, part["area_code"])
+        if path is None:
             continue
-        part.plot(
-            ax=ax,
-            facecolor=colours[cls],
-            hatch=hatches[cls],
-            edgecolor="none",
-            linewidth=0,
-            hatchcolor=HATCH_COLOURS.get(cls, "#2b2b2b"),
-            zorder=2,
-        )
-    if len(chosen):
-        chosen.boundary.plot(ax=ax, color="white", linewidth=1.4, zorder=3)
-        chosen.boundary.plot(ax=ax, color="#333333", linewidth=0.5, zorder=3)
+        _add_path(
+            ax, path, facecolor=scheme.colours[cls], hatch=scheme.hatches[cls] or None, edgecolor="none",
+            linewidth=0, hatchcolor=HATCH_COLOURS.get(cls, "#2b2b2b"), zorder=2,
+        )  # fmt: skip
+    return counts
 
-    # services, by first tier (in patchwork mode only those of the chosen tier/cohort)
+
+def _add_path(ax: Axes, path: MplPath, **props: Any) -> None:
+    """Draw `path` (data coordinates) without updating the axes' data limits: the limits are
+    already fitted, and measuring thousands of vertices per path (`add_patch`) is slow."""
+    ax.add_collection(PatchCollection([PathPatch(path)], **props), autolim=False)
+
+
+def _draw_overlay(
+    ax: Axes,
+    fig: Figure,
+    layers: MapLayers,
+    config: Any,
+    benchmark: Any,
+    tier: str | None,
+    cohort: str | None,
+) -> tuple[dict[str, int], int]:
+    """Everything but the fills: areas outside the selection, boundaries, services by tier,
+    labels, scale bar and north arrow. Returns (services drawn per tier, labels skipped)."""
+    visible = _visible(ax, layers.areas)
+    context = visible.loc[~visible["in_selection"]]
+    chosen = visible.loc[visible["in_selection"]]
+    grey = _compound(layers, context["area_code"])
+    if grey is not None:
+        _add_path(ax, grey, facecolor="#f2f2f2", edgecolor="#cccccc", linewidth=0.4, zorder=1)
+    lines = _compound(layers, chosen["area_code"])
+    if lines is not None:
+        _add_path(ax, lines, facecolor="none", edgecolor="white", linewidth=1.4, zorder=3)
+        _add_path(ax, lines, facecolor="none", edgecolor="#333333", linewidth=0.5, zorder=3)
     svc = layers.services
-    if benchmark is None and len(svc):
+    # In patchwork mode only the services of the chosen tier / cohort.
+    if benchmark is None and len(svc) and (tier is not None or cohort is not None):
         svc = svc.loc[[_in_cell(r, tier, cohort) for r in svc.itertuples()]]
     if len(svc):
-        svc = svc.cx[xlim[0] : xlim[1], ylim[0] : ylim[1]]
+        svc = _visible(ax, svc)
+    tier_counts = _draw_services(ax, svc, config)
+    # Labels, biggest areas first (they have the most room; small ones try offsets).
+    labelled = chosen.assign(_size=chosen.geometry.area).sort_values(
+        ["_size", "area_code"], ascending=[False, True]
+    )
+    reps = labelled.geometry.representative_point()
+    points = [(p.x, p.y, str(n)) for p, n in zip(reps, labelled["area_name"], strict=True)]
+    many = len(points) > 40
+    # Many areas (a region, England): small type and no leader lines, which would turn into a mesh.
+    markers = np.column_stack([svc.geometry.x, svc.geometry.y]) if len(svc) else None
+    _, skipped = place_labels(
+        ax, fig, points, fontsize=6 if many else 8, offsets=5 if many else None, obstacles=markers
+    )
+    draw_scale_bar(ax, ax.get_xlim(), ax.get_ylim())
+    draw_north_arrow(ax)
+    return tier_counts, skipped
+
+
+def _draw_services(ax: Axes, svc: gpd.GeoDataFrame, config: Any) -> dict[str, int]:
+    """Service markers by first tier; returns how many were drawn per tier."""
     tier_counts: dict[str, int] = {}
     for t in [*config.tiers, ""]:
         part = svc.loc[svc["map_tier"] == t] if len(svc) else svc
@@ -849,26 +944,29 @@ def _draw_map(
             path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")],
             zorder=5,
         )
+    return tier_counts
 
-    # labels, biggest areas first (they have the most room; small ones try offsets)
-    labelled = chosen.assign(_size=chosen.geometry.area).sort_values(
-        ["_size", "area_code"], ascending=[False, True]
-    )
-    reps = labelled.geometry.representative_point()
-    points = [(p.x, p.y, str(n)) for p, n in zip(reps, labelled["area_name"], strict=True)]
-    many = len(points) > 40
-    # Many areas (a region, England): small type and no leader lines, which would turn into a mesh.
-    markers = np.column_stack([svc.geometry.x, svc.geometry.y]) if len(svc) else None
-    _, skipped = place_labels(
-        ax, fig, points, fontsize=6 if many else 8, offsets=5 if many else None, obstacles=markers
-    )
 
-    ax.set_xlabel("")  # geopandas labels projected axes; a map needs no "Easting [metre]"
-    ax.set_ylabel("")
-    draw_scale_bar(ax, xlim, ylim)
-    draw_north_arrow(ax)
+@dataclass(frozen=True)
+class Overlay:
+    """A map's shared overlay (`map_overlay`): drawn once, laid over every page of one layout."""
 
-    return _Drawn(counts, tier_counts, skipped)
+    figure: Figure
+    tier_counts: dict[str, int]
+    skipped: int
+
+
+def map_overlay(
+    dataset: Any, analysis: Any, layers: MapLayers, *, figsize: tuple[float, float] = A4_LANDSCAPE_IN
+) -> Overlay:
+    """The parts every benchmark and patchwork page of a selection share, on a transparent page:
+    boundaries, services, labels, scale and north arrow. The pack draws them once and lays them
+    over each page drawn with `snapshot_figure(..., overlay=...)` (fills, legend, header)."""
+    fig = _new_figure(figsize)
+    fig.patch.set_alpha(0)
+    ax = _map_axes(fig, layers, transparent=True)
+    tier_counts, skipped = _draw_overlay(ax, fig, layers, dataset.config, None, None, None)
+    return Overlay(fig, tier_counts, skipped)
 
 
 def _draw_legend(
