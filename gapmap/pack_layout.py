@@ -384,13 +384,27 @@ def table(
     for i in bold_rows:
         commands.append(("FONT", (0, n_head + i), (-1, n_head + i), FONT_BOLD, font_size, font_size * 1.2))
     for i, j, colour in fills:
-        commands.append(("BACKGROUND", (j, n_head + i), (j, n_head + i), colors.HexColor(colour)))
-        commands.append(("TEXTCOLOR", (j, n_head + i), (j, n_head + i), colors.HexColor(text_on(colour))))
-        commands.append(("FONT", (j, n_head + i), (j, n_head + i), FONT_BOLD, font_size, font_size * 1.2))
+        at = (j, n_head + i)
+        commands.append(("BACKGROUND", at, at, _colour(colour)))
+        if _light_text(colour):  # a dark fill: white bold text, as on the maps
+            commands += [
+                ("TEXTCOLOR", at, at, colors.white),
+                ("FONT", at, at, FONT_BOLD, font_size, font_size * 1.2),
+            ]
     data = [*head_rows, *[list(r) for r in rows]]
     t = TableFrame(data, widths, repeatRows=n_head)
     t.setStyle(TableStyle(commands))
     return t
+
+
+@cache
+def _colour(hex_colour: str) -> colors.Color:
+    return colors.HexColor(hex_colour)
+
+
+@cache
+def _light_text(fill: str) -> bool:
+    return text_on(fill) == "#ffffff"
 
 
 class TableFrame(LongTable):

@@ -925,6 +925,7 @@ def _draw_overlay(
 def _draw_services(ax: Axes, svc: gpd.GeoDataFrame, config: Any) -> dict[str, int]:
     """Service markers by first tier; returns how many were drawn per tier."""
     tier_counts: dict[str, int] = {}
+    many = len(svc) >= MANY_SERVICES
     for t in [*config.tiers, ""]:
         part = svc.loc[svc["map_tier"] == t] if len(svc) else svc
         tier_counts[t] = len(part)
@@ -935,13 +936,14 @@ def _draw_services(ax: Axes, svc: gpd.GeoDataFrame, config: Any) -> dict[str, in
             part.geometry.x,
             part.geometry.y,
             marker=marker,
-            s=MARKER_AREA_PT2 if len(svc) < MANY_SERVICES else MARKER_AREA_MANY_PT2,
+            s=MARKER_AREA_MANY_PT2 if many else MARKER_AREA_PT2,
             c=colour,
             # A white rim and halo: near-black (tertiary) markers stand out on the darkest
-            # (Not met) fill, and every marker on the light ones, also in greyscale.
+            # (Not met) fill, and every marker on the light ones, also in greyscale. Many small
+            # markers keep the rim only: a halo makes matplotlib draw each marker on its own.
             edgecolors=MARKER_EDGE,
             linewidths=0.6,
-            path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")],
+            path_effects=[] if many else [patheffects.withStroke(linewidth=2.2, foreground="white")],
             zorder=5,
         )
     return tier_counts
