@@ -69,6 +69,9 @@ from gapmap.wording import (
 DEFAULT_TITLE = "Domestic abuse and sexual violence provision: partnership pack"
 #: Above this many areas the pack's gap table has one row per area (the long table is in the XLSX).
 COMPACT_GAP_TABLE_ABOVE = 30
+#: Above this many areas (small areas: LSOAs, wards) the matrix and gap table count areas per
+#: status instead of listing them: pages by district, never by small area.
+LIST_AREAS_UP_TO = 400
 
 #: A section of the pack: its title in the contents list, its first page's template, its flowables.
 Section = tuple[str, str, list[Flowable]]
@@ -430,9 +433,73 @@ def _long_gap_table(dataset: Any, analysis: Any) -> list[Flowable]:
 
 
 def _gap_section(dataset: Any, analysis: Any) -> Section:
+    if len(analysis.selection) > LIST_AREAS_UP_TO:
+        return ("Gap table: areas by status", "portrait", _status_summary(dataset, analysis))
     if len(analysis.selection) > COMPACT_GAP_TABLE_ABOVE:
         return ("Gap table", "landscape", _compact_gap_table(analysis))
     return ("Gap table", "landscape", _long_gap_table(dataset, analysis))
+
+
+def _status_summary(dataset: Any, analysis: Any) -> list[Flowable]:
+    """Thousands of (small) areas: how many are at each status per benchmark, and the whole
+    selection's figure; the per-area rows are in gaps.xlsx and gaps.csv."""
+    s = styles()
+    gaps = analysis.gaps
+    statuses = ["red", "amber", "green", "no_data"]
+    per_area = gaps.loc[gaps["area_code"].astype(str) != "ALL"]
+    counts = per_area.groupby(["benchmark_id", "status"]).size()
+    whole = gaps.loc[gaps["area_code"].astype(str) == "ALL"].set_index("benchmark_id")["status"]
+    rows = []
+    for bench in analysis.profile.benchmarks:
+        if bench.scope != "area":
+            continue
+        n = [int(counts.get((bench.id, k), 0)) for k in statuses]
+        rows.append(
+            [cell(bench.label), *[number(v) for v in n], status_cell(str(whole.get(bench.id, "no_data")))]
+        )
+    header = ["Benchmark", *[status_label(k) for k in statuses], "Whole selection"]
+    intro = (
+        f"{number(len(analysis.selection))} areas: too many to list one by one here. Each row counts "
+        "the areas at each status; every area's denominator, required, provided and shortfall are in "
+        "gaps.xlsx and gaps.csv."
+    )
+    return [
+        p("Gap table: areas by status", s.h1),
+        p(intro, s.small),
+        table(header, rows, [3.0, 1.0, 1.0, 1.0, 1.0, 1.6], align_right=range(1, 5)),
+    ]
+
+
+def _patchwork_summary(dataset: Any, analysis: Any) -> Section:
+    """Thousands of areas: per tier x cohort, how many areas have a service and how many a gap."""
+    config = dataset.config
+    s = styles()
+    cov = analysis.coverage
+    has = cov.assign(has=cov["services"] > 0).groupby(["tier", "cohort"])[["has", "patchwork_gap"]].sum()
+    rows = []
+    for t in config.tiers:
+        for k in config.cohorts:
+            n_has, n_gap = (int(v) for v in has.loc[(t, k)]) if (t, k) in has.index else (0, 0)
+            rows.append(
+                [
+                    config.tiers[t].get("label", t),
+                    config.cohorts[k].get("label", k),
+                    number(n_has),
+                    number(n_gap),
+                ]
+            )
+    intro = (
+        f"{number(len(analysis.selection))} areas: too many for one row each. For each prevention tier x "
+        f"cohort, the areas with at least one service and the areas with a gap ({GAP_WORD}: none there "
+        "although another area of the selection has one). The per-area matrix is in gaps.xlsx."
+    )
+    header = ["Tier", "Cohort", "Areas with a service", f"Areas with a {GAP_WORD}"]
+    story: list[Flowable] = [
+        p("Patchwork matrix: areas per tier × cohort", s.h1),
+        p(intro, s.small),
+        table(header, rows, [2.2, 2.2, 1.3, 1.3], align_right=(2, 3)),
+    ]
+    return ("Patchwork matrix (tier × cohort)", "portrait", story)
 
 
 # --------------------------------------------------------------------------- the funding cliff
@@ -590,7 +657,8 @@ def _sections(dataset: Any, analysis: Any, maps: Maps, *, today: date, extras: A
     layers = prepare_layers(dataset, analysis, simplify=True)
     sections = _map_sections(dataset, analysis, maps, today=today, layers=layers)
     sections += _small_access_section(dataset, analysis, maps, today=today)
-    sections.append(_matrix_section(dataset, analysis))
+    many = len(analysis.selection) > LIST_AREAS_UP_TO
+    sections.append(_patchwork_summary(dataset, analysis) if many else _matrix_section(dataset, analysis))
     sections.append(_gap_section(dataset, analysis))
     cliff = _cliff(dataset, analysis)
     if cliff is not None:

@@ -65,6 +65,8 @@ DEFAULT_MARKER: tuple[str, str] = (webmap.OTHER_TIER_SHAPE, webmap.OTHER_TIER_CO
 MARKER_AREA_PT2 = 40.0
 MARKER_AREA_MANY_PT2 = 10.0
 MANY_SERVICES = 300
+#: Above this many selected areas none is labelled (England's 296 districts still are).
+MAX_LABELLED_AREAS = 400
 MARKER_EDGE = "#ffffff"  # white: tertiary near-black markers stay visible on the darkest fill
 
 A4_LANDSCAPE_IN: tuple[float, float] = (11.69, 8.27)
@@ -433,9 +435,12 @@ def place_labels(
     pad = 2.0 * px_per_pt  # the label's white box padding, in pixels
     anchors = ax.transData.transform([(x, y) for x, y, _ in points]) if points else []
     placed_boxes: list[tuple[float, float, float, float]] = []
+    # Markers (thousands, for a national list) are checked in one vectorised test per try.
+    fixed = np.empty((0, 4))
     if obstacles is not None and len(obstacles):
         r = obstacle_radius_pt * px_per_pt
-        placed_boxes = [(x - r, y - r, x + r, y + r) for x, y in ax.transData.transform(obstacles)]
+        xy = ax.transData.transform(obstacles)
+        fixed = np.column_stack([xy[:, 0] - r, xy[:, 1] - r, xy[:, 0] + r, xy[:, 1] + r])
     placed = skipped = 0
     for (x, y, text), (ax_px, ay_px) in zip(points, anchors, strict=True):
         w, h, _ = renderer.get_text_width_height_descent(text, font, ismath=False)
@@ -446,8 +451,17 @@ def place_labels(
             inside = (
                 box[0] >= ax_box.x0 and box[2] <= ax_box.x1 and box[1] >= ax_box.y0 and box[3] <= ax_box.y1
             )
-            if inside and not any(
-                box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed_boxes
+            if (
+                inside
+                and not any(
+                    box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed_boxes
+                )
+                and not np.any(
+                    (box[0] < fixed[:, 2])
+                    & (fixed[:, 0] < box[2])
+                    & (box[1] < fixed[:, 3])
+                    & (fixed[:, 1] < box[3])
+                )
             ):
                 placed_boxes.append(box)
                 placed += 1
@@ -909,6 +923,10 @@ def _draw_overlay(
     labelled = chosen.assign(_size=chosen.geometry.area).sort_values(
         ["_size", "area_code"], ascending=[False, True]
     )
+    if len(labelled) > MAX_LABELLED_AREAS:
+        # Thousands of small areas (LSOAs): names would be unreadable and placing them costs
+        # minutes; the legend says none was labelled.
+        labelled = labelled.iloc[:0]
     reps = labelled.geometry.representative_point()
     points = [(p.x, p.y, str(n)) for p, n in zip(reps, labelled["area_name"], strict=True)]
     many = len(points) > 40
@@ -917,6 +935,7 @@ def _draw_overlay(
     _, skipped = place_labels(
         ax, fig, points, fontsize=6 if many else 8, offsets=5 if many else None, obstacles=markers
     )
+    skipped += len(chosen) - len(labelled)
     draw_scale_bar(ax, ax.get_xlim(), ax.get_ylim())
     draw_north_arrow(ax)
     return tier_counts, skipped

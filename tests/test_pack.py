@@ -334,3 +334,24 @@ def test_filtered_pack_maps_draw_only_its_tier(demo):
     overlay, *pages = maps.figures
     assert len(pages) == n_maps + 1
     assert_only_kept_markers(overlay, kept, dropped)
+
+
+def test_thousands_of_areas_are_counted_by_status_not_listed(demo, monkeypatch):
+    """Small areas (LSOAs) would make hundreds of pages: above LIST_AREAS_UP_TO the matrix and
+    gap table count areas instead; the demo's 9 areas stand in by lowering the threshold."""
+    dataset, analysis = demo
+    monkeypatch.setattr(pack, "LIST_AREAS_UP_TO", 5)
+    reader = PdfReader(io.BytesIO(pack.partnership_pack(dataset, analysis, today=TODAY)))
+    texts = [p.extract_text() for p in reader.pages]
+    body = squash(" ".join(texts[2:]))
+    # Every demo area falls short of the refuge standard (31 places against 100 required):
+    # 9 not met, 0 partly met, 0 met, 0 without data; the whole selection not met.
+    assert squash("Refuge family places 9 0 0 0 Not met") in body
+    assert squash("9 areas: too many to list one by one here") in body
+    # The patchwork: primary prevention x children and young people is a GAP in 6 areas
+    # (the demo's story: school programmes in 3 of 9 areas).
+    cyp = analysis.coverage[(analysis.coverage["tier"] == "primary") & (analysis.coverage["cohort"] == "cyp")]
+    assert int(cyp["patchwork_gap"].sum()) == 6
+    assert squash("Primary prevention Children and young people 3 6") in body
+    tables = [t for t in texts[2:] if "areas by status" in t or "areas per tier" in t]
+    assert len(tables) == 2 and not any("Saltmere" in t for t in tables)  # no area listed by name
