@@ -423,8 +423,9 @@ class TableFrame(LongTable):
         if self._relative is not None:
             total = sum(self._relative)
             want = [w / total * availWidth for w in self._relative]
-            if want != self._colWidths:
-                self._colWidths = self._argW = want
+            table: Any = self  # reportlab's attributes are untyped
+            if want != table._colWidths:
+                table._colWidths = table._argW = want
         return super().wrap(availWidth, availHeight)
 
 
@@ -640,7 +641,7 @@ def stamp_maps(document: bytes, maps: Maps) -> bytes:
             ops.append(f"q {scale:.6f} 0 0 {scale:.6f} {dx:.3f} {dy:.3f} cm {name} Do Q")
         under = DecodedStreamObject()
         under.set_data(("\n".join(ops) + "\n").encode())
-        existing = page["/Contents"]
+        existing: Any = page["/Contents"]
         parts = list(existing.get_object()) if isinstance(existing.get_object(), ArrayObject) else [existing]
         page[NameObject("/Contents")] = ArrayObject([writer._add_object(under), *parts])
     out = io.BytesIO()

@@ -17,7 +17,7 @@ import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import matplotlib
@@ -123,6 +123,14 @@ class _Canvas(FigureCanvasAgg):
 
     def draw_idle(self, *args: Any, **kwargs: Any) -> None:
         pass
+
+
+def _renderer(fig: Figure) -> Any:
+    """The figure's Agg renderer, for measuring text (every figure here is on an Agg canvas)."""
+    canvas = fig.canvas
+    if not isinstance(canvas, FigureCanvasAgg):
+        canvas = _Canvas(fig)
+    return canvas.get_renderer()
 
 
 def _new_figure(figsize: tuple[float, float] = A4_LANDSCAPE_IN, dpi: float = 100) -> Figure:
@@ -428,7 +436,7 @@ def place_labels(
     Boxes are computed from each text's measured size (one measurement per label), and only
     the winners become artists: trying positions costs arithmetic, not matplotlib layouts.
     """
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     ax_box = ax.get_window_extent(renderer)
     font = FontProperties(size=fontsize)
     px_per_pt = fig.dpi / 72
@@ -495,7 +503,7 @@ def place_labels(
 def wrap_measured(fig: Figure, s: str, *, chars: int, room_in: float, font: FontProperties) -> list[str]:
     """`s` wrapped at `chars` characters, then shorter until every line measures within `room_in`
     inches in `font` (a character count alone lets wide text, e.g. file names, run over)."""
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     room_px = room_in * fig.dpi
     while True:
         lines = textwrap.wrap(s, chars) or [""]
@@ -558,7 +566,7 @@ class TextColumn:
     ) -> None:
         """`s` wrapped to the column (less `indent`, a fraction of its width), then `gap` below."""
         chars = int((width or self.width) * self.chars_at_pt / fontsize * (1 - indent))
-        font = FontProperties(size=fontsize, weight=weight, style=style)
+        font = FontProperties(size=fontsize, weight=weight, style=cast(Any, style))
         lines = self._wrap(s, chars, indent, font)
         self._make_room(fontsize, len(lines))
         for line in lines:
@@ -683,7 +691,7 @@ def _fit_title(
     fig: Figure, text: str, *, right: float, left: float = 0.03, y: float = 0.955, size: float = 18.0
 ) -> None:
     """The title at `size` pt, shrunk (down to 11 pt) until it fits between `left` and `right`."""
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     avail = (right - left) * fig.get_figwidth() * fig.dpi
     t = fig.text(left, y, text, fontsize=size, fontweight="bold", va="center")
     t.set_parse_math(False)  # a title may hold user text (an area name): measured literally too
@@ -864,7 +872,7 @@ def _visible(ax: Axes, areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _compound(layers: MapLayers, codes: Iterable[str]) -> MplPath | None:
     """One path for many areas (from `MapLayers.paths`): one draw call per class, not per area."""
-    paths = [layers.paths[c] for c in codes if layers.paths.get(c) is not None]
+    paths = [path for path in (layers.paths.get(c) for c in codes) if path is not None]
     return MplPath.make_compound_path(*paths) if paths else None
 
 
