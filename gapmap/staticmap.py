@@ -443,7 +443,6 @@ def place_labels(
     pad = 2.0 * px_per_pt  # the label's white box padding, in pixels
     anchors = ax.transData.transform([(x, y) for x, y, _ in points]) if points else []
     placed_boxes: list[tuple[float, float, float, float]] = []
-    # Markers (thousands, for a national list) are checked in one vectorised test per try.
     fixed = np.empty((0, 4))
     if obstacles is not None and len(obstacles):
         r = obstacle_radius_pt * px_per_pt
@@ -452,52 +451,68 @@ def place_labels(
     placed = skipped = 0
     for (x, y, text), (ax_px, ay_px) in zip(points, anchors, strict=True):
         w, h, _ = renderer.get_text_width_height_descent(text, font, ismath=False)
-        half_w, half_h = w / 2 + pad, h / 2 + pad
-        for dx, dy in _LABEL_OFFSETS_PT[:offsets]:
-            cx, cy = ax_px + dx * px_per_pt, ay_px + dy * px_per_pt
-            box = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
-            inside = (
-                box[0] >= ax_box.x0 and box[2] <= ax_box.x1 and box[1] >= ax_box.y0 and box[3] <= ax_box.y1
-            )
-            if (
-                inside
-                and not any(
-                    box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed_boxes
-                )
-                and not np.any(
-                    (box[0] < fixed[:, 2])
-                    & (fixed[:, 0] < box[2])
-                    & (box[1] < fixed[:, 3])
-                    & (fixed[:, 1] < box[3])
-                )
-            ):
-                placed_boxes.append(box)
-                placed += 1
-                arrow = None
-                if dx or dy:
-                    arrow = {"arrowstyle": "-", "color": "#333333", "lw": 0.5, "shrinkA": 0, "shrinkB": 0}
-                ax.annotate(
-                    text,
-                    (x, y),
-                    xytext=(dx, dy),
-                    textcoords="offset points",
-                    ha="center",
-                    va="center",
-                    fontsize=fontsize,
-                    color="black",
-                    bbox={
-                        "boxstyle": "round,pad=0.2",
-                        "facecolor": "white",
-                        "edgecolor": "none",
-                        "alpha": 0.8,
-                    },
-                    arrowprops=arrow,
-                    zorder=7,
-                )
-                break
-        else:
+        half = (w / 2 + pad, h / 2 + pad)
+        tries = [
+            (dx, dy, ax_px + dx * px_per_pt, ay_px + dy * px_per_pt) for dx, dy in _LABEL_OFFSETS_PT[:offsets]
+        ]
+        found = _first_free(tries, half, (ax_box.x0, ax_box.y0, ax_box.x1, ax_box.y1), placed_boxes, fixed)
+        if found is None:
             skipped += 1
+            continue
+        (dx, dy), box = found
+        placed_boxes.append(box)
+        placed += 1
+        _annotate(ax, text, (x, y), (dx, dy), fontsize)
     return placed, skipped
+
+
+Box = tuple[float, float, float, float]
+
+
+def _first_free(
+    tries: list[tuple[float, float, float, float]],
+    half: tuple[float, float],
+    frame: Box,
+    placed: list[Box],
+    fixed: np.ndarray,
+) -> tuple[tuple[float, float], Box] | None:
+    """The first try (offset in points, centre in pixels) whose box of half-size `half` lies in
+    `frame` and overlaps neither a placed label nor a fixed obstacle: (offset, box), or None."""
+    for dx, dy, cx, cy in tries:
+        box = (cx - half[0], cy - half[1], cx + half[0], cy + half[1])
+        if not (box[0] >= frame[0] and box[2] <= frame[2] and box[1] >= frame[1] and box[3] <= frame[3]):
+            continue
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+            continue
+        # Markers (thousands, for a national list) are checked in one vectorised test.
+        if np.any(
+            (box[0] < fixed[:, 2]) & (fixed[:, 0] < box[2]) & (box[1] < fixed[:, 3]) & (fixed[:, 1] < box[3])
+        ):
+            continue
+        return (dx, dy), box
+    return None
+
+
+def _annotate(
+    ax: Axes, text: str, at: tuple[float, float], offset: tuple[float, float], fontsize: float
+) -> None:
+    """A label on a white box, `offset` points from `at`, with a thin leader line when moved."""
+    arrow = None
+    if offset != (0, 0):
+        arrow = {"arrowstyle": "-", "color": "#333333", "lw": 0.5, "shrinkA": 0, "shrinkB": 0}
+    ax.annotate(
+        text,
+        at,
+        xytext=offset,
+        textcoords="offset points",
+        ha="center",
+        va="center",
+        fontsize=fontsize,
+        color="black",
+        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+        arrowprops=arrow,
+        zorder=7,
+    )
 
 
 def wrap_measured(fig: Figure, s: str, *, chars: int, room_in: float, font: FontProperties) -> list[str]:
@@ -1009,54 +1024,69 @@ def _draw_legend(
 ) -> None:
     """The legend panel: what is mapped and its source, the classes with area counts, the
     whole selection's figure, the service markers."""
-    colours, hatches, order, words = scheme.colours, scheme.hatches, scheme.order, scheme.words
     benchmark, counts, tier_counts, skipped = scheme.benchmark, drawn.counts, drawn.tier_counts, drawn.skipped
-    # ---- legend panel
     lax = fig.add_axes((0.66, 0.13, 0.31, 0.74))
     lax.set_axis_off()
     lax.set_xlim(0, 1)
     lax.set_ylim(0, 1)
     leg = _Legend(lax, fig)
     if benchmark is not None:
-        leg.text(benchmark.label, fontsize=12, weight="bold", gap=0.005)
-        leg.text(f"Benchmark: {wording.benchmark_definition(benchmark)}", fontsize=9.5, gap=0.004)
-        summary = analysis.summary or {}
-        provenance = summary.get("benchmarks", {}).get(benchmark.id, {}).get("denominator_source")
-        if provenance and benchmark.scope == "area":
-            leg.text(f"Population: {provenance}", fontsize=8, colour="#333333", gap=0.004)
-        leg.text(f"Source: {wording.citation_text(benchmark)}", fontsize=8, style="italic", colour="#333333")
-        caveat = summary.get("profile", {}).get("caveat")
-        if caveat:
-            leg.text(f"Caveat: {caveat}", fontsize=7.5, colour="#8a1c1c", gap=0.004)
-        leg.space()
-        if benchmark.scope == "selection":
-            leg.text("Scored for the whole selection: every area shows the selection's status.", fontsize=8.5)
-        if benchmark.is_presence:
-            leg.text("Status: services present against the minimum", fontsize=9.5, weight="bold", gap=0.004)
-        else:
-            leg.text("Status: provided as a share of required", fontsize=9.5, weight="bold", gap=0.004)
+        _legend_benchmark(leg, analysis, benchmark)
     else:
-        leg.text(
-            f"{_tier_label(config, tier)} × {_cohort_label(config, cohort)}"
-            if tier is not None or cohort is not None
-            else "Every prevention tier and cohort",
-            fontsize=12,
-            weight="bold",
-            gap=0.005,
-        )
-        leg.text(
-            "A patchwork gap: a prevention tier and cohort that some areas of the selection "
-            "have and this area does not.",
-            fontsize=9,
-            gap=0.004,
-        )
-        if tier is None or cohort is None:
-            leg.text("Colour: the number of such gaps in each area.", fontsize=9, gap=0.004)
-        index = (analysis.summary or {}).get("patchwork_index")
-        if isinstance(index, (int, float)) and not (isinstance(index, float) and math.isnan(index)):
-            leg.text(f"Patchwork index for the selection: {wording.number(index)}", fontsize=9)
-        leg.space()
-    for cls in order:
+        _legend_patchwork(leg, analysis, config, tier, cohort)
+    _legend_classes(leg, analysis, scheme, counts)
+    _legend_services(leg, config, benchmark, tier_counts, skipped, tier, cohort)
+
+
+def _legend_benchmark(leg: _Legend, analysis: Any, benchmark: Any) -> None:
+    """What a benchmark map shows: the benchmark, its population and source, how it is scored."""
+    leg.text(benchmark.label, fontsize=12, weight="bold", gap=0.005)
+    leg.text(f"Benchmark: {wording.benchmark_definition(benchmark)}", fontsize=9.5, gap=0.004)
+    summary = analysis.summary or {}
+    provenance = summary.get("benchmarks", {}).get(benchmark.id, {}).get("denominator_source")
+    if provenance and benchmark.scope == "area":
+        leg.text(f"Population: {provenance}", fontsize=8, colour="#333333", gap=0.004)
+    leg.text(f"Source: {wording.citation_text(benchmark)}", fontsize=8, style="italic", colour="#333333")
+    caveat = summary.get("profile", {}).get("caveat")
+    if caveat:
+        leg.text(f"Caveat: {caveat}", fontsize=7.5, colour="#8a1c1c", gap=0.004)
+    leg.space()
+    if benchmark.scope == "selection":
+        leg.text("Scored for the whole selection: every area shows the selection's status.", fontsize=8.5)
+    if benchmark.is_presence:
+        leg.text("Status: services present against the minimum", fontsize=9.5, weight="bold", gap=0.004)
+    else:
+        leg.text("Status: provided as a share of required", fontsize=9.5, weight="bold", gap=0.004)
+
+
+def _legend_patchwork(leg: _Legend, analysis: Any, config: Any, tier: str | None, cohort: str | None) -> None:
+    """What a patchwork map shows: the cells, what a gap is, the patchwork index."""
+    leg.text(
+        f"{_tier_label(config, tier)} × {_cohort_label(config, cohort)}"
+        if tier is not None or cohort is not None
+        else "Every prevention tier and cohort",
+        fontsize=12,
+        weight="bold",
+        gap=0.005,
+    )
+    leg.text(
+        "A patchwork gap: a prevention tier and cohort that some areas of the selection "
+        "have and this area does not.",
+        fontsize=9,
+        gap=0.004,
+    )
+    if tier is None or cohort is None:
+        leg.text("Colour: the number of such gaps in each area.", fontsize=9, gap=0.004)
+    index = (analysis.summary or {}).get("patchwork_index")
+    if isinstance(index, (int, float)) and not (isinstance(index, float) and math.isnan(index)):
+        leg.text(f"Patchwork index for the selection: {wording.number(index)}", fontsize=9)
+    leg.space()
+
+
+def _legend_classes(leg: _Legend, analysis: Any, scheme: _Scheme, counts: dict[str, int]) -> None:
+    """A swatch per class with its number of areas, then the whole selection's figure."""
+    colours, hatches, words, benchmark = scheme.colours, scheme.hatches, scheme.words, scheme.benchmark
+    for cls in scheme.order:
         if cls == "no_data" and counts.get(cls, 0) == 0:
             continue
         n = counts.get(cls, 0)
@@ -1076,6 +1106,18 @@ def _draw_legend(
             r = whole.iloc[0].to_dict()
             leg.space(lines=0.3)
             leg.text(f"Whole selection: {wording.figure_text(r, benchmark)}.", fontsize=9)
+
+
+def _legend_services(
+    leg: _Legend,
+    config: Any,
+    benchmark: Any,
+    tier_counts: dict[str, int],
+    skipped: int,
+    tier: str | None,
+    cohort: str | None,
+) -> None:
+    """The service markers by tier, the confidentiality note and labels left out."""
     leg.space()
     heading = "Services (by first prevention tier)"
     if benchmark is None and (tier or cohort):
