@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from reportlab.platypus import Flowable, KeepTogether, NextPageTemplate, PageBreak, Spacer
+from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from gapmap import view
 from gapmap.pack_layout import (
@@ -32,6 +32,7 @@ from gapmap.pack_layout import (
     build,
     cell,
     esc,
+    new_page,
     p,
     pm,
     stamp_maps,
@@ -75,11 +76,6 @@ LIST_AREAS_UP_TO = 400
 
 #: A section of the pack: its title in the contents list, its first page's template, its flowables.
 Section = tuple[str, str, list[Flowable]]
-
-
-def new_page(template: str) -> list[Flowable]:
-    """Start a new page on `template` ("portrait", "landscape" or "map")."""
-    return [NextPageTemplate(template), PageBreak()]
 
 
 def _is_demo(dataset: Any) -> bool:
@@ -668,7 +664,8 @@ def _sections(dataset: Any, analysis: Any, maps: Maps, *, today: date, extras: A
 
         # Issue 12: per area what is missing, what would fill it and its cost; the catalogue;
         # a scenario's before and after.
-        story = commissioning_story(dataset, analysis, extras)
+        per_area = len(analysis.selection) <= COMPACT_GAP_TABLE_ABOVE
+        story = commissioning_story(dataset, analysis, extras, per_area=per_area)
         if story:
             sections.append(("Closing the gaps: options, costs and scenario", "portrait", story))
     sections.append(_method_section(dataset, analysis, today=today))

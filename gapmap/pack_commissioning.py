@@ -12,7 +12,7 @@ from typing import Any
 from reportlab.platypus import Flowable
 
 from gapmap.commissioning import Commissioning, area_profile, area_total
-from gapmap.pack_layout import bullet, cell, p, styles, table
+from gapmap.pack_layout import bullet, cell, new_page, p, styles, table
 from gapmap.wording import money, number, percent, status_label
 
 NOTHING_MISSING = "Nothing: every benchmark is met and no tier x cohort cell is missing."
@@ -20,12 +20,8 @@ NOTHING_MISSING = "Nothing: every benchmark is met and no tier x cohort cell is 
 
 def area_story(analysis: Any, extras: Commissioning, config: Any) -> list[Flowable]:
     """One section per selected area (a new page each): missing, options, costs."""
-    from gapmap.pack import COMPACT_GAP_TABLE_ABOVE, new_page
-
     s = styles()
     codes = list(analysis.selection)
-    if len(codes) > COMPACT_GAP_TABLE_ABOVE:
-        return []  # hundreds of pages help nobody: the tables are in gaps.xlsx
     names = analysis.coverage.drop_duplicates("area_code").set_index("area_code")["area_name"]
     story: list[Flowable] = []
     for code in codes:
@@ -144,13 +140,17 @@ def scenario_story(extras: Commissioning) -> list[Flowable]:
     return story
 
 
-def commissioning_story(dataset: Any, analysis: Any, extras: Commissioning | None) -> list[Flowable]:
-    """All commissioning pages, in pack order (nothing when `extras` is None)."""
+def commissioning_story(
+    dataset: Any, analysis: Any, extras: Commissioning | None, *, per_area: bool = True
+) -> list[Flowable]:
+    """All commissioning pages, in pack order (nothing when `extras` is None).
+
+    `per_area` False leaves out the page per area (for many areas: hundreds of pages help
+    nobody; the tables are in gaps.xlsx).
+    """
     if extras is None:
         return []
-    from gapmap.pack import new_page
-
-    story = area_story(analysis, extras, dataset.config)
+    story = area_story(analysis, extras, dataset.config) if per_area else []
     catalogue = catalogue_story(extras)
     story += [*(new_page("landscape") if story else []), *catalogue]
     scenario = scenario_story(extras)

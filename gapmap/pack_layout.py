@@ -39,6 +39,8 @@ from reportlab.platypus import (
     Flowable,
     Frame,
     LongTable,
+    NextPageTemplate,
+    PageBreak,
     PageTemplate,
     Paragraph,
     TableStyle,
@@ -181,6 +183,11 @@ def bullet(text: Any, style: ParagraphStyle | None = None) -> Paragraph:
 
 
 # --------------------------------------------------------------------------- flowables
+
+
+def new_page(template: str) -> list[Flowable]:
+    """Start a new page on `template` ("portrait", "landscape" or "map": see `PackDoc`)."""
+    return [NextPageTemplate(template), PageBreak()]
 
 
 class StatusCell(Flowable):
