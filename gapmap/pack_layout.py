@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape
 
 import matplotlib
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT, TA_RIGHT
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -557,14 +557,8 @@ class PackDoc(BaseDocTemplate):
         canvas.restoreState()
 
 
-def build(
-    story: list[Flowable],
-    footer: Footer,
-    *,
-    title: str,
-    on_page: Callable[[int], None] | None = None,
-) -> bytes:
-    """Set `story` into PDF bytes; `on_page(n)` after each page is laid out (for progress)."""
+def build(story: list[Flowable], footer: Footer, *, title: str) -> bytes:
+    """Set `story` into PDF bytes (one pass: page numbers and contents are drawn on saving)."""
     buf = io.BytesIO()
     doc = PackDoc(buf, footer, title=title)
 
@@ -574,8 +568,6 @@ def build(
         canvas.pack_doc = doc
         return canvas
 
-    if on_page is not None:
-        doc.setProgressCallBack(lambda kind, value: on_page(int(value)) if kind == "PAGE" else None)
     doc.build(story, canvasmaker=canvasmaker)
     return buf.getvalue()
 
@@ -681,15 +673,16 @@ __all__ = [
     "FONT_BOLD",
     "LANDSCAPE",
     "PORTRAIT",
-    "TA_LEFT",
     "ContentsLine",
     "Footer",
     "Maps",
     "Mark",
     "StatusCell",
     "build",
+    "bullet",
     "cell",
     "esc",
+    "new_page",
     "p",
     "pm",
     "stamp_maps",
