@@ -97,12 +97,13 @@ def status_cell(status: str, word: str | None = None) -> StatusCell:
 partnership_label = _partnership_label
 
 
-def _services_counted(dataset: Any, analysis: Any) -> str:
+def _services_counted(dataset: Any, analysis: Any, counted: Any = None) -> str:
     """ "All services: 60 of 60 in the list; not on the maps: 4 confidential, 1 with no location".
 
     Says why the maps' marker counts add up to less than the services counted.
     """
-    counted = counted_services(dataset.services, analysis)
+    if counted is None:
+        counted = counted_services(dataset.services, analysis)
     described = filter_description(analysis, dataset.config)
     text = f"{described}: {len(counted)} of {len(dataset.services)} in the list"
     confidential = counted["confidential"].astype(bool).to_numpy() if len(counted) else np.zeros(0, bool)
@@ -142,7 +143,7 @@ def _selection_text(dataset: Any, analysis: Any) -> str:
     return f"{text} ({len(selection)} area{'s' if len(selection) != 1 else ''})"
 
 
-def _cover_facts(dataset: Any, analysis: Any, today: date) -> Flowable:
+def _cover_facts(dataset: Any, analysis: Any, today: date, counted: Any) -> Flowable:
     """The cover's label / value table: selection, date, profile, caveat, population, services, inputs."""
     s = styles()
     caveat = analysis.profile.caveat
@@ -152,7 +153,7 @@ def _cover_facts(dataset: Any, analysis: Any, today: date) -> Flowable:
         ("Benchmark profile", analysis.profile.label),
         *([("Caveat", caveat)] if caveat else []),
         ("Population", population_line(analysis)),
-        ("Services counted", _services_counted(dataset, analysis)),
+        ("Services counted", _services_counted(dataset, analysis, counted)),
         ("Inputs", sources_line(dataset).removeprefix("Data sources: ")),
     ]
     rows = [
@@ -194,9 +195,9 @@ def _headline_table(analysis: Any) -> Flowable:
     return table(header, rows, [2.2, 3.3, 0.95, 1.05, 0.7, 1.45])
 
 
-def _cover(dataset: Any, analysis: Any, *, title: str, today: date) -> list[Flowable]:
+def _cover(dataset: Any, analysis: Any, *, title: str, today: date, counted: Any) -> list[Flowable]:
     s = styles()
-    story: list[Flowable] = [p(title, s.title), _cover_facts(dataset, analysis, today)]
+    story: list[Flowable] = [p(title, s.title), _cover_facts(dataset, analysis, today, counted)]
     if _is_demo(dataset):
         story.append(p(DEMO_NOTE, s.demo))
     story += [
@@ -648,9 +649,11 @@ def _closing_notes(dataset: Any, today: date) -> list[Flowable]:
 # --------------------------------------------------------------------------- the pack
 
 
-def _sections(dataset: Any, analysis: Any, maps: Maps, *, today: date, extras: Any = None) -> list[Section]:
+def _sections(
+    dataset: Any, analysis: Any, maps: Maps, *, today: date, counted: Any, extras: Any = None
+) -> list[Section]:
     """The pack's sections after the cover and the contents list, in order."""
-    layers = prepare_layers(dataset, analysis, simplify=True)
+    layers = prepare_layers(dataset, analysis, simplify=True, counted=counted)
     sections = _map_sections(dataset, analysis, maps, today=today, layers=layers)
     sections += _small_access_section(dataset, analysis, maps, today=today)
     many = len(analysis.selection) > LIST_AREAS_UP_TO
@@ -678,8 +681,11 @@ def pack_story(
     """The flowables of the whole pack and the map figures its map pages reserve room for."""
     maps = Maps()
     pages: dict[str, int] = {}
-    sections = _sections(dataset, analysis, maps, today=today, extras=extras)
-    story = [*_cover(dataset, analysis, title=title, today=today), *_contents(sections, pages)]
+    # Found once: the cover counts them and the maps draw them.
+    counted = counted_services(dataset.services, analysis)
+    sections = _sections(dataset, analysis, maps, today=today, counted=counted, extras=extras)
+    cover = _cover(dataset, analysis, title=title, today=today, counted=counted)
+    story = [*cover, *_contents(sections, pages)]
     for name, template, flowables in sections:
         story += [*new_page(template), Mark(name, pages), *flowables]
     return story, maps

@@ -177,7 +177,9 @@ class MapLayers:
     paths: dict[str, MplPath | None] = field(default_factory=dict)  # area code -> its outline
 
 
-def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> MapLayers:
+def prepare_layers(
+    dataset: Any, analysis: Any, *, simplify: bool = True, counted: pd.DataFrame | None = None
+) -> MapLayers:
     """Project areas and public services to BNG; optionally simplify for light vector output.
 
     Parameters
@@ -185,6 +187,9 @@ def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> Map
     simplify
         Simplify boundaries to about 1/2500 of the selection's width: invisible in print,
         and it keeps PDFs of many districts small.
+    counted
+        The services the analysis counts (`gapmap.view.counted_services`), when the caller
+        already has them: finding them again costs seconds for thousands of small areas.
     """
     areas = dataset.areas[["area_code", "area_name", "geometry"]].to_crs(BNG_EPSG)
     areas["area_code"] = areas["area_code"].astype(str)
@@ -198,7 +203,9 @@ def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> Map
         tolerance = max(maxx - minx, maxy - miny) / 2500
         areas["geometry"] = _simplify(areas.geometry, tolerance)
 
-    services = public_services(counted_services(dataset.services, analysis))
+    if counted is None:
+        counted = counted_services(dataset.services, analysis)
+    services = public_services(counted)
     services = services.to_crs(BNG_EPSG) if len(services) else services.set_crs(BNG_EPSG, allow_override=True)
     tier_order = list(dataset.config.tiers)
     services = services.assign(map_tier=[_first_tier(t, tier_order) for t in services.get("tiers", [])])
