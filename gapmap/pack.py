@@ -29,6 +29,7 @@ from gapmap.pack_layout import (
     Maps,
     Mark,
     StatusCell,
+    Upright,
     build,
     cell,
     esc,
@@ -311,7 +312,7 @@ def _matrix_section(dataset: Any, analysis: Any) -> Section:
     cells = [(t, k) for t in config.tiers for k in config.cohorts]
     areas = cov[["area_code", "area_name"]].drop_duplicates("area_code")
     lookup = {(str(r.area_code), r.tier, r.cohort): r for r in cov.itertuples(index=False)}
-    header = ["Area", *[config.cohorts[k].get("label", k) for _, k in cells], "Gaps"]
+    header = ["Area", *[Upright(config.cohorts[k].get("label", k)) for _, k in cells], "Gaps"]
     n_cohorts = len(config.cohorts)
     groups = [
         (1 + i * n_cohorts, (i + 1) * n_cohorts, config.tiers[t].get("label", t))

@@ -229,6 +229,29 @@ class StatusCell(Flowable):
         c.restoreState()
 
 
+class Upright(Flowable):
+    """A header label set bottom to top, for many narrow columns (the patchwork matrix): words
+    stay whole instead of breaking mid-word across three lines."""
+
+    def __init__(self, text: str, size: float = 7.0) -> None:
+        super().__init__()
+        self.text, self.size = text, size
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self.width = availWidth
+        return self.size * 1.3, pdfmetrics.stringWidth(self.text, FONT_BOLD, self.size) + 2
+
+    def draw(self) -> None:
+        c = self.canv
+        c.saveState()
+        c.setFont(FONT_BOLD, self.size)
+        c.setFillColor(TEXT_COLOUR)
+        c.rotate(90)
+        # Rotated: x runs up the column, y runs left; centre the line in the cell.
+        c.drawString(1, -(self.width + self.size * 0.7) / 2, self.text)
+        c.restoreState()
+
+
 def draw_hatch(c: Canvas, hatch: str, x: float, y: float, w: float, h: float, colour: Any) -> None:
     """matplotlib's hatch codes ("///" diagonal, "..." dots, "xx" crossed) inside a rectangle."""
     if not hatch:
