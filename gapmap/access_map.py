@@ -132,7 +132,7 @@ def small_access_figure(
 
     `services`, when given, are drawn as points: pass only public (non-confidential) ones.
     """
-    from gapmap.staticmap import CROWN_COPYRIGHT, ONS_ATTRIBUTION, _fit_limits, _new_figure, draw_scale_bar
+    from gapmap.staticmap import _fit_limits, _new_figure, draw_scale_bar
 
     today = today or date.today()
     label = type_label or service_type
@@ -142,11 +142,34 @@ def small_access_figure(
     values = cells["small_area_code"].map(nearest).to_numpy(dtype=float)
     values = np.where(np.isnan(values), np.inf, values)
     band = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(BAND_COLOURS) - 1)
-    beyond = values > result.settings.beyond
 
     fig = _new_figure(figsize, dpi=100)
     ax = fig.add_axes((0.01, 0.08, MAP_WIDTH, 0.80))
     ax.set_axis_off()
+    _draw_cells(ax, cells, band, values > result.settings.beyond)
+    outline = _draw_districts(ax, districts)
+    has_services = services is not None and len(services) > 0
+    if services is not None and has_services:
+        pts = services.to_crs(27700)
+        ax.scatter(
+            shapely.get_x(pts.geometry.values), shapely.get_y(pts.geometry.values), s=46, marker="D",
+            facecolor="#1f78b4", edgecolor="white", linewidth=1.0, zorder=7,
+        )  # fmt: skip
+    xmin, ymin, xmax, ymax = shapely.total_bounds(outline)
+    xlim, ylim = _fit_limits((xmin, ymin, xmax, ymax), MAP_WIDTH * figsize[0], 0.80 * figsize[1])
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    draw_scale_bar(ax, xlim, ylim)
+    _access_header(fig, result, rows, label, title)
+    _access_legend(fig, result, edges, label, has_services)
+    _district_list(fig, result, service_type)
+    _access_note(fig, result, today)
+    return fig
+
+
+def _draw_cells(ax: Any, cells: gpd.GeoDataFrame, band: np.ndarray, beyond: np.ndarray) -> None:
+    """The small areas, coloured by distance band; those beyond the threshold also hatched."""
     patches, colours, hatched = [], [], []
     for geom, b, far in zip(cells.geometry.values, band, beyond, strict=True):
         path = _path(geom)
@@ -154,55 +177,33 @@ def small_access_figure(
             patches.append(PathPatch(path))
             colours.append(BAND_COLOURS[b])
             hatched.append(far)
-    coll = PatchCollection(patches, facecolors=colours, edgecolors="#ffffff", linewidths=0.15)
-    ax.add_collection(coll)
+    ax.add_collection(PatchCollection(patches, facecolors=colours, edgecolors="#ffffff", linewidths=0.15))
     hatch_patches = [PathPatch(p.get_path()) for p, h in zip(patches, hatched, strict=True) if h]
     if hatch_patches:
         ax.add_collection(
             PatchCollection(hatch_patches, facecolors="none", edgecolors="#3b0010", linewidths=0, hatch="///")
         )
+
+
+def _draw_districts(ax: Any, districts: gpd.GeoDataFrame) -> np.ndarray:
+    """District outlines and names (in a white box, readable over any colour); returns the
+    simplified outlines (BNG)."""
     bng = districts.to_crs(27700)
     outline = shapely.simplify(np.asarray(bng.geometry.values, dtype=object), SIMPLIFY_M)
     for geom in outline:
         path = _path(geom)
         if path is not None:
             ax.add_patch(PathPatch(path, facecolor="none", edgecolor="#222222", linewidth=1.2))
-    # District names at a point inside each, in a white box so they read over any colour.
-    for name, pt in zip(
-        bng["area_name"].astype(str), shapely.point_on_surface(np.asarray(outline, dtype=object)), strict=True
-    ):
+    for name, pt in zip(bng["area_name"].astype(str), shapely.point_on_surface(outline), strict=True):
         ax.text(
-            pt.x,
-            pt.y,
-            name,
-            ha="center",
-            va="center",
-            fontsize=8.5,
-            color="#111111",
-            zorder=6,
+            pt.x, pt.y, name, ha="center", va="center", fontsize=8.5, color="#111111", zorder=6,
             bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.75},
-        )
-    if services is not None and len(services):
-        pts = services.to_crs(27700)
-        ax.scatter(
-            shapely.get_x(pts.geometry.values),
-            shapely.get_y(pts.geometry.values),
-            s=46,
-            marker="D",
-            facecolor="#1f78b4",
-            edgecolor="white",
-            linewidth=1.0,
-            zorder=7,
-        )
-    xmin, ymin, xmax, ymax = shapely.total_bounds(np.asarray(outline, dtype=object))
-    xlim, ylim = _fit_limits((xmin, ymin, xmax, ymax), MAP_WIDTH * figsize[0], 0.80 * figsize[1])
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ylim)
-    ax.set_aspect("equal")
-    draw_scale_bar(ax, xlim, ylim)
+        )  # fmt: skip
+    return np.asarray(outline, dtype=object)
 
-    unit = result.unit
-    how = "straight-line km" if unit == "km" else "minutes, travel time"
+
+def _access_header(fig: Figure, result: Any, rows: pd.DataFrame, label: str, title: str | None) -> None:
+    """The title and, under it, how many residents are beyond the threshold."""
     fig.text(
         0.01,
         0.955,
@@ -216,37 +217,31 @@ def small_access_figure(
     fig.text(
         0.01,
         0.905,
-        f"{label}: " + wording.beyond_text(far, total, result.settings.beyond, unit) + ".",
+        f"{label}: " + wording.beyond_text(far, total, result.settings.beyond, result.unit) + ".",
         fontsize=12,
         va="center",
     )
+
+
+def _access_legend(fig: Figure, result: Any, edges: list[float], label: str, has_services: bool) -> None:
+    """The distance bands, the hatch for beyond the threshold and the service marker."""
+    unit = result.unit
+    how = "straight-line km" if unit == "km" else "minutes, travel time"
     handles: list[Any] = [
         Patch(facecolor=c, edgecolor="#999999", label=t)
         for c, t in zip(BAND_COLOURS, _band_labels(edges, unit), strict=True)
     ]
-    handles.append(
-        Patch(
-            facecolor="white",
-            edgecolor="#3b0010",
-            hatch="///",
-            label=f"beyond {wording.number(result.settings.beyond)} {unit}",
-        )
-    )
-    if services is not None and len(services):
+    beyond = f"beyond {wording.number(result.settings.beyond)} {unit}"
+    handles.append(Patch(facecolor="white", edgecolor="#3b0010", hatch="///", label=beyond))
+    if has_services:
         from matplotlib.lines import Line2D
 
         handles.append(
             Line2D(
-                [],
-                [],
-                marker="D",
-                linestyle="none",
-                markerfacecolor="#1f78b4",
-                markeredgecolor="white",
-                markersize=8,
-                label=f"{label} (public location)",
+                [], [], marker="D", linestyle="none", markerfacecolor="#1f78b4", markeredgecolor="white",
+                markersize=8, label=f"{label} (public location)",
             )
-        )
+        )  # fmt: skip
     fig.legend(
         handles=handles,
         loc="upper left",
@@ -257,7 +252,11 @@ def small_access_figure(
         title_fontsize=12,
         alignment="left",
     )
-    # The districts with most residents beyond the threshold, in words: the first thing asked.
+
+
+def _district_list(fig: Figure, result: Any, service_type: str) -> None:
+    """The districts with most residents beyond the threshold, in words: the first thing asked."""
+    unit = result.unit
     by = result.districts[result.districts["service_type"] == service_type]
     by = by[by["population_beyond"] > 0].sort_values(
         ["share_beyond", "district_name"], ascending=[False, True]
@@ -272,6 +271,12 @@ def small_access_figure(
     if by.empty:
         lines.append("none")
     fig.text(MAP_WIDTH + 0.03, 0.36, "\n".join(lines), fontsize=11, va="top", linespacing=1.5)
+
+
+def _access_note(fig: Figure, result: Any, today: date) -> None:
+    """Basis, neighbourhood shapes, confidentiality, population, date and attribution."""
+    from gapmap.staticmap import CROWN_COPYRIGHT, ONS_ATTRIBUTION
+
     note = (
         f"{result.basis}. Neighbourhood shapes are approximate (Voronoi cells of LSOA centroids, "
         "clipped to districts). Services with a confidential location (refuges) are never counted or "
@@ -279,7 +284,6 @@ def small_access_figure(
         f"{ONS_ATTRIBUTION} {CROWN_COPYRIGHT.format(year=today.year)}."
     )
     fig.text(0.01, 0.035, note, fontsize=8, va="center", wrap=True)
-    return fig
 
 
 def mapped_types(result: Any) -> list[str]:

@@ -15,20 +15,24 @@ import io
 import math
 import textwrap
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import matplotlib
 import matplotlib.text
 import numpy as np
 import pandas as pd
+import shapely
 from matplotlib import patheffects
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
-from matplotlib.patches import Rectangle
+from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
 
 from gapmap import palette, view, webmap, wording
 from gapmap.privacy import public_services
@@ -67,6 +71,8 @@ DEFAULT_MARKER: tuple[str, str] = (webmap.OTHER_TIER_SHAPE, webmap.OTHER_TIER_CO
 MARKER_AREA_PT2 = 40.0
 MARKER_AREA_MANY_PT2 = 10.0
 MANY_SERVICES = 300
+#: Above this many selected areas none is labelled (England's 296 districts still are).
+MAX_LABELLED_AREAS = 400
 MARKER_EDGE = "#ffffff"  # white: tertiary near-black markers stay visible on the darkest fill
 
 A4_LANDSCAPE_IN: tuple[float, float] = (11.69, 8.27)
@@ -114,10 +120,29 @@ def pick_benchmark(analysis: Any, benchmark_id: str | None):
     return view.default_benchmark(profile)
 
 
+class _Canvas(FigureCanvasAgg):
+    """An Agg canvas that draws only when saved or measured.
+
+    geopandas calls `draw_idle` after every `.plot`, and on a plain Agg canvas that renders
+    the whole figure each time: four to seven full renders per map for nothing.
+    """
+
+    def draw_idle(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+def _renderer(fig: Figure) -> Any:
+    """The figure's Agg renderer, for measuring text (every figure here is on an Agg canvas)."""
+    canvas = fig.canvas
+    if not isinstance(canvas, FigureCanvasAgg):
+        canvas = _Canvas(fig)
+    return canvas.get_renderer()
+
+
 def _new_figure(figsize: tuple[float, float] = A4_LANDSCAPE_IN, dpi: float = 100) -> Figure:
     """A Figure on its own Agg canvas (no pyplot: nothing global, thread-safe enough for a server)."""
     fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
+    _Canvas(fig)
     return fig
 
 
@@ -155,9 +180,12 @@ class MapLayers:
     areas: gpd.GeoDataFrame  # area_code, area_name, in_selection, geometry (27700)
     services: gpd.GeoDataFrame  # public services only, with a `map_tier` column, 27700
     bounds: tuple[float, float, float, float]  # of the selection, metres
+    paths: dict[str, MplPath | None] = field(default_factory=dict)  # area code -> its outline
 
 
-def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> MapLayers:
+def prepare_layers(
+    dataset: Any, analysis: Any, *, simplify: bool = True, counted: pd.DataFrame | None = None
+) -> MapLayers:
     """Project areas and public services to BNG; optionally simplify for light vector output.
 
     Parameters
@@ -165,6 +193,9 @@ def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> Map
     simplify
         Simplify boundaries to about 1/2500 of the selection's width: invisible in print,
         and it keeps PDFs of many districts small.
+    counted
+        The services the analysis counts (`gapmap.view.counted_services`), when the caller
+        already has them: finding them again costs seconds for thousands of small areas.
     """
     areas = dataset.areas[["area_code", "area_name", "geometry"]].to_crs(BNG_EPSG)
     areas["area_code"] = areas["area_code"].astype(str)
@@ -178,11 +209,35 @@ def prepare_layers(dataset: Any, analysis: Any, *, simplify: bool = True) -> Map
         tolerance = max(maxx - minx, maxy - miny) / 2500
         areas["geometry"] = _simplify(areas.geometry, tolerance)
 
-    services = public_services(counted_services(dataset.services, analysis))
+    if counted is None:
+        counted = counted_services(dataset.services, analysis)
+    services = public_services(counted)
     services = services.to_crs(BNG_EPSG) if len(services) else services.set_crs(BNG_EPSG, allow_override=True)
     tier_order = list(dataset.config.tiers)
     services = services.assign(map_tier=[_first_tier(t, tier_order) for t in services.get("tiers", [])])
-    return MapLayers(areas=areas, services=services, bounds=(minx, miny, maxx, maxy))
+    # Rings oriented (holes against their shell) so one compound path per class fills right.
+    oriented = shapely.orient_polygons(areas.geometry.to_numpy())
+    paths = {code: _path(geom) for code, geom in zip(areas["area_code"], oriented, strict=True)}
+    return MapLayers(areas=areas, services=services, bounds=(minx, miny, maxx, maxy), paths=paths)
+
+
+def _path(geom: Any) -> MplPath | None:
+    """A matplotlib Path for a (multi)polygon, holes included (None when empty)."""
+    verts: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    for poly in shapely.get_parts(np.asarray([geom], dtype=object)):
+        if poly is None or poly.is_empty or poly.geom_type != "Polygon":
+            continue
+        for ring in (poly.exterior, *poly.interiors):
+            xy = np.asarray(ring.coords)
+            c = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
+            c[0] = MplPath.MOVETO
+            c[-1] = MplPath.CLOSEPOLY
+            verts.append(xy)
+            codes.append(c)
+    if not verts:
+        return None
+    return MplPath(np.concatenate(verts), np.concatenate(codes))
 
 
 def _first_tier(tiers: Iterable[str] | None, order: list[str]) -> str:
@@ -394,62 +449,89 @@ def place_labels(
     Boxes are computed from each text's measured size (one measurement per label), and only
     the winners become artists: trying positions costs arithmetic, not matplotlib layouts.
     """
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     ax_box = ax.get_window_extent(renderer)
     font = FontProperties(size=fontsize)
     px_per_pt = fig.dpi / 72
     pad = 2.0 * px_per_pt  # the label's white box padding, in pixels
     anchors = ax.transData.transform([(x, y) for x, y, _ in points]) if points else []
     placed_boxes: list[tuple[float, float, float, float]] = []
+    fixed = np.empty((0, 4))
     if obstacles is not None and len(obstacles):
         r = obstacle_radius_pt * px_per_pt
-        placed_boxes = [(x - r, y - r, x + r, y + r) for x, y in ax.transData.transform(obstacles)]
+        xy = ax.transData.transform(obstacles)
+        fixed = np.column_stack([xy[:, 0] - r, xy[:, 1] - r, xy[:, 0] + r, xy[:, 1] + r])
     placed = skipped = 0
     for (x, y, text), (ax_px, ay_px) in zip(points, anchors, strict=True):
         w, h, _ = renderer.get_text_width_height_descent(text, font, ismath=False)
-        half_w, half_h = w / 2 + pad, h / 2 + pad
-        for dx, dy in _LABEL_OFFSETS_PT[:offsets]:
-            cx, cy = ax_px + dx * px_per_pt, ay_px + dy * px_per_pt
-            box = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
-            inside = (
-                box[0] >= ax_box.x0 and box[2] <= ax_box.x1 and box[1] >= ax_box.y0 and box[3] <= ax_box.y1
-            )
-            if inside and not any(
-                box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed_boxes
-            ):
-                placed_boxes.append(box)
-                placed += 1
-                arrow = None
-                if dx or dy:
-                    arrow = {"arrowstyle": "-", "color": "#333333", "lw": 0.5, "shrinkA": 0, "shrinkB": 0}
-                ax.annotate(
-                    text,
-                    (x, y),
-                    xytext=(dx, dy),
-                    textcoords="offset points",
-                    ha="center",
-                    va="center",
-                    fontsize=fontsize,
-                    color="black",
-                    bbox={
-                        "boxstyle": "round,pad=0.2",
-                        "facecolor": "white",
-                        "edgecolor": "none",
-                        "alpha": 0.8,
-                    },
-                    arrowprops=arrow,
-                    zorder=7,
-                )
-                break
-        else:
+        half = (w / 2 + pad, h / 2 + pad)
+        tries = [
+            (dx, dy, ax_px + dx * px_per_pt, ay_px + dy * px_per_pt) for dx, dy in _LABEL_OFFSETS_PT[:offsets]
+        ]
+        found = _first_free(tries, half, (ax_box.x0, ax_box.y0, ax_box.x1, ax_box.y1), placed_boxes, fixed)
+        if found is None:
             skipped += 1
+            continue
+        (dx, dy), box = found
+        placed_boxes.append(box)
+        placed += 1
+        _annotate(ax, text, (x, y), (dx, dy), fontsize)
     return placed, skipped
+
+
+Box = tuple[float, float, float, float]
+
+
+def _first_free(
+    tries: list[tuple[float, float, float, float]],
+    half: tuple[float, float],
+    frame: Box,
+    placed: list[Box],
+    fixed: np.ndarray,
+) -> tuple[tuple[float, float], Box] | None:
+    """The first try (offset in points, centre in pixels) whose box of half-size `half` lies in
+    `frame` and overlaps neither a placed label nor a fixed obstacle: (offset, box), or None."""
+    for dx, dy, cx, cy in tries:
+        box = (cx - half[0], cy - half[1], cx + half[0], cy + half[1])
+        if not (box[0] >= frame[0] and box[2] <= frame[2] and box[1] >= frame[1] and box[3] <= frame[3]):
+            continue
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+            continue
+        # Markers (thousands, for a national list) are checked in one vectorised test.
+        if np.any(
+            (box[0] < fixed[:, 2]) & (fixed[:, 0] < box[2]) & (box[1] < fixed[:, 3]) & (fixed[:, 1] < box[3])
+        ):
+            continue
+        return (dx, dy), box
+    return None
+
+
+def _annotate(
+    ax: Axes, text: str, at: tuple[float, float], offset: tuple[float, float], fontsize: float
+) -> None:
+    """A label on a white box, `offset` points from `at`, with a thin leader line when moved."""
+    arrow = None
+    if offset != (0, 0):
+        arrow = {"arrowstyle": "-", "color": "#333333", "lw": 0.5, "shrinkA": 0, "shrinkB": 0}
+    ax.annotate(
+        text,
+        at,
+        xytext=offset,
+        textcoords="offset points",
+        ha="center",
+        va="center",
+        fontsize=fontsize,
+        color="black",
+        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+        arrowprops=arrow,
+        zorder=7,
+    )
 
 
 def wrap_measured(fig: Figure, s: str, *, chars: int, room_in: float, font: FontProperties) -> list[str]:
     """`s` wrapped at `chars` characters, then shorter until every line measures within `room_in`
     inches in `font` (a character count alone lets wide text, e.g. file names, run over)."""
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     room_px = room_in * fig.dpi
     while True:
         lines = textwrap.wrap(s, chars) or [""]
@@ -512,7 +594,7 @@ class TextColumn:
     ) -> None:
         """`s` wrapped to the column (less `indent`, a fraction of its width), then `gap` below."""
         chars = int((width or self.width) * self.chars_at_pt / fontsize * (1 - indent))
-        font = FontProperties(size=fontsize, weight=weight, style=style)
+        font = FontProperties(size=fontsize, weight=weight, style=cast(Any, style))
         lines = self._wrap(s, chars, indent, font)
         self._make_room(fontsize, len(lines))
         for line in lines:
@@ -637,7 +719,7 @@ def _fit_title(
     fig: Figure, text: str, *, right: float, left: float = 0.03, y: float = 0.955, size: float = 18.0
 ) -> None:
     """The title at `size` pt, shrunk (down to 11 pt) until it fits between `left` and `right`."""
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     avail = (right - left) * fig.get_figwidth() * fig.dpi
     t = fig.text(left, y, text, fontsize=size, fontweight="bold", va="center")
     t.set_parse_math(False)  # a title may hold user text (an area name): measured literally too
@@ -661,6 +743,7 @@ def snapshot_figure(
     today: date | None = None,
     layers: MapLayers | None = None,
     figsize: tuple[float, float] = A4_LANDSCAPE_IN,
+    overlay: Overlay | None = None,
 ) -> Figure:
     """One map page: choropleth + hatches, services, labels, legend, scale, north, attribution.
 
@@ -677,6 +760,10 @@ def snapshot_figure(
         The date printed in the subtitle (default: today). Tests pin it.
     layers
         Pre-projected geometry from `prepare_layers` (the pack passes simplified layers once).
+    overlay
+        A `map_overlay` of the same layers and size: boundaries, services and labels are left
+        to it (the pack lays it over the page), the legend counts what it drew. Only for the
+        patchwork of every tier and cohort or a benchmark (the overlay shows every service).
 
     Returns
     -------
@@ -693,7 +780,13 @@ def snapshot_figure(
     areas = layers.areas.assign(map_class=scheme.classes.to_numpy())
     fig = _new_figure(figsize)
     _draw_header(fig, dataset, analysis, title or scheme.default_title, today)
-    drawn = _draw_map(fig, layers, areas, scheme, config, tier, cohort)
+    ax = _map_axes(fig, layers)
+    counts = _draw_fills(ax, layers, areas, scheme)
+    if overlay is None:
+        tier_counts, skipped = _draw_overlay(ax, fig, layers, config, scheme.benchmark, tier, cohort)
+    else:
+        tier_counts, skipped = overlay.tier_counts, overlay.skipped
+    drawn = _Drawn(counts, tier_counts, skipped)
     _draw_legend(fig, analysis, config, scheme, drawn, tier, cohort)
     _draw_footer(fig, dataset, today)
     return fig
@@ -868,22 +961,14 @@ def _draw_header(fig: Figure, dataset: Any, analysis: Any, title: str, today: da
         demo_badge(fig, 0.97, 0.955, fontsize=14)
 
 
-def _draw_map(
-    fig: Figure,
-    layers: MapLayers,
-    areas: gpd.GeoDataFrame,
-    scheme: _Scheme,
-    config: Any,
-    tier: str | None,
-    cohort: str | None,
-) -> _Drawn:
-    """Areas (fill and hatch per class), services by tier, labels, scale bar and north arrow."""
-    fig_w, fig_h = fig.get_figwidth(), fig.get_figheight()
-    colours, hatches, order, benchmark = scheme.colours, scheme.hatches, scheme.order, scheme.benchmark
-    # ---- map
-    map_box = (0.03, 0.13, 0.60, 0.74)
-    ax = fig.add_axes(map_box)
-    xlim, ylim = _fit_limits(layers.bounds, map_box[2] * fig_w, map_box[3] * fig_h)
+#: Where the map sits on the page (figure fractions: left, bottom, width, height).
+MAP_BOX: tuple[float, float, float, float] = (0.03, 0.13, 0.60, 0.74)
+
+
+def _map_axes(fig: Figure, layers: MapLayers, *, transparent: bool = False) -> Axes:
+    """The map's axes, fitted to the selection; identical for a page and its shared overlay."""
+    ax = fig.add_axes(MAP_BOX)
+    xlim, ylim = _fit_limits(layers.bounds, MAP_BOX[2] * fig.get_figwidth(), MAP_BOX[3] * fig.get_figheight())
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_xticks([])
@@ -891,39 +976,99 @@ def _draw_map(
     for spine in ax.spines.values():
         spine.set_edgecolor("#999999")
         spine.set_linewidth(0.6)
-    ax.set_facecolor("#ffffff")
+        spine.set_visible(not transparent)
+    ax.set_facecolor("none" if transparent else "#ffffff")
+    return ax
 
-    visible = areas.cx[xlim[0] : xlim[1], ylim[0] : ylim[1]]
-    context = visible.loc[~visible["in_selection"]]
-    chosen = visible.loc[visible["in_selection"]]
-    if len(context):
-        context.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#cccccc", linewidth=0.4, zorder=1)
+
+def _visible(ax: Axes, areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return areas.cx[x0:x1, y0:y1]
+
+
+def _compound(layers: MapLayers, codes: Iterable[str]) -> MplPath | None:
+    """One path for many areas (from `MapLayers.paths`): one draw call per class, not per area."""
+    paths = [path for path in (layers.paths.get(c) for c in codes) if path is not None]
+    return MplPath.make_compound_path(*paths) if paths else None
+
+
+def _draw_fills(ax: Axes, layers: MapLayers, areas: gpd.GeoDataFrame, scheme: _Scheme) -> dict[str, int]:
+    """The selected areas filled (and hatched) by class; returns the number of areas per class."""
+    chosen = _visible(ax, areas).loc[lambda a: a["in_selection"]]
     counts: dict[str, int] = {}
-    for cls in order:
+    for cls in scheme.order:
         part = chosen.loc[chosen["map_class"] == cls]
         counts[cls] = len(part)
-        if part.empty:
+        path = _compound(layers, part["area_code"])
+        if path is None:
             continue
-        part.plot(
-            ax=ax,
-            facecolor=colours[cls],
-            hatch=hatches[cls],
-            edgecolor="none",
-            linewidth=0,
-            hatchcolor=HATCH_COLOURS.get(cls, "#2b2b2b"),
-            zorder=2,
-        )
-    if len(chosen):
-        chosen.boundary.plot(ax=ax, color="white", linewidth=1.4, zorder=3)
-        chosen.boundary.plot(ax=ax, color="#333333", linewidth=0.5, zorder=3)
+        _add_path(
+            ax, path, facecolor=scheme.colours[cls], hatch=scheme.hatches[cls] or None, edgecolor="none",
+            linewidth=0, hatchcolor=HATCH_COLOURS.get(cls, "#2b2b2b"), zorder=2,
+        )  # fmt: skip
+    return counts
 
-    # services, by first tier (in patchwork mode only those of the chosen tier/cohort)
+
+def _add_path(ax: Axes, path: MplPath, **props: Any) -> None:
+    """Draw `path` (data coordinates) without updating the axes' data limits: the limits are
+    already fitted, and measuring thousands of vertices per path (`add_patch`) is slow."""
+    ax.add_collection(PatchCollection([PathPatch(path)], **props), autolim=False)
+
+
+def _draw_overlay(
+    ax: Axes,
+    fig: Figure,
+    layers: MapLayers,
+    config: Any,
+    benchmark: Any,
+    tier: str | None,
+    cohort: str | None,
+) -> tuple[dict[str, int], int]:
+    """Everything but the fills: areas outside the selection, boundaries, services by tier,
+    labels, scale bar and north arrow. Returns (services drawn per tier, labels skipped)."""
+    visible = _visible(ax, layers.areas)
+    context = visible.loc[~visible["in_selection"]]
+    chosen = visible.loc[visible["in_selection"]]
+    grey = _compound(layers, context["area_code"])
+    if grey is not None:
+        _add_path(ax, grey, facecolor="#f2f2f2", edgecolor="#cccccc", linewidth=0.4, zorder=1)
+    lines = _compound(layers, chosen["area_code"])
+    if lines is not None:
+        _add_path(ax, lines, facecolor="none", edgecolor="white", linewidth=1.4, zorder=3)
+        _add_path(ax, lines, facecolor="none", edgecolor="#333333", linewidth=0.5, zorder=3)
     svc = layers.services
-    if benchmark is None and len(svc):
+    # In patchwork mode only the services of the chosen tier / cohort.
+    if benchmark is None and len(svc) and (tier is not None or cohort is not None):
         svc = svc.loc[[_in_cell(r, tier, cohort) for r in svc.itertuples()]]
     if len(svc):
-        svc = svc.cx[xlim[0] : xlim[1], ylim[0] : ylim[1]]
+        svc = _visible(ax, svc)
+    tier_counts = _draw_services(ax, svc, config)
+    # Labels, biggest areas first (they have the most room; small ones try offsets).
+    labelled = chosen.assign(_size=chosen.geometry.area).sort_values(
+        ["_size", "area_code"], ascending=[False, True]
+    )
+    if len(labelled) > MAX_LABELLED_AREAS:
+        # Thousands of small areas (LSOAs): names would be unreadable and placing them costs
+        # minutes; the legend says none was labelled.
+        labelled = labelled.iloc[:0]
+    reps = labelled.geometry.representative_point()
+    points = [(p.x, p.y, str(n)) for p, n in zip(reps, labelled["area_name"], strict=True)]
+    many = len(points) > 40
+    # Many areas (a region, England): small type and no leader lines, which would turn into a mesh.
+    markers = np.column_stack([svc.geometry.x, svc.geometry.y]) if len(svc) else None
+    _, skipped = place_labels(
+        ax, fig, points, fontsize=6 if many else 8, offsets=5 if many else None, obstacles=markers
+    )
+    skipped += len(chosen) - len(labelled)
+    draw_scale_bar(ax, ax.get_xlim(), ax.get_ylim())
+    draw_north_arrow(ax)
+    return tier_counts, skipped
+
+
+def _draw_services(ax: Axes, svc: gpd.GeoDataFrame, config: Any) -> dict[str, int]:
+    """Service markers by first tier; returns how many were drawn per tier."""
     tier_counts: dict[str, int] = {}
+    many = len(svc) >= MANY_SERVICES
     for t in [*config.tiers, ""]:
         part = svc.loc[svc["map_tier"] == t] if len(svc) else svc
         tier_counts[t] = len(part)
@@ -934,35 +1079,39 @@ def _draw_map(
             part.geometry.x,
             part.geometry.y,
             marker=marker,
-            s=MARKER_AREA_PT2 if len(svc) < MANY_SERVICES else MARKER_AREA_MANY_PT2,
+            s=MARKER_AREA_MANY_PT2 if many else MARKER_AREA_PT2,
             c=colour,
             # A white rim and halo: near-black (tertiary) markers stand out on the darkest
-            # (Not met) fill, and every marker on the light ones, also in greyscale.
+            # (Not met) fill, and every marker on the light ones, also in greyscale. Many small
+            # markers keep the rim only: a halo makes matplotlib draw each marker on its own.
             edgecolors=MARKER_EDGE,
             linewidths=0.6,
-            path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")],
+            path_effects=[] if many else [patheffects.withStroke(linewidth=2.2, foreground="white")],
             zorder=5,
         )
+    return tier_counts
 
-    # labels, biggest areas first (they have the most room; small ones try offsets)
-    labelled = chosen.assign(_size=chosen.geometry.area).sort_values(
-        ["_size", "area_code"], ascending=[False, True]
-    )
-    reps = labelled.geometry.representative_point()
-    points = [(p.x, p.y, str(n)) for p, n in zip(reps, labelled["area_name"], strict=True)]
-    many = len(points) > 40
-    # Many areas (a region, England): small type and no leader lines, which would turn into a mesh.
-    markers = np.column_stack([svc.geometry.x, svc.geometry.y]) if len(svc) else None
-    _, skipped = place_labels(
-        ax, fig, points, fontsize=6 if many else 8, offsets=5 if many else None, obstacles=markers
-    )
 
-    ax.set_xlabel("")  # geopandas labels projected axes; a map needs no "Easting [metre]"
-    ax.set_ylabel("")
-    draw_scale_bar(ax, xlim, ylim)
-    draw_north_arrow(ax)
+@dataclass(frozen=True)
+class Overlay:
+    """A map's shared overlay (`map_overlay`): drawn once, laid over every page of one layout."""
 
-    return _Drawn(counts, tier_counts, skipped)
+    figure: Figure
+    tier_counts: dict[str, int]
+    skipped: int
+
+
+def map_overlay(
+    dataset: Any, analysis: Any, layers: MapLayers, *, figsize: tuple[float, float] = A4_LANDSCAPE_IN
+) -> Overlay:
+    """The parts every benchmark and patchwork page of a selection share, on a transparent page:
+    boundaries, services, labels, scale and north arrow. The pack draws them once and lays them
+    over each page drawn with `snapshot_figure(..., overlay=...)` (fills, legend, header)."""
+    fig = _new_figure(figsize)
+    fig.patch.set_alpha(0)
+    ax = _map_axes(fig, layers, transparent=True)
+    tier_counts, skipped = _draw_overlay(ax, fig, layers, dataset.config, None, None, None)
+    return Overlay(fig, tier_counts, skipped)
 
 
 def _draw_legend(
@@ -976,59 +1125,79 @@ def _draw_legend(
 ) -> None:
     """The legend panel: what is mapped and its source, the classes with area counts, the
     whole selection's figure, the service markers."""
-    colours, hatches, order, words = scheme.colours, scheme.hatches, scheme.order, scheme.words
     benchmark, counts, tier_counts, skipped = scheme.benchmark, drawn.counts, drawn.tier_counts, drawn.skipped
-    # ---- legend panel
     lax = fig.add_axes((0.66, 0.13, 0.31, 0.74))
     lax.set_axis_off()
     lax.set_xlim(0, 1)
     lax.set_ylim(0, 1)
     leg = _Legend(lax, fig)
     if benchmark is not None:
-        leg.text(benchmark.label, fontsize=12, weight="bold", gap=0.005)
-        leg.text(f"Benchmark: {wording.benchmark_definition(benchmark)}", fontsize=9.5, gap=0.004)
-        summary = analysis.summary or {}
-        provenance = summary.get("benchmarks", {}).get(benchmark.id, {}).get("denominator_source")
-        if provenance and benchmark.scope == "area":
-            leg.text(f"Population: {provenance}", fontsize=8, colour="#333333", gap=0.004)
-        leg.text(f"Source: {wording.citation_text(benchmark)}", fontsize=8, style="italic", colour="#333333")
-        caveat = summary.get("profile", {}).get("caveat")
-        if caveat:
-            leg.text(f"Caveat: {caveat}", fontsize=7.5, colour="#8a1c1c", gap=0.004)
-        leg.space()
-        if benchmark.scope == "selection":
-            leg.text("Scored for the whole selection: every area shows the selection's status.", fontsize=8.5)
-        if benchmark.is_presence:
-            leg.text("Status: services present against the minimum", fontsize=9.5, weight="bold", gap=0.004)
-        else:
-            leg.text("Status: provided as a share of required", fontsize=9.5, weight="bold", gap=0.004)
+        _legend_benchmark(leg, analysis, benchmark)
     elif scheme.lines:
-        leg.text(scheme.lines[0], fontsize=12, weight="bold", gap=0.005)
-        for line in scheme.lines[1:]:
-            leg.text(line, fontsize=8.5, gap=0.004)
-        leg.space()
+        _legend_lines(leg, scheme.lines)
     else:
-        leg.text(
-            f"{_tier_label(config, tier)} × {_cohort_label(config, cohort)}"
-            if tier is not None or cohort is not None
-            else "Every prevention tier and cohort",
-            fontsize=12,
-            weight="bold",
-            gap=0.005,
-        )
-        leg.text(
-            "A patchwork gap: a prevention tier and cohort that some areas of the selection "
-            "have and this area does not.",
-            fontsize=9,
-            gap=0.004,
-        )
-        if tier is None or cohort is None:
-            leg.text("Colour: the number of such gaps in each area.", fontsize=9, gap=0.004)
-        index = (analysis.summary or {}).get("patchwork_index")
-        if isinstance(index, (int, float)) and not (isinstance(index, float) and math.isnan(index)):
-            leg.text(f"Patchwork index for the selection: {wording.number(index)}", fontsize=9)
-        leg.space()
-    for cls in order:
+        _legend_patchwork(leg, analysis, config, tier, cohort)
+    _legend_classes(leg, analysis, scheme, counts)
+    _legend_services(leg, config, benchmark, tier_counts, skipped, tier, cohort)
+
+
+def _legend_benchmark(leg: _Legend, analysis: Any, benchmark: Any) -> None:
+    """What a benchmark map shows: the benchmark, its population and source, how it is scored."""
+    leg.text(benchmark.label, fontsize=12, weight="bold", gap=0.005)
+    leg.text(f"Benchmark: {wording.benchmark_definition(benchmark)}", fontsize=9.5, gap=0.004)
+    summary = analysis.summary or {}
+    provenance = summary.get("benchmarks", {}).get(benchmark.id, {}).get("denominator_source")
+    if provenance and benchmark.scope == "area":
+        leg.text(f"Population: {provenance}", fontsize=8, colour="#333333", gap=0.004)
+    leg.text(f"Source: {wording.citation_text(benchmark)}", fontsize=8, style="italic", colour="#333333")
+    caveat = summary.get("profile", {}).get("caveat")
+    if caveat:
+        leg.text(f"Caveat: {caveat}", fontsize=7.5, colour="#8a1c1c", gap=0.004)
+    leg.space()
+    if benchmark.scope == "selection":
+        leg.text("Scored for the whole selection: every area shows the selection's status.", fontsize=8.5)
+    if benchmark.is_presence:
+        leg.text("Status: services present against the minimum", fontsize=9.5, weight="bold", gap=0.004)
+    else:
+        leg.text("Status: provided as a share of required", fontsize=9.5, weight="bold", gap=0.004)
+
+
+def _legend_lines(leg: _Legend, lines: tuple[str, ...]) -> None:
+    """A demand benchmark's or evidence-rated coverage's heading (bold) and explanation."""
+    leg.text(lines[0], fontsize=12, weight="bold", gap=0.005)
+    for line in lines[1:]:
+        leg.text(line, fontsize=8.5, gap=0.004)
+    leg.space()
+
+
+def _legend_patchwork(leg: _Legend, analysis: Any, config: Any, tier: str | None, cohort: str | None) -> None:
+    """What a patchwork map shows: the cells, what a gap is, the patchwork index."""
+    leg.text(
+        f"{_tier_label(config, tier)} × {_cohort_label(config, cohort)}"
+        if tier is not None or cohort is not None
+        else "Every prevention tier and cohort",
+        fontsize=12,
+        weight="bold",
+        gap=0.005,
+    )
+    leg.text(
+        "A patchwork gap: a prevention tier and cohort that some areas of the selection "
+        "have and this area does not.",
+        fontsize=9,
+        gap=0.004,
+    )
+    if tier is None or cohort is None:
+        leg.text("Colour: the number of such gaps in each area.", fontsize=9, gap=0.004)
+    index = (analysis.summary or {}).get("patchwork_index")
+    if isinstance(index, (int, float)) and not (isinstance(index, float) and math.isnan(index)):
+        leg.text(f"Patchwork index for the selection: {wording.number(index)}", fontsize=9)
+    leg.space()
+
+
+def _legend_classes(leg: _Legend, analysis: Any, scheme: _Scheme, counts: dict[str, int]) -> None:
+    """A swatch per class with its number of areas, then the whole selection's figure."""
+    colours, hatches, words, benchmark = scheme.colours, scheme.hatches, scheme.words, scheme.benchmark
+    for cls in scheme.order:
         if cls == "no_data" and counts.get(cls, 0) == 0:
             continue
         n = counts.get(cls, 0)
@@ -1048,6 +1217,18 @@ def _draw_legend(
             r = whole.iloc[0].to_dict()
             leg.space(lines=0.3)
             leg.text(f"Whole selection: {wording.figure_text(r, benchmark)}.", fontsize=9)
+
+
+def _legend_services(
+    leg: _Legend,
+    config: Any,
+    benchmark: Any,
+    tier_counts: dict[str, int],
+    skipped: int,
+    tier: str | None,
+    cohort: str | None,
+) -> None:
+    """The service markers by tier, the confidentiality note and labels left out."""
     leg.space()
     heading = "Services (by first prevention tier)"
     if benchmark is None and (tier or cohort):

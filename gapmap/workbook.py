@@ -225,7 +225,7 @@ def patchwork_matrix(analysis: Any, config: Any) -> pd.DataFrame:
     gap_count = pd.Series(0, index=out.index)
     for (t, k), label in names.items():
         cell = cov.loc[(cov["tier"] == t) & (cov["cohort"] == k)].set_index("area_code")
-        values = []
+        values: list[str | int | None] = []
         for i, code in enumerate(out["area_code"]):
             if code not in cell.index:
                 values.append(None)
