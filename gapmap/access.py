@@ -467,10 +467,16 @@ def load_small_areas(path: Path | str | None = None) -> pd.DataFrame:
 
 def small_area_lonlat(small_areas: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 lon, lat of each small area's point (only maps need them, so not computed on load)."""
+    from pyproj.enums import TransformDirection
+
     from gapmap.engine import _transformer
 
-    lon, lat = _transformer(27700, 4326).transform(
-        small_areas["x"].to_numpy(dtype=float), small_areas["y"].to_numpy(dtype=float)
+    # The engine's WGS84 -> BNG transformer run backwards: the same operation, and a second
+    # transformer would cost ~20 ms to create on every `report` (same values to 1e-14 degrees).
+    lon, lat = _transformer().transform(
+        small_areas["x"].to_numpy(dtype=float),
+        small_areas["y"].to_numpy(dtype=float),
+        direction=TransformDirection.INVERSE,
     )
     return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
 
