@@ -574,8 +574,10 @@ class _Collector:
 def _per_unique(values: pd.Series, parse: Callable[[str], Any]) -> list[Any]:
     """Apply `parse` once per distinct cell value; results in row order."""
     codes, uniques = pd.factorize(values, sort=False)
-    parsed = [parse(u) for u in uniques]
-    return [parsed[c] for c in codes]
+    table = np.empty(len(uniques), dtype=object)
+    for k, u in enumerate(uniques):  # one by one: a tuple result must stay one cell
+        table[k] = parse(u)
+    return table[codes].tolist()  # a take in C, not a Python lookup per row
 
 
 # --------------------------------------------------------------------------------------
