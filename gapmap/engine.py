@@ -1815,11 +1815,12 @@ def _nearest_in_strips(ox: np.ndarray, oy: np.ndarray, sx: np.ndarray, sy: np.nd
     """Distance from each origin to its nearest point: the value the brute force gives, exactly.
 
     All coordinates are float32 (as `_nearest_by_group` makes them). The distance to any point
-    of a sample bounds the nearest distance U from above; float32 arithmetic changes a squared
-    distance by a relative 1e-6 at most, so the point with the smallest float32 value lies
-    within U (1 + 1e-6) + 1 mm, and hence within that much in x: among the points of that
-    vertical strip (a binary search in the points sorted by x) the same float32 formula is
-    minimised, so the minimum is the brute force's own.
+    of a sample bounds the nearest distance U from above; the float32 formula's few roundings
+    change a squared distance by a relative 3e-7 at most, so the point with the smallest
+    float32 value lies within U (1 + 1e-6) + 1 mm, and hence within that much in x: among the
+    points of that vertical strip (a binary search in the points sorted by x) the same float32
+    formula is minimised, so the minimum is the brute force's own. An origin without a strip
+    (not a finite point) is measured against every point, as the brute force does.
     """
     order = np.argsort(sx, kind="stable")
     xs, ys = sx[order], sy[order]
@@ -1831,6 +1832,8 @@ def _nearest_in_strips(ox: np.ndarray, oy: np.ndarray, sx: np.ndarray, sy: np.nd
     lo = np.searchsorted(xs, ox64 - width, side="left")
     hi = np.searchsorted(xs, ox64 + width, side="right")
     out = np.empty(len(ox))
+    empty = hi <= lo
+    lo[empty], hi[empty] = 0, len(xs)
     for i in range(len(ox)):  # origins (areas), not services
         d2 = ox[i] - xs[lo[i] : hi[i]]
         d2 *= d2
