@@ -574,8 +574,10 @@ class _Collector:
 def _per_unique(values: pd.Series, parse: Callable[[str], Any]) -> list[Any]:
     """Apply `parse` once per distinct cell value; results in row order."""
     codes, uniques = pd.factorize(values, sort=False)
-    parsed = [parse(u) for u in uniques]
-    return [parsed[c] for c in codes]
+    table = np.empty(len(uniques), dtype=object)
+    for k, u in enumerate(uniques):  # one by one: a tuple result must stay one cell
+        table[k] = parse(u)
+    return table[codes].tolist()  # a take in C, not a Python lookup per row
 
 
 # --------------------------------------------------------------------------------------
@@ -1043,12 +1045,15 @@ def _list_column(
                 found.append(vid)
         return tuple(found), bad
 
-    parsed = _per_unique(raw, parse)
-    values: list[tuple[str, ...]] = []
+    # Parsed once per distinct cell; then only the rows that need more are visited: those with
+    # an unknown token (an error each, in row order) and blank ones taking their type's default.
+    codes, uniques = pd.factorize(raw, sort=False)
+    parsed = [parse(u) for u in uniques]
+    values: list[tuple[str, ...]] = [parsed[c][0] for c in codes]
     singular = canonical.rstrip("s").replace("_", " ")
-    blank = (raw == "").to_numpy(dtype=bool)  # one comparison, not a pandas lookup per row
-    for i, (found, bad) in enumerate(parsed):
-        for token in bad:
+    has_bad = np.array([bool(bad) for _, bad in parsed] + [False], dtype=bool)  # code -1: none
+    for i in np.flatnonzero(has_bad[codes]).tolist():
+        for token in parsed[codes[i]][1]:
             out.error(
                 i,
                 canonical,
@@ -1058,9 +1063,15 @@ def _list_column(
                 private=f"unknown {singular}; expected one or more of: {_listing(allowed)}, "
                 "separated by semicolons",
             )
-        if not found and blank[i] and default_attr and types is not None and types[i] is not None:
-            found = tuple(getattr(types[i], default_attr))
-        values.append(found)
+    if default_attr and types is not None:
+        blank = (raw == "").to_numpy(dtype=bool)  # one comparison, not a pandas lookup per row
+        defaults: dict[int, tuple[str, ...]] = {}  # per service type object, not per row
+        for i in np.flatnonzero(blank).tolist():
+            t = types[i]
+            if not values[i] and t is not None:
+                if id(t) not in defaults:
+                    defaults[id(t)] = tuple(getattr(t, default_attr))
+                values[i] = defaults[id(t)]
     return values
 
 

@@ -131,3 +131,11 @@ def test_a_level_keys_the_small_areas_by_its_own_areas(england):
     assert small["area_code"].str.startswith("E23").all()
     rutland = (original["area_code"] == "E06000017").to_numpy()
     assert set(small.loc[rutland, "area_code"]) == set(level_dataset.areas["area_code"]) == {"E23000021"}
+
+
+def test_the_built_in_rows_are_those_of_the_whole_small_area_file():
+    # The built-in rows read four columns only; they must be what the full loader gives.
+    light = built_in_small_area_population()
+    full = engine_small_area_population(load_small_areas())
+    assert light is not None and len(light) == len(full) > 30_000
+    pd.testing.assert_frame_equal(light, full, check_exact=True)

@@ -139,6 +139,34 @@ def test_unknown_tier_and_cohort_errors_name_row_column_and_allowed_values(tmp_p
     assert any(r == 2 and c == "cohorts" and "did you mean `victims`" in m for r, c, m in errs)
 
 
+def test_list_cells_repeated_over_rows_each_get_their_errors_and_defaults(tmp_path):
+    # Lists are parsed once per distinct cell: every row with an unknown token still gets its
+    # own error (in row order), a blank cell its own type's default, a filled one its own list.
+    text = (
+        "name,service_type,tiers,latitude,longitude\n"
+        "A,outreach,primry,52.5,-1.5\n"
+        "B,idva,,52.5,-1.5\n"
+        "C,outreach,primry,52.5,-1.5\n"
+        "D,outreach,,52.5,-1.5\n"
+        "E,idva,tertiary,52.5,-1.5\n"
+    )
+    services, report = run(tmp_path, text)
+    assert services is None
+    tier_errors = [(r, c) for r, c, m in messages(report) if c == "tiers" and "`primry`" in m]
+    assert tier_errors == [(2, "tiers"), (4, "tiers")]
+    good = text.replace("primry", "primary")
+    services, report = run(tmp_path, good)
+    assert report.ok, report.to_text()
+    config = default_config()
+    assert services["tiers"].tolist() == [
+        ("primary",),
+        tuple(config.service_types["idva"].tiers),
+        ("primary",),
+        tuple(config.service_types["outreach"].tiers),
+        ("tertiary",),
+    ]
+
+
 def test_unknown_service_type_suggests_nearest(tmp_path):
     services, report = run(tmp_path, f"{HEADER_LINE}\nX,idvaa,52.5,-1.5\n")
     assert services is None

@@ -236,3 +236,27 @@ def test_any_csv_written_by_csv_writer_round_trips_with_row_numbers(rows):
     kept = [(i + 2, [c.strip() for c in r]) for i, r in enumerate(rows) if "".join(r).strip()]
     assert frame[ROW_COLUMN].tolist() == [n for n, _ in kept]
     assert frame[["alpha", "beta", "gamma"]].values.tolist() == [r for _, r in kept]
+
+
+def test_the_collector_is_paused_while_a_table_is_read_and_restored_after():
+    import gc
+
+    from gapmap.tables import _gc_paused
+
+    assert gc.isenabled()
+    with _gc_paused():
+        assert not gc.isenabled()
+        with _gc_paused():  # a second reader (another session's thread)
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # still one reader inside
+    assert gc.isenabled()
+    with pytest.raises(ValueError), _gc_paused():
+        raise ValueError("a reader that fails")
+    assert gc.isenabled()
+    gc.disable()  # a process that had switched it off keeps it off
+    try:
+        with _gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
