@@ -22,9 +22,9 @@ import shapely
 from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, PathPatch
-from matplotlib.path import Path as MplPath
 
 from gapmap import wording
+from gapmap.staticmap import _fit_limits, _new_figure, _path, draw_scale_bar, figure_to_bytes
 
 #: Display simplification of cells and districts, metres. Default is 60.
 SIMPLIFY_M: float = 60.0
@@ -97,25 +97,6 @@ def _band_labels(edges: list[float], unit: str) -> list[str]:
     return labels
 
 
-def _path(geom: Any) -> MplPath | None:
-    """A matplotlib Path for a (multi)polygon, holes included."""
-    verts: list[np.ndarray] = []
-    codes: list[np.ndarray] = []
-    for poly in shapely.get_parts(np.asarray([geom], dtype=object)):
-        if poly.is_empty or poly.geom_type != "Polygon":
-            continue
-        for ring in (poly.exterior, *poly.interiors):
-            xy = np.asarray(ring.coords)
-            c = np.full(len(xy), MplPath.LINETO, dtype=np.uint8)
-            c[0] = MplPath.MOVETO
-            c[-1] = MplPath.CLOSEPOLY
-            verts.append(xy)
-            codes.append(c)
-    if not verts:
-        return None
-    return MplPath(np.concatenate(verts), np.concatenate(codes))
-
-
 def small_access_figure(
     cells: gpd.GeoDataFrame,
     result: Any,
@@ -132,7 +113,6 @@ def small_access_figure(
 
     `services`, when given, are drawn as points: pass only public (non-confidential) ones.
     """
-    from gapmap.staticmap import _fit_limits, _new_figure, draw_scale_bar
 
     today = today or date.today()
     label = type_label or service_type
@@ -275,7 +255,7 @@ def _district_list(fig: Figure, result: Any, service_type: str) -> None:
 
 def _access_note(fig: Figure, result: Any, today: date) -> None:
     """Basis, neighbourhood shapes, confidentiality, population, date and attribution."""
-    from gapmap.staticmap import CROWN_COPYRIGHT, ONS_ATTRIBUTION
+    from gapmap.wording import CROWN_COPYRIGHT, ONS_ATTRIBUTION
 
     note = (
         f"{result.basis}. Neighbourhood shapes are approximate (Voronoi cells of LSOA centroids, "
@@ -328,7 +308,6 @@ def small_access_figures(
 
 def small_access_pngs(dataset: Any, analysis: Any, *, today: date | None = None) -> dict[str, bytes]:
     """File name -> PNG bytes of `small_area_access_<type>.png` (1280 x 720) for `mapped_types`."""
-    from gapmap.staticmap import figure_to_bytes
 
     figures = small_access_figures(dataset, analysis, today=today)
     return {f"small_area_access_{t}.png": figure_to_bytes(f, "png", dpi=100) for t, f in figures.items()}
