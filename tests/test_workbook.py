@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
 import zipfile
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import openpyxl
@@ -423,3 +425,70 @@ def test_report_maps_are_titled_with_the_selection_by_default(demo, tmp_path):
     write_report_exports(tmp_path, dataset, analysis, maps=True, pack=False, xlsx=False)
     text = PdfReader(str(tmp_path / "map.pdf")).pages[0].extract_text()
     assert "Fenmarsh (fictional demo county): domestic abuse and sexual violence services" in text
+
+
+# --------------------------------------------------------------------------- rows written as XML
+
+
+def _everything(data: bytes) -> dict[str, Any]:
+    """Each sheet's cells (value, type, number format, fill, font), layout and filters, as read."""
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    out: dict[str, Any] = {}
+    for ws in book.worksheets:
+        cells = [
+            (
+                c.coordinate,
+                c.value,
+                c.data_type,
+                c.number_format,
+                c.fill.fill_type,
+                c.fill.fgColor.rgb,
+                c.font.bold,
+                c.font.color.rgb if c.font.color is not None else None,
+                c.alignment.wrap_text,
+            )
+            for row in ws.iter_rows()
+            for c in row
+            if c.value is not None or c.has_style
+        ]
+        widths = {k: d.width for k, d in ws.column_dimensions.items()}
+        out[ws.title] = (cells, ws.freeze_panes, ws.auto_filter.ref, widths, ws.max_row, ws.max_column)
+    return out
+
+
+def test_rows_written_as_xml_read_back_as_the_cell_by_cell_workbook(demo, monkeypatch):
+    """The fast writer (`_RowWriter`) against openpyxl cell by cell (what `rows` returning None
+    falls back to), on the demo county with hostile text in names: every value, type and style."""
+    from gapmap.safetext import neutralise
+
+    dataset, analysis = demo
+    hostile = ["=cmd|' /C calc'!A0", "\r=1+1", "  spaced  ", "a<b&c>d", "Women's Aid", "\x01bell"]
+    services = dataset.services.copy()
+    services["name"] = [hostile[i % len(hostile)] for i in range(len(services))]
+    dataset = dataclasses.replace(dataset, services=services)
+    fast = workbook.gaps_xlsx_bytes(dataset, analysis, title="=Fenmarsh", today=TODAY)
+    monkeypatch.setattr(workbook._RowWriter, "rows", lambda self, frame, first_row: None)
+    slow = workbook.gaps_xlsx_bytes(dataset, analysis, title="=Fenmarsh", today=TODAY)
+    a, b = _everything(fast), _everything(slow)
+    assert list(a) == list(b)
+    for title in a:
+        assert a[title] == b[title], title
+    names = [r[1] for r in openpyxl.load_workbook(io.BytesIO(fast))["Services"].iter_rows(values_only=True)]
+    # An XML reader takes a bare carriage return for a line feed, in openpyxl's own sheets too.
+    expected = {neutralise(h.replace("\x01", "\ufffd")).replace("\r", "\n") for h in hostile}
+    assert set(names[1:]) <= expected
+    assert "'=cmd|' /C calc'!A0" in names
+
+
+def test_a_table_with_a_date_is_written_cell_by_cell():
+    """`_RowWriter` stores text, numbers and booleans; a date column falls back to openpyxl."""
+    book = workbook._Book()
+    ws = book.active
+    frame = pd.DataFrame({"when": [date(2027, 3, 31)], "n": [1.5]})
+    workbook._write_table(ws, frame, status_column=None)
+    assert ws.title not in book.spliced  # written cell by cell
+    workbook._write_table(book.create_sheet("Plain"), pd.DataFrame({"n": [1.5, 2.0], "t": ["x", None]}))
+    assert "Plain" in book.spliced
+    read = openpyxl.load_workbook(io.BytesIO(book.to_bytes()))
+    assert read[ws.title]["A2"].value.date() == date(2027, 3, 31)
+    assert [[c.value for c in r] for r in read["Plain"].iter_rows()] == [["n", "t"], [1.5, "x"], [2, None]]
