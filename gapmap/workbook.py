@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
@@ -431,22 +432,24 @@ def patchwork_matrix(analysis: Any, config: Any) -> pd.DataFrame:
             names[(t, k)] = f"{config.tiers[t].get('label', t)} × {config.cohorts[k].get('label', k)}"
     areas = cov[["area_code", "area_name"]].drop_duplicates("area_code")
     out = areas.reset_index(drop=True).copy()
-    gap_count = pd.Series(0, index=out.index)
-    for (t, k), label in names.items():
-        cell = cov.loc[(cov["tier"] == t) & (cov["cohort"] == k)].set_index("area_code")
-        values: list[str | int | None] = []
-        for i, code in enumerate(out["area_code"]):
-            if code not in cell.index:
-                values.append(None)
-                continue
-            row = cell.loc[code]
-            if bool(row["patchwork_gap"]):
-                values.append(GAP_WORD)
-                gap_count.iloc[i] += 1
-            else:
-                values.append(int(row["services"]))
+    codes = pd.Index(out["area_code"])
+    gap_count = np.zeros(len(out), dtype=int)
+    cells = dict(tuple(cov.groupby(["tier", "cohort"], sort=False)))
+    for key, label in names.items():
+        values = np.full(len(out), None, dtype=object)
+        cell = cells.get(key)
+        if cell is not None:
+            # Positions of this cell's rows among the areas, by code (not a lookup per area:
+            # England's LSOAs are 33,755 areas x 15 cells).
+            at = codes.get_indexer(cell["area_code"])
+            found = at >= 0
+            at, cell = at[found], cell.loc[found]
+            gap = cell["patchwork_gap"].astype(bool).to_numpy()
+            values[at[~gap]] = [int(v) for v in cell["services"].to_numpy()[~gap]]
+            values[at[gap]] = GAP_WORD
+            gap_count[at[gap]] += 1
         out[label] = pd.Series(values, index=out.index, dtype=object)
-    out["patchwork gaps"] = gap_count.astype(int)
+    out["patchwork gaps"] = gap_count
     return out
 
 

@@ -492,3 +492,45 @@ def test_a_table_with_a_date_is_written_cell_by_cell():
     read = openpyxl.load_workbook(io.BytesIO(book.to_bytes()))
     assert read[ws.title]["A2"].value.date() == date(2027, 3, 31)
     assert [[c.value for c in r] for r in read["Plain"].iter_rows()] == [["n", "t"], [1.5, "x"], [2, None]]
+
+
+def _patchwork_oracle(analysis, config) -> pd.DataFrame:
+    """The matrix area by area (the first implementation, kept as the oracle)."""
+    cov = analysis.coverage
+    out = cov[["area_code", "area_name"]].drop_duplicates("area_code").reset_index(drop=True)
+    gaps = [0] * len(out)
+    for t in config.tiers:
+        for k in config.cohorts:
+            label = f"{config.tiers[t].get('label', t)} × {config.cohorts[k].get('label', k)}"
+            cell = cov.loc[(cov["tier"] == t) & (cov["cohort"] == k)].set_index("area_code")
+            values = []
+            for i, code in enumerate(out["area_code"]):
+                if code not in cell.index:
+                    values.append(None)
+                elif bool(cell.loc[code, "patchwork_gap"]):
+                    values.append("GAP")
+                    gaps[i] += 1
+                else:
+                    values.append(int(cell.loc[code, "services"]))
+            out[label] = pd.Series(values, dtype=object)
+    out["patchwork gaps"] = gaps
+    return out
+
+
+def test_patchwork_matrix_agrees_with_the_area_by_area_oracle(demo):
+    """Whole selection and one area alone (other cells then have no row for some areas)."""
+    dataset, analysis = demo
+    config = dataset.config
+    one = analyse(
+        dataset.areas,
+        dataset.population,
+        dataset.services,
+        config,
+        selection=[dataset.areas["area_code"].iloc[0]],
+    )
+    for a in (analysis, one):
+        fast, slow = workbook.patchwork_matrix(a, config), _patchwork_oracle(a, config)
+        assert list(fast.columns) == list(slow.columns)
+        assert fast.astype(object).to_dict("list") == slow.astype(object).to_dict("list")
+    gaps_somewhere = workbook.patchwork_matrix(analysis, config)
+    assert (gaps_somewhere == "GAP").to_numpy().sum() == gaps_somewhere["patchwork gaps"].sum() > 0
