@@ -8,6 +8,7 @@ service sheet goes through `privacy.redact_confidential`.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import re
@@ -259,8 +260,8 @@ class _Book(Workbook):  # type: ignore[misc]
                     head, tail = head + "<sheetData>", "</sheetData>" + tail
                 with zout.open(info.filename, "w") as sink:
                     sink.write(head.encode("utf-8"))
-                    for start in range(0, len(part.rows), 20_000):
-                        sink.write("".join(part.rows[start : start + 20_000]).encode("utf-8"))
+                    for chunk in part.rows:
+                        sink.write(chunk)
                     sink.write(tail.encode("utf-8"))
         return out.getvalue()
 
@@ -268,8 +269,30 @@ class _Book(Workbook):  # type: ignore[misc]
 class _Spliced:
     """A table's data rows as `<row>` XML, and where they sit."""
 
-    def __init__(self, header_row: int, last_row: int, columns: int, rows: list[str]) -> None:
+    def __init__(self, header_row: int, last_row: int, columns: int, rows: list[bytes]) -> None:
         self.header_row, self.last_row, self.columns, self.rows = header_row, last_row, columns, rows
+
+
+class _Unstored(Exception):
+    """A value `_RowWriter` does not store (a date, say): the table is written cell by cell."""
+
+
+def _payload(stored: Any) -> str | None:
+    """A cell's XML after its `r` and `s` attributes, as openpyxl writes it (inline strings,
+    "%.16g" numbers); None for an empty cell. `stored` is a `_cell_value` result."""
+    if stored is None:
+        return None
+    if isinstance(stored, str):
+        if not stored:
+            return ' t="inlineStr" />'
+        text = stored[:MAX_CELL_TEXT].translate(_XML_ESCAPES)
+        space = ' xml:space="preserve"' if stored != stored.strip() else ""
+        return f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    if isinstance(stored, bool):
+        return f' t="b"><v>{int(stored)}</v></c>'
+    if isinstance(stored, (int, float)):
+        return f' t="n"><v>{stored:.16g}</v></c>'
+    raise _Unstored(type(stored).__name__)
 
 
 class _RowWriter:
@@ -278,6 +301,9 @@ class _RowWriter:
     `rows` returns None when a value is of a type this writer does not store (a date, say):
     the table is then written cell by cell.
     """
+
+    #: Rows turned into XML at a time: each cell's text lives only until its chunk is joined.
+    CHUNK = 10_000
 
     def __init__(
         self,
@@ -294,6 +320,8 @@ class _RowWriter:
 
     def style_id(self, number_format: str | None, fill: PatternFill | None, status: str | None) -> int:
         """The workbook's index of this combination of styles (registered on first use)."""
+        if number_format is None and fill is None and status is None:
+            return 0
         key = (number_format, None if fill is None else repr(fill), status)
         found = self.style_ids.get(key)
         if found is None:
@@ -307,93 +335,76 @@ class _RowWriter:
             found = self.style_ids[key] = probe.style_id
         return found
 
-    def column(self, col: str, series: pd.Series) -> list[Any] | None:
-        """The column's values as `_cell_value` stores them; None if one is of another type."""
-        if series.dtype.kind in "fiub":
-            values = series.to_numpy().tolist()
-            if series.dtype.kind == "f":
-                values = [None if v != v else (str(v) if v in (math.inf, -math.inf) else v) for v in values]
-            return values
-        cache: dict[Any, Any] = {}
-        out = []
-        for v in series.to_numpy(dtype=object).tolist():
-            try:
-                found = cache[v]
-            except KeyError:
-                found = cache[v] = _cell_value(v)
-            except TypeError:  # unhashable
-                found = _cell_value(v)
-            if found is not None and not isinstance(found, (str, int, float)):
-                return None
-            out.append(found)
-        return out
+    def _styled(self, col: str, v: Any, numeric: bool) -> int:
+        """The style of one cell: `_write_table`'s rules, raw value `v`."""
+        fmt = NUMBER_FORMATS.get(col) if numeric else None
+        if self.status_column and col == self.status_column and str(v) in self.status_fills:
+            return self.style_id(fmt, self.status_fills[str(v)], str(v))
+        return self.style_id(fmt, None if self.cell_style is None else self.cell_style(col, v), None)
 
-    def cell_styles(self, col: str, raw: list[Any], stored: list[Any]) -> list[int]:
-        """The style index of each cell of one column (0: none)."""
-        number_format = NUMBER_FORMATS.get(col)
+    def column(self, col: str, series: pd.Series, first_row: int) -> list[str]:
+        """The `<c>` elements of one column of a chunk ("" for an empty, unstyled cell)."""
+        letter = get_column_letter(self.ws_column)
+        kind = series.dtype.kind
+        values = series.to_numpy(dtype=object).tolist()
+        by_rule = self.cell_style is not None or (
+            self.status_column is not None and col == self.status_column
+        )
+        if kind in "iuf" and not by_rule:
+            # Numbers: no cache (mostly distinct); NaN is an empty cell, inf text (as _cell_value).
+            sid = self.style_id(NUMBER_FORMATS.get(col), None, None)
+            s = f' s="{sid}"' if sid else ""
+            out = []
+            for r, v in enumerate(values, start=first_row):
+                if v != v:
+                    out.append("")
+                elif v in (math.inf, -math.inf):
+                    out.append(f'<c r="{letter}{r}"{self.text_style(col, v)}{_payload(str(v))}')
+                else:
+                    out.append(f'<c r="{letter}{r}"{s} t="n"><v>{v:.16g}</v></c>')
+            return out
+        cache: dict[tuple[type, Any], tuple[str, str | None]] = {}
         out = []
-        cache: dict[Any, int] = {}
-        for v, value in zip(raw, stored, strict=True):
-            numeric = isinstance(value, (int, float))
-            key: Any
+        for r, v in enumerate(values, start=first_row):
+            key = (type(v), v)  # True and 1 are equal keys, but not the same cell
             try:
-                key = (v, numeric)
-                hash(key)
-            except TypeError:
-                key = None
-            if key is not None and key in cache:
-                out.append(cache[key])
-                continue
-            fmt = number_format if numeric else None
-            fill, status = None, None
-            if self.status_column and col == self.status_column and str(v) in self.status_fills:
-                fill, status = self.status_fills[str(v)], str(v)
-            elif self.cell_style is not None:
-                fill = self.cell_style(col, v)
-            sid = self.style_id(fmt, fill, status) if (fmt or fill is not None or status) else 0
-            if key is not None:
-                cache[key] = sid
-            out.append(sid)
-        return out
-
-    def rows(self, frame: pd.DataFrame, first_row: int) -> list[str] | None:
-        cells_by_column = []
-        for j, col in enumerate(frame.columns, start=1):
-            series = frame.iloc[:, j - 1]
-            stored = self.column(str(col), series)
-            if stored is None:
-                return None
-            plain = self.cell_style is None and not (self.status_column and col == self.status_column)
-            if plain and (col not in NUMBER_FORMATS):
-                styles = [0] * len(stored)
+                s, body = cache[key]
+            except (KeyError, TypeError):
+                stored = _cell_value(v)
+                body = _payload(stored)
+                sid = self._styled(col, v, isinstance(stored, (int, float)))
+                s = f' s="{sid}"' if sid else ""
+                with contextlib.suppress(TypeError):  # unhashable (a tuple of lists): not cached
+                    cache[key] = (s, body)
+            if body is not None:
+                out.append(f'<c r="{letter}{r}"{s}{body}')
             else:
-                styles = self.cell_styles(str(col), series.to_numpy(dtype=object).tolist(), stored)
-            cells_by_column.append(_cells_xml(get_column_letter(j), stored, styles, first_row))
-        return [
-            f'<row r="{r}">{"".join(cells)}</row>'
-            for r, cells in enumerate(zip(*cells_by_column, strict=True), start=first_row)
-        ]
+                out.append(f'<c r="{letter}{r}"{s} t="n" />' if s else "")
+        return out
 
+    def text_style(self, col: str, v: Any) -> str:
+        sid = self._styled(col, v, False)
+        return f' s="{sid}"' if sid else ""
 
-def _cells_xml(letter: str, values: list[Any], styles: list[int], first_row: int) -> list[str]:
-    """`<c>` elements of one column as openpyxl writes them (inline strings, "%.16g" numbers)."""
-    out = []
-    for r, (v, sid) in enumerate(zip(values, styles, strict=True), start=first_row):
-        s = f' s="{sid}"' if sid else ""
-        if v is None:
-            out.append(f'<c r="{letter}{r}"{s} />' if sid else "")
-        elif isinstance(v, str):
-            if not v:
-                out.append(f'<c r="{letter}{r}"{s} t="inlineStr" />')
-                continue
-            text = v[:MAX_CELL_TEXT].translate(_XML_ESCAPES)
-            space = ' xml:space="preserve"' if v != v.strip() else ""
-            out.append(f'<c r="{letter}{r}"{s} t="inlineStr"><is><t{space}>{text}</t></is></c>')
-        elif isinstance(v, bool):
-            out.append(f'<c r="{letter}{r}"{s} t="b"><v>{int(v)}</v></c>')
-        else:
-            out.append(f'<c r="{letter}{r}"{s} t="n"><v>{v:.16g}</v></c>')
-    return out
+    def rows(self, frame: pd.DataFrame, first_row: int) -> list[bytes] | None:
+        """The data rows as UTF-8 `<row>` XML in chunks, or None (see the class docs)."""
+        chunks = []
+        try:
+            for start in range(0, len(frame), self.CHUNK):
+                part = frame.iloc[start : start + self.CHUNK]
+                row0 = first_row + start
+                cells = []
+                for j in range(part.shape[1]):
+                    self.ws_column = j + 1
+                    cells.append(self.column(str(part.columns[j]), part.iloc[:, j], row0))
+                xml = "".join(
+                    f'<row r="{r}">{"".join(row)}</row>'
+                    for r, row in enumerate(zip(*cells, strict=True), start=row0)
+                )
+                chunks.append(xml.encode("utf-8"))
+        except _Unstored:
+            return None
+        return chunks
 
 
 def _fit_widths(ws: Worksheet, frame: pd.DataFrame, columns: Sequence[str], *, cap: int = 60) -> None:

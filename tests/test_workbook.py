@@ -466,6 +466,7 @@ def test_rows_written_as_xml_read_back_as_the_cell_by_cell_workbook(demo, monkey
     services = dataset.services.copy()
     services["name"] = [hostile[i % len(hostile)] for i in range(len(services))]
     dataset = dataclasses.replace(dataset, services=services)
+    monkeypatch.setattr(workbook._RowWriter, "CHUNK", 7)  # rows made in chunks: their seams too
     fast = workbook.gaps_xlsx_bytes(dataset, analysis, title="=Fenmarsh", today=TODAY)
     monkeypatch.setattr(workbook._RowWriter, "rows", lambda self, frame, first_row: None)
     slow = workbook.gaps_xlsx_bytes(dataset, analysis, title="=Fenmarsh", today=TODAY)
