@@ -233,12 +233,16 @@ class _Book(Workbook):  # type: ignore[misc]
             ws.path.lstrip("/"): self.spliced[ws.title] for ws in self.worksheets if ws.title in self.spliced
         }
         out = io.BytesIO()
-        with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        # Level 1: a quarter of the time of the default 6 on the big sheets, the file ~20% larger.
+        with (
+            zipfile.ZipFile(buf) as zin,
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zout,
+        ):
             for info in zin.infolist():
                 body = zin.read(info.filename)
                 part = by_path.get(info.filename)
                 if part is None:
-                    zout.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED)
+                    zout.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
                     continue
                 text = body.decode("utf-8")
                 last = get_column_letter(max(part.columns, 1))
@@ -295,6 +299,9 @@ def _payload(stored: Any) -> str | None:
     raise _Unstored(type(stored).__name__)
 
 
+_NAN_KEY = (float, "NaN")
+
+
 class _RowWriter:
     """One table's data rows as sheet XML, typed and styled as `_put` and `_write_table` would.
 
@@ -317,6 +324,7 @@ class _RowWriter:
         self.status_fills = status_fills
         self.cell_style = cell_style
         self.style_ids: dict[tuple[Any, ...], int] = {}
+        self.caches: dict[int, dict[tuple[type, Any], tuple[str, str | None]]] = {}
 
     def style_id(self, number_format: str | None, fill: PatternFill | None, status: str | None) -> int:
         """The workbook's index of this combination of styles (registered on first use)."""
@@ -350,7 +358,7 @@ class _RowWriter:
         by_rule = self.cell_style is not None or (
             self.status_column is not None and col == self.status_column
         )
-        if kind in "iuf" and not by_rule:
+        if isinstance(series.dtype, np.dtype) and kind in "iuf" and not by_rule:  # not Int64 (pd.NA)
             # Numbers: no cache (mostly distinct); NaN is an empty cell, inf text (as _cell_value).
             sid = self.style_id(NUMBER_FORMATS.get(col), None, None)
             s = f' s="{sid}"' if sid else ""
@@ -363,19 +371,23 @@ class _RowWriter:
                 else:
                     out.append(f'<c r="{letter}{r}"{s} t="n"><v>{v:.16g}</v></c>')
             return out
-        cache: dict[tuple[type, Any], tuple[str, str | None]] = {}
+        # Per column of the table, across chunks: area names and codes recur in every chunk.
+        cache = self.caches.setdefault(self.ws_column, {})
         out = []
         for r, v in enumerate(values, start=first_row):
-            key = (type(v), v)  # True and 1 are equal keys, but not the same cell
+            # True and 1 are equal keys but not the same cell; every NaN is one (empty) cell.
+            key: Any = None
             try:
+                key = (type(v), v) if v == v else _NAN_KEY
                 s, body = cache[key]
-            except (KeyError, TypeError):
+            except (KeyError, TypeError, ValueError):  # new; or pd.NA, unhashable: not cached
                 stored = _cell_value(v)
                 body = _payload(stored)
                 sid = self._styled(col, v, isinstance(stored, (int, float)))
                 s = f' s="{sid}"' if sid else ""
-                with contextlib.suppress(TypeError):  # unhashable (a tuple of lists): not cached
-                    cache[key] = (s, body)
+                if key is not None:
+                    with contextlib.suppress(TypeError):
+                        cache[key] = (s, body)
             if body is not None:
                 out.append(f'<c r="{letter}{r}"{s}{body}')
             else:

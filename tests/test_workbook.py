@@ -535,3 +535,35 @@ def test_patchwork_matrix_agrees_with_the_area_by_area_oracle(demo):
         assert fast.astype(object).to_dict("list") == slow.astype(object).to_dict("list")
     gaps_somewhere = workbook.patchwork_matrix(analysis, config)
     assert (gaps_somewhere == "GAP").to_numpy().sum() == gaps_somewhere["patchwork gaps"].sum() > 0
+
+
+def test_awkward_values_are_written_as_openpyxl_writes_them(monkeypatch):
+    """Missing values of every kind, True next to 1, lists, inf, text with spaces and markup,
+    a status column and number formats: the XML rows and the cell-by-cell path read the same."""
+    frame = pd.DataFrame(
+        {
+            "area_code": ["E1", "E2", "E3", "E4", "E5"],
+            "status": ["red", "green", None, float("nan"), "amber"],
+            "mixed": [True, 1, 1.0, "1", None],
+            "counts": pd.array([1, None, 3, 4, None], dtype="Int64"),
+            "ratio": [0.5, float("inf"), float("nan"), -0.25, 1 / 3],
+            "lists": [("a", "b"), ["c"], (), "d", None],
+            "text": [" lead", "a<b&c>", "=SUM(A1)", "", "x" * 40_000],
+            "flag": [True, False, True, False, True],
+        }
+    )
+
+    def book_bytes() -> bytes:
+        book = workbook._Book()
+        workbook._write_table(book.active, frame)
+        workbook._write_table(book.create_sheet("Again"), frame, start_row=3, status_column=None)
+        return book.to_bytes()
+
+    monkeypatch.setattr(workbook._RowWriter, "CHUNK", 2)
+    fast = book_bytes()
+    monkeypatch.setattr(workbook._RowWriter, "rows", lambda self, frame, first_row: None)
+    slow = book_bytes()
+    assert _everything(fast) == _everything(slow)
+    sheet = openpyxl.load_workbook(io.BytesIO(fast)).active
+    assert [c.value for c in sheet[2]][2:4] == [True, 1]
+    assert sheet["G4"].value == "'=SUM(A1)" and len(sheet["G6"].value) == workbook.MAX_CELL_TEXT
