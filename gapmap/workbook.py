@@ -34,6 +34,8 @@ from gapmap.schema import LIST_COLUMNS, LOCATION_COLUMNS, SERVICE_COLUMNS
 from gapmap.view import counted_services, partnership_label
 from gapmap.wording import CONFIDENTIAL_NOTE, CROWN_COPYRIGHT, DEMO_NOTE, ONS_ATTRIBUTION
 
+#: Excel's limit on the rows of a worksheet.
+MAX_SHEET_ROWS = 1_048_576
 #: Excel's limit on sheet names, and the characters it forbids in them.
 MAX_SHEET_NAME = 31
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
@@ -170,6 +172,10 @@ def _write_table(
     book is saved: openpyxl's cell objects cost about 10 s and 400 MB per million cells, and
     England's LSOAs make nine million. The values, types and styles are those `_put` gives.
     """
+    if start_row + len(frame) > MAX_SHEET_ROWS:
+        # Excel opens no sheet longer than this: say where the rows are instead of cutting them.
+        _put(ws, start_row, 1, f"{len(frame):,} rows: more than a worksheet holds; see the CSV tables.")
+        return
     columns = list(frame.columns)
     for j, col in enumerate(columns, start=1):
         c = _put(ws, start_row, j, str(col))

@@ -567,3 +567,15 @@ def test_awkward_values_are_written_as_openpyxl_writes_them(monkeypatch):
     sheet = openpyxl.load_workbook(io.BytesIO(fast)).active
     assert [c.value for c in sheet[2]][2:4] == [True, 1]
     assert sheet["G4"].value == "'=SUM(A1)" and len(sheet["G6"].value) == workbook.MAX_CELL_TEXT
+
+
+def test_a_table_longer_than_a_worksheet_leaves_a_note(monkeypatch):
+    """Excel opens no sheet past 1,048,576 rows: such a table is named, not cut or broken."""
+    monkeypatch.setattr(workbook, "MAX_SHEET_ROWS", 4)
+    book = workbook._Book()
+    workbook._write_table(book.active, pd.DataFrame({"n": [1, 2, 3]}), start_row=2)
+    workbook._write_table(book.create_sheet("Fits"), pd.DataFrame({"n": [1, 2]}), start_row=2)
+    read = openpyxl.load_workbook(io.BytesIO(book.to_bytes()))
+    assert read.active["A2"].value == "3 rows: more than a worksheet holds; see the CSV tables."
+    assert read.active.max_row == 2
+    assert [c.value for c in read["Fits"]["A"]] == [None, "n", 1, 2]
