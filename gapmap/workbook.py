@@ -13,7 +13,7 @@ import io
 import math
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -61,21 +61,27 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 # --------------------------------------------------------------------------- tables read back from their CSV
 
 
-def gaps_table(analysis: Any) -> pd.DataFrame:
+def gaps_table(analysis: Any, csv_bytes: bytes | None = None) -> pd.DataFrame:
     """gaps.csv read back (so the workbook holds the very values of the CSV), with the
-    benchmark's label added after its id for human readers."""
+    benchmark's label added after its id for human readers.
 
-    frame = _read_back(gaps_csv(analysis), text_columns=GAPS_TEXT_COLUMNS)
+    `csv_bytes`: gaps.csv of this very analysis when the caller has it already (`gapmap
+    report` does): seconds on England's LSOAs not spent making it twice.
+    """
+
+    frame = _read_back(csv_bytes or gaps_csv(analysis), text_columns=GAPS_TEXT_COLUMNS)
     labels = analysis.gaps["benchmark_label"].astype(str).to_numpy()
     if len(labels) == len(frame):
         frame.insert(frame.columns.get_loc("benchmark_id") + 1, "benchmark_label", labels)
     return frame
 
 
-def access_table(analysis: Any) -> pd.DataFrame:
-    """access.csv of `gapmap report`, read back."""
+def access_table(analysis: Any, csv_bytes: bytes | None = None) -> pd.DataFrame:
+    """access.csv of `gapmap report`, read back (`csv_bytes`: as for `gaps_table`)."""
 
-    return _read_back(access_csv(analysis), text_columns=("area_code", "area_name", "service_type"))
+    return _read_back(
+        csv_bytes or access_csv(analysis), text_columns=("area_code", "area_name", "service_type")
+    )
 
 
 def _read_back(data: bytes, *, text_columns: Sequence[str]) -> pd.DataFrame:
@@ -223,6 +229,8 @@ class _Book(Workbook):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__()
         self.spliced: dict[str, _Spliced] = {}
+        #: A cell's XML per value (`_payload`) and whether it is a number, for every table.
+        self.payloads: dict[Any, tuple[str | None, bool]] = {}
 
     def to_bytes(self) -> bytes:
         """Save, then put each table's data rows into its sheet's XML."""
@@ -330,7 +338,9 @@ class _RowWriter:
         self.status_fills = status_fills
         self.cell_style = cell_style
         self.style_ids: dict[tuple[Any, ...], int] = {}
-        self.caches: dict[int, dict[tuple[type, Any], tuple[str, str | None]]] = {}
+        self.caches: dict[int, dict[Any, str]] = {}
+        book = ws.parent
+        self.payloads: dict[Any, tuple[str | None, bool]] = book.payloads if isinstance(book, _Book) else {}
 
     def style_id(self, number_format: str | None, fill: PatternFill | None, status: str | None) -> int:
         """The workbook's index of this combination of styles (registered on first use)."""
@@ -377,23 +387,36 @@ class _RowWriter:
                 else:
                     out.append(f'<c r="{letter}{r}"{s} t="n"><v>{v:.16g}</v></c>')
             return out
-        # Per column of the table, across chunks: area names and codes recur in every chunk.
-        cache = self.caches.setdefault(self.ws_column, {})
+        # Payloads per value across the whole book (area names and codes recur in every chunk,
+        # sheet and benchmark); styles per column of this table (their rules are the table's).
+        payloads = self.payloads
+        styles = self.caches.setdefault(self.ws_column, {})
+        number_style = self.style_id(NUMBER_FORMATS.get(col), None, None)
+        number_s = f' s="{number_style}"' if number_style else ""
         out = []
         for r, v in enumerate(values, start=first_row):
             # True and 1 are equal keys but not the same cell; every NaN is one (empty) cell.
             key: Any = None
             try:
                 key = (type(v), v) if v == v else _NAN_KEY
-                s, body = cache[key]
+                body, numeric = payloads[key]
             except (KeyError, TypeError, ValueError):  # new; or pd.NA, unhashable: not cached
                 stored = _cell_value(v)
-                body = _payload(stored)
-                sid = self._styled(col, v, isinstance(stored, (int, float)))
-                s = f' s="{sid}"' if sid else ""
+                body, numeric = _payload(stored), isinstance(stored, (int, float))
                 if key is not None:
                     with contextlib.suppress(TypeError):
-                        cache[key] = (s, body)
+                        payloads[key] = (body, numeric)
+            if by_rule:
+                try:
+                    s = styles[key]
+                except (KeyError, TypeError):
+                    sid = self._styled(col, v, numeric)
+                    s = f' s="{sid}"' if sid else ""
+                    if key is not None:
+                        with contextlib.suppress(TypeError):
+                            styles[key] = s
+            else:
+                s = number_s if numeric else ""
             if body is not None:
                 out.append(f'<c r="{letter}{r}"{s}{body}')
             else:
@@ -524,8 +547,12 @@ def gaps_xlsx_bytes(
     title: str | None = None,
     today: date | None = None,
     extras: Any = None,
+    tables: Mapping[str, bytes] | None = None,
 ) -> bytes:
     """The workbook report writers paste from.
+
+    `tables`: the report's CSV files of this same analysis (`gapmap.report.report_files`),
+    if made already; gaps.csv and access.csv are then read back, not made again.
 
     Sheets: Summary (title, ISO date, profile, inputs, filters, attribution), Gaps (the full
     gap table, same values as gaps.csv), one sheet per benchmark, Patchwork (areas x tier/cohort,
@@ -547,7 +574,8 @@ def gaps_xlsx_bytes(
         return wb.create_sheet(safe)
 
     _summary_sheet(sheet("Summary"), dataset, analysis, title=title, today=today)
-    gaps = gaps_table(analysis)
+    tables = tables or {}
+    gaps = gaps_table(analysis, tables.get("gaps.csv"))
     _write_table(sheet("Gaps"), gaps)
 
     for bench in analysis.profile.benchmarks:
@@ -575,7 +603,7 @@ def gaps_xlsx_bytes(
 
     matrix = patchwork_matrix(analysis, config)
     _write_table(sheet("Patchwork"), matrix, status_column=None, cell_style=_patchwork_style)
-    _write_table(sheet("Access"), access_table(analysis), status_column=None)
+    _write_table(sheet("Access"), access_table(analysis, tables.get("access.csv")), status_column=None)
     if getattr(analysis, "small_area_access", None) is not None:
         _small_access_sheets(sheet, analysis.small_area_access)
     _write_table(

@@ -579,3 +579,15 @@ def test_a_table_longer_than_a_worksheet_leaves_a_note(monkeypatch):
     assert read.active["A2"].value == "3 rows: more than a worksheet holds; see the CSV tables."
     assert read.active.max_row == 2
     assert [c.value for c in read["Fits"]["A"]] == [None, "n", 1, 2]
+
+
+def test_the_report_s_own_csv_tables_give_the_same_workbook(demo):
+    """`gapmap report` hands its gaps.csv and access.csv over instead of the workbook making them
+    again: the same workbook, cell for cell."""
+    dataset, analysis = demo
+    files = report.report_files(analysis, sources=dataset.sources, is_demo=dataset.is_demo)
+    given = workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY, tables=files)
+    made = workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY)
+    assert _everything(given) == _everything(made)
+    gaps = openpyxl.load_workbook(io.BytesIO(given))["Gaps"]
+    assert gaps.max_row == len(analysis.gaps) + 1
