@@ -162,6 +162,16 @@ class _LazyAssignments:
     def __init__(self, *arrays: Any) -> None:
         self.arrays = arrays
 
+    def serving_ids(self, chosen: set[str]) -> np.ndarray:
+        """The ids of the services with a row for an area in `chosen`, without building the frame
+        (`gapmap.view.counted_services` reads this: millions of `*` rows on England's LSOAs)."""
+        svc, area, _share, _land, _method, star, _star_share, service_ids, area_codes = self.arrays
+        in_chosen = np.isin(np.asarray(area_codes).astype(str), list(chosen))
+        rows = svc[in_chosen[area]] if len(area) else svc[:0]
+        if in_chosen.any():
+            rows = np.concatenate((rows, star))
+        return np.asarray(service_ids, dtype=object)[np.unique(rows.astype(np.int64))]
+
     def build(self) -> pd.DataFrame:
         svc, area, share, land, method, star, star_share, service_ids, area_codes = self.arrays
         n_areas, n_star = len(area_codes), len(star)

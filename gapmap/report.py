@@ -339,6 +339,7 @@ def run_report(args: argparse.Namespace) -> int:
             pack=pack,
             xlsx=xlsx,
             extras=extras,
+            tables=files,
         )
     # ---- end of EXPORTS
 
@@ -368,10 +369,13 @@ def write_report_exports(
     xlsx: bool = True,
     today: date | None = None,
     extras: Any = None,
+    tables: dict[str, bytes] | None = None,
 ) -> list[Path]:
     """Write map.png, map.pdf, map.html, gaps.xlsx and pack.pdf into `out` (atomically).
 
-    `maps`, `pack` and `xlsx` False skip the slow ones. Returns the paths written, in order.
+    `maps`, `pack` and `xlsx` False skip the slow ones. `tables`: `report_files` of this same
+    analysis, if made (the workbook reads gaps.csv and access.csv back from them). Returns the
+    paths written, in order.
     """
     out = Path(out)
     written: list[Path] = []
@@ -396,7 +400,8 @@ def write_report_exports(
 
         written.append(
             write_atomic(
-                out / "gaps.xlsx", gaps_xlsx_bytes(dataset, analysis, title=title, today=today, extras=extras)
+                out / "gaps.xlsx",
+                gaps_xlsx_bytes(dataset, analysis, title=title, today=today, extras=extras, tables=tables),
             )
         )
     if pack:

@@ -1100,9 +1100,9 @@ def _add_areas(
 ) -> None:
     """The areas as one GeoJSON layer: fill by state, tooltip with the name and figures."""
     features = []
-    for (_, area), geom in zip(shown.iterrows(), geoms, strict=True):
-        code = str(area[AREA_CODE])
-        name = str(area[AREA_NAME])
+    # Columns, not iterrows: a Series per row is most of the time on England's 33,755 LSOAs.
+    codes, names = ([str(v) for v in shown[c]] for c in (AREA_CODE, AREA_NAME))
+    for code, name, geom in zip(codes, names, geoms, strict=True):
         state = colouring.states.get(code, "no_data")
         if code in colouring.tooltips:
             tooltip = f"<b>{escape(name)}</b><br>{colouring.tooltips[code]}"

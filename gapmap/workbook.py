@@ -8,13 +8,16 @@ service sheet goes through `privacy.redact_confidential`.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
@@ -31,6 +34,8 @@ from gapmap.schema import LIST_COLUMNS, LOCATION_COLUMNS, SERVICE_COLUMNS
 from gapmap.view import counted_services, partnership_label
 from gapmap.wording import CONFIDENTIAL_NOTE, CROWN_COPYRIGHT, DEMO_NOTE, ONS_ATTRIBUTION
 
+#: Excel's limit on the rows of a worksheet.
+MAX_SHEET_ROWS = 1_048_576
 #: Excel's limit on sheet names, and the characters it forbids in them.
 MAX_SHEET_NAME = 31
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
@@ -56,21 +61,27 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 # --------------------------------------------------------------------------- tables read back from their CSV
 
 
-def gaps_table(analysis: Any) -> pd.DataFrame:
+def gaps_table(analysis: Any, csv_bytes: bytes | None = None) -> pd.DataFrame:
     """gaps.csv read back (so the workbook holds the very values of the CSV), with the
-    benchmark's label added after its id for human readers."""
+    benchmark's label added after its id for human readers.
 
-    frame = _read_back(gaps_csv(analysis), text_columns=GAPS_TEXT_COLUMNS)
+    `csv_bytes`: gaps.csv of this very analysis when the caller has it already (`gapmap
+    report` does): seconds on England's LSOAs not spent making it twice.
+    """
+
+    frame = _read_back(csv_bytes or gaps_csv(analysis), text_columns=GAPS_TEXT_COLUMNS)
     labels = analysis.gaps["benchmark_label"].astype(str).to_numpy()
     if len(labels) == len(frame):
         frame.insert(frame.columns.get_loc("benchmark_id") + 1, "benchmark_label", labels)
     return frame
 
 
-def access_table(analysis: Any) -> pd.DataFrame:
-    """access.csv of `gapmap report`, read back."""
+def access_table(analysis: Any, csv_bytes: bytes | None = None) -> pd.DataFrame:
+    """access.csv of `gapmap report`, read back (`csv_bytes`: as for `gaps_table`)."""
 
-    return _read_back(access_csv(analysis), text_columns=("area_code", "area_name", "service_type"))
+    return _read_back(
+        csv_bytes or access_csv(analysis), text_columns=("area_code", "area_name", "service_type")
+    )
 
 
 def _read_back(data: bytes, *, text_columns: Sequence[str]) -> pd.DataFrame:
@@ -161,29 +172,280 @@ def _write_table(
     status_column: str | None = "status",
     cell_style: Callable[[str, Any], PatternFill | None] | None = None,
 ) -> None:
-    """Write `frame` with a bold, filled, frozen header, an autofilter and fitted widths."""
+    """Write `frame` with a bold, filled, frozen header, an autofilter and fitted widths.
+
+    In a `_Book` the data rows become sheet XML directly (`_RowWriter`), spliced in when the
+    book is saved: openpyxl's cell objects cost about 10 s and 400 MB per million cells, and
+    England's LSOAs make nine million. The values, types and styles are those `_put` gives.
+    """
+    if start_row + len(frame) > MAX_SHEET_ROWS:
+        # Excel opens no sheet longer than this: say where the rows are instead of cutting them.
+        _put(ws, start_row, 1, f"{len(frame):,} rows: more than a worksheet holds; see the CSV tables.")
+        return
     columns = list(frame.columns)
     for j, col in enumerate(columns, start=1):
         c = _put(ws, start_row, j, str(col))
         c.font = _BOLD
         c.fill = _HEADER_FILL
     status_fills = {k: _fill(v) for k, v in STATUS_COLOURS.items()}
-    for i, record in enumerate(frame.itertuples(index=False, name=None), start=start_row + 1):
-        for j, (col, v) in enumerate(zip(columns, record, strict=True), start=1):
-            c = _put(ws, i, j, v)
-            if col in NUMBER_FORMATS and isinstance(c.value, (int, float)):
-                c.number_format = NUMBER_FORMATS[col]
-            if status_column and col == status_column and str(v) in status_fills:
-                c.fill = status_fills[str(v)]
-                c.font = _status_font(str(v))
-            elif cell_style is not None:
-                fill = cell_style(col, v)
-                if fill is not None:
-                    c.fill = fill
-    ws.freeze_panes = ws.cell(row=start_row + 1, column=1)
+    book = ws.parent
+    rows_xml = (
+        _RowWriter(ws, status_column, status_fills, cell_style).rows(frame, start_row + 1)
+        if isinstance(book, _Book) and len(frame)
+        else None
+    )
+    if rows_xml is not None:
+        book.spliced[ws.title] = _Spliced(start_row, start_row + len(frame), len(columns), rows_xml)
+    else:
+        for i, record in enumerate(frame.itertuples(index=False, name=None), start=start_row + 1):
+            for j, (col, v) in enumerate(zip(columns, record, strict=True), start=1):
+                c = _put(ws, i, j, v)
+                if col in NUMBER_FORMATS and isinstance(c.value, (int, float)):
+                    c.number_format = NUMBER_FORMATS[col]
+                if status_column and col == status_column and str(v) in status_fills:
+                    c.fill = status_fills[str(v)]
+                    c.font = _status_font(str(v))
+                elif cell_style is not None:
+                    fill = cell_style(col, v)
+                    if fill is not None:
+                        c.fill = fill
+    # A coordinate, not ws.cell(...): that would create an (empty) cell in the first data row.
+    ws.freeze_panes = f"A{start_row + 1}"
     if len(frame):
         ws.auto_filter.ref = f"A{start_row}:{get_column_letter(len(columns))}{start_row + len(frame)}"
     _fit_widths(ws, frame, columns)
+
+
+# --------------------------------------------------------------------------- rows as sheet XML
+
+#: Excel's limit on the characters of one cell (openpyxl cuts text there too).
+MAX_CELL_TEXT = 32_767
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+class _Book(Workbook):  # type: ignore[misc]
+    """A Workbook whose large tables are written as sheet XML (see `_write_table`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spliced: dict[str, _Spliced] = {}
+        #: A cell's XML per value (`_payload`) and whether it is a number, for every table.
+        self.payloads: dict[Any, tuple[str | None, bool]] = {}
+
+    def to_bytes(self) -> bytes:
+        """Save, then put each table's data rows into its sheet's XML."""
+        for ws in self.worksheets:
+            done = self.spliced.get(ws.title)
+            # The rows go at the end of sheetData: nothing may have been written below the header.
+            if done is not None and ws.max_row > done.header_row:
+                raise RuntimeError(f"sheet {ws.title!r} has cells below a table written as XML")
+        buf = io.BytesIO()
+        self.save(buf)
+        if not self.spliced:
+            return buf.getvalue()
+        by_path = {
+            ws.path.lstrip("/"): self.spliced[ws.title] for ws in self.worksheets if ws.title in self.spliced
+        }
+        out = io.BytesIO()
+        # Level 1: a quarter of the time of the default 6 on the big sheets, the file ~20% larger.
+        with (
+            zipfile.ZipFile(buf) as zin,
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zout,
+        ):
+            for info in zin.infolist():
+                body = zin.read(info.filename)
+                part = by_path.get(info.filename)
+                if part is None:
+                    zout.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+                    continue
+                text = body.decode("utf-8")
+                last = get_column_letter(max(part.columns, 1))
+                text = re.sub(
+                    r'<dimension ref="[^"]*"\s*/>',
+                    f'<dimension ref="A1:{last}{part.last_row}" />',
+                    text,
+                    count=1,
+                )
+                if "</sheetData>" in text:
+                    head, tail = text.rsplit("</sheetData>", 1)
+                    tail = "</sheetData>" + tail
+                else:
+                    head, tail = (
+                        text.split("<sheetData />", 1)
+                        if "<sheetData />" in text
+                        else text.split("<sheetData/>", 1)
+                    )
+                    head, tail = head + "<sheetData>", "</sheetData>" + tail
+                with zout.open(info.filename, "w") as sink:
+                    sink.write(head.encode("utf-8"))
+                    for chunk in part.rows:
+                        sink.write(chunk)
+                    sink.write(tail.encode("utf-8"))
+        return out.getvalue()
+
+
+class _Spliced:
+    """A table's data rows as `<row>` XML, and where they sit."""
+
+    def __init__(self, header_row: int, last_row: int, columns: int, rows: list[bytes]) -> None:
+        self.header_row, self.last_row, self.columns, self.rows = header_row, last_row, columns, rows
+
+
+class _Unstored(Exception):
+    """A value `_RowWriter` does not store (a date, say): the table is written cell by cell."""
+
+
+def _payload(stored: Any) -> str | None:
+    """A cell's XML after its `r` and `s` attributes, as openpyxl writes it (inline strings,
+    "%.16g" numbers); None for an empty cell. `stored` is a `_cell_value` result."""
+    if stored is None:
+        return None
+    if isinstance(stored, str):
+        if not stored:
+            return ' t="inlineStr" />'
+        text = stored[:MAX_CELL_TEXT].translate(_XML_ESCAPES)
+        space = ' xml:space="preserve"' if stored != stored.strip() else ""
+        return f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    if isinstance(stored, bool):
+        return f' t="b"><v>{int(stored)}</v></c>'
+    if isinstance(stored, (int, float)):
+        return f' t="n"><v>{stored:.16g}</v></c>'
+    raise _Unstored(type(stored).__name__)
+
+
+_NAN_KEY = (float, "NaN")
+
+
+class _RowWriter:
+    """One table's data rows as sheet XML, typed and styled as `_put` and `_write_table` would.
+
+    `rows` returns None when a value is of a type this writer does not store (a date, say):
+    the table is then written cell by cell.
+    """
+
+    #: Rows turned into XML at a time: each cell's text lives only until its chunk is joined.
+    CHUNK = 10_000
+
+    def __init__(
+        self,
+        ws: Worksheet,
+        status_column: str | None,
+        status_fills: dict[str, PatternFill],
+        cell_style: Callable[[str, Any], PatternFill | None] | None,
+    ) -> None:
+        self.ws = ws
+        self.status_column = status_column
+        self.status_fills = status_fills
+        self.cell_style = cell_style
+        self.style_ids: dict[tuple[Any, ...], int] = {}
+        self.caches: dict[int, dict[Any, str]] = {}
+        book = ws.parent
+        self.payloads: dict[Any, tuple[str | None, bool]] = book.payloads if isinstance(book, _Book) else {}
+
+    def style_id(self, number_format: str | None, fill: PatternFill | None, status: str | None) -> int:
+        """The workbook's index of this combination of styles (registered on first use)."""
+        if number_format is None and fill is None and status is None:
+            return 0
+        key = (number_format, None if fill is None else repr(fill), status)
+        found = self.style_ids.get(key)
+        if found is None:
+            probe = Cell(self.ws)  # never placed in the sheet: it only registers the style
+            if number_format is not None:
+                probe.number_format = number_format
+            if fill is not None:
+                probe.fill = fill
+            if status is not None:
+                probe.font = _status_font(status)
+            found = self.style_ids[key] = probe.style_id
+        return found
+
+    def _styled(self, col: str, v: Any, numeric: bool) -> int:
+        """The style of one cell: `_write_table`'s rules, raw value `v`."""
+        fmt = NUMBER_FORMATS.get(col) if numeric else None
+        if self.status_column and col == self.status_column and str(v) in self.status_fills:
+            return self.style_id(fmt, self.status_fills[str(v)], str(v))
+        return self.style_id(fmt, None if self.cell_style is None else self.cell_style(col, v), None)
+
+    def column(self, col: str, series: pd.Series, first_row: int) -> list[str]:
+        """The `<c>` elements of one column of a chunk ("" for an empty, unstyled cell)."""
+        letter = get_column_letter(self.ws_column)
+        kind = series.dtype.kind
+        values = series.to_numpy(dtype=object).tolist()
+        by_rule = self.cell_style is not None or (
+            self.status_column is not None and col == self.status_column
+        )
+        if isinstance(series.dtype, np.dtype) and kind in "iuf" and not by_rule:  # not Int64 (pd.NA)
+            # Numbers: no cache (mostly distinct); NaN is an empty cell, inf text (as _cell_value).
+            sid = self.style_id(NUMBER_FORMATS.get(col), None, None)
+            s = f' s="{sid}"' if sid else ""
+            out = []
+            for r, v in enumerate(values, start=first_row):
+                if v != v:
+                    out.append("")
+                elif v in (math.inf, -math.inf):
+                    out.append(f'<c r="{letter}{r}"{self.text_style(col, v)}{_payload(str(v))}')
+                else:
+                    out.append(f'<c r="{letter}{r}"{s} t="n"><v>{v:.16g}</v></c>')
+            return out
+        # Payloads per value across the whole book (area names and codes recur in every chunk,
+        # sheet and benchmark); styles per column of this table (their rules are the table's).
+        payloads = self.payloads
+        styles = self.caches.setdefault(self.ws_column, {})
+        number_style = self.style_id(NUMBER_FORMATS.get(col), None, None)
+        number_s = f' s="{number_style}"' if number_style else ""
+        out = []
+        for r, v in enumerate(values, start=first_row):
+            # True and 1 are equal keys but not the same cell; every NaN is one (empty) cell.
+            key: Any = None
+            try:
+                key = (type(v), v) if v == v else _NAN_KEY
+                body, numeric = payloads[key]
+            except (KeyError, TypeError, ValueError):  # new; or pd.NA, unhashable: not cached
+                stored = _cell_value(v)
+                body, numeric = _payload(stored), isinstance(stored, (int, float))
+                if key is not None:
+                    with contextlib.suppress(TypeError):
+                        payloads[key] = (body, numeric)
+            if by_rule:
+                try:
+                    s = styles[key]
+                except (KeyError, TypeError):
+                    sid = self._styled(col, v, numeric)
+                    s = f' s="{sid}"' if sid else ""
+                    if key is not None:
+                        with contextlib.suppress(TypeError):
+                            styles[key] = s
+            else:
+                s = number_s if numeric else ""
+            if body is not None:
+                out.append(f'<c r="{letter}{r}"{s}{body}')
+            else:
+                out.append(f'<c r="{letter}{r}"{s} t="n" />' if s else "")
+        return out
+
+    def text_style(self, col: str, v: Any) -> str:
+        sid = self._styled(col, v, False)
+        return f' s="{sid}"' if sid else ""
+
+    def rows(self, frame: pd.DataFrame, first_row: int) -> list[bytes] | None:
+        """The data rows as UTF-8 `<row>` XML in chunks, or None (see the class docs)."""
+        chunks = []
+        try:
+            for start in range(0, len(frame), self.CHUNK):
+                part = frame.iloc[start : start + self.CHUNK]
+                row0 = first_row + start
+                cells = []
+                for j in range(part.shape[1]):
+                    self.ws_column = j + 1
+                    cells.append(self.column(str(part.columns[j]), part.iloc[:, j], row0))
+                xml = "".join(
+                    f'<row r="{r}">{"".join(row)}</row>'
+                    for r, row in enumerate(zip(*cells, strict=True), start=row0)
+                )
+                chunks.append(xml.encode("utf-8"))
+        except _Unstored:
+            return None
+        return chunks
 
 
 def _fit_widths(ws: Worksheet, frame: pd.DataFrame, columns: Sequence[str], *, cap: int = 60) -> None:
@@ -222,22 +484,24 @@ def patchwork_matrix(analysis: Any, config: Any) -> pd.DataFrame:
             names[(t, k)] = f"{config.tiers[t].get('label', t)} × {config.cohorts[k].get('label', k)}"
     areas = cov[["area_code", "area_name"]].drop_duplicates("area_code")
     out = areas.reset_index(drop=True).copy()
-    gap_count = pd.Series(0, index=out.index)
-    for (t, k), label in names.items():
-        cell = cov.loc[(cov["tier"] == t) & (cov["cohort"] == k)].set_index("area_code")
-        values: list[str | int | None] = []
-        for i, code in enumerate(out["area_code"]):
-            if code not in cell.index:
-                values.append(None)
-                continue
-            row = cell.loc[code]
-            if bool(row["patchwork_gap"]):
-                values.append(GAP_WORD)
-                gap_count.iloc[i] += 1
-            else:
-                values.append(int(row["services"]))
+    codes = pd.Index(out["area_code"])
+    gap_count = np.zeros(len(out), dtype=int)
+    cells = dict(tuple(cov.groupby(["tier", "cohort"], sort=False)))
+    for key, label in names.items():
+        values = np.full(len(out), None, dtype=object)
+        cell = cells.get(key)
+        if cell is not None:
+            # Positions of this cell's rows among the areas, by code (not a lookup per area:
+            # England's LSOAs are 33,755 areas x 15 cells).
+            at = codes.get_indexer(cell["area_code"])
+            found = at >= 0
+            at, cell = at[found], cell.loc[found]
+            gap = cell["patchwork_gap"].astype(bool).to_numpy()
+            values[at[~gap]] = [int(v) for v in cell["services"].to_numpy()[~gap]]
+            values[at[gap]] = GAP_WORD
+            gap_count[at[gap]] += 1
         out[label] = pd.Series(values, index=out.index, dtype=object)
-    out["patchwork gaps"] = gap_count.astype(int)
+    out["patchwork gaps"] = gap_count
     return out
 
 
@@ -283,8 +547,12 @@ def gaps_xlsx_bytes(
     title: str | None = None,
     today: date | None = None,
     extras: Any = None,
+    tables: Mapping[str, bytes] | None = None,
 ) -> bytes:
     """The workbook report writers paste from.
+
+    `tables`: the report's CSV files of this same analysis (`gapmap.report.report_files`),
+    if made already; gaps.csv and access.csv are then read back, not made again.
 
     Sheets: Summary (title, ISO date, profile, inputs, filters, attribution), Gaps (the full
     gap table, same values as gaps.csv), one sheet per benchmark, Patchwork (areas x tier/cohort,
@@ -293,7 +561,7 @@ def gaps_xlsx_bytes(
     """
     today = today or date.today()
     config = dataset.config
-    wb = Workbook()
+    wb = _Book()
     taken: list[str] = []
 
     def sheet(name: str) -> Worksheet:
@@ -306,7 +574,8 @@ def gaps_xlsx_bytes(
         return wb.create_sheet(safe)
 
     _summary_sheet(sheet("Summary"), dataset, analysis, title=title, today=today)
-    gaps = gaps_table(analysis)
+    tables = tables or {}
+    gaps = gaps_table(analysis, tables.get("gaps.csv"))
     _write_table(sheet("Gaps"), gaps)
 
     for bench in analysis.profile.benchmarks:
@@ -334,7 +603,7 @@ def gaps_xlsx_bytes(
 
     matrix = patchwork_matrix(analysis, config)
     _write_table(sheet("Patchwork"), matrix, status_column=None, cell_style=_patchwork_style)
-    _write_table(sheet("Access"), access_table(analysis), status_column=None)
+    _write_table(sheet("Access"), access_table(analysis, tables.get("access.csv")), status_column=None)
     if getattr(analysis, "small_area_access", None) is not None:
         _small_access_sheets(sheet, analysis.small_area_access)
     _write_table(
@@ -351,9 +620,7 @@ def gaps_xlsx_bytes(
             _write_table(sheet("Scenario changes"), extras.scenario.changes, status_column=None)
             _write_table(sheet("Scenario before-after"), extras.scenario.figures, status_column=None)
 
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return wb.to_bytes()
 
 
 #: Above this many rows the small-area table stays in small_area_access.csv only: a workbook

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -60,6 +61,41 @@ def test_only_services_serving_the_selection_are_counted(dataset):
 def test_the_filter_and_the_selection_both_apply(dataset):
     analysis = run(dataset, (ALPHA,), service_types=["idva", "marac"])
     assert ids(counted_services(dataset.services, analysis)) == ["A-IDVA"]
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [((ALPHA,), ["A-IDVA", "HL-1"]), ((BETA,), ["B-MARAC", "REF-1", "HL-1"])],
+)
+def test_the_engine_arrays_and_the_built_frame_count_the_same(dataset, selection, expected):
+    """counted_services asks the engine's arrays while `assignments` is unread, and reads the
+    frame (categorical codes) once something has built it: the same services either way."""
+    analysis = run(dataset, selection)
+    assert "serving_ids" in dir(analysis.__dict__["_assignments"])  # still the arrays
+    from_arrays = ids(counted_services(dataset.services, analysis))
+    assert isinstance(analysis.assignments, pd.DataFrame)  # reading it builds the frame
+    from_frame = ids(counted_services(dataset.services, analysis))
+    assert from_arrays == from_frame == expected
+
+
+def test_a_hand_made_assignments_frame_of_plain_text_is_read_too(dataset):
+    """A stand-in analysis with an object-dtype frame (no engine arrays), codes given as numbers."""
+    from types import SimpleNamespace
+
+    frame = pd.DataFrame({"service_id": ["B-MARAC", "A-IDVA", "HL-1"], "area_code": [2, 1, 1]})
+    stand_in = SimpleNamespace(service_filter=None, selection=("1",), assignments=frame)
+    assert ids(counted_services(dataset.services, stand_in)) == ["A-IDVA", "HL-1"]
+
+
+def test_selection_name_counts_areas_with_a_thousands_separator():
+    from types import SimpleNamespace
+
+    from gapmap.view import selection_name
+
+    many = SimpleNamespace(selection=tuple(f"E{i:08d}" for i in range(33_755)), summary={})
+    assert selection_name(many) == "33,755 areas"
+    two = SimpleNamespace(selection=("E1", "E2"), summary={})
+    assert selection_name(two) == "2 areas"
 
 
 def test_counted_line_says_how_many_of_the_list():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
 import zipfile
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import openpyxl
@@ -423,3 +425,169 @@ def test_report_maps_are_titled_with_the_selection_by_default(demo, tmp_path):
     write_report_exports(tmp_path, dataset, analysis, maps=True, pack=False, xlsx=False)
     text = PdfReader(str(tmp_path / "map.pdf")).pages[0].extract_text()
     assert "Fenmarsh (fictional demo county): domestic abuse and sexual violence services" in text
+
+
+# --------------------------------------------------------------------------- rows written as XML
+
+
+def _everything(data: bytes) -> dict[str, Any]:
+    """Each sheet's cells (value, type, number format, fill, font), layout and filters, as read."""
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    out: dict[str, Any] = {}
+    for ws in book.worksheets:
+        cells = [
+            (
+                c.coordinate,
+                c.value,
+                c.data_type,
+                c.number_format,
+                c.fill.fill_type,
+                c.fill.fgColor.rgb,
+                c.font.bold,
+                c.font.color.rgb if c.font.color is not None else None,
+                c.alignment.wrap_text,
+            )
+            for row in ws.iter_rows()
+            for c in row
+            if c.value is not None or c.has_style
+        ]
+        widths = {k: d.width for k, d in ws.column_dimensions.items()}
+        out[ws.title] = (cells, ws.freeze_panes, ws.auto_filter.ref, widths, ws.max_row, ws.max_column)
+    return out
+
+
+def test_rows_written_as_xml_read_back_as_the_cell_by_cell_workbook(demo, monkeypatch):
+    """The fast writer (`_RowWriter`) against openpyxl cell by cell (what `rows` returning None
+    falls back to), on the demo county with hostile text in names: every value, type and style."""
+    from gapmap.safetext import neutralise
+
+    dataset, analysis = demo
+    hostile = ["=cmd|' /C calc'!A0", "\r=1+1", "  spaced  ", "a<b&c>d", "Women's Aid", "\x01bell"]
+    services = dataset.services.copy()
+    services["name"] = [hostile[i % len(hostile)] for i in range(len(services))]
+    dataset = dataclasses.replace(dataset, services=services)
+    monkeypatch.setattr(workbook._RowWriter, "CHUNK", 7)  # rows made in chunks: their seams too
+    fast = workbook.gaps_xlsx_bytes(dataset, analysis, title="=Fenmarsh", today=TODAY)
+    monkeypatch.setattr(workbook._RowWriter, "rows", lambda self, frame, first_row: None)
+    slow = workbook.gaps_xlsx_bytes(dataset, analysis, title="=Fenmarsh", today=TODAY)
+    a, b = _everything(fast), _everything(slow)
+    assert list(a) == list(b)
+    for title in a:
+        assert a[title] == b[title], title
+    names = [r[1] for r in openpyxl.load_workbook(io.BytesIO(fast))["Services"].iter_rows(values_only=True)]
+    # An XML reader takes a bare carriage return for a line feed, in openpyxl's own sheets too.
+    expected = {neutralise(h.replace("\x01", "\ufffd")).replace("\r", "\n") for h in hostile}
+    assert set(names[1:]) <= expected
+    assert "'=cmd|' /C calc'!A0" in names
+
+
+def test_a_table_with_a_date_is_written_cell_by_cell():
+    """`_RowWriter` stores text, numbers and booleans; a date column falls back to openpyxl."""
+    book = workbook._Book()
+    ws = book.active
+    frame = pd.DataFrame({"when": [date(2027, 3, 31)], "n": [1.5]})
+    workbook._write_table(ws, frame, status_column=None)
+    assert ws.title not in book.spliced  # written cell by cell
+    workbook._write_table(book.create_sheet("Plain"), pd.DataFrame({"n": [1.5, 2.0], "t": ["x", None]}))
+    assert "Plain" in book.spliced
+    read = openpyxl.load_workbook(io.BytesIO(book.to_bytes()))
+    assert read[ws.title]["A2"].value.date() == date(2027, 3, 31)
+    assert [[c.value for c in r] for r in read["Plain"].iter_rows()] == [["n", "t"], [1.5, "x"], [2, None]]
+
+
+def _patchwork_oracle(analysis, config) -> pd.DataFrame:
+    """The matrix area by area (the first implementation, kept as the oracle)."""
+    cov = analysis.coverage
+    out = cov[["area_code", "area_name"]].drop_duplicates("area_code").reset_index(drop=True)
+    gaps = [0] * len(out)
+    for t in config.tiers:
+        for k in config.cohorts:
+            label = f"{config.tiers[t].get('label', t)} × {config.cohorts[k].get('label', k)}"
+            cell = cov.loc[(cov["tier"] == t) & (cov["cohort"] == k)].set_index("area_code")
+            values = []
+            for i, code in enumerate(out["area_code"]):
+                if code not in cell.index:
+                    values.append(None)
+                elif bool(cell.loc[code, "patchwork_gap"]):
+                    values.append("GAP")
+                    gaps[i] += 1
+                else:
+                    values.append(int(cell.loc[code, "services"]))
+            out[label] = pd.Series(values, dtype=object)
+    out["patchwork gaps"] = gaps
+    return out
+
+
+def test_patchwork_matrix_agrees_with_the_area_by_area_oracle(demo):
+    """Whole selection and one area alone (other cells then have no row for some areas)."""
+    dataset, analysis = demo
+    config = dataset.config
+    one = analyse(
+        dataset.areas,
+        dataset.population,
+        dataset.services,
+        config,
+        selection=[dataset.areas["area_code"].iloc[0]],
+    )
+    for a in (analysis, one):
+        fast, slow = workbook.patchwork_matrix(a, config), _patchwork_oracle(a, config)
+        assert list(fast.columns) == list(slow.columns)
+        assert fast.astype(object).to_dict("list") == slow.astype(object).to_dict("list")
+    gaps_somewhere = workbook.patchwork_matrix(analysis, config)
+    assert (gaps_somewhere == "GAP").to_numpy().sum() == gaps_somewhere["patchwork gaps"].sum() > 0
+
+
+def test_awkward_values_are_written_as_openpyxl_writes_them(monkeypatch):
+    """Missing values of every kind, True next to 1, lists, inf, text with spaces and markup,
+    a status column and number formats: the XML rows and the cell-by-cell path read the same."""
+    frame = pd.DataFrame(
+        {
+            "area_code": ["E1", "E2", "E3", "E4", "E5"],
+            "status": ["red", "green", None, float("nan"), "amber"],
+            "mixed": [True, 1, 1.0, "1", None],
+            "counts": pd.array([1, None, 3, 4, None], dtype="Int64"),
+            "ratio": [0.5, float("inf"), float("nan"), -0.25, 1 / 3],
+            "lists": [("a", "b"), ["c"], (), "d", None],
+            "text": [" lead", "a<b&c>", "=SUM(A1)", "", "x" * 40_000],
+            "flag": [True, False, True, False, True],
+        }
+    )
+
+    def book_bytes() -> bytes:
+        book = workbook._Book()
+        workbook._write_table(book.active, frame)
+        workbook._write_table(book.create_sheet("Again"), frame, start_row=3, status_column=None)
+        return book.to_bytes()
+
+    monkeypatch.setattr(workbook._RowWriter, "CHUNK", 2)
+    fast = book_bytes()
+    monkeypatch.setattr(workbook._RowWriter, "rows", lambda self, frame, first_row: None)
+    slow = book_bytes()
+    assert _everything(fast) == _everything(slow)
+    sheet = openpyxl.load_workbook(io.BytesIO(fast)).active
+    assert [c.value for c in sheet[2]][2:4] == [True, 1]
+    assert sheet["G4"].value == "'=SUM(A1)" and len(sheet["G6"].value) == workbook.MAX_CELL_TEXT
+
+
+def test_a_table_longer_than_a_worksheet_leaves_a_note(monkeypatch):
+    """Excel opens no sheet past 1,048,576 rows: such a table is named, not cut or broken."""
+    monkeypatch.setattr(workbook, "MAX_SHEET_ROWS", 4)
+    book = workbook._Book()
+    workbook._write_table(book.active, pd.DataFrame({"n": [1, 2, 3]}), start_row=2)
+    workbook._write_table(book.create_sheet("Fits"), pd.DataFrame({"n": [1, 2]}), start_row=2)
+    read = openpyxl.load_workbook(io.BytesIO(book.to_bytes()))
+    assert read.active["A2"].value == "3 rows: more than a worksheet holds; see the CSV tables."
+    assert read.active.max_row == 2
+    assert [c.value for c in read["Fits"]["A"]] == [None, "n", 1, 2]
+
+
+def test_the_report_s_own_csv_tables_give_the_same_workbook(demo):
+    """`gapmap report` hands its gaps.csv and access.csv over instead of the workbook making them
+    again: the same workbook, cell for cell."""
+    dataset, analysis = demo
+    files = report.report_files(analysis, sources=dataset.sources, is_demo=dataset.is_demo)
+    given = workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY, tables=files)
+    made = workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY)
+    assert _everything(given) == _everything(made)
+    gaps = openpyxl.load_workbook(io.BytesIO(given))["Gaps"]
+    assert gaps.max_row == len(analysis.gaps) + 1
