@@ -172,6 +172,17 @@ class _LazyAssignments:
             rows = np.concatenate((rows, star))
         return np.asarray(service_ids, dtype=object)[np.unique(rows.astype(np.int64))]
 
+    def areas_of(self, wanted: set[str]) -> dict[str, list[str]]:
+        """The areas each service in `wanted` is credited to (its rows; `*` services have none
+        here: they are credited everywhere), without building the frame."""
+        svc, area, _share, _land, _method, _star, _star_share, service_ids, area_codes = self.arrays
+        ids = np.asarray(service_ids, dtype=object).astype(str)
+        rows = np.isin(ids, list(wanted))[svc] if len(svc) else np.zeros(0, dtype=bool)
+        out: dict[str, list[str]] = {}
+        for s, a in zip(svc[rows], area[rows], strict=True):
+            out.setdefault(str(ids[s]), []).append(str(area_codes[a]))
+        return out
+
     def build(self) -> pd.DataFrame:
         svc, area, share, land, method, star, star_share, service_ids, area_codes = self.arrays
         n_areas, n_star = len(area_codes), len(star)

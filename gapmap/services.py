@@ -573,7 +573,7 @@ class _Collector:
 
 def _per_unique(values: pd.Series, parse: Callable[[str], Any]) -> list[Any]:
     """Apply `parse` once per distinct cell value; results in row order."""
-    codes, uniques = pd.factorize(values, sort=False)
+    codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=False)
     table = np.empty(len(uniques), dtype=object)
     for k, u in enumerate(uniques):  # one by one: a tuple result must stay one cell
         table[k] = parse(u)

@@ -62,7 +62,7 @@ def counted_services(services: pd.DataFrame, analysis: Any) -> Any:
     chosen = {str(c) for c in selection}
     # The engine keeps its assignments as arrays until the frame is read: ask them directly
     # (England's LSOAs with 10,000 services are 7.8 million rows, seconds and a gigabyte to build).
-    lazy = (getattr(analysis, "__dict__", None) or {}).get("_assignments")
+    lazy: Any = (getattr(analysis, "__dict__", None) or {}).get("_assignments")
     if hasattr(lazy, "serving_ids"):
         ids = set(lazy.serving_ids(chosen).astype(str))
     else:
@@ -71,6 +71,30 @@ def counted_services(services: pd.DataFrame, analysis: Any) -> Any:
             return kept
         ids = _serving_ids(assignments, chosen)
     return kept.loc[kept["service_id"].astype(str).isin(ids).to_numpy()].copy()
+
+
+def credited_areas(analysis: Any, service_ids: Iterable[str]) -> dict[str, list[str]]:
+    """The areas `analysis` credits each of `service_ids` to (its assignments rows), in area order.
+
+    For a confidential service this is what may be said of where it works: a `serves` entry for
+    an area under the confidentiality threshold is dropped by the engine and must not be
+    printed either (it would place the service in a small area). `*` services have no rows.
+    """
+    wanted = {str(s) for s in service_ids}
+    if not wanted:
+        return {}
+    lazy: Any = (getattr(analysis, "__dict__", None) or {}).get("_assignments")
+    if hasattr(lazy, "areas_of"):
+        return dict(lazy.areas_of(wanted))
+    assignments = getattr(analysis, "assignments", None)
+    if assignments is None or assignments.empty:
+        return {}
+    rows = assignments[assignments["service_id"].astype(str).isin(wanted)]
+    rows = rows[rows["method"].astype(str) != "everywhere"] if "method" in rows.columns else rows
+    out: dict[str, list[str]] = {}
+    for sid, code in zip(rows["service_id"].astype(str), rows["area_code"].astype(str), strict=True):
+        out.setdefault(sid, []).append(code)
+    return out
 
 
 def _serving_ids(assignments: pd.DataFrame, chosen: set[str]) -> set[str]:

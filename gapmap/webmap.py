@@ -539,9 +539,18 @@ _SERVICE_LAYER_JS = """function (d, o) {
 
 
 def _script_json(value: Any) -> str:
-    """JSON safe inside a <script> element: no "<" (so no "</script>" or "<!--"), ">" or "&"."""
+    """JSON safe inside a <script> element: no "<" (so no "</script>" or "<!--"), ">" or "&",
+    and no raw U+2028/U+2029 (line ends to JavaScript engines before ES2019)."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(raw, escaped)
+    return text
 
 
 class ServiceLayer(MacroElement):

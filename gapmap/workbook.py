@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -31,7 +31,7 @@ from gapmap.palette import GAP_FILL, GAP_WORD, HAS_FILL, NOWHERE_FILL, STATUS_CO
 from gapmap.privacy import redact_confidential
 from gapmap.safetext import neutralise
 from gapmap.schema import LIST_COLUMNS, LOCATION_COLUMNS, SERVICE_COLUMNS
-from gapmap.view import counted_services, partnership_label
+from gapmap.view import counted_services, credited_areas, partnership_label
 from gapmap.wording import CONFIDENTIAL_NOTE, CROWN_COPYRIGHT, DEMO_NOTE, ONS_ATTRIBUTION
 
 #: Excel's limit on the rows of a worksheet.
@@ -97,7 +97,7 @@ def _read_back(data: bytes, *, text_columns: Sequence[str]) -> pd.DataFrame:
 
 def safe_sheet_name(name: str, taken: Iterable[str] = ()) -> str:
     """An Excel-legal sheet name (<= 31 characters, no []:*?/\\), unique among `taken`."""
-    base = _SHEET_FORBIDDEN.sub("-", name).strip("' ") or "Sheet"
+    base = _SHEET_FORBIDDEN.sub("-", _NOT_XML.sub("", name)).strip("' ") or "Sheet"
     if len(base) > MAX_SHEET_NAME:
         # Cut at a word boundary so the tab reads as words, not "assault centr".
         cut = base[: MAX_SHEET_NAME + 1].rsplit(" ", 1)[0]
@@ -121,10 +121,15 @@ def _fill(hex_colour: str) -> PatternFill:
     return PatternFill("solid", fgColor=hex_colour.lstrip("#").upper())
 
 
+#: Characters XML 1.0 forbids: openpyxl's control characters, lone surrogates and U+FFFE/U+FFFF
+#: (a name holding one made the whole workbook unreadable).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _cell_text(text: str) -> str:
-    """Text as a worksheet may hold it: no control character openpyxl refuses (a hostile name
-    must not abort the export), and never readable as a formula (`safetext.neutralise`)."""
-    return neutralise(ILLEGAL_CHARACTERS_RE.sub("\ufffd", text))
+    """Text as a worksheet may hold it: no character XML forbids (a hostile name must not
+    corrupt or abort the export), and never readable as a formula (`safetext.neutralise`)."""
+    return neutralise(_NOT_XML.sub("\ufffd", text))
 
 
 def _cell_value(v: Any) -> Any:
@@ -223,7 +228,7 @@ MAX_CELL_TEXT = 32_767
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
-class _Book(Workbook):  # type: ignore[misc]
+class _Book(Workbook):
     """A Workbook whose large tables are written as sheet XML (see `_write_table`)."""
 
     def __init__(self) -> None:
@@ -276,7 +281,7 @@ class _Book(Workbook):  # type: ignore[misc]
                         else text.split("<sheetData/>", 1)
                     )
                     head, tail = head + "<sheetData>", "</sheetData>" + tail
-                with zout.open(info.filename, "w") as sink:
+                with zout.open(info.filename, "w", force_zip64=True) as sink:
                     sink.write(head.encode("utf-8"))
                     for chunk in part.rows:
                         sink.write(chunk)
@@ -515,9 +520,16 @@ def _patchwork_style(col: str, v: Any) -> PatternFill | None:
     return None
 
 
-def service_table(services: Any, config: Any) -> pd.DataFrame:
-    """The service list for export: confidential locations blanked, lists joined, no geometry."""
+def service_table(services: Any, config: Any, analysis: Any = None) -> pd.DataFrame:
+    """The service list for export: confidential locations blanked, lists joined, no geometry.
+
+    With `analysis`, a confidential service's `serves` lists only the areas it is credited to
+    (`view.credited_areas`): the areas under the confidentiality threshold it names are left
+    out, as the engine leaves them out of every figure.
+    """
     redacted = redact_confidential(services)
+    if analysis is not None and "serves" in redacted.columns and len(redacted):
+        redacted = _credited_serves(redacted, analysis)
     cols = [c for c in SERVICE_COLUMNS if c in redacted.columns and c != "geometry"]
     table = pd.DataFrame(redacted[cols]).copy()
     for col in LIST_COLUMNS:
@@ -538,6 +550,22 @@ def service_table(services: Any, config: Any) -> pd.DataFrame:
             lambda c: "Confidential: counted in its area's figures; location withheld" if c else ""
         )
     return table.reset_index(drop=True)
+
+
+def _credited_serves(services: Any, analysis: Any) -> Any:
+    """`serves` of confidential rows cut to the areas `analysis` credits (`*` stays `*`)."""
+    conf = services["confidential"].astype(bool).to_numpy()
+    ids = services["service_id"].astype(str).to_numpy()
+    listed = [s for s, c, v in zip(ids, conf, services["serves"], strict=True) if c and tuple(v) != ("*",)]
+    if not listed:
+        return services
+    credited = credited_areas(analysis, listed)
+    out = services.copy()
+    out["serves"] = [
+        tuple(v) if not c or tuple(v) == ("*",) else tuple(credited.get(s, ()))
+        for s, c, v in zip(ids, conf, services["serves"], strict=True)
+    ]
+    return out
 
 
 def gaps_xlsx_bytes(
@@ -608,7 +636,7 @@ def gaps_xlsx_bytes(
         _small_access_sheets(sheet, analysis.small_area_access)
     _write_table(
         sheet("Services"),
-        service_table(counted_services(dataset.services, analysis), config),
+        service_table(counted_services(dataset.services, analysis), config, analysis),
         status_column=None,
     )
     if extras is not None:

@@ -494,3 +494,61 @@ def test_hostile_names_are_escaped_in_the_html_map(hostile_report):
     assert "</script><img" not in html.lower()
     # Every </script> closes a <script> the page opened: no name ends a script block early.
     assert len(re.findall(r"</script", html, flags=re.I)) == len(re.findall(r"<script\b", html, flags=re.I))
+
+
+# --------------------------------------------------------------------------- found in review
+
+
+@pytest.mark.parametrize("bad", ["\ufffe", "\uffff", "\x01"])
+def test_characters_xml_forbids_do_not_corrupt_the_workbook(bad):
+    # U+FFFE/U+FFFF (valid in a JSON or TOML escape) made the whole file unreadable. Each
+    # becomes U+FFFD and the workbook reopens. (A lone surrogate cannot come from an input
+    # file: the readers decode strictly.)
+    dataset, analysis = hostile_tiny(f"A{bad}B")
+    book = openpyxl.load_workbook(io.BytesIO(workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
+    assert rows_by(book["Gaps"], "area_code")["E2"]["area_name"] == "A\ufffdB"
+
+
+def test_a_benchmark_label_with_forbidden_characters_makes_a_legal_sheet_name():
+    assert workbook.safe_sheet_name("\x01\ufffeRefuge places") == "Refuge places"
+    assert workbook.safe_sheet_name("IDVA\x01posts") == "IDVAposts"
+
+
+def test_the_map_page_json_escapes_line_separators():
+    from gapmap.webmap import _script_json
+
+    assert _script_json(["a\u2028b\u2029</script>"]) == '["a\\u2028b\\u2029\\u003c/script\\u003e"]'
+
+
+def test_a_confidential_service_s_small_areas_are_not_listed_in_the_workbook():
+    # Area C has 5,000 residents, under the 10,000 threshold: the engine credits the refuge to A
+    # only, and the Services sheet must not name C either (it would place the refuge there).
+    from test_engine import A, C, make_areas, make_population, make_services, service
+
+    from gapmap.config import default_config
+    from gapmap.dataset import Dataset
+    from gapmap.engine import analyse
+    from gapmap.errors import ValidationReport
+
+    config = default_config()
+    population = make_population()
+    population.loc[population["area_code"] == C, ["females_16_plus", "females", "all_persons"]] = [
+        2_000.0,
+        2_500.0,
+        5_000.0,
+    ]
+    services = make_services(
+        [
+            service("R", "refuge", serves=(A, C), capacity=4.0, confidential=True),
+            service("H", "helpline", serves=("*",), confidential=True),
+            service("P", "idva", serves=(A, C), capacity=1.0),
+        ]
+    )
+    areas = make_areas()
+    analysis = analyse(areas, population, services, config)
+    dataset = Dataset(areas, population, services, config, ValidationReport(), {}, False)
+    table = workbook.service_table(services, config, analysis)
+    serves = dict(zip(table["service_id"], table["serves"], strict=True))
+    assert serves == {"R": A, "H": "*", "P": f"{A}; {C}"}
+    book = openpyxl.load_workbook(io.BytesIO(workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
+    assert rows_by(book["Services"], "service_id")["R"]["serves"] == A
