@@ -85,7 +85,10 @@ def access_table(analysis: Any, csv_bytes: bytes | None = None) -> pd.DataFrame:
 
 
 def _read_back(data: bytes, *, text_columns: Sequence[str]) -> pd.DataFrame:
-    frame = pd.read_csv(io.BytesIO(data), dtype=dict.fromkeys(text_columns, str))
+    # Only an empty cell is missing: an area called "NA" or "None" keeps its name.
+    frame = pd.read_csv(
+        io.BytesIO(data), dtype=dict.fromkeys(text_columns, str), keep_default_na=False, na_values=[""]
+    )
     for col in text_columns:
         if col in frame.columns:
             frame[col] = frame[col].fillna("")

@@ -552,3 +552,10 @@ def test_a_confidential_service_s_small_areas_are_not_listed_in_the_workbook():
     assert serves == {"R": A, "H": "*", "P": f"{A}; {C}"}
     book = openpyxl.load_workbook(io.BytesIO(workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
     assert rows_by(book["Services"], "service_id")["R"]["serves"] == A
+
+
+@pytest.mark.parametrize("name", ["NA", "None", "null", "N/A"])
+def test_an_area_named_like_a_missing_value_keeps_its_name_in_the_workbook(name):
+    dataset, analysis = hostile_tiny(name)
+    book = openpyxl.load_workbook(io.BytesIO(workbook.gaps_xlsx_bytes(dataset, analysis, today=TODAY)))
+    assert rows_by(book["Gaps"], "area_code")["E2"]["area_name"] == name
