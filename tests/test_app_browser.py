@@ -49,6 +49,9 @@ def public_located(content: bytes) -> int:
     return int((~(public.geometry.isna() | public.geometry.is_empty)).sum())
 
 
+MAP_IFRAME = "iframe[title*='st_folium'], iframe[title*='streamlit_folium']"
+
+
 def choose(page, label: str, option: str) -> None:
     """Pick `option` in the sidebar selectbox labelled `label`."""
     page.get_by_role("combobox", name=label).first.click()
@@ -64,7 +67,14 @@ def upload(page, content: bytes, name: str) -> None:
 
 
 def map_tab(page, expected_markers: int):
-    page.get_by_role("tab", name="Map").click()
+    # A click that lands while the app is still rerunning (after a dataset choice) can be undone
+    # by the rerun's redraw of the tabs: click again until the Map tab is the selected one.
+    tab = page.get_by_role("tab", name="Map")
+    for _ in range(30):
+        tab.click()
+        page.wait_for_timeout(500)
+        if tab.get_attribute("aria-selected") == "true" and page.locator(MAP_IFRAME).first.is_visible():
+            break
     frame = wait_for_map(page, min_paths=9)
     frame.wait_for_function(f"({MARKERS_JS})() === {expected_markers}", timeout=60_000)
     return frame
