@@ -503,12 +503,7 @@ def demand_rows(
     matched = [c for c in codes if c in by_code.index]
     if not matched:
         notes.append(f"{demand.file}: no row for period {period} matches a selected area; no demand rows.")
-    names = (
-        analysis.gaps.drop_duplicates("area_code")
-        .set_index("area_code")["area_name"]
-        .reindex(codes)
-        .fillna("")
-    ).to_numpy(dtype=object)
+    names = _area_names(analysis, codes)
     pop = population.set_index("area_code") if "area_code" in population.columns else population
 
     def measure(m: str | None) -> np.ndarray:
@@ -716,12 +711,7 @@ def activity_rows(analysis: Any, services: pd.DataFrame, period: str = "") -> pd
     columns = list(dict.fromkeys([*GAPS_COLUMNS, *DEMAND_EXTRA_COLUMNS]))
     act = service_activity(analysis, services)
     codes = act["area_code"].to_numpy(dtype=object)
-    names = (
-        analysis.gaps.drop_duplicates("area_code")
-        .set_index("area_code")["area_name"]
-        .reindex(codes)
-        .fillna("")
-    ).to_numpy(dtype=object)
+    names = _area_names(analysis, codes)
     blocks = []
     specs = [
         (
@@ -880,3 +870,13 @@ def mapped_profile(analysis: Any, config: Config) -> Any:
         }
     summary["benchmarks"] = entries
     return dataclasses.replace(analysis, profile=profile, summary=summary)
+
+
+def _area_names(analysis: Any, codes: Any) -> np.ndarray:
+    """The names of `codes` as the analysis's gap rows spell them ("" for an unknown code)."""
+    return (
+        analysis.gaps.drop_duplicates("area_code")
+        .set_index("area_code")["area_name"]
+        .reindex(codes)
+        .fillna("")
+    ).to_numpy(dtype=object)

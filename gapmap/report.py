@@ -39,18 +39,7 @@ from gapmap import wording
 
 # The CSV medium (gaps.csv, coverage.csv, access.csv) lives in gapmap.csvtables; its names are
 # kept here for callers of this module.
-from gapmap.csvtables import (
-    ACCESS_CSV_COLUMNS,
-    COVERAGE_CSV_COLUMNS,
-    GAPS_CSV_COLUMNS,
-    GAPS_TEXT_COLUMNS,
-    ROUNDING,
-    _csv_bytes,
-    access_csv,
-    coverage_csv,
-    gaps_csv,
-    gaps_labelled,
-)
+from gapmap.csvtables import _csv_bytes, access_csv, coverage_csv, gaps_csv
 from gapmap.engine import GapAnalysis, analyse
 from gapmap.errors import GapmapInputError
 from gapmap.fileio import write_atomic
@@ -58,15 +47,6 @@ from gapmap.filters import ServiceFilter
 from gapmap.view import selection_name
 
 __all__ = [
-    "ACCESS_CSV_COLUMNS",
-    "COVERAGE_CSV_COLUMNS",
-    "GAPS_CSV_COLUMNS",
-    "GAPS_TEXT_COLUMNS",
-    "ROUNDING",
-    "access_csv",
-    "coverage_csv",
-    "gaps_csv",
-    "gaps_labelled",
     "json_safe",
     "parse_areas",
     "parse_on_date",

@@ -32,6 +32,9 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+# The built-in small areas' file name and columns: one definition, the reader's.
+from gapmap.access import BUILT_IN_FILE as SMALL_AREAS_FILE
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO.parent / "shared" / "data"
 DEFAULT_OUT = REPO / "gapmap" / "data" / "england"
@@ -56,17 +59,6 @@ INPUTS = {
     "lsoa_population": "population/lsoa21_usual_residents_census2021_england.csv",
     "lsoa_lookup": "lookups/lsoa21_ward24_lad24_ew.csv",
 }
-
-#: The built-in small areas' file name and columns (read by `gapmap.access.load_small_areas`).
-SMALL_AREAS_FILE = "small_areas.csv.gz"
-SMALL_AREA_COLUMNS = (
-    "small_area_code",
-    "small_area_name",
-    "district_code",
-    "easting",
-    "northing",
-    "population",
-)
 
 #: population.csv columns: (column, source column or formula, vintage, status, gapmap denominator).
 POPULATION_COLUMNS: tuple[tuple[str, str, str, str, str], ...] = (

@@ -32,7 +32,7 @@ from test_workbook import TODAY, tiny
 
 from gapmap import workbook
 from gapmap.cli import main
-from gapmap.report import access_csv, coverage_csv, gaps_csv
+from gapmap.csvtables import access_csv, coverage_csv, gaps_csv
 from gapmap.safetext import is_dangerous, neutralise, neutralise_frame
 from gapmap.settings import DEMO_BOUNDARIES, DEMO_POPULATION, DEMO_POSTCODES, DEMO_SERVICES
 

@@ -33,9 +33,10 @@ from pyproj import Transformer
 
 from gapmap import present
 from gapmap.config import default_config
+from gapmap.csvtables import access_csv, coverage_csv, gaps_csv
 from gapmap.engine import _area_edges, _catchment_links, analyse, services_serving
 from gapmap.errors import ValidationReport
-from gapmap.report import access_csv, coverage_csv, gaps_csv, json_safe
+from gapmap.report import json_safe
 from gapmap.schema import SERVICE_COLUMNS
 from gapmap.services import validate_service_table
 

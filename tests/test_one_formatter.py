@@ -20,7 +20,7 @@ import pytest
 from pypdf import PdfReader
 
 from gapmap import pack, staticmap, webmap, workbook
-from gapmap.report import gaps_csv
+from gapmap.csvtables import gaps_csv
 from gapmap.view import counted_services
 from gapmap.wording import citation_text, figure_text, number, percent, services_count, status_label
 

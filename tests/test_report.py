@@ -11,7 +11,8 @@ import pytest
 from test_engine import EXPECTED_GAPS, KM, A, B, C, D, make_areas, make_population, wgs84
 
 from gapmap.cli import main
-from gapmap.report import ACCESS_CSV_COLUMNS, COVERAGE_CSV_COLUMNS, GAPS_CSV_COLUMNS, json_safe
+from gapmap.csvtables import ACCESS_CSV_COLUMNS, COVERAGE_CSV_COLUMNS, GAPS_CSV_COLUMNS
+from gapmap.report import json_safe
 
 FAST = ["--no-maps", "--no-pack", "--no-xlsx"]
 
