@@ -151,12 +151,21 @@ _SERVES, _EVERYWHERE, _CATCHMENT, _POINT = range(4)
 PATCHWORK_POPULATION_PREFERENCE: tuple[str, ...] = ("all_persons",)
 
 
-class _LazyAssignments:
+class _Deferred:
+    """A frame of `GapAnalysis` kept as the arrays it is made from until first read.
+
+    Plain arrays, so a GapAnalysis still pickles (the app caches it) before and after.
+    """
+
+    def build(self) -> pd.DataFrame:
+        raise NotImplementedError
+
+
+class _LazyAssignments(_Deferred):
     """The arrays behind `GapAnalysis.assignments`; the frame is built on first read.
 
     Every `*` service has a row per area of the dataset: 200 national services on England's
     33,755 LSOAs are 6.8 million rows, most of a run's time, and a report never reads them.
-    Plain arrays, so a GapAnalysis still pickles (the app caches it).
     """
 
     def __init__(self, *arrays: Any) -> None:
@@ -200,8 +209,48 @@ class _LazyAssignments:
         )
 
 
+class _LazyAccess(_Deferred):
+    """The arrays behind `GapAnalysis.access`; the distances are measured on first read.
+
+    The map and its reruns never read them (an area's profile, the tables and the upper
+    levels do), and measuring them was a fifth of a run: projecting every service to BNG
+    and a nearest search per type.
+    """
+
+    def __init__(
+        self,
+        origin_x: np.ndarray,
+        origin_y: np.ndarray,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        types: np.ndarray,
+        sel_codes: np.ndarray,
+        sel_names: np.ndarray,
+    ) -> None:
+        self.arrays = (origin_x, origin_y, lon, lat, types, sel_codes, sel_names)
+
+    def build(self) -> pd.DataFrame:
+        ox, oy, lon, lat, types, sel_codes, sel_names = self.arrays
+        n_sel = len(sel_codes)
+        if len(lon) == 0 or n_sel == 0:
+            return pd.DataFrame({c: [] for c in ACCESS_COLUMNS}).astype({"nearest_km": float})
+        px, py = _to_bng(lon, lat)
+        type_codes, type_names = pd.factorize(types, sort=True)
+        out = _nearest_by_group(ox, oy, px, py, type_codes, len(type_names)) / 1000.0
+        return pd.DataFrame(
+            {
+                "area_code": _text(sel_codes, np.tile(np.arange(n_sel), len(type_names))),
+                "area_name": _text(sel_names, np.tile(np.arange(n_sel), len(type_names))),
+                "service_type": _text(
+                    np.asarray(type_names, dtype=object), np.repeat(np.arange(len(type_names)), n_sel)
+                ),
+                "nearest_km": out.reshape(-1),
+            }
+        )
+
+
 class _BuiltOnRead:
-    """A dataclass field that may be given a `_LazyAssignments` and reads as its frame.
+    """A dataclass field that may be given a `_Deferred` and reads as its frame.
 
     On the class it raises AttributeError, so `dataclass` sees no default value.
     """
@@ -213,7 +262,7 @@ class _BuiltOnRead:
         if obj is None:
             raise AttributeError(self.slot)
         value = obj.__dict__[self.slot]
-        if isinstance(value, _LazyAssignments):
+        if isinstance(value, _Deferred):
             value = value.build()
             obj.__dict__[self.slot] = value
         return value
@@ -234,7 +283,7 @@ class GapAnalysis:
         One row per selected area x tier x cohort (every cell of the vocabulary, zeros included).
     access
         One row per selected area x service type with at least one located, non-confidential
-        service: distance in km to the nearest one.
+        service: distance in km to the nearest one, measured when first read.
     summary
         JSON-able dict: profile, filters, patchwork indices, tier shares, benchmark totals, counts.
     assignments
@@ -253,9 +302,10 @@ class GapAnalysis:
 
     gaps: pd.DataFrame
     coverage: pd.DataFrame
+    #: `access` and `assignments` may be given a `_Deferred`, read as its frame (see
+    #: `_BuiltOnRead`, installed below).
     access: pd.DataFrame
     summary: dict[str, Any]
-    #: Given a `_LazyAssignments`, read as its frame (see `_BuiltOnRead`, installed below).
     assignments: pd.DataFrame
     profile: Profile
     selection: tuple[str, ...]
@@ -264,9 +314,10 @@ class GapAnalysis:
     small_area_access: Any = None
 
 
-# Installed after `dataclass` has read the fields, so `assignments` has no default.
-setattr(GapAnalysis, "assignments", _BuiltOnRead())  # noqa: B010 - a descriptor mypy would refuse
-GapAnalysis.__dict__["assignments"].__set_name__(GapAnalysis, "assignments")
+# Installed after `dataclass` has read the fields, so neither has a default.
+for _name in ("access", "assignments"):
+    setattr(GapAnalysis, _name, _BuiltOnRead())
+    GapAnalysis.__dict__[_name].__set_name__(GapAnalysis, _name)
 
 
 # --------------------------------------------------------------------------- projection
@@ -640,27 +691,26 @@ class _Links:
 
 @dataclass
 class _Locations:
-    """Service points: shapely geometries (EPSG:4326), lon/lat and BNG metres (NaN where unlocated)."""
+    """Service points: shapely geometries (EPSG:4326) and lon/lat (NaN where unlocated).
+
+    Only catchment centres and access candidates need BNG metres, each projected when used.
+    """
 
     geoms: np.ndarray
     located: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
     lon: np.ndarray
     lat: np.ndarray
 
 
 def _locate(services: gpd.GeoDataFrame) -> _Locations:
-    """Project every located service once; catchments and access both use the result."""
+    """The services' points as arrays."""
     geoms = np.asarray(services.geometry.array, dtype=object)
     n = len(geoms)
     located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if n else np.zeros(0, dtype=bool)
     lon, lat = np.full(n, np.nan), np.full(n, np.nan)
-    x, y = np.full(n, np.nan), np.full(n, np.nan)
     if located.any():
         lon[located], lat[located] = shapely.get_x(geoms[located]), shapely.get_y(geoms[located])
-        x[located], y[located] = _to_bng(lon[located], lat[located])
-    return _Locations(geoms, located, x, y, lon, lat)
+    return _Locations(geoms, located, lon, lat)
 
 
 def _assign(
@@ -683,7 +733,8 @@ def _assign(
     if use_catchment.any():
         pos = np.nonzero(use_catchment)[0]
         radius_m = catchment_km[pos] * 1000.0
-        circle, area, share = _catchment_links(where.x[pos], where.y[pos], radius_m, geometry.edges())
+        cx, cy = _to_bng(where.lon[pos], where.lat[pos])
+        circle, area, share = _catchment_links(cx, cy, radius_m, geometry.edges())
         parts.append((pos[circle], area, share, _CATCHMENT))
     return _Links(
         np.concatenate([p[0] for p in parts]).astype(np.int64, copy=False),
@@ -1435,7 +1486,7 @@ def analyse(
     return GapAnalysis(
         gaps=gaps,
         coverage=coverage.frame,
-        access=access,
+        access=access,  # read as a frame (_BuiltOnRead)
         summary=summary,
         assignments=assignments,  # read as a frame (_BuiltOnRead)
         profile=prof,
@@ -1758,33 +1809,18 @@ def _access(
     sel_names: np.ndarray,
     small_area_population: pd.DataFrame | None,
     serving: np.ndarray | None = None,
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Distance (km) from each selected area's origin to the nearest public service of each type.
+) -> tuple[_LazyAccess, np.ndarray]:
+    """Distance (km) from each selected area's origin to the nearest public service of each
+    type, measured when first read, and whether each origin is population-weighted.
 
     Only services marked in `serving` (those serving the selection) are candidates.
     """
-    n_sel = len(sel_pos)
     public = where.located & ~svc["confidential"].fillna(False).astype(bool).to_numpy(dtype=bool)
     if serving is not None:
         public &= serving
     ox, oy, weighted = _representative_points(geometry, area_index, sel_pos, small_area_population)
-    if not public.any() or n_sel == 0:
-        return pd.DataFrame({c: [] for c in ACCESS_COLUMNS}).astype({"nearest_km": float}), weighted
-    px, py = where.x[public], where.y[public]
-    ptypes = types[public]
-    type_codes, type_names = pd.factorize(ptypes, sort=True)
-    out = _nearest_by_group(ox, oy, px, py, type_codes, len(type_names)) / 1000.0
-    access = pd.DataFrame(
-        {
-            "area_code": _text(sel_codes, np.tile(np.arange(n_sel), len(type_names))),
-            "area_name": _text(sel_names, np.tile(np.arange(n_sel), len(type_names))),
-            "service_type": _text(
-                np.asarray(type_names, dtype=object), np.repeat(np.arange(len(type_names)), n_sel)
-            ),
-            "nearest_km": out.reshape(-1),
-        }
-    )
-    return access, weighted
+    lazy = _LazyAccess(ox, oy, where.lon[public], where.lat[public], types[public], sel_codes, sel_names)
+    return lazy, weighted
 
 
 def _nearest_by_group(

@@ -487,6 +487,28 @@ def test_access_without_small_areas_uses_a_point_inside_each_area():
     assert analysis.summary["access_origin"] == "a point inside each area"
 
 
+def test_access_is_measured_when_first_read_and_pickles_before(monkeypatch):
+    """The map never reads access: `analyse` leaves the nearest search to the first read."""
+    import pickle
+
+    from gapmap import engine
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the nearest search ran before access was read")
+
+    monkeypatch.setattr(engine, "_nearest_by_group", refuse)
+    analysis = run(small_area_population=small_area_population())
+    assert analysis.summary["access_origin"] == "population-weighted centre of small areas"
+    copy = pickle.loads(pickle.dumps(analysis))  # the app's cache pickles it unread
+    with pytest.raises(AssertionError, match="before access was read"):
+        _ = copy.access
+    monkeypatch.undo()
+    acc = copy.access
+    row = acc[(acc.service_type == "idva") & (acc.area_code == B)]
+    assert row.nearest_km.iloc[0] == pytest.approx(13.0, abs=1e-4)
+    assert copy.access is acc  # built once, then kept
+
+
 # ----------------------------------------------------------------------------- helpers
 
 
