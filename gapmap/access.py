@@ -487,14 +487,11 @@ def engine_small_area_population(small_areas: pd.DataFrame) -> pd.DataFrame:
     `area_code` is each small area's district, so `gapmap.engine.analyse` measures a
     district's access distances from the population-weighted centre of its small areas
     (where its residents live) instead of from an arbitrary point inside its polygon. The
-    BNG `x`, `y` ride along so the engine need not project the points again.
+    points are BNG `x`, `y`, the engine's own metres: no projection either way.
     """
-    lon, lat = small_area_lonlat(small_areas)
     return pd.DataFrame(
         {
             "area_code": small_areas["district_code"].astype(str).to_numpy(dtype=object),
-            "lon": lon,
-            "lat": lat,
             "population": small_areas["population"].to_numpy(dtype=float),
             "x": small_areas["x"].to_numpy(dtype=float),
             "y": small_areas["y"].to_numpy(dtype=float),

@@ -111,7 +111,7 @@ from gapmap.filters import ServiceFilter
 from gapmap.population import resolve_denominators
 from gapmap.privacy import redact_confidential
 from gapmap.schema import AREA_CODE, AREA_NAME, SERVES_EVERYWHERE
-from gapmap.settings import BNG_EPSG, WGS84_EPSG
+from gapmap.settings import WGS84_EPSG, WGS84_TO_BNG_PIPELINE
 from gapmap.wording import REGIONAL_NOTE, benchmark_definition, denominator_text, unit_label
 
 ALL_CODE = "ALL"
@@ -323,10 +323,10 @@ for _name in ("access", "assignments"):
 # --------------------------------------------------------------------------- projection
 
 
-@lru_cache(maxsize=4)
-def _transformer(src: int = WGS84_EPSG, dst: int = BNG_EPSG) -> Transformer:
-    # Creating a Transformer costs ~20 ms; it holds no data, so caching it is safe.
-    return Transformer.from_crs(src, dst, always_xy=True)
+@lru_cache(maxsize=1)
+def _transformer() -> Transformer:
+    """WGS84 lon/lat to BNG metres (`settings.WGS84_TO_BNG_PIPELINE`); `direction=INVERSE` back."""
+    return Transformer.from_pipeline(WGS84_TO_BNG_PIPELINE)
 
 
 def _to_bng(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1026,16 +1026,15 @@ def _representative_points(
         sap = small_area_population
         idx = pd.Index(area_index[positions]).get_indexer(sap[AREA_CODE].astype(str))
         pop = pd.to_numeric(sap["population"], errors="coerce").to_numpy(dtype=float)
-        lon = pd.to_numeric(sap["lon"], errors="coerce").to_numpy(dtype=float)
-        lat = pd.to_numeric(sap["lat"], errors="coerce").to_numpy(dtype=float)
-        ok = (idx >= 0) & np.isfinite(pop) & (pop > 0) & np.isfinite(lon) & np.isfinite(lat)
+        given_bng = "x" in sap.columns and "y" in sap.columns
+        # BNG metres given with the points (`gapmap.access.engine_small_area_population`), else
+        # lon/lat projected here.
+        a, b = ("x", "y") if given_bng else ("lon", "lat")
+        first = pd.to_numeric(sap[a], errors="coerce").to_numpy(dtype=float)
+        second = pd.to_numeric(sap[b], errors="coerce").to_numpy(dtype=float)
+        ok = (idx >= 0) & np.isfinite(pop) & (pop > 0) & np.isfinite(first) & np.isfinite(second)
         if ok.any():
-            if "x" in sap.columns and "y" in sap.columns:
-                # BNG metres given with the points (`gapmap.access.engine_small_area_population`).
-                sx = sap["x"].to_numpy(dtype=float)[ok]
-                sy = sap["y"].to_numpy(dtype=float)[ok]
-            else:
-                sx, sy = _to_bng(lon[ok], lat[ok])
+            sx, sy = (first[ok], second[ok]) if given_bng else _to_bng(first[ok], second[ok])
             k = len(positions)
             total = np.bincount(idx[ok], pop[ok], minlength=k)
             wx = np.bincount(idx[ok], pop[ok] * sx, minlength=k)
@@ -1379,9 +1378,9 @@ def analyse(
     selection
         Area codes forming the selection (a partnership); None for every area.
     small_area_population
-        Optional area_code, lon, lat, population rows (e.g. LSOA centroids), optionally with
-        their BNG `x`, `y`: access is then measured from each area's population-weighted
-        centre. `gapmap.dataset` fills it from the built-in LSOAs for England's districts.
+        Optional area_code, population rows (e.g. LSOA centroids) with their points as BNG
+        `x`, `y` metres or as `lon`, `lat`: access is then measured from each area's
+        population-weighted centre. `gapmap.dataset` fills it from the built-in LSOAs for England's districts.
     population_vintage
         A vintage id (`census2021`, `mye2023`…) to read every denominator from when the table
         has it; None for the most recent official figure present

@@ -30,7 +30,12 @@ def is_temp_name(name: str) -> bool:
 
 
 def write_atomic(
-    path: Path | str, data: bytes | str, *, durable_rename: bool = False, mode: int = 0o666
+    path: Path | str,
+    data: bytes | str,
+    *,
+    durable_rename: bool = False,
+    mode: int = 0o666,
+    durable: bool = True,
 ) -> Path:
     """Write via a temp file in the same folder, fsync, then os.replace.
 
@@ -45,6 +50,11 @@ def write_atomic(
     mode
         Permissions asked for; the process umask is applied by the system as for any new
         file (so 0o666 under umask 077 gives 0600). Private files (users) pass 0o600.
+    durable
+        False skips the fsync: still atomic for every reader, but a power cut just after may
+        leave the old file or an empty one. For outputs that are made again by running the
+        command again (report exports), where the fsyncs were up to a third of a tables-only
+        `report`; never for what only the user has (saved versions, users, scenarios).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,8 +67,9 @@ def write_atomic(
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -212,6 +212,12 @@ def _headline(analysis: GapAnalysis) -> str:
 # --------------------------------------------------------------------------- the command
 
 
+def _write_export(path: Path, data: bytes | str) -> Path:
+    """An output file, written atomically but not fsynced: running the command again makes it
+    again (`gapmap.fileio.write_atomic`, `durable`)."""
+    return write_atomic(path, data, durable=False)
+
+
 def run_report(args: argparse.Namespace) -> int:
     """Run `python -m gapmap report` (see the module docs). Returns the exit code."""
     from gapmap.dataset import load_dataset
@@ -303,7 +309,7 @@ def run_report(args: argparse.Namespace) -> int:
         print(dataset.report.to_text())
     # Only now, with every table computed, does the output folder come into existence.
     out.mkdir(parents=True, exist_ok=True)
-    written = [write_atomic(out / name, data) for name, data in files.items()]
+    written = [_write_export(out / name, data) for name, data in files.items()]
 
     # ---- EXPORTS: maps, gaps.xlsx and pack.pdf (only when asked for: the export stack is slow to import).
     maps = not getattr(args, "no_maps", False)
@@ -367,19 +373,19 @@ def write_report_exports(
         from gapmap.webmap import map_html
 
         fig = snapshot_figure(dataset, analysis, title=title, today=today)
-        written.append(write_atomic(out / "map.png", figure_to_bytes(fig, "png", dpi=300)))
-        written.append(write_atomic(out / "map.pdf", figure_to_bytes(fig, "pdf")))
-        written.append(write_atomic(out / "map.html", map_html(dataset, analysis, title=title)))
+        written.append(_write_export(out / "map.png", figure_to_bytes(fig, "png", dpi=300)))
+        written.append(_write_export(out / "map.pdf", figure_to_bytes(fig, "pdf")))
+        written.append(_write_export(out / "map.html", map_html(dataset, analysis, title=title)))
         if getattr(analysis, "small_area_access", None) is not None:
             from gapmap.access_map import small_access_pngs
 
             for name, data in small_access_pngs(dataset, analysis, today=today).items():
-                written.append(write_atomic(out / name, data))
+                written.append(_write_export(out / name, data))
     if xlsx:
         from gapmap.workbook import gaps_xlsx_bytes
 
         written.append(
-            write_atomic(
+            _write_export(
                 out / "gaps.xlsx",
                 gaps_xlsx_bytes(dataset, analysis, title=title, today=today, extras=extras, tables=tables),
             )
@@ -388,7 +394,7 @@ def write_report_exports(
         from gapmap.pack import partnership_pack
 
         written.append(
-            write_atomic(
+            _write_export(
                 out / "pack.pdf", partnership_pack(dataset, analysis, title=title, today=today, extras=extras)
             )
         )

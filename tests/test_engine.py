@@ -564,3 +564,18 @@ def test_only_star_services():
     assert analysis.summary["tier_shares"]["primary"]["capacity"]["places"] == pytest.approx(0.5)
     assert cell(analysis, A, "primary", "community").services == 1
     assert len(analysis.assignments) == 2 * 4
+
+
+def test_projection_is_the_fixed_helmert_whatever_grids_the_machine_has():
+    """BNG metres come from one fixed operation (OSGB36 to WGS 84 (6)), the one the demo county
+    is drawn with, not from whichever PROJ grids happen to be installed."""
+    from pyproj import Transformer
+
+    from gapmap import demo, engine
+
+    lon = np.array([-2.0, -1.13, 0.12, -3.2])
+    lat = np.array([49.0, 52.64, 51.5, 54.6])
+    x, y = engine._to_bng(lon, lat)
+    ref_x, ref_y = Transformer.from_crs("EPSG:4326", demo._BNG_HELMERT, always_xy=True).transform(lon, lat)
+    assert np.allclose(x, ref_x, atol=1e-6) and np.allclose(y, ref_y, atol=1e-6)
+    assert 454_000 < x[1] < 460_000 and 303_000 < y[1] < 306_000  # Leicester

@@ -309,3 +309,21 @@ def test_write_atomic_never_writes_through_a_planted_temp_name(tmp_path, monkeyp
     with pytest.raises(FileExistsError):
         write_atomic(tmp_path / "out.txt", "new")
     assert target.read_text() == "keep"
+
+
+def test_saved_files_are_fsynced_and_report_exports_are_not(tmp_path, monkeypatch):
+    """A saved version is durable; an export (made again by running the command again) is
+    atomic but skips the fsync."""
+    import os
+
+    from gapmap import report
+    from gapmap.fileio import write_atomic
+
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    write_atomic(tmp_path / "v0001.csv", "a,b\n", durable_rename=True)
+    assert len(synced) == 2  # the file, then its folder
+    synced.clear()
+    path = report._write_export(tmp_path / "gaps.csv", "a,b\n")
+    assert synced == [] and path.read_text() == "a,b\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
