@@ -1494,9 +1494,7 @@ def page(role: str) -> None:
 
     title = f"{selection_label}: domestic abuse and sexual violence services"
     st.title(selection_label)
-    st.markdown(
-        kicker_html(choice_label, fictional=dataset.is_demo, today=date.today()), unsafe_allow_html=True
-    )
+    st.markdown(kicker_html(fictional=dataset.is_demo, today=date.today()), unsafe_allow_html=True)
     st.caption(geography_line(dataset.geography, choice_label, level))
     headline(dataset, analysis, view, selection_label)
 

@@ -155,12 +155,13 @@ def index_text(value: Any) -> str:
     return wording.number(value)
 
 
-def kicker_html(choice_label: str, *, fictional: bool, today: date) -> str:
-    """The line under the title: demo badge, subject, UK date, dataset name (escaped)."""
+def kicker_html(*, fictional: bool, today: date) -> str:
+    """The line under the title: demo badge, subject, UK date. The dataset is named once, in
+    the geography line below it (`gapmap.choices.geography_line`)."""
     badge = '<span class="gapmap-demo">Fictional demo data</span>' if fictional else ""
     return (
         f'<div class="gapmap-kicker">{badge}Domestic abuse and sexual violence services · '
-        f"{uk_date(today)} · Dataset: {escape(choice_label)}</div>"
+        f"{uk_date(today)}</div>"
     )
 
 

@@ -63,7 +63,8 @@ PATCHWORK_WORDS: dict[str, str] = wording.PATCHWORK_LABELS
 #: one, the static snapshot and the pack). Blues and near-black stay apart from the
 #: red/amber/green fills for colour-blind readers, and each colour has its own lightness
 #: (CIELAB L* about 47, 70, 10 and 29), so tiers stay apart in greyscale and on a washed-out
-#: projector too. Static maps add a shape per tier (`TIER_SHAPES`).
+#: projector too. Every map adds a shape per tier (`TIER_SHAPES`), so no reader has to tell
+#: tiers apart by colour alone.
 TIER_COLOURS: dict[str, str] = {
     "primary": "#0072B2",  # Okabe-Ito blue
     "secondary": "#56B4E9",  # Okabe-Ito sky blue
@@ -71,9 +72,12 @@ TIER_COLOURS: dict[str, str] = {
 }
 #: Services with no tier in the vocabulary.
 OTHER_TIER_COLOUR = "#444444"
-#: Matplotlib marker per tier in static maps (circle, square, triangle; diamond for no tier).
+#: Marker shape per tier, as matplotlib's codes (circle, square, triangle; diamond for no
+#: tier): the static maps draw them, and this map draws the same shapes on its canvas.
 TIER_SHAPES: dict[str, str] = {"primary": "o", "secondary": "s", "tertiary": "^"}
 OTHER_TIER_SHAPE = "D"
+#: The names the browser's marker layer draws (`_SERVICE_LAYER_JS`), by matplotlib code.
+CANVAS_SHAPES: dict[str, str] = {"o": "circle", "s": "square", "^": "triangle", "D": "diamond"}
 
 #: Tolerance (metres, British National Grid) for display geometry. About 200 m keeps a
 #: district's shape faithful at county zoom while all of England stays well under 3 MB.
@@ -296,7 +300,7 @@ class ServicePoints:
 
     `payload` holds, per point, `lat`/`lon` (rounded to `COORD_DECIMALS`), the raw `name`, the
     catchment `km` (0 = none) and, for each repeated text (provider, type, tiers, cohorts,
-    hours, funding end, marker colour), an index into a list of that text's distinct values
+    hours, funding end, marker colour and shape), an index into a list of that text's distinct values
     (`<column>Values`). Texts are plain, never HTML: the browser escapes them when it builds a
     tooltip. `tiers_present` (vocabulary order) and `has_catchments` feed the legend.
     """
@@ -353,8 +357,10 @@ def service_points(services: gpd.GeoDataFrame | None, config: Config) -> Service
     payload |= _coded(column("hours"), "hours", wording.hours_label)
     payload |= _coded(column("funding_end"), "funding", uk_date)
     payload |= _coded(first, "fill", lambda f: TIER_COLOURS.get(f, OTHER_TIER_COLOUR))
+    payload |= _coded(first, "shape", lambda f: CANVAS_SHAPES[TIER_SHAPES.get(f, OTHER_TIER_SHAPE)])
     order = list(config.tiers)
-    present = sorted({f for f in first if f}, key=lambda t: order.index(t) if t in order else len(order))
+    # "" (no tier recorded) last: the legend names it like the static map's.
+    present = sorted(set(first), key=lambda t: order.index(t) if t in order else len(order) + (t == ""))
     return ServicePoints(payload=payload, tiers_present=tuple(present), has_catchments=bool((km > 0).any()))
 
 
@@ -488,9 +494,38 @@ _SERVICE_LAYER_JS = """function (d, o) {
         if (legendBox(map)) { legendBox(map).innerHTML = ""; }
         L.FeatureGroup.prototype.onRemove.call(this, map);
     };
+    // A marker drawn as its tier's shape (circle, square, triangle, diamond: the static maps'
+    // shapes) within the circle Leaflet hit-tests, so tiers differ by more than colour.
+    var ShapeMarker = L.CircleMarker.extend({
+        _updatePath: function () {
+            var shape = this.options.shape, r = this._renderer;
+            if (!shape || shape === "circle" || !r._ctx) {
+                return L.CircleMarker.prototype._updatePath.call(this);
+            }
+            if (!r._drawing || this._empty()) { return; }
+            var p = this._point, ctx = r._ctx, s = Math.max(this._radius, 1);
+            ctx.beginPath();
+            if (shape === "square") {
+                ctx.rect(p.x - 0.85 * s, p.y - 0.85 * s, 1.7 * s, 1.7 * s);
+            } else if (shape === "triangle") {
+                ctx.moveTo(p.x, p.y - 1.1 * s);
+                ctx.lineTo(p.x + s, p.y + 0.75 * s);
+                ctx.lineTo(p.x - s, p.y + 0.75 * s);
+                ctx.closePath();
+            } else {  // diamond
+                ctx.moveTo(p.x, p.y - 1.1 * s);
+                ctx.lineTo(p.x + 1.1 * s, p.y);
+                ctx.lineTo(p.x, p.y + 1.1 * s);
+                ctx.lineTo(p.x - 1.1 * s, p.y);
+                ctx.closePath();
+            }
+            r._fillStroke(ctx, this);
+        }
+    });
     var features = [];
     for (var i = 0; i < d.lat.length; i++) {
-        var props = {name: d.name[i], fill: d.fillValues[d.fill[i]], km: d.km[i]};
+        var props = {name: d.name[i], fill: d.fillValues[d.fill[i]], km: d.km[i],
+                     shape: d.shapeValues ? d.shapeValues[d.shape[i]] : "circle"};
         o.rows.forEach(function (row) { props[row[0]] = d[row[0] + "Values"][d[row[0]][i]]; });
         features.push({type: "Feature", properties: props,
                        geometry: {type: "Point", coordinates: [d.lon[i], d.lat[i]]}});
@@ -518,7 +553,8 @@ _SERVICE_LAYER_JS = """function (d, o) {
     function onZoom(e) { zoomed(e.target); }
     var markers = L.geoJSON({type: "FeatureCollection", features: features}, {
         pointToLayer: function (f, latlng) {
-            return L.circleMarker(latlng, L.extend({renderer: canvas, fillColor: f.properties.fill}, plain));
+            return new ShapeMarker(latlng, L.extend(
+                {renderer: canvas, fillColor: f.properties.fill, shape: f.properties.shape}, plain));
         },
         onEachFeature: function (f, layer) {
             layer.bindTooltip(tooltip, {className: "gapmap-tooltip gapmap-service-tip"});
@@ -593,13 +629,31 @@ _LEGEND_STYLE = (
 )
 
 
-def _swatch(colour: str, word: str, *, circle: bool = False) -> str:
-    radius = "50%" if circle else "2px"
+def _swatch(colour: str, word: str) -> str:
     return (
         f'<div style="display:flex;align-items:center;margin:3px 0">'
         f'<span style="display:inline-block;width:20px;height:20px;background:{colour};'
-        f'border:2px solid #222;border-radius:{radius};margin-right:8px;flex:none"></span>'
+        f'border:2px solid #222;border-radius:2px;margin-right:8px;flex:none"></span>'
         f"<span>{escape(word)}</span></div>"
+    )
+
+
+#: The legend's picture of each marker shape: SVG in a 24 x 24 box, drawn as on the map.
+_SHAPE_SVG: dict[str, str] = {
+    "circle": '<circle cx="12" cy="12" r="8"/>',
+    "square": '<rect x="5" y="5" width="14" height="14"/>',
+    "triangle": '<polygon points="12,3 21,18 3,18"/>',
+    "diamond": '<polygon points="12,2 22,12 12,22 2,12"/>',
+}
+
+
+def _marker_swatch(colour: str, shape: str, word: str) -> str:
+    """A legend row with the marker as the map draws it: its tier's shape and colour."""
+    return (
+        '<div style="display:flex;align-items:center;margin:3px 0">'
+        '<svg width="24" height="24" viewBox="0 0 24 24" aria-hidden="true" '
+        f'style="margin-right:6px;flex:none"><g fill="{colour}" stroke="#222222" stroke-width="1.5">'
+        f"{_SHAPE_SVG[shape]}</g></svg><span>{escape(word)}</span></div>"
     )
 
 
@@ -649,9 +703,9 @@ def legend_html_patchwork(tier: str, cohort: str, config: Config) -> str:
 def _legend_services(tiers_present: Iterable[str], config: Config, *, catchments: bool) -> str:
     parts = ['<div style="margin-top:6px;font-weight:700">Services (by first tier)</div>']
     for tier in tiers_present:
-        parts.append(
-            _swatch(TIER_COLOURS.get(tier, OTHER_TIER_COLOUR), _label(config.tiers, tier), circle=True)
-        )
+        shape = CANVAS_SHAPES[TIER_SHAPES.get(tier, OTHER_TIER_SHAPE)]
+        word = _label(config.tiers, tier) if tier else "No tier recorded"
+        parts.append(_marker_swatch(TIER_COLOURS.get(tier, OTHER_TIER_COLOUR), shape, word))
     parts.append(f'<div style="font-size:12px">{CONFIDENTIAL_NOTE}</div>')
     if catchments:
         parts.append('<div style="font-size:12px">Dashed circles: stated catchment.</div>')

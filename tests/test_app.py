@@ -101,6 +101,9 @@ def test_default_page_shows_the_demo():
     at = start()
     assert at.title[0].value == "Fenmarsh (fictional demo county)"
     assert any("Fictional demo data" in m.value for m in at.markdown)
+    # The page names its dataset once, in the geography line under the title.
+    said = [e.value for e in [*at.markdown, *at.caption] if "Dataset: Demo (fictional)" in e.value]
+    assert said == ["Geography: Demo county (fictional) · Dataset: Demo (fictional)"]
     # The default profile is the standards one; its first benchmark refuge family places.
     assert metric(at, "Provided / required (family places)") == "31 / 100"  # 31 of 99.972
     assert metric(at, "Whole selection") == "31%"

@@ -159,7 +159,7 @@ def test_app_draws_demo_map_offline(tmp_path):
     chromium = require_browser()
     from playwright.sync_api import sync_playwright
 
-    from gapmap import settings
+    from gapmap import settings, webmap
     from gapmap.dataset import load_demo
     from gapmap.privacy import public_services
 
@@ -179,6 +179,12 @@ def test_app_draws_demo_map_offline(tmp_path):
             paths = frame.eval_on_selector_all("path.leaflet-interactive", "els => els.length")
             assert paths >= n_areas
             assert frame.evaluate(MARKERS_JS) == n_public
+            # Each marker is drawn as its tier's shape, so tiers differ by more than colour.
+            drawn = frame.evaluate(MARKER_SHAPES_JS)
+            first_tiers = {(t[0] if len(t) else "") for t in public_services(demo.services)["tiers"]}
+            assert set(drawn) == {
+                webmap.CANVAS_SHAPES[webmap.TIER_SHAPES.get(t, webmap.OTHER_TIER_SHAPE)] for t in first_tiers
+            }
             assert frame.evaluate("document.querySelectorAll('canvas').length") >= 1
             legend = frame.inner_text(".gapmap-legend")
             assert "Refuge family places" in legend and "Source: Council of Europe (2008)." in legend
@@ -232,6 +238,18 @@ MARKERS_JS = """() => {
         if (layer.getLatLng && layer.feature && layer.feature.geometry.type === "Point") n += 1;
     }
     return n;
+}"""
+
+#: The shape each service marker is drawn with (its tier's), one entry per distinct shape.
+MARKER_SHAPES_JS = """() => {
+    const shapes = new Set();
+    for (const id in window.map._layers) {
+        const layer = window.map._layers[id];
+        if (layer.getLatLng && layer.feature && layer.feature.geometry.type === "Point") {
+            shapes.add(layer.options.shape);
+        }
+    }
+    return Array.from(shapes);
 }"""
 
 # Leaflet calls used below: fire a real layer click (propagated to the GeoJSON group, as a

@@ -322,7 +322,7 @@ def test_confidential_service_never_in_html(areas, analysis, services, config):
     # The public services are there: one point each, drawn as circle markers on a canvas.
     payload, _ = _layer(m)
     assert payload["name"] == [XSS, "Schools Tender"]
-    assert "L.circleMarker(" in html and "L.canvas(" in html
+    assert "new ShapeMarker(" in html and "L.CircleMarker.extend(" in html and "L.canvas(" in html
 
 
 def test_service_points_are_columns_of_plain_text(config, services):
@@ -341,13 +341,37 @@ def test_service_points_are_columns_of_plain_text(config, services):
         "hours": "Office hours",
         "funding": "31 March 2027",
         "fill": webmap.TIER_COLOURS["secondary"],
+        "shape": "square",  # the secondary tier's shape, as on the static maps
     }
     assert (second["km"], second["funding"], second["fill"]) == (0.0, "", webmap.TIER_COLOURS["primary"])
+    assert second["shape"] == "circle"
     # Every tooltip row the browser shows is a column here, in order.
     assert [key for key, _ in webmap.SERVICE_TOOLTIP_ROWS] == [
         "provider", "type", "tiers", "cohorts", "hours", "funding"
     ]  # fmt: skip
     assert points.tiers_present == ("primary", "secondary") and points.has_catchments
+
+
+def test_tiers_differ_by_shape_as_well_as_colour_in_markers_and_legend(config, services):
+    untiered = services[services["service_id"] == "s2"].assign(service_id="s9", tiers=[()])
+    tertiary = services[services["service_id"] == "s2"].assign(service_id="s10", tiers=[("tertiary",)])
+    frame = gpd.GeoDataFrame(pd.concat([services, untiered, tertiary]), crs=4326)
+    points = webmap.service_points(frame, config)
+    shapes = [_decoded(points.payload, i)["shape"] for i in range(len(points))]
+    assert shapes == ["square", "circle", "diamond", "triangle"]  # s1 secondary, s2 primary, s9, s10
+    assert points.tiers_present == ("primary", "secondary", "tertiary", "")
+    legend = webmap.service_layer(points, config, webmap.MapOptions()).options_json
+    legend = json_loads(legend)["legend"]
+    # One row per tier, each with its marker's shape and colour, in the vocabulary's order.
+    rows = [row for row in legend.split("<svg")[1:]]
+    assert len(rows) == 4
+    for row, tier, shape in zip(
+        rows, ("primary", "secondary", "tertiary", ""), ("circle", "rect", "polygon", "polygon"), strict=True
+    ):
+        colour = webmap.TIER_COLOURS.get(tier, webmap.OTHER_TIER_COLOUR)
+        assert f'fill="{colour}"' in row and f"<{shape} " in row
+    assert "No tier recorded" in rows[3] and "12,2 22,12" in rows[3]  # the diamond
+    assert "ShapeMarker" in webmap._SERVICE_LAYER_JS and '"triangle"' in webmap._SERVICE_LAYER_JS
 
 
 def test_repeated_texts_are_sent_once(config, services):
