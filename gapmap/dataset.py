@@ -275,7 +275,11 @@ def _input_paths(
     """Checks the files given make a whole (boundaries need a service list) and applies the
     demo defaults. Returns the files to read, or None (with an error in `report`)."""
     if boundaries is None and not user_services:
-        _demo_files_ready()
+        try:
+            _demo_files_ready()
+        except GapmapInputError as exc:  # reported like any other input problem, never raised
+            report.extend(exc.problems)
+            return None
         boundaries_path: PathLike | None = settings.DEMO_BOUNDARIES
     else:
         boundaries_path = boundaries

@@ -98,14 +98,20 @@ def _read_back(data: bytes, *, text_columns: Sequence[str]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- XLSX helpers
 
 
+#: The one sheet name Excel reserves (compared without case).
+RESERVED_SHEET_NAME = "history"
+
+
 def safe_sheet_name(name: str, taken: Iterable[str] = ()) -> str:
-    """An Excel-legal sheet name (<= 31 characters, no []:*?/\\), unique among `taken`."""
+    """An Excel-legal sheet name (<= 31 characters, no []:*?/\\, not "History"), unique among
+    `taken`."""
     base = _SHEET_FORBIDDEN.sub("-", _NOT_XML.sub("", name)).strip("' ") or "Sheet"
     if len(base) > MAX_SHEET_NAME:
         # Cut at a word boundary so the tab reads as words, not "assault centr".
         cut = base[: MAX_SHEET_NAME + 1].rsplit(" ", 1)[0]
         base = (cut if len(cut) >= 12 else base[:MAX_SHEET_NAME]).rstrip(" -,(")[:MAX_SHEET_NAME]
-    lowered = {t.lower() for t in taken}
+    # Excel keeps "History" for its change tracking and refuses a sheet of that name.
+    lowered = {t.lower() for t in taken} | {RESERVED_SHEET_NAME}
     candidate, n = base, 2
     while candidate.lower() in lowered:
         suffix = f" ({n})"

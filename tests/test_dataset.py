@@ -239,3 +239,23 @@ def test_any_list_on_the_demo_county_is_labelled_demo(tmp_path):
     copy.write_bytes(settings.DEMO_BOUNDARIES.read_bytes())
     dataset, report = validate_dataset(settings.DEMO_SERVICES, copy, settings.DEMO_POPULATION, today=TODAY)
     assert report.ok and dataset.is_demo  # a byte-identical copy is the same fictional county
+
+
+def test_demo_files_that_cannot_be_written_are_reported_not_raised(monkeypatch, tmp_path):
+    """An installed gapmap writes the demo on first use; a folder it cannot write to is an
+    input problem in the report (validate_dataset never raises for one)."""
+    from gapmap import dataset as dataset_module
+    from gapmap import settings
+
+    missing = tmp_path / "nowhere"
+    monkeypatch.setattr(settings, "DEMO_BOUNDARIES", missing / "boundaries.geojson")
+
+    def refuse(root):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("gapmap.demo.write_demo", refuse)
+    found, report = dataset_module.validate_dataset()
+    assert found is None and not report.ok
+    (problem,) = report.errors
+    assert "demo county's files are missing and cannot be written" in str(problem)
+    assert "GAPMAP_DATA_DIR" in str(problem)

@@ -201,6 +201,8 @@ def test_tiny_service_sheet_withholds_the_refuge_location():
         ("gaps", ["Gaps", "gaps (2)"], "gaps (3)"),
         ("[a]:b*c?d", [], "-a--b-c-d"),
         ("x" * 40, ["x" * 31], "x" * 27 + " (2)"),
+        ("History", [], "History (2)"),  # Excel reserves it
+        ("HISTORY ", [], "HISTORY (2)"),
     ],
 )
 def test_safe_sheet_name(name, taken, expected):
