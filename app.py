@@ -120,6 +120,7 @@ from gapmap.view import (
     default_benchmark,
     demand_choices,
     demand_for_map,
+    demand_unmapped_note,
     filter_description,
 )
 from gapmap.wording import EVIDENCE_LABELS, EVIDENCE_RULE, EVIDENCE_SOURCE
@@ -837,7 +838,10 @@ def choose_benchmark(profile: Any, analysis: GapAnalysis) -> str:
     if st.session_state.get("benchmark") not in labels:
         st.session_state["benchmark"] = default_benchmark(profile).id  # as every export's default
     chosen = st.selectbox("Benchmark", list(labels), format_func=labels.get, key="benchmark")
-    if len(labels) == len(profile.benchmarks):
+    unmapped = demand_unmapped_note(analysis)
+    if unmapped:
+        st.caption(f"The demand table loaded adds nothing to the map: {md(unmapped)}")
+    elif len(labels) == len(profile.benchmarks):
         st.caption("Demand benchmarks appear here once a demand table is loaded (Need and options tab).")
     return str(chosen)
 

@@ -30,6 +30,7 @@ __all__ = [
     "default_benchmark",
     "demand_choices",
     "demand_for_map",
+    "demand_unmapped_note",
     "evidence_classes",
     "export_file_name",
     "filter_description",
@@ -363,8 +364,13 @@ def demand_for_map(
                 "period": demand.latest(),
             }
             demand = None
-    full, _notes = demand_for(analysis, services, population, config, demand)
+    full, notes = demand_for(analysis, services, population, config, demand)
     if not refused:
+        if demand is not None and notes and not (full.summary.get("demand") or {}).get("benchmarks"):
+            # Nothing to map (e.g. every row for a finer level): keep why, for the map to say.
+            summary = dict(full.summary)
+            summary["demand"] = {"benchmarks": {}, "notes": list(notes)}
+            return dataclasses.replace(full, summary=summary)
         return full
     summary = dict(full.summary)
     entry = dict(summary.get("demand") or {"benchmarks": {}, "notes": []})
@@ -376,6 +382,15 @@ def demand_for_map(
     }
     summary["demand"] = entry
     return dataclasses.replace(full, summary=summary)
+
+
+def demand_unmapped_note(analysis: Any) -> str:
+    """Why a loaded demand table adds no benchmark to the map ("" when it adds one, or when no
+    table is loaded): the demand module's notes, e.g. rows for a finer level than the areas."""
+    entry = (getattr(analysis, "summary", None) or {}).get("demand") or {}
+    if not entry or demand_choices(analysis):
+        return ""
+    return " ".join(str(n) for n in entry.get("notes") or ())
 
 
 def demand_choices(analysis: Any) -> dict[str, str]:

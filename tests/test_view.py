@@ -155,3 +155,38 @@ def test_web_and_static_maps_default_to_the_same_benchmark(dataset):
     html = webmap.build_map(dataset.areas, analysis, dataset.services, dataset.config).get_root().render()
     legend = re.search(r"div\.innerHTML = (\".*?\");", html).group(1)
     assert per_area[0].label in legend and whole[0].label not in legend
+
+
+def test_a_demand_table_finer_than_the_scored_level_says_why_it_adds_nothing(tmp_path):
+    """District rows when police force areas are scored are not used (never added up silently):
+    the map's benchmark choice is told why, instead of inviting a table that is loaded."""
+    from gapmap import view
+    from gapmap.dataset import load_dataset
+    from gapmap.demand import load_demand
+    from gapmap.engine import analyse
+    from gapmap.geography import lookup_for
+    from gapmap.levels import at_level
+
+    services = tmp_path / "services.csv"
+    services.write_text(
+        "service_id,name,service_type,latitude,longitude,capacity\nS1,Idva,idva,52.64,-1.13,2\n"
+    )
+    ds = load_dataset(services=services)
+    leicestershire = ["E06000016", "E06000017", "E07000129", "E07000130", "E07000131"]
+    districts = analyse(ds.areas, ds.population, ds.services, ds.config, selection=leicestershire)
+    level_ds, forces = at_level(ds, districts, "pfa", lookup_for(ds.areas, ds.geography))
+    table = load_demand(
+        None,
+        ds.config,
+        content=b"area_code,period,marac_cases\nE07000129,2024-25,40\nE07000130,2024-25,55\n",
+        name="districts.csv",
+    )
+    mapped = view.demand_for_map(forces, level_ds.services, level_ds.population, ds.config, table)
+    assert view.demand_choices(mapped) == {}
+    note = view.demand_unmapped_note(mapped)
+    assert "districts.csv: 2 row(s) are for a finer level (district or unitary authority)" in note
+    assert "score at that level" in note
+    # With no table, or one the map can use, there is nothing to explain.
+    assert view.demand_unmapped_note(forces) == ""
+    usable = view.demand_for_map(districts, ds.services, ds.population, ds.config, table)
+    assert view.demand_choices(usable) and view.demand_unmapped_note(usable) == ""
