@@ -37,6 +37,34 @@ def test_number_precision_follows_magnitude(value, text):
 
 
 @pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        # Halves in the decimal the reader sees round up, whatever the binary float beneath:
+        (2.675, "2.68"),  # the float is 2.67499999...: format() alone would give 2.67
+        (-2.675, "-2.68"),  # away from zero, as Decimal's ROUND_HALF_UP
+        (1.005, "1.01"),  # 1.00499999...
+        (12.35, "12.4"),  # 12.3499999...
+        (12.25, "12.3"),  # exactly a half in binary too: round-half-even would give 12.2
+        (0.125, "0.13"),
+        (0.00125, "0.0013"),
+        (123_456.5, "123,457"),
+        (999_999_999.5, "1,000,000,000"),
+        # Not halves: the nearest figure, either side of one.
+        (2.6749, "2.67"),
+        (2.67500001, "2.68"),
+        (0.28500000000000003, "0.29"),  # the float after 0.285
+        (0.28499999999999998, "0.29"),  # the same float as 0.285 (its repr is 0.285)
+        (0.2849999999999999, "0.28"),  # the float before it
+        (-0.004, "-0.004"),
+        (-0.00004, "0"),  # at most four decimals; no "-0"
+        (1_234_567_890.25, "1,234,567,890"),  # beyond 1e9: the exact (Decimal) rounding
+    ],
+)
+def test_number_rounds_the_decimal_a_reader_sees_half_up(value, text):
+    assert wording.number(value) == text
+
+
+@pytest.mark.parametrize(
     ("ratio", "text"),
     [(0.351 / 0.379, "93%"), (1.125, "113%"), (0.285, "29%"), (15.2, "1,520%"), (None, "–")],
 )
