@@ -94,8 +94,8 @@ def _fix_text(frame: pd.DataFrame, fix: Callable[[Any], Any]) -> pd.DataFrame:
     names. Only object/string columns are looked at, so numeric columns keep their dtype and a
     mixed column keeps its numbers as numbers; categorical columns become plain objects.
     """
-    # Copy-on-write (pandas 3): the shallow copy shares the unchanged columns' data, and
-    # replacing a column in it never reaches `frame`.
+    # A shallow copy shares the columns left unchanged (nothing writes into them); `isetitem`
+    # puts a new array in the copy and never writes into the old one, so `frame` is untouched.
     out = frame.copy(deep=False)
     for pos, dtype in enumerate(frame.dtypes):
         column = out.iloc[:, pos]
