@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gapmap import wording
 from gapmap.config import default_config
@@ -62,6 +65,26 @@ def test_number_precision_follows_magnitude(value, text):
 )
 def test_number_rounds_the_decimal_a_reader_sees_half_up(value, text):
     assert wording.number(value) == text
+
+
+def _half_up(value: float, places: int) -> str:
+    """The rule in its plainest form: the repr's decimal, rounded half up by `Decimal`."""
+    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{exact:,.{places}f}"
+
+
+@given(
+    st.one_of(
+        # Up to 1e20: beyond, Decimal's 28 digits cannot hold the quantized value (it raises).
+        st.floats(min_value=-1e20, max_value=1e20),
+        st.floats(min_value=-2e9, max_value=2e9),
+        # Decimal halves and their neighbours, where binary rounding and half up part ways.
+        st.builds(lambda n, p: (n * 10 + 5) / 10**p, st.integers(-(10**9), 10**9), st.integers(1, 5)),
+    ),
+    st.integers(0, 4),
+)
+def test_fixed_is_the_repr_rounded_half_up(value, places):
+    assert wording._fixed(value, places) == _half_up(value, places)
 
 
 @pytest.mark.parametrize(
