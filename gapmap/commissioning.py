@@ -54,10 +54,13 @@ def build_commissioning(
 ) -> Commissioning:
     """Options and costs for every gap of `analysis` (see the module docstring)."""
     catalogue = catalogue or default_catalogue()
+    options = patchwork_options(analysis, catalogue)
     return Commissioning(
         catalogue=catalogue,
-        options=patchwork_options(analysis, catalogue),
-        costs=gap_costs(analysis, catalogue, population=dataset.population, overrides=overrides),
+        options=options,
+        costs=gap_costs(
+            analysis, catalogue, population=dataset.population, overrides=overrides, options=options
+        ),
         catalogue_table=catalogue_table(catalogue, dataset.config),
         demand_notes=list(demand_notes or []),
         unit_costs_source=overrides.source if overrides else "",

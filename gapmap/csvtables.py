@@ -105,7 +105,11 @@ def gaps_labelled(analysis: GapAnalysis) -> pd.DataFrame:
     benches = {b.id: b for b in analysis.profile.benchmarks}
     # Only the columns the words read (`_figure_label`, `wording.figure_text`): a record of
     # every column was a fifth of the labelling time (296 districts x 7 benchmarks, measured).
-    records = gaps.loc[:, [c for c in _LABEL_COLUMNS if c in gaps.columns]].to_dict("records")
+    # Records zipped from column lists: the same Python values as `to_dict("records")`, which
+    # boxes each Arrow string cell one at a time (a third of the labelling time).
+    columns = [c for c in _LABEL_COLUMNS if c in gaps.columns]
+    lists = [gaps[c].tolist() for c in columns]
+    records = [dict(zip(columns, row, strict=True)) for row in zip(*lists, strict=True)]
     return gaps.assign(
         status_label=[wording.status_label(r["status"]) for r in records],
         figure_label=[_figure_label(r, benches.get(r["benchmark_id"])) for r in records],

@@ -711,7 +711,7 @@ def activity_rows(analysis: Any, services: pd.DataFrame, period: str = "") -> pd
     columns = list(dict.fromkeys([*GAPS_COLUMNS, *DEMAND_EXTRA_COLUMNS]))
     act = service_activity(analysis, services)
     codes = act["area_code"].to_numpy(dtype=object)
-    names = _area_names(analysis, codes)
+    names = None  # looked up for the first block: most service lists have no activity columns
     blocks = []
     specs = [
         (
@@ -729,6 +729,8 @@ def activity_rows(analysis: Any, services: pd.DataFrame, period: str = "") -> pd
         has = np.isfinite(v)
         if not has.any():
             continue
+        if names is None:
+            names = _area_names(analysis, codes)
         base = act[of].to_numpy(dtype=float) if of else np.full(len(codes), np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(has & (base > 0), v / base, np.nan) if of else np.full(len(codes), np.nan)

@@ -323,11 +323,13 @@ def patchwork_options(analysis: Any, catalogue: Catalogue, *, area_code: str | N
         gaps = gaps[gaps["area_code"] == area_code]
     rows: list[dict[str, Any]] = []
     cache: dict[tuple[str, str], list[Intervention]] = {}
-    for r in gaps.itertuples(index=False):
-        cell = (str(r.tier), str(r.cohort))
+    # Column lists, not itertuples: a row tuple boxes each Arrow string cell one at a time.
+    columns = ("area_code", "area_name", "tier", "cohort")
+    for code, name, tier, cohort in zip(*(gaps[c].tolist() for c in columns), strict=True):
+        cell = (str(tier), str(cohort))
         if cell not in cache:
             cache[cell] = options_for(*cell, catalogue)
-        base = {"area_code": r.area_code, "area_name": r.area_name, "tier": r.tier, "cohort": r.cohort}
+        base = {"area_code": code, "area_name": name, "tier": tier, "cohort": cohort}
         if not cache[cell]:
             rows.append({**base, "intervention_id": "", "intervention": "(no option in the catalogue)"})
         for i in cache[cell]:
@@ -472,9 +474,22 @@ def _amount(x: float) -> str:
     return number(x)
 
 
-def _quantity(cost: UnitCost, area_code: str, population: pd.DataFrame | None) -> tuple[float, str]:
+def _quantity(
+    cost: UnitCost,
+    area_code: str,
+    population: pd.DataFrame | None,
+    by_area: dict[str, pd.Series] | None = None,
+) -> tuple[float, str]:
+    """The quantity an option's unit cost is multiplied by in `area_code`, and where it came from.
+
+    `by_area` keeps each population column indexed by area between calls (indexing the whole
+    table once per option row was most of the costing of a patchwork).
+    """
     if cost.quantity_from and population is not None and cost.quantity_from in population.columns:
-        pop = population.set_index("area_code")[cost.quantity_from]
+        by_area = {} if by_area is None else by_area
+        if cost.quantity_from not in by_area:
+            by_area[cost.quantity_from] = population.set_index("area_code")[cost.quantity_from]
+        pop = by_area[cost.quantity_from]
         if area_code in pop.index and np.isfinite(pop.loc[area_code]):
             q = float(pop.loc[area_code]) * cost.quantity_share
             share = f" x {number(cost.quantity_share)}" if cost.quantity_share != 1 else ""
@@ -492,8 +507,12 @@ def gap_costs(
     overrides: CostOverrides | None = None,
     area_code: str | None = None,
     extra_rows: pd.DataFrame | None = None,
+    options: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """What closing each gap would roughly cost, with every assumption in its own column.
+
+    `options`: `patchwork_options(analysis, catalogue, area_code=area_code)`, when the caller
+    has it already (`gapmap.commissioning.build_commissioning`).
 
     - Benchmark shortfalls (population and demand rows of `analysis.gaps`, plus `extra_rows`):
       shortfall x the user's unit cost for the benchmark's service type (the catalogue has no
@@ -509,13 +528,15 @@ def gap_costs(
         gaps = gaps[gaps["area_code"] == area_code]
     types_of: dict[str, tuple[str, ...]] = {b.id: tuple(b.service_types) for b in analysis.profile.benchmarks}
     types_of.update({"idva_fte_from_marac": ("idva",)})
-    for r in gaps.itertuples(index=False):
-        types = types_of.get(str(r.benchmark_id), ())
+    # Column lists, not itertuples: a row tuple boxes each Arrow string cell one at a time.
+    columns = ("area_code", "area_name", "benchmark_id", "benchmark_label", "shortfall")
+    for code, name, bid, label, short in zip(*(gaps[c].tolist() for c in columns), strict=True):
+        types = types_of.get(str(bid), ())
         cost = next((overrides.by_service_type[t] for t in types if t in overrides.by_service_type), None)
         base = {
-            "area_code": r.area_code,
-            "area_name": r.area_name,
-            "gap": f"{r.benchmark_label}: {_amount(float(r.shortfall))} short",
+            "area_code": code,
+            "area_name": name,
+            "gap": f"{label}: {_amount(float(short))} short",
             "option": "more of: " + ", ".join(types) if types else "",
             "evidence": "",
             "impact": "",
@@ -525,7 +546,7 @@ def gap_costs(
                 {
                     **base,
                     "per": "",
-                    "quantity": float(r.shortfall),
+                    "quantity": float(short),
                     "quantity_basis": "the shortfall",
                     "cost_source": "no unit cost: give one for this service type in a unit-costs file",
                 }
@@ -537,19 +558,20 @@ def gap_costs(
                 "unit_cost": cost.amount,
                 "per": cost.per,
                 "cost_year": cost.year,
-                "quantity": float(r.shortfall),
+                "quantity": float(short),
                 "quantity_basis": "the shortfall",
-                "cost": cost.amount * float(r.shortfall),
+                "cost": cost.amount * float(short),
                 "cost_source": f"{cost.source} ({overrides.source})",
             }
         )
-    opts = patchwork_options(analysis, catalogue, area_code=area_code)
+    opts = patchwork_options(analysis, catalogue, area_code=area_code) if options is None else options
+    by_area: dict[str, pd.Series] = {}
     for r in opts[opts["intervention_id"] != ""].itertuples(index=False):
         item = catalogue.interventions[r.intervention_id]
         cost = overrides.by_intervention.get(item.id) or (item.costs[0] if item.costs else None)
         if cost is None:
             continue
-        q, basis = _quantity(cost, str(r.area_code), population)
+        q, basis = _quantity(cost, str(r.area_code), population, by_area)
         origin = overrides.source if item.id in overrides.by_intervention else "catalogue"
         rows.append(
             {

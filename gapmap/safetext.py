@@ -70,7 +70,8 @@ def _map_text(column: pd.Series, fix: Callable[[Any], Any]) -> pd.Series:
     cell-by-cell map.
     """
     try:
-        uniques = pd.unique(column)
+        # As a Python list: iterating the Arrow array itself boxes one cell at a time.
+        uniques = pd.unique(column).tolist()
     except TypeError:
         return column.map(fix)
     changed = {}
@@ -84,29 +85,50 @@ def _map_text(column: pd.Series, fix: Callable[[Any], Any]) -> pd.Series:
     return column.map(lambda v: changed.get(v, v) if isinstance(v, str) else v)
 
 
+def _is_text(dtype: Any) -> bool:
+    return pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+
+
+def _fix_text(frame: pd.DataFrame, fix: Callable[[Any], Any]) -> pd.DataFrame:
+    """A copy of `frame` with `fix` applied to every text cell and `neutralise` to the column
+    names. Only object/string columns are looked at, so numeric columns keep their dtype and a
+    mixed column keeps its numbers as numbers; categorical columns become plain objects.
+    """
+    # A shallow copy shares the columns left unchanged (nothing writes into them); `isetitem`
+    # puts a new array in the copy and never writes into the old one, so `frame` is untouched.
+    out = frame.copy(deep=False)
+    for pos, dtype in enumerate(frame.dtypes):
+        column = out.iloc[:, pos]
+        if isinstance(dtype, pd.CategoricalDtype):
+            # Mapping categories could merge two of them; plain objects cannot.
+            column = column.astype(object)
+            dtype = column.dtype
+            out.isetitem(pos, column)
+        if _is_text(dtype):
+            fixed = _map_text(column, fix)
+            if fixed is not column:
+                out.isetitem(pos, fixed)
+    out.columns = [neutralise(c) for c in out.columns]
+    return out
+
+
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of `frame` with every text cell (and text column name) passed through `neutralise`.
 
     Only object/string columns are looked at, so numeric columns keep their dtype and a mixed
     column keeps its numbers as numbers.
     """
-    out = frame.copy()
-    for col in out.columns:
-        dtype = out[col].dtype
-        if isinstance(dtype, pd.CategoricalDtype):
-            # Mapping categories could merge two of them; plain objects cannot.
-            out[col] = out[col].astype(object)
-            dtype = out[col].dtype
-        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
-            out[col] = _map_text(out[col], neutralise)
-    out.columns = [neutralise(c) for c in out.columns]
-    return out
+    return _fix_text(frame, neutralise)
 
 
 def _one_line_break(value: Any) -> Any:
     if isinstance(value, str) and "\r" in value:
         return value.replace("\r\n", "\n").replace("\r", "\n")
     return value
+
+
+def _csv_cell(value: Any) -> Any:
+    return _one_line_break(neutralise(value))
 
 
 def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -116,10 +138,7 @@ def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     Python's csv writer quotes a field only for the characters of its line terminator, so a bare
     CR would be written unquoted, and Excel (and ``csv`` itself) would break the row there. A LF
     is quoted, and it is what an XLSX cell's CR reads back as anyway. Neutralising first means a
-    CR-led value is still caught: ``"\\r=1+1"`` is written ``"'\\n=1+1"`` (quoted).
+    CR-led value is still caught: ``"\\r=1+1"`` is written ``"'\\n=1+1"`` (quoted). Both are
+    applied in one pass over each column's distinct values.
     """
-    out = neutralise_frame(frame)
-    for col in out.columns:
-        if pd.api.types.is_object_dtype(out[col].dtype) or pd.api.types.is_string_dtype(out[col].dtype):
-            out[col] = _map_text(out[col], _one_line_break)
-    return out
+    return _fix_text(frame, _csv_cell)

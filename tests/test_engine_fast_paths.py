@@ -10,7 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_engine import KM, A, B, make_areas, make_population, make_services, service
+from test_engine import (
+    EXPECTED_KM,
+    KM,
+    A,
+    B,
+    C,
+    D,
+    fixture_services,
+    make_areas,
+    make_population,
+    make_services,
+    service,
+    small_area_population,
+)
 
 from gapmap import engine
 from gapmap.config import default_config
@@ -57,3 +70,46 @@ def test_nearest_in_strips_gives_the_brute_force_distances_exactly(monkeypatch, 
     strips = engine._nearest_by_group(ox, oy, px, py, group, n_g)
     assert np.isnan(brute[:, 1]).all()
     assert np.array_equal(strips, brute, equal_nan=True)
+
+
+def test_a_point_inside_each_area_is_found_only_for_areas_without_small_areas(monkeypatch):
+    """Access origins: the population-weighted centre wherever small areas give one; a point
+    inside the area (`point_on_surface`) is looked for only when some area has none."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("looked for a point inside the areas")
+
+    monkeypatch.setattr(engine.shapely, "point_on_surface", refuse)
+    every = engine.analyse(
+        make_areas(),
+        make_population(),
+        fixture_services(),
+        CONFIG,
+        small_area_population=small_area_population(),
+    )
+    acc = every.access
+    # The idva distances from the squares' centres, by hand (test_engine.EXPECTED_KM).
+    for area, km in EXPECTED_KM["idva"].items():
+        row = acc[(acc.service_type == "idva") & (acc.area_code == area)]
+        assert row.nearest_km.iloc[0] == pytest.approx(km, abs=1e-4)
+    assert every.summary["access_origin"] == "population-weighted centre of small areas"
+
+    # C and D without small areas: a point inside each is needed, and only they use it.
+    monkeypatch.undo()
+    sap = small_area_population()
+    some = engine.analyse(
+        make_areas(),
+        make_population(),
+        fixture_services(),
+        CONFIG,
+        small_area_population=sap[~sap.area_code.isin([C, D])],
+    )
+    acc = some.access
+    assert some.summary["access_origin"].startswith("population-weighted centre where small-area")
+    for area in (A, B):
+        row = acc[(acc.service_type == "idva") & (acc.area_code == area)]
+        assert row.nearest_km.iloc[0] == pytest.approx(EXPECTED_KM["idva"][area], abs=1e-4)
+    # C holds an idva (EXPECTED_KM: 0 km from its centre); from any point inside C it is
+    # within the square's diagonal, 10 x sqrt(2) km.
+    c = acc[(acc.service_type == "idva") & (acc.area_code == C)]
+    assert 0.0 <= c.nearest_km.iloc[0] <= 10 * 2**0.5

@@ -33,7 +33,7 @@ from test_workbook import TODAY, tiny
 from gapmap import workbook
 from gapmap.cli import main
 from gapmap.csvtables import access_csv, coverage_csv, gaps_csv
-from gapmap.safetext import is_dangerous, neutralise, neutralise_frame
+from gapmap.safetext import csv_frame, is_dangerous, neutralise, neutralise_frame
 from gapmap.settings import DEMO_BOUNDARIES, DEMO_POPULATION, DEMO_POSTCODES, DEMO_SERVICES
 
 # (hostile text, the exact text every CSV and XLSX cell must hold)
@@ -95,6 +95,32 @@ def test_neutralise_is_idempotent_and_handles_categories_and_headers():
     assert list(out.columns) == ["'=h"]
     assert out["'=h"].tolist() == ["'=a", "'=a", "b"]
     assert not is_dangerous("") and not is_dangerous("   ") and is_dangerous("\t")
+
+
+def test_csv_frame_neutralises_then_turns_carriage_returns_into_line_feeds():
+    frame = pd.DataFrame(
+        {
+            "t": pd.Series(["\r=1+1", "a\r\nb", "=x", "plain", None], dtype="str"),
+            "o": pd.Series(["c\rd", 5, "-1", None, "c\rd"], dtype=object),
+            "n": [-1.5, 2.0, 3.0, 4.0, 5.0],
+            "@c": pd.Categorical(["+a", "b", "+a", "b", "b"]),
+            "same": ["x", "y", "x", "y", "x"],
+        }
+    )
+    out = csv_frame(frame)
+    assert list(out.columns) == ["t", "o", "n", "'@c", "same"]
+    # A CR-led value is caught by the neutraliser first, then its CR becomes a LF.
+    assert out["t"].tolist()[:4] == ["'\n=1+1", "a\nb", "'=x", "plain"]
+    assert pd.isna(out["t"].tolist()[4])
+    assert out["o"].tolist() == ["c\nd", 5, "'-1", None, "c\nd"]
+    assert out["n"].tolist() == [-1.5, 2.0, 3.0, 4.0, 5.0] and out["n"].dtype == float
+    assert out["'@c"].tolist() == ["'+a", "b", "'+a", "b", "b"]
+    assert out["same"].tolist() == ["x", "y", "x", "y", "x"]
+    assert frame["t"].tolist()[:2] == ["\r=1+1", "a\r\nb"]  # the input is not changed
+    assert frame["@c"].dtype == "category" and list(frame.columns)[3] == "@c"
+    text = out.to_csv(index=False, na_rep="", lineterminator="\n")
+    assert "\r" not in text
+    assert text.startswith('t,o,n,\'@c,same\n"\'\n=1+1","c\nd",-1.5,\'+a,x\n')
 
 
 # --------------------------------------------------------------------------- the writers, by hand

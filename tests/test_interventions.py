@@ -188,3 +188,43 @@ def test_a_user_catalogue_replaces_by_id_and_is_checked(tmp_path):
         load_catalogue(path, CONFIG)
     text = str(info.value)
     assert "`evidence` is 'GOOD'" in text and "`cohorts` is empty" in text and "quaternary" in text
+
+
+def test_costs_take_quantities_from_each_areas_population(tmp_path):
+    """An option costed per resident: each area's own population, read once per column."""
+    path = tmp_path / "costs.toml"
+    path.write_text(
+        '[costs.drive]\nintervention = "drive"\namount = 2\nper = "resident"\nyear = 2025\n'
+        'source = "Local estimate"\nquantity_from = "all_persons"\nquantity_share = 0.5\n',
+        encoding="utf-8",
+    )
+    overrides = load_unit_costs(path, CAT, CONFIG)
+    coverage = pd.DataFrame(
+        {
+            "area_code": ["A", "B", "C"],
+            "area_name": ["Alpha", "Beta", "Gamma"],
+            "tier": ["tertiary"] * 3,
+            "cohort": ["perpetrators"] * 3,
+            "services": [0, 0, 1],
+            "patchwork_gap": [True, True, False],
+        }
+    )
+    population = pd.DataFrame({"area_code": ["A", "B", "C"], "all_persons": [1000.0, float("nan"), 300.0]})
+    costs = gap_costs(_Analysis(coverage), CAT, population=population, overrides=overrides)
+    rows = costs.set_index("area_code")
+    # Alpha: 1,000 residents x 0.5 = 500, at £2 each.
+    assert (rows.loc["A", "quantity"], rows.loc["A", "cost"]) == (500.0, 1000.0)
+    assert rows.loc["A", "quantity_basis"] == "all persons of the area x 0.5"
+    # Beta has no population figure: one unit, said so.
+    assert (rows.loc["B", "quantity"], rows.loc["B", "cost"]) == (1.0, 2.0)
+    assert rows.loc["B", "quantity_basis"] == "one resident (multiply by the number you plan)"
+    assert list(costs["cost_source"]) == ["Local estimate (costs.toml)"] * 2
+    # The options the caller already has give the same rows.
+    same = gap_costs(
+        _Analysis(coverage),
+        CAT,
+        population=population,
+        overrides=overrides,
+        options=patchwork_options(_Analysis(coverage), CAT),
+    )
+    pd.testing.assert_frame_equal(same, costs)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gapmap import wording
 from gapmap.config import default_config
@@ -34,6 +37,54 @@ from gapmap.config import default_config
 )
 def test_number_precision_follows_magnitude(value, text):
     assert wording.number(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        # Halves in the decimal the reader sees round up, whatever the binary float beneath:
+        (2.675, "2.68"),  # the float is 2.67499999...: format() alone would give 2.67
+        (-2.675, "-2.68"),  # away from zero, as Decimal's ROUND_HALF_UP
+        (1.005, "1.01"),  # 1.00499999...
+        (12.35, "12.4"),  # 12.3499999...
+        (12.25, "12.3"),  # exactly a half in binary too: round-half-even would give 12.2
+        (0.125, "0.13"),
+        (0.00125, "0.0013"),
+        (123_456.5, "123,457"),
+        (999_999_999.5, "1,000,000,000"),
+        # Not halves: the nearest figure, either side of one.
+        (2.6749, "2.67"),
+        (2.67500001, "2.68"),
+        (0.28500000000000003, "0.29"),  # the float after 0.285
+        (0.28499999999999998, "0.29"),  # the same float as 0.285 (its repr is 0.285)
+        (0.2849999999999999, "0.28"),  # the float before it
+        (-0.004, "-0.004"),
+        (-0.00004, "0"),  # at most four decimals; no "-0"
+        (1_234_567_890.25, "1,234,567,890"),  # beyond 1e9: the exact (Decimal) rounding
+    ],
+)
+def test_number_rounds_the_decimal_a_reader_sees_half_up(value, text):
+    assert wording.number(value) == text
+
+
+def _half_up(value: float, places: int) -> str:
+    """The rule in its plainest form: the repr's decimal, rounded half up by `Decimal`."""
+    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"{exact:,.{places}f}"
+
+
+@given(
+    st.one_of(
+        # Up to 1e20: beyond, Decimal's 28 digits cannot hold the quantized value (it raises).
+        st.floats(min_value=-1e20, max_value=1e20),
+        st.floats(min_value=-2e9, max_value=2e9),
+        # Decimal halves and their neighbours, where binary rounding and half up part ways.
+        st.builds(lambda n, p: (n * 10 + 5) / 10**p, st.integers(-(10**9), 10**9), st.integers(1, 5)),
+    ),
+    st.integers(0, 4),
+)
+def test_fixed_is_the_repr_rounded_half_up(value, places):
+    assert wording._fixed(value, places) == _half_up(value, places)
 
 
 @pytest.mark.parametrize(
