@@ -793,6 +793,26 @@ def _point_links(
     return found, area_of[found]
 
 
+def points_in_any_area(
+    lon: np.ndarray, lat: np.ndarray, geoms: np.ndarray, points: np.ndarray | None = None
+) -> np.ndarray:
+    """Whether each point (WGS84 lon, lat) lies inside or on the border of any of `geoms`.
+
+    The same test as `_point_links`, on the same cached prepared tree: the service-list
+    validator warns about points outside every area with it, and an analysis of the same
+    areas (the same geometry objects) then finds the tree already built. `points` are the
+    same points as shapely geometries, when the caller has them already.
+    """
+    inside = np.zeros(len(lon), dtype=bool)
+    if not len(lon) or not len(geoms):
+        return inside
+    geometry = _area_geometry(geoms)
+    hit_pt, hit_area = geometry.tree().query(shapely.points(lon, lat) if points is None else points)
+    hit = shapely.intersects_xy(geometry.geoms[hit_area], lon[hit_pt], lat[hit_pt])
+    inside[hit_pt[hit]] = True
+    return inside
+
+
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
     """The distinct values of an array already sorted, in order.
 

@@ -623,8 +623,10 @@ def validate_service_table(
     serves = _serves(cells.col("serves"), areas, out)
     _check_placeable(names, cells.col("serves"), cells.col("postcode"), serves, lat, out)
     located = ~np.isnan(lat)
-    if areas is not None and located.any():
-        _check_points_in_areas(lat, lon, located, serves, areas, out)
+    # The services' points, made once: for the check against the areas and for the frame.
+    points = shapely.points(lon[located], lat[located]) if located.any() else None
+    if areas is not None and points is not None:
+        _check_points_in_areas(lat, lon, located, points, serves, areas, out)
 
     _sort_problems_by_row(report, problems_before)
     if len(report.errors) > errors_before:
@@ -643,7 +645,7 @@ def validate_service_table(
         intervention=cells.col("intervention").to_numpy(dtype=object),
         source_row=cells.rows.astype(int),
     )
-    return _services_frame(columns, lat, lon, located)
+    return _services_frame(columns, points, located)
 
 
 def _row_numbers(table: pd.DataFrame) -> np.ndarray:
@@ -938,13 +940,14 @@ def _sort_problems_by_row(report: ValidationReport, start: int) -> None:
 
 
 def _services_frame(
-    columns: dict[str, Any], lat: np.ndarray, lon: np.ndarray, located: np.ndarray
+    columns: dict[str, Any], points: np.ndarray | None, located: np.ndarray
 ) -> gpd.GeoDataFrame:
-    """The services frame (`SERVICE_COLUMNS`, then any activity columns) with WGS84 points."""
+    """The services frame (`SERVICE_COLUMNS`, then any activity columns) with WGS84 points
+    (`points` holds the located rows' points, in row order)."""
     activity = columns.pop("activity")
-    geometry = np.full(len(lat), None, dtype=object)
-    if located.any():
-        geometry[located] = shapely.points(lon[located], lat[located])
+    geometry = np.full(len(located), None, dtype=object)
+    if points is not None:
+        geometry[located] = points
     frame = pd.DataFrame({c: columns[c] for c in SERVICE_COLUMNS if c != "geometry"})
     for c, values in activity.items():
         frame[c] = values
@@ -1512,17 +1515,23 @@ def _check_points_in_areas(
     lat: np.ndarray,
     lon: np.ndarray,
     located: np.ndarray,
+    points: np.ndarray,
     serves: list[tuple[str, ...]],
     areas: gpd.GeoDataFrame,
     out: _Collector,
 ) -> None:
+    """Warns about a located service that lies outside every area (it is kept); `points` are
+    the located rows' points."""
+    # Imported here: reading a list without areas (`gapmap validate`) needs no engine.
+    from gapmap.engine import points_in_any_area
+
     idx = np.flatnonzero(located)
-    points = shapely.points(lon[idx], lat[idx])
-    geoms = areas.to_crs(settings.WGS84_EPSG).geometry if areas.crs is not None else areas.geometry
-    tree = shapely.STRtree(np.asarray(geoms.values))
-    hits = tree.query(points, predicate="intersects")
-    inside = np.zeros(len(idx), dtype=bool)
-    inside[hits[0]] = True
+    if areas.crs is not None and areas.crs.to_epsg() != settings.WGS84_EPSG:
+        areas = areas.to_crs(settings.WGS84_EPSG)
+    # The areas' own geometry objects when already in WGS84: the analysis that follows reuses
+    # the prepared tree built for them here.
+    geoms = np.asarray(areas.geometry.array, dtype=object)
+    inside = points_in_any_area(lon[idx], lat[idx], geoms, points)
     for j in np.flatnonzero(~inside):
         i = idx[j]
         consequence = (
