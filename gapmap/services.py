@@ -399,6 +399,30 @@ def _text(series: pd.Series) -> pd.Series:
     return pd.Series(lookup[codes], index=series.index, dtype=object)
 
 
+def _texts(columns: list[pd.Series]) -> list[np.ndarray]:
+    """`_text` of several columns, as arrays: the distinct values of all the text columns are
+    stripped in one pass (the same operations, elementwise), not one pass per column.
+    """
+    out: list[np.ndarray | None] = [None] * len(columns)
+    factorized: list[tuple[int, np.ndarray, int, int]] = []  # (column, codes, start, stop)
+    uniques: list[np.ndarray] = []
+    start = 0
+    for k, series in enumerate(columns):
+        if pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
+            out[k] = _strip_text(series).to_numpy(dtype=object)  # mixed cells: as `_text`
+            continue
+        codes, values = pd.factorize(series, use_na_sentinel=True)
+        uniques.append(np.asarray(values, dtype=object))
+        factorized.append((k, codes, start, start + len(values)))
+        start += len(values)
+    if factorized:
+        stripped = _strip_text(pd.Series(np.concatenate(uniques), dtype=object)).to_numpy(dtype=object)
+        for k, codes, first, stop in factorized:
+            # Code -1 (a missing cell) picks the "" appended last.
+            out[k] = np.append(stripped[first:stop], "")[codes]
+    return out  # type: ignore[return-value]
+
+
 def _strip_text(series: pd.Series) -> pd.Series:
     """`_text` cell by cell."""
     out = series.astype("string").fillna("").str.strip()
@@ -745,14 +769,18 @@ def _cells_as_text(
     """Checks there is at least one service below the header. Blank rows (every cell empty)
     are dropped silently. Returns the cells as text, or None (with an error) when none is left.
     """
-    texts = {column: _text(table[column]) for column in data_columns}
+    texts = _texts([table[column] for column in data_columns])
     blank = np.ones(len(table), dtype=bool)
-    for text in texts.values():
-        blank &= (text == "").to_numpy()
-    keep = ~blank
+    for text in texts:
+        blank &= text == ""
+    keep = None if not blank.any() else ~blank  # no blank row (the usual case): no copies
+    by_header = dict(zip(data_columns, texts, strict=True))
     cells = _Cells(
-        {canonical: texts[header][keep].reset_index(drop=True) for canonical, header in headers.items()},
-        _row_numbers(table)[keep],
+        {
+            canonical: pd.Series(by_header[header] if keep is None else by_header[header][keep], dtype=object)
+            for canonical, header in headers.items()
+        },
+        _row_numbers(table) if keep is None else _row_numbers(table)[keep],
     )
     if cells.n == 0:
         report.error(file, "the file has a header row but no services below it; add one row per service.")
