@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -347,16 +347,21 @@ def _parse_flag(text: str) -> bool | None:
 
 
 def _possibly_confidential(
-    type_ids: list[str | None], flags: list[bool | None], flag_text: list[str], config: Config
+    type_ids: Sequence[str | None], flags: Sequence[bool | None], flag_text: Sequence[str], config: Config
 ) -> np.ndarray:
     """Rows whose messages must quote nothing: flagged confidential, of a confidential-by-default
     type, or whose type or flag cannot be read.
     """
-    out = np.zeros(len(type_ids), dtype=bool)
-    for i, (type_id, flag, text) in enumerate(zip(type_ids, flags, flag_text, strict=True)):
-        st = config.service_types.get(type_id) if type_id else None
-        out[i] = st is None or st.confidential or flag is True or (flag is None and text != "")
-    return out
+    if not len(type_ids) == len(flags) == len(flag_text):
+        raise ValueError("type ids, flags and flag texts differ in length")
+    # The type's part once per distinct type id; the flags (True, False or None) as arrays.
+    codes, uniques = pd.factorize(_objects(type_ids), sort=False, use_na_sentinel=False)
+    kinds = [config.service_types.get(t) if t else None for t in uniques]
+    type_secret = np.array([st is None or st.confidential for st in kinds], dtype=bool)[codes]
+    flag = _objects(flags)
+    flag_true = np.fromiter((f is True for f in flag), dtype=bool, count=len(flag))
+    flag_none = np.fromiter((f is None for f in flag), dtype=bool, count=len(flag))
+    return type_secret | flag_true | (flag_none & (_objects(flag_text) != ""))
 
 
 def _confidential_row_numbers(table: pd.DataFrame, config: Config) -> set[int]:
@@ -799,13 +804,16 @@ def _types_and_confidentiality(
     """
     type_lookup = _vocab_lookup(config.service_types)
     type_raw = cells.col("service_type")
-    type_ids = np.array(_per_unique(type_raw, lambda v: type_lookup.get(header_key(v), "")), dtype=object)
-    types = [config.service_types.get(t) for t in type_ids]
+    codes, uniques = pd.factorize(type_raw, sort=False, use_na_sentinel=False)
+    ids = [type_lookup.get(header_key(v), "") for v in uniques]
+    type_ids = _objects(ids)[codes]
+    # The `ServiceType` (or None) of each row, looked up once per distinct type.
+    types = _objects([config.service_types.get(t) for t in ids])[codes].tolist()
     conf_raw = cells.col("confidential")
     conf_parsed = _per_unique(conf_raw, _parse_flag)
     if "confidential" in headers and _inverted(headers["confidential"]):
         conf_parsed = [None if v is None else not v for v in conf_parsed]
-    out.secret = _possibly_confidential(list(type_ids), conf_parsed, conf_raw.tolist(), config)
+    out.secret = _possibly_confidential(type_ids, conf_parsed, conf_raw.to_numpy(dtype=object), config)
     _check_service_types(type_ids, type_raw, config, out)
     confidential = _confidential_flags(conf_parsed, conf_raw, types, headers, out)
     return type_ids, types, confidential
@@ -848,34 +856,34 @@ def _confidential_flags(
     unreadable flag counts as confidential while it is reported.
     """
     flag_name = headers.get("confidential", "confidential")
-    confidential = np.empty(len(conf_parsed), dtype=bool)
-    conf_cells = conf_raw.to_numpy(dtype=object)  # one conversion, not a pandas lookup per row
-    for i, value in enumerate(conf_parsed):
-        if value is None:
-            if conf_cells[i] == "":
-                value = types[i].confidential if types[i] is not None else True
-            else:
-                fix = (
-                    f"write true or false (yes/no, 1/0) in `{flag_name}`, or leave it blank for the "
-                    "service type's default"
-                )
-                out.error(
-                    i,
-                    "confidential",
-                    f"`{flag_name}` is {_quote(conf_raw.iat[i])}; {fix}.",
-                    private=(f"`{flag_name}` cannot be read; {fix}"),
-                )
-                value = True  # treat as confidential while reporting: never echo a location
-        confidential[i] = value
-    for i in np.flatnonzero(~confidential).tolist():
-        st = types[i]
-        if st is not None and st.confidential and conf_cells[i] != "":
-            message = (
-                f"this {st.label.lower()} is marked not confidential, so its location will be shown "
-                "on maps and in exports; refuge addresses are usually secret, as are the locations of other "
-                "safe accommodation. Make sure this is intended."
-            )
-            out.warn(i, "confidential", message, safe=True)
+    n = len(conf_parsed)
+    parsed = _objects(conf_parsed)
+    given = conf_raw.to_numpy(dtype=object) != ""  # one conversion, not a pandas lookup per row
+    unread = np.fromiter((v is None for v in parsed), dtype=bool, count=n)
+    # By type, as arrays: secret by default (an unknown type counts as secret).
+    by_default = np.fromiter((st is None or st.confidential for st in types), dtype=bool, count=n)
+    secret_type = np.fromiter((st is not None and st.confidential for st in types), dtype=bool, count=n)
+    fix = (
+        f"write true or false (yes/no, 1/0) in `{flag_name}`, or leave it blank for the "
+        "service type's default"
+    )
+    for i in np.flatnonzero(unread & given).tolist():
+        out.error(
+            i,
+            "confidential",
+            f"`{flag_name}` is {_quote(conf_raw.iat[i])}; {fix}.",
+            private=(f"`{flag_name}` cannot be read; {fix}"),
+        )
+    # Blank: the type's default; unreadable: confidential while reporting (never echo a location).
+    read = np.fromiter((v is True for v in parsed), dtype=bool, count=n)
+    confidential = np.where(unread, np.where(given, True, by_default), read)
+    for i in np.flatnonzero(~confidential & secret_type & given).tolist():
+        message = (
+            f"this {types[i].label.lower()} is marked not confidential, so its location will be shown "
+            "on maps and in exports; refuge addresses are usually secret, as are the locations of other "
+            "safe accommodation. Make sure this is intended."
+        )
+        out.warn(i, "confidential", message, safe=True)
     return confidential
 
 
@@ -939,7 +947,7 @@ def _check_placeable(
     names: pd.Series,
     serves_raw: pd.Series,
     postcode_raw: pd.Series,
-    serves: list[tuple[str, ...]],
+    serves: np.ndarray,
     lat: np.ndarray,
     out: _Collector,
 ) -> None:
@@ -985,21 +993,19 @@ def _services_frame(
 
 def _optional_flags(canonical: str, raw: pd.Series, out: _Collector) -> np.ndarray:
     """An optional yes/no column: True, False, or None where blank (the list does not say)."""
-    parsed = _per_unique(
-        raw, lambda v: True if v.lower() in _TRUE else False if v.lower() in _FALSE else None
-    )
-    values = np.empty(len(parsed), dtype=object)
+    # Read once per distinct cell; only the rows with an unreadable value are visited.
+    codes, uniques = pd.factorize(raw, sort=False, use_na_sentinel=False)
+    parsed = _objects([_parse_flag(v) for v in uniques])
+    unreadable = np.array([p is None and v != "" for p, v in zip(parsed, uniques, strict=True)], dtype=bool)
     cells = raw.to_numpy(dtype=object)  # one conversion, not a pandas lookup per row
-    for i, value in enumerate(parsed):
-        if value is None and cells[i] != "":
-            out.error(
-                i,
-                canonical,
-                f"`{canonical}` is {_quote(cells[i])}; write true or false (yes/no, 1/0), "
-                "or leave it blank if not known.",
-            )
-        values[i] = value
-    return values
+    for i in np.flatnonzero(unreadable[codes]).tolist():
+        out.error(
+            i,
+            canonical,
+            f"`{canonical}` is {_quote(cells[i])}; write true or false (yes/no, 1/0), "
+            "or leave it blank if not known.",
+        )
+    return parsed[codes]
 
 
 def _did_you_mean_header(canonical: str, unrecognised: list[str]) -> str:
@@ -1060,7 +1066,8 @@ def _list_column(
     types: list | None,
     out: _Collector,
     default_attr: str | None,
-) -> list[tuple[str, ...]]:
+) -> np.ndarray:
+    """A `;` list column: tuples of vocabulary ids per row (an object array)."""
     lookup = _vocab_lookup(vocab)
     allowed = list(vocab)
     separators = ";,+" if canonical == "abuse_types" else ";,"
@@ -1080,7 +1087,8 @@ def _list_column(
     # an unknown token (an error each, in row order) and blank ones taking their type's default.
     codes, uniques = pd.factorize(raw, sort=False)
     parsed = [parse(u) for u in uniques]
-    values: list[tuple[str, ...]] = [parsed[c][0] for c in codes]
+    # A take in C, not a Python lookup per row; code -1 (none: the cells are text) picks ().
+    values = _objects([found for found, _ in parsed] + [()])[codes]
     singular = canonical.rstrip("s").replace("_", " ")
     has_bad = np.array([bool(bad) for _, bad in parsed] + [False], dtype=bool)  # code -1: none
     for i in np.flatnonzero(has_bad[codes]).tolist():
@@ -1096,13 +1104,14 @@ def _list_column(
             )
     if default_attr and types is not None:
         blank = (raw == "").to_numpy(dtype=bool)  # one comparison, not a pandas lookup per row
-        defaults: dict[int, tuple[str, ...]] = {}  # per service type object, not per row
-        for i in np.flatnonzero(blank).tolist():
-            t = types[i]
-            if not values[i] and t is not None:
-                if id(t) not in defaults:
-                    defaults[id(t)] = tuple(getattr(t, default_attr))
-                values[i] = defaults[id(t)]
+        # A blank cell parses to (); it takes its type's default, made once per type.
+        # (Types by identity: one `ServiceType` object per type id.)
+        type_codes, _ = pd.factorize(np.fromiter(map(id, types), dtype=np.int64, count=len(types)))
+        kinds = [types[j] for j in np.unique(type_codes, return_index=True)[1].tolist()]
+        defaults = _objects([() if t is None else tuple(getattr(t, default_attr)) for t in kinds])
+        has_type = np.array([t is not None for t in kinds], dtype=bool)[type_codes]
+        take = blank & has_type
+        values[take] = defaults[type_codes[take]]
     return values
 
 
@@ -1110,12 +1119,15 @@ def _number_column(
     canonical: str, raw: pd.Series, out: _Collector, *, minimum: float, strict: bool
 ) -> np.ndarray:
     """Numbers >= minimum (> minimum when strict); blanks are NaN."""
+    # Parsed once per distinct cell (a column of 10,000 numbers holds a few hundred), with the
+    # same operations elementwise; then taken back to row order.
+    codes, uniques = pd.factorize(raw, sort=False, use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=object)
     # "1,200" is a thousands separator; "2,5" (a decimal comma) stays unreadable and is reported.
-    thousands = raw.str.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?").fillna(False).astype(bool)
-    cleaned = raw.where(~thousands, raw.str.replace(",", "", regex=False))
-    values = (
-        pd.to_numeric(cleaned.where(cleaned != "", None), errors="coerce").astype(float).to_numpy().copy()
-    )
+    thousands = distinct.str.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?").fillna(False).astype(bool)
+    cleaned = distinct.where(~thousands, distinct.str.replace(",", "", regex=False))
+    numbers = pd.to_numeric(cleaned.where(cleaned != "", None), errors="coerce").astype(float).to_numpy()
+    values = numbers[codes]
     present = (raw != "").to_numpy()
     bad_text = present & ~np.isfinite(values)
     for i in np.flatnonzero(bad_text):
@@ -1174,21 +1186,21 @@ def _hours(raw: pd.Series, config: Config, out: _Collector) -> np.ndarray:
             key = key[: -len("_hours")]
         return key if key in allowed else None
 
-    parsed = _per_unique(raw, parse)
-    values = np.empty(len(raw), dtype=object)
-    for i, value in enumerate(parsed):
-        if value is None:
-            out.error(
-                i,
-                "hours",
-                f"unknown opening hours {_quote(raw.iat[i])}; "
-                + _did_you_mean(header_key(raw.iat[i]), allowed)
-                + f"expected one of: {_listing(allowed)} (24/7 is read as 24_7), or leave blank.",
-                private=f"unknown opening hours; expected one of: {_listing(allowed)} (24/7 is read as "
-                "24_7), or leave blank",
-            )
-            value = ""
-        values[i] = value
+    codes, uniques = pd.factorize(raw, sort=False, use_na_sentinel=False)
+    parsed = _objects([parse(u) for u in uniques])
+    unknown = np.array([p is None for p in parsed], dtype=bool)
+    values = parsed[codes]
+    for i in np.flatnonzero(unknown[codes]).tolist():  # only the rows with an unknown value
+        out.error(
+            i,
+            "hours",
+            f"unknown opening hours {_quote(raw.iat[i])}; "
+            + _did_you_mean(header_key(raw.iat[i]), allowed)
+            + f"expected one of: {_listing(allowed)} (24/7 is read as 24_7), or leave blank.",
+            private=f"unknown opening hours; expected one of: {_listing(allowed)} (24/7 is read as "
+            "24_7), or leave blank",
+        )
+        values[i] = ""
     return values
 
 
@@ -1357,7 +1369,10 @@ def _from_postcode(
 ) -> np.ndarray:
     """Checks postcodes are UK-shaped; locates rows with no other location attempt by the
     lookup. Returns the normalised postcodes ("" where none or malformed)."""
-    postcode = normalise_postcodes(postcode_raw).fillna("").to_numpy(dtype=object)
+    # Once per distinct cell (most are blank or repeated), the same operations elementwise.
+    codes, uniques = pd.factorize(postcode_raw, sort=False, use_na_sentinel=False)
+    normalised = normalise_postcodes(pd.Series(uniques, dtype=object)).fillna("").to_numpy(dtype=object)
+    postcode = normalised[codes]
     has_pc = (postcode_raw != "").to_numpy()
     bad_shape = has_pc & (postcode == "")
     for i in np.flatnonzero(bad_shape):
@@ -1454,7 +1469,8 @@ def _warn_outside_great_britain(lat: np.ndarray, lon: np.ndarray, out: _Collecto
         )
 
 
-def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> list[tuple[str, ...]]:
+def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> np.ndarray:
+    """Checks `serves` and resolves it to area codes: a tuple per row (an object array)."""
     if areas is None:
         codes_by_key: dict[str, list[str]] | None = None
         candidates: list[str] = []
@@ -1514,9 +1530,12 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
                         found.append(codes[0])
         return tuple(found), bad, ambiguous
 
-    parsed = _per_unique(raw, parse)
-    values: list[tuple[str, ...]] = []
-    for i, (found, bad, ambiguous) in enumerate(parsed):
+    # Parsed once per distinct cell; only the rows with a token in error are visited.
+    codes, uniques = pd.factorize(raw, sort=False, use_na_sentinel=False)
+    parsed = [parse(u) for u in uniques]
+    wrong = np.array([bool(bad or ambiguous) for _, bad, ambiguous in parsed], dtype=bool)
+    for i in np.flatnonzero(wrong[codes]).tolist():
+        _, bad, ambiguous = parsed[codes[i]]
         for token in bad:
             out.error(
                 i,
@@ -1535,8 +1554,7 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
                 "use the area code instead.",
                 private="`serves` names an area that matches more than one area; use the area code instead",
             )
-        values.append(found)
-    return values
+    return _objects([found for found, _, _ in parsed])[codes]
 
 
 def _check_points_in_areas(
@@ -1544,7 +1562,7 @@ def _check_points_in_areas(
     lon: np.ndarray,
     located: np.ndarray,
     points: np.ndarray,
-    serves: list[tuple[str, ...]],
+    serves: np.ndarray,
     areas: gpd.GeoDataFrame,
     out: _Collector,
 ) -> None:
