@@ -361,7 +361,15 @@ def _possibly_confidential(
     flag = _objects(flags)
     flag_true = np.fromiter((f is True for f in flag), dtype=bool, count=len(flag))
     flag_none = np.fromiter((f is None for f in flag), dtype=bool, count=len(flag))
-    return type_secret | flag_true | (flag_none & (_objects(flag_text) != ""))
+    return _secret_rows(type_secret, flag_true, flag_none, _objects(flag_text) != "")
+
+
+def _secret_rows(
+    type_secret: np.ndarray, flag_true: np.ndarray, flag_unread: np.ndarray, flag_given: np.ndarray
+) -> np.ndarray:
+    """`_possibly_confidential` from its parts, per row: a type that is secret (or unknown),
+    a flag read as true, or a flag given that cannot be read."""
+    return type_secret | flag_true | (flag_unread & flag_given)
 
 
 def _confidential_row_numbers(table: pd.DataFrame, config: Config) -> set[int]:
@@ -793,9 +801,24 @@ def _cells_as_text(
     return cells
 
 
+@dataclasses.dataclass
+class _RowTypes:
+    """Each row's service type: `kinds[codes[i]]` is row i's `ServiceType`, or None when its
+    type is unknown (one entry per distinct `service_type` cell, so that what depends on the
+    type is worked out once per type, not once per row)."""
+
+    codes: np.ndarray
+    kinds: list[Any]
+
+    def by_type(self, value: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
+        """`value(type)` for each row (None for an unknown type), computed once per type."""
+        per_kind = [value(kind) for kind in self.kinds]
+        return (_objects(per_kind) if dtype is object else np.array(per_kind, dtype=dtype))[self.codes]
+
+
 def _types_and_confidentiality(
     cells: _Cells, headers: dict[str, str], config: Config, out: _Collector
-) -> tuple[np.ndarray, list[Any], np.ndarray]:
+) -> tuple[np.ndarray, _RowTypes, np.ndarray]:
     """Checks `service_type` and `confidential`; decides which rows may be secret first.
 
     `out.secret` is set before any message about a row is added, so that no message quotes a
@@ -808,14 +831,20 @@ def _types_and_confidentiality(
     ids = [type_lookup.get(header_key(v), "") for v in uniques]
     type_ids = _objects(ids)[codes]
     # The `ServiceType` (or None) of each row, looked up once per distinct type.
-    types = _objects([config.service_types.get(t) for t in ids])[codes].tolist()
+    types = _RowTypes(codes, [config.service_types.get(t) for t in ids])
     conf_raw = cells.col("confidential")
-    conf_parsed = _per_unique(conf_raw, _parse_flag)
+    # The flags read once per distinct cell: True, False or None (blank or unreadable).
+    conf_codes, conf_uniques = pd.factorize(conf_raw, sort=False, use_na_sentinel=False)
+    parsed = [_parse_flag(v) for v in conf_uniques]
     if "confidential" in headers and _inverted(headers["confidential"]):
-        conf_parsed = [None if v is None else not v for v in conf_parsed]
-    out.secret = _possibly_confidential(type_ids, conf_parsed, conf_raw.to_numpy(dtype=object), config)
+        parsed = [None if v is None else not v for v in parsed]
+    flag_true = np.array([v is True for v in parsed], dtype=bool)[conf_codes]
+    flag_unread = np.array([v is None for v in parsed], dtype=bool)[conf_codes]
+    flag_given = (conf_raw != "").to_numpy(dtype=bool)
+    type_secret = types.by_type(lambda st: st is None or st.confidential, bool)
+    out.secret = _secret_rows(type_secret, flag_true, flag_unread, flag_given)
     _check_service_types(type_ids, type_raw, config, out)
-    confidential = _confidential_flags(conf_parsed, conf_raw, types, headers, out)
+    confidential = _confidential_flags(flag_true, flag_unread, flag_given, conf_raw, types, headers, out)
     return type_ids, types, confidential
 
 
@@ -845,24 +874,25 @@ def _check_service_types(type_ids: np.ndarray, type_raw: pd.Series, config: Conf
 
 
 def _confidential_flags(
-    conf_parsed: list[bool | None],
+    read: np.ndarray,
+    unread: np.ndarray,
+    given: np.ndarray,
     conf_raw: pd.Series,
-    types: list[Any],
+    types: _RowTypes,
     headers: dict[str, str],
     out: _Collector,
 ) -> np.ndarray:
     """Checks the `confidential` flags read as true/false, and warns when a type that is secret
     by default (a refuge) is marked not confidential. Blank means the type's default; an
     unreadable flag counts as confidential while it is reported.
+
+    Per row: `read` the flag says true, `unread` it says neither true nor false (blank or
+    unreadable), `given` it is not blank.
     """
     flag_name = headers.get("confidential", "confidential")
-    n = len(conf_parsed)
-    parsed = _objects(conf_parsed)
-    given = conf_raw.to_numpy(dtype=object) != ""  # one conversion, not a pandas lookup per row
-    unread = np.fromiter((v is None for v in parsed), dtype=bool, count=n)
     # By type, as arrays: secret by default (an unknown type counts as secret).
-    by_default = np.fromiter((st is None or st.confidential for st in types), dtype=bool, count=n)
-    secret_type = np.fromiter((st is not None and st.confidential for st in types), dtype=bool, count=n)
+    by_default = types.by_type(lambda st: st is None or st.confidential, bool)
+    secret_type = types.by_type(lambda st: st is not None and st.confidential, bool)
     fix = (
         f"write true or false (yes/no, 1/0) in `{flag_name}`, or leave it blank for the "
         "service type's default"
@@ -875,11 +905,11 @@ def _confidential_flags(
             private=(f"`{flag_name}` cannot be read; {fix}"),
         )
     # Blank: the type's default; unreadable: confidential while reporting (never echo a location).
-    read = np.fromiter((v is True for v in parsed), dtype=bool, count=n)
     confidential = np.where(unread, np.where(given, True, by_default), read)
     for i in np.flatnonzero(~confidential & secret_type & given).tolist():
+        label = types.kinds[types.codes[i]].label.lower()
         message = (
-            f"this {types[i].label.lower()} is marked not confidential, so its location will be shown "
+            f"this {label} is marked not confidential, so its location will be shown "
             "on maps and in exports; refuge addresses are usually secret, as are the locations of other "
             "safe accommodation. Make sure this is intended."
         )
@@ -905,7 +935,7 @@ def _check_names(names: pd.Series, out: _Collector) -> None:
 
 
 def _attribute_columns(
-    cells: _Cells, headers: dict[str, str], types: list[Any], config: Config, today: date, out: _Collector
+    cells: _Cells, headers: dict[str, str], types: _RowTypes, config: Config, today: date, out: _Collector
 ) -> dict[str, Any]:
     """Checks and reads every descriptive column: ids, the `;` lists (tiers, cohorts, abuse
     types, groups; blank lists default from the service type), eligibility flags, catchment,
@@ -935,8 +965,7 @@ def _attribute_columns(
     columns["capacity"] = _number_column("capacity", col("capacity"), out, minimum=0.0, strict=False)
     columns["capacity_unit"] = _capacity_units(col("capacity_unit"), types, config, out)
     columns["hours"] = _hours(col("hours"), config, out)
-    funding = _funding_end(col("funding_end"), today, out)
-    columns["funding_end"] = pd.to_datetime(pd.Series(funding, dtype=object)).astype("datetime64[ns]")
+    columns["funding_end"] = _funding_end(col("funding_end"), today, out)
     columns["activity"] = {
         c: _number_column(c, col(c), out, minimum=0.0, strict=False) for c in ACTIVITY_COLUMNS if c in headers
     }
@@ -1026,9 +1055,7 @@ def _service_ids(raw: pd.Series, present: bool, out: _Collector) -> np.ndarray:
     used = set(given[given != ""])
     ids = given.copy()
     counter = 0
-    for i in range(n):
-        if ids[i] != "":
-            continue
+    for i in np.flatnonzero(given == "").tolist():
         # Deterministic ids for rows without one: S0001, S0002, ... in row order.
         counter += 1
         candidate = f"S{counter:04d}"
@@ -1037,25 +1064,27 @@ def _service_ids(raw: pd.Series, present: bool, out: _Collector) -> np.ndarray:
             candidate = f"S{counter:04d}"
         ids[i] = candidate
         used.add(candidate)
-    if present:
-        first_row: dict[str, int] = {}
-        for i, value in enumerate(given):
-            if value == "":
-                continue
-            if value in first_row:
-                other = first_row[value]
-                private = (
-                    f"this service_id is also used on row {out.rows[other]}; each service needs its own "
-                    "id (or leave the cell blank to have one generated)"
-                )
-                message = (
-                    f"service_id {_quote(value)} is also used on row {out.rows[other]}; "
-                    "each service needs its own id (or leave the cell blank to have one generated)."
-                )
-                # The value is also the other row's: quote it only when neither row may be secret.
-                out.error(i, "service_id", message if not out.secret[other] else "", private=private)
-            else:
-                first_row[value] = i
+    if present and n:
+        # The first row of each id (a stable sort keeps each id's rows in order); every later
+        # row with the same id is an error, in row order.
+        codes, _ = pd.factorize(given, sort=False, use_na_sentinel=False)
+        order = np.argsort(codes, kind="stable")
+        ordered = codes[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        first = np.empty(len(starts), dtype=np.int64)
+        first[ordered[starts]] = order[starts]
+        for i in np.flatnonzero((first[codes] != np.arange(n)) & (given != "")).tolist():
+            value, other = given[i], int(first[codes[i]])
+            private = (
+                f"this service_id is also used on row {out.rows[other]}; each service needs its own "
+                "id (or leave the cell blank to have one generated)"
+            )
+            message = (
+                f"service_id {_quote(value)} is also used on row {out.rows[other]}; "
+                "each service needs its own id (or leave the cell blank to have one generated)."
+            )
+            # The value is also the other row's: quote it only when neither row may be secret.
+            out.error(i, "service_id", message if not out.secret[other] else "", private=private)
     return ids
 
 
@@ -1063,7 +1092,7 @@ def _list_column(
     canonical: str,
     raw: pd.Series,
     vocab: dict[str, Any] | Iterable[str],
-    types: list | None,
+    types: _RowTypes | None,
     out: _Collector,
     default_attr: str | None,
 ) -> np.ndarray:
@@ -1105,13 +1134,12 @@ def _list_column(
     if default_attr and types is not None:
         blank = (raw == "").to_numpy(dtype=bool)  # one comparison, not a pandas lookup per row
         # A blank cell parses to (); it takes its type's default, made once per type.
-        # (Types by identity: one `ServiceType` object per type id.)
-        type_codes, _ = pd.factorize(np.fromiter(map(id, types), dtype=np.int64, count=len(types)))
-        kinds = [types[j] for j in np.unique(type_codes, return_index=True)[1].tolist()]
-        defaults = _objects([() if t is None else tuple(getattr(t, default_attr)) for t in kinds])
-        has_type = np.array([t is not None for t in kinds], dtype=bool)[type_codes]
-        take = blank & has_type
-        values[take] = defaults[type_codes[take]]
+        made: dict[int, tuple[str, ...]] = {}  # one tuple per `ServiceType`
+        defaults = types.by_type(
+            lambda t: None if t is None else made.setdefault(id(t), tuple(getattr(t, default_attr)))
+        )
+        take = blank & types.by_type(lambda t: t is not None, bool)
+        values[take] = defaults[take]
     return values
 
 
@@ -1147,27 +1175,28 @@ def _number_column(
     return values
 
 
-def _capacity_units(raw: pd.Series, types: list, config: Config, out: _Collector) -> np.ndarray:
+def _capacity_units(raw: pd.Series, types: _RowTypes, config: Config, out: _Collector) -> np.ndarray:
+    """Each row's capacity unit: a blank cell takes its type's unit; an unknown unit is an error."""
     lookup = {header_key(u): u for u in config.capacity_units}
-    units = np.empty(len(raw), dtype=object)
-    for i, text in enumerate(raw):
-        if text == "":
-            units[i] = types[i].capacity_unit if types[i] is not None else ""
-            continue
-        unit = lookup.get(header_key(text))
-        if unit is None:
-            out.error(
-                i,
-                "capacity_unit",
-                f"unknown capacity unit {_quote(text)}; "
-                + _did_you_mean(header_key(text), config.capacity_units)
-                + f"expected one of: {_listing(config.capacity_units)}, "
-                "or leave blank for the type's default.",
-                private=f"unknown capacity unit; expected one of: {_listing(config.capacity_units)}, "
-                "or leave blank for the type's default",
-            )
-            unit = ""
-        units[i] = unit
+    # Read once per distinct cell; only the rows with an unknown unit are visited.
+    codes, uniques = pd.factorize(raw, sort=False, use_na_sentinel=False)
+    found = [lookup.get(header_key(text)) if text != "" else "" for text in uniques]
+    given = _objects(["" if unit is None else unit for unit in found])[codes]
+    blank = (raw == "").to_numpy(dtype=bool)
+    units = np.where(blank, types.by_type(lambda t: t.capacity_unit if t is not None else ""), given)
+    unknown = np.array([unit is None for unit in found], dtype=bool)
+    for i in np.flatnonzero(unknown[codes]).tolist():
+        text = raw.iat[i]
+        out.error(
+            i,
+            "capacity_unit",
+            f"unknown capacity unit {_quote(text)}; "
+            + _did_you_mean(header_key(text), config.capacity_units)
+            + f"expected one of: {_listing(config.capacity_units)}, "
+            "or leave blank for the type's default.",
+            private=f"unknown capacity unit; expected one of: {_listing(config.capacity_units)}, "
+            "or leave blank for the type's default",
+        )
     return units
 
 
@@ -1204,31 +1233,39 @@ def _hours(raw: pd.Series, config: Config, out: _Collector) -> np.ndarray:
     return values
 
 
-def _funding_end(raw: pd.Series, today: date, out: _Collector) -> list:
-    parsed = _per_unique(raw, lambda v: parse_date(v) if v else (None, ""))
-    values: list = []
+def _funding_end(raw: pd.Series, today: date, out: _Collector) -> pd.Series:
+    """Each row's funding end date (NaT where blank or unreadable: an error), warning about a
+    date before `today`."""
+    # Read and converted once per distinct cell; only the rows with a message are visited.
+    codes, uniques = pd.factorize(raw, sort=False, use_na_sentinel=False)
+    parsed = [parse_date(v) if v else (None, "") for v in uniques]
     today_ts = pd.Timestamp(today)
-    blank = (raw == "").to_numpy(dtype=bool)
-    for i, (stamp, reason) in enumerate(parsed):
+    stamps = pd.to_datetime(pd.Series([pd.NaT if p is None else p for p, _ in parsed], dtype=object))
+    values = stamps.astype("datetime64[ns]").to_numpy()[codes]
+    noted = np.array(
+        [
+            (stamp is None and text != "") or (stamp is not None and stamp < today_ts)
+            for (stamp, _), text in zip(parsed, uniques, strict=True)
+        ],
+        dtype=bool,
+    )
+    for i in np.flatnonzero(noted[codes]).tolist():
+        stamp, reason = parsed[codes[i]]
         if stamp is None:
-            if not blank[i]:
-                out.error(
-                    i,
-                    "funding_end",
-                    f"funding_end {_quote(raw.iat[i])} {reason}; write the date as YYYY-MM-DD "
-                    "(e.g. 2027-03-31) or DD/MM/YYYY (31/03/2027), or leave it blank if open-ended.",
-                )
-            values.append(pd.NaT)
-            continue
-        if stamp < today_ts:
+            out.error(
+                i,
+                "funding_end",
+                f"funding_end {_quote(raw.iat[i])} {reason}; write the date as YYYY-MM-DD "
+                "(e.g. 2027-03-31) or DD/MM/YYYY (31/03/2027), or leave it blank if open-ended.",
+            )
+        else:
             out.warn(
                 i,
                 "funding_end",
                 f"funding ended on {_uk_date(stamp)}, before today ({_uk_date(today_ts)}); check whether "
                 "the service still runs and update the date, or remove the row.",
             )
-        values.append(stamp)
-    return values
+    return pd.Series(values, dtype="datetime64[ns]")
 
 
 def _coordinate_pair(
