@@ -412,28 +412,37 @@ def _text(series: pd.Series) -> pd.Series:
     return pd.Series(lookup[codes], index=series.index, dtype=object)
 
 
-def _texts(columns: list[pd.Series]) -> list[np.ndarray]:
-    """`_text` of several columns, as arrays: the distinct values of all the text columns are
-    stripped in one pass (the same operations, elementwise), not one pass per column.
+def _texts(columns: list[pd.Series]) -> tuple[list[np.ndarray], np.ndarray]:
+    """`_text` of several columns, as arrays, and which rows are blank in all of them.
+
+    The distinct values of all the text columns are stripped in one pass (the same
+    operations, elementwise), not one pass per column.
     """
     out: list[np.ndarray | None] = [None] * len(columns)
+    blank = np.ones(len(columns[0]) if columns else 0, dtype=bool)
     factorized: list[tuple[int, np.ndarray, int, int]] = []  # (column, codes, start, stop)
-    uniques: list[np.ndarray] = []
+    uniques: list[pd.Series] = []
     start = 0
     for k, series in enumerate(columns):
         if pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
             out[k] = _strip_text(series).to_numpy(dtype=object)  # mixed cells: as `_text`
+            blank &= out[k] == ""
             continue
         codes, values = pd.factorize(series, use_na_sentinel=True)
-        uniques.append(np.asarray(values, dtype=object))
+        # `_strip_text`'s first step, here per column: Arrow-backed text (the reader's) stays in
+        # Arrow, not turned into Python strings and back.
+        distinct = pd.Series(values, dtype=object if isinstance(values, np.ndarray) else None)
+        uniques.append(distinct.astype("string"))
         factorized.append((k, codes, start, start + len(values)))
         start += len(values)
     if factorized:
-        stripped = _strip_text(pd.Series(np.concatenate(uniques), dtype=object)).to_numpy(dtype=object)
+        stripped = _strip_text(pd.concat(uniques, ignore_index=True)).to_numpy(dtype=object)
         for k, codes, first, stop in factorized:
             # Code -1 (a missing cell) picks the "" appended last.
-            out[k] = np.append(stripped[first:stop], "")[codes]
-    return out  # type: ignore[return-value]
+            lookup = np.append(stripped[first:stop], "")
+            out[k] = lookup[codes]
+            blank &= (lookup == "")[codes]
+    return out, blank  # type: ignore[return-value]
 
 
 def _strip_text(series: pd.Series) -> pd.Series:
@@ -782,10 +791,9 @@ def _cells_as_text(
     """Checks there is at least one service below the header. Blank rows (every cell empty)
     are dropped silently. Returns the cells as text, or None (with an error) when none is left.
     """
-    texts = _texts([table[column] for column in data_columns])
-    blank = np.ones(len(table), dtype=bool)
-    for text in texts:
-        blank &= text == ""
+    texts, blank = _texts([table[column] for column in data_columns])
+    if not data_columns:
+        blank = np.ones(len(table), dtype=bool)
     keep = None if not blank.any() else ~blank  # no blank row (the usual case): no copies
     by_header = dict(zip(data_columns, texts, strict=True))
     cells = _Cells(
