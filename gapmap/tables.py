@@ -908,6 +908,22 @@ def _column_letter(index: int) -> str:
     return letters
 
 
+def _stripped_text(cells: Sequence[str]) -> pd.Series:
+    """A column of cells (all `str`) as `pd.Series(cells, dtype="str").str.strip()`.
+
+    Where that dtype is Arrow's (pandas 3 with pyarrow), the same conversion and the same
+    Arrow strip are made directly, without pandas' per-cell check for missing values (there
+    are none): a third of the time of building a large table's frame.
+    """
+    dtype = pd.api.types.pandas_dtype("str")
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return pd.Series(cells, dtype="str").str.strip()
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pd.Series(pd.array(pc.utf8_trim_whitespace(pa.array(cells, type=pa.large_string())), dtype=dtype))
+
+
 def _fit_rows(
     data_rows: list[tuple[int, list[str]]], width: int, label: str, report: ValidationReport, source: str
 ) -> tuple[list[list[str]], list[int]]:
@@ -995,7 +1011,7 @@ def _frame_from_rows(
     # Built column by column: much faster than a row-wise DataFrame for large files.
     by_column = list(zip(*table, strict=True)) if table else [() for _ in range(width)]
     frame = pd.DataFrame(
-        {header[i]: pd.Series(by_column[i], dtype="str").str.strip() for i in keep}
+        {header[i]: _stripped_text(by_column[i]) for i in keep}
         if table
         else {header[i]: pd.Series([], dtype="str") for i in keep}
     )

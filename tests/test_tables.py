@@ -302,3 +302,20 @@ def test_row_limit_counts_the_rows_read_before_it_is_near(monkeypatch):
     # Header, A and B: 3 rows with data and 2 blank ones are within the limit.
     frame, report = read(b"name,service_type\n,\nA,idva\n,\nB,idva\n")
     assert report.ok and frame[ROW_COLUMN].tolist() == [3, 5]
+
+
+def test_columns_are_stripped_as_pandas_strips_its_string_dtype():
+    """The frame's columns are built directly in Arrow where pandas' "str" dtype is Arrow's:
+    the same values and dtype as `pd.Series(cells, dtype="str").str.strip()`, whitespace that
+    Python and Arrow disagree about included (\\x1c is whitespace to Python only)."""
+    import pandas as pd
+
+    from gapmap.tables import _stripped_text
+
+    cells = (" a ", "\tb\r\n", "", "\u00a0c\u3000", "\x1cd\x1c", "\u200be", "e\u2028", "  ")
+    column = _stripped_text(cells)
+    expected = pd.Series(cells, dtype="str").str.strip()
+    assert column.dtype == expected.dtype
+    assert column.tolist() == expected.tolist()
+    assert column.tolist()[:4] == ["a", "b", "", "c"]
+    assert _stripped_text(()).tolist() == [] and _stripped_text(()).dtype == expected.dtype
