@@ -1281,10 +1281,9 @@ def _coordinate_pair(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Parse two paired numeric columns. Returns a, b, `given` (both valid) and `failed`."""
     raw_a, raw_b = col(first), col(second)
-    a = pd.to_numeric(raw_a.where(raw_a != "", None), errors="coerce").astype(float).to_numpy().copy()
-    b = pd.to_numeric(raw_b.where(raw_b != "", None), errors="coerce").astype(float).to_numpy().copy()
     has_a = (raw_a != "").to_numpy()
     has_b = (raw_b != "").to_numpy()
+    a, b = _coordinates(raw_a, has_a), _coordinates(raw_b, has_b)
     failed = np.zeros(len(a), dtype=bool)
     for name, raw, values, has in ((first, raw_a, a, has_a), (second, raw_b, b, has_b)):
         bad = has & ~np.isfinite(values)
@@ -1304,6 +1303,13 @@ def _coordinate_pair(
     out.location_error |= failed
     given = has_a & has_b & ~failed
     return a, b, given, failed
+
+
+def _coordinates(raw: pd.Series, given: np.ndarray) -> np.ndarray:
+    """The cells as floats, NaN where blank (`given` False) or not a number."""
+    if not given.any():  # a column the list does not have: no cell to read
+        return np.full(len(raw), np.nan)
+    return pd.to_numeric(raw.where(given, None), errors="coerce").astype(float).to_numpy().copy()
 
 
 def _locate(
@@ -1465,7 +1471,11 @@ def _look_up_postcodes(
     p_lon = found["long"].to_numpy(dtype=float)
     known = found.index.isin(postcodes.index) if len(found) else np.zeros(0, dtype=bool)
     terminated = found["terminated"].fillna(False).to_numpy(dtype=bool)
-    for j, i in enumerate(idx):
+    no_grid = known & np.isnan(p_lat)
+    placed = known & ~no_grid
+    # Rows are placed in one step; only those with a warning are visited, in row order.
+    for j in np.flatnonzero(~placed | terminated).tolist():
+        i = idx[j]
         if not known[j]:
             out.warn(
                 i,
@@ -1496,8 +1506,8 @@ def _look_up_postcodes(
                 private="the postcode is terminated (no longer in use); the service was placed at "
                 "its last known location. Check the current postcode",
             )
-        located.lat[i], located.lon[i] = p_lat[j], p_lon[j]
-        located.source[i] = "postcode"
+    located.lat[idx[placed]], located.lon[idx[placed]] = p_lat[placed], p_lon[placed]
+    located.source[idx[placed]] = "postcode"
 
 
 def _warn_outside_great_britain(lat: np.ndarray, lon: np.ndarray, out: _Collector) -> None:

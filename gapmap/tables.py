@@ -499,11 +499,13 @@ def _read_csv_text(
         report.error(label, str(exc), row=exc.row)
         return None
 
-    non_blank = [(n, r) for n, r in records if "".join(r).strip()]
-    if not non_blank:
+    # Lazily: a table's header row usually decides, without a test of every row.
+    non_blank = ((n, r) for n, r in records if "".join(r).strip())
+    first = next(non_blank, None)
+    if first is None:
         report.error(label, f"the file is empty. Choose the {role} file that has a header row and data.")
         return None
-    if _looks_like_prose(non_blank, expected):
+    if _looks_like_prose(itertools.chain([first], non_blank), expected):
         # The first line is not quoted: it may be a refuge's row (a one-column list of postcodes).
         report.error(
             label,
@@ -519,16 +521,18 @@ def _read_csv_text(
     return frame
 
 
-def _looks_like_prose(rows: list[tuple[int, list[str]]], expected: set[str]) -> bool:
+def _looks_like_prose(rows: Iterable[tuple[int, list[str]]], expected: set[str]) -> bool:
     """Plain text (a letter, notes) saved or renamed as .csv rather than a table.
 
     A table's header holds short names, some of them expected; prose has a sentence where
-    the header should be, or no separators at all.
+    the header should be, or no separators at all. `rows` are the non-blank rows (at least one).
     """
-    header = [c.strip() for c in rows[0][1]]
+    rows = iter(rows)
+    first = next(rows)
+    header = [c.strip() for c in first[1]]
     if expected and {header_key(c) for c in header} & expected:
         return False
-    if all(len(r) == 1 for _, r in rows):
+    if all(len(r) == 1 for _, r in itertools.chain([first], rows)):
         return bool(expected) or (len(header[0]) > 40 and " " in header[0])
     return any(len(c.split()) >= 4 and c.endswith((".", "!", "?", ":")) for c in header)
 
