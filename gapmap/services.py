@@ -1025,7 +1025,9 @@ def _services_frame(
     for c, values in activity.items():
         frame[c] = values
     result = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=settings.WGS84_EPSG))
-    return result[[*SERVICE_COLUMNS, *activity]]
+    order = [*SERVICE_COLUMNS, *activity]
+    # The geometry comes last, where SERVICE_COLUMNS has it: reorder only for activity columns.
+    return result if list(result.columns) == order else result[order]
 
 
 def _optional_flags(canonical: str, raw: pd.Series, out: _Collector) -> np.ndarray:
@@ -1550,7 +1552,14 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
             return [token.upper() if re.fullmatch(r"[A-Za-z]\d{8}", token) else token]
         return codes_by_key.get(token.casefold())
 
+    expanded: dict[str, list[list[str]] | None] = {}  # token -> its areas: names recur across cells
+
     def expand(token: str) -> list[list[str]] | None:
+        if token not in expanded:
+            expanded[token] = expand_anew(token)
+        return expanded[token]
+
+    def expand_anew(token: str) -> list[list[str]] | None:
         codes = resolve(token)
         if codes is None and token.casefold() in groups:
             members = groups[token.casefold()]
