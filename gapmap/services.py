@@ -617,15 +617,6 @@ class _Collector:
         return _quote(str(value))
 
 
-def _per_unique(values: pd.Series, parse: Callable[[str], Any]) -> list[Any]:
-    """Apply `parse` once per distinct cell value; results in row order."""
-    codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=False)
-    table = np.empty(len(uniques), dtype=object)
-    for k, u in enumerate(uniques):  # one by one: a tuple result must stay one cell
-        table[k] = parse(u)
-    return table[codes].tolist()  # a take in C, not a Python lookup per row
-
-
 # --------------------------------------------------------------------------------------
 # the validator
 
@@ -1075,14 +1066,10 @@ def _service_ids(raw: pd.Series, present: bool, out: _Collector) -> np.ndarray:
         ids[i] = candidate
         used.add(candidate)
     if present and n:
-        # The first row of each id (a stable sort keeps each id's rows in order); every later
-        # row with the same id is an error, in row order.
+        # The first row of each id (codes are 0, 1, ... in order); every later row with the
+        # same id is an error, in row order.
         codes, _ = pd.factorize(given, sort=False, use_na_sentinel=False)
-        order = np.argsort(codes, kind="stable")
-        ordered = codes[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        first = np.empty(len(starts), dtype=np.int64)
-        first[ordered[starts]] = order[starts]
+        first = np.unique(codes, return_index=True)[1]
         for i in np.flatnonzero((first[codes] != np.arange(n)) & (given != "")).tolist():
             value, other = given[i], int(first[codes[i]])
             private = (
