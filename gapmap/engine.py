@@ -105,6 +105,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from gapmap.areaindex import area_tree
 from gapmap.config import Benchmark, Config, Profile
 from gapmap.errors import GapmapInputError
 from gapmap.filters import ServiceFilter
@@ -629,11 +630,11 @@ class _AreaGeometry:
         self._lock = threading.Lock()  # one build per entry, whichever session asks first
 
     def tree(self) -> shapely.STRtree:
-        """An STRtree of the areas, whose polygons are prepared (indexed) for point tests."""
+        """An STRtree of the areas, whose polygons are prepared (indexed) for point tests: the
+        one `gapmap.areaindex` keeps, which the service-list validator may have built already."""
         with self._lock:
             if self._tree is None:
-                shapely.prepare(self.geoms)  # in place: the same immutable objects, faster tests
-                self._tree = shapely.STRtree(self.geoms)
+                self._tree = area_tree(self.geoms)
             return self._tree
 
     def edges(self) -> _AreaEdges:
@@ -791,26 +792,6 @@ def _point_links(
     area_of[hit_pt] = hit_area
     found = np.nonzero(hits)[0]
     return found, area_of[found]
-
-
-def points_in_any_area(
-    lon: np.ndarray, lat: np.ndarray, geoms: np.ndarray, points: np.ndarray | None = None
-) -> np.ndarray:
-    """Whether each point (WGS84 lon, lat) lies inside or on the border of any of `geoms`.
-
-    The same test as `_point_links`, on the same cached prepared tree: the service-list
-    validator warns about points outside every area with it, and an analysis of the same
-    areas (the same geometry objects) then finds the tree already built. `points` are the
-    same points as shapely geometries, when the caller has them already.
-    """
-    inside = np.zeros(len(lon), dtype=bool)
-    if not len(lon) or not len(geoms):
-        return inside
-    geometry = _area_geometry(geoms)
-    hit_pt, hit_area = geometry.tree().query(shapely.points(lon, lat) if points is None else points)
-    hit = shapely.intersects_xy(geometry.geoms[hit_area], lon[hit_pt], lat[hit_pt])
-    inside[hit_pt[hit]] = True
-    return inside
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:

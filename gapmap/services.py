@@ -37,6 +37,7 @@ import pandas as pd
 import shapely
 
 from gapmap import settings
+from gapmap.areaindex import points_in_any_area
 from gapmap.config import Config
 from gapmap.errors import ValidationReport
 from gapmap.postcodes import normalise_postcodes
@@ -1619,9 +1620,6 @@ def _check_points_in_areas(
 ) -> None:
     """Warns about a located service that lies outside every area (it is kept); `points` are
     the located rows' points."""
-    # Imported here: reading a list without areas (`gapmap validate`) needs no engine.
-    from gapmap.engine import points_in_any_area
-
     idx = np.flatnonzero(located)
     if areas.crs is not None and areas.crs.to_epsg() != settings.WGS84_EPSG:
         areas = areas.to_crs(settings.WGS84_EPSG)
