@@ -161,7 +161,7 @@ def _lines(text: str) -> Iterator[str]:
 
 
 def _line_chunks(text: str) -> Iterator[list[str]]:
-    """The lines of `text` as `_LINE` finds them, about `_LINES_CHUNK` characters at a time.
+    r"""The lines of `text` as `_LINE` finds them, about `_LINES_CHUNK` characters at a time.
 
     Each chunk ends just after a "\n" (never between "\r" and "\n"), so it holds whole lines.
     It is split by `str.splitlines` in C, which also breaks at \v, \f, \x1c-\x1e, \x85,
