@@ -147,8 +147,9 @@ class _Limits:
 #: One line with its ending (\r\n, \r or \n, as `io.StringIO(newline="")` splits them).
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
-#: How much text `_lines` splits at a time.
+#: How much text `_lines` splits at a time, and the line ending a chunk stops after.
 _LINES_CHUNK = 1024 * 1024
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def _lines(text: str) -> Iterator[str]:
@@ -163,14 +164,15 @@ def _lines(text: str) -> Iterator[str]:
 def _line_chunks(text: str) -> Iterator[list[str]]:
     r"""The lines of `text` as `_LINE` finds them, about `_LINES_CHUNK` characters at a time.
 
-    Each chunk ends just after a "\n" (never between "\r" and "\n"), so it holds whole lines.
+    Each chunk ends just after a line ending (never between "\r" and "\n"): it holds whole lines.
     It is split by `str.splitlines` in C, which also breaks at \v, \f, \x1c-\x1e, \x85,
     \u2028 and \u2029: its lines are the same as `_LINE`'s exactly when there are as many of
     them (its breaks include every one of `_LINE`'s), else the chunk is split by `_LINE`.
     """
     start = 0
     while start < len(text):
-        stop = text.find("\n", start + _LINES_CHUNK) + 1 or len(text)
+        end = _LINE_END.search(text, start + _LINES_CHUNK)
+        stop = end.end() if end else len(text)
         chunk = text[start:stop]
         lines = chunk.splitlines(keepends=True)
         breaks = chunk.count("\n") + chunk.count("\r") - chunk.count("\r\n")

@@ -275,6 +275,7 @@ def test_lines_end_only_at_cr_lf_whatever_the_chunk(monkeypatch, chunk):
     assert list(tables._lines("".join(LINES))) == LINES
     assert list(tables._lines("".join(LINES[:-1]))) == LINES[:-1]  # ending in a line break
     assert list(tables._lines("only\u2028one line")) == ["only\u2028one line"]
+    assert list(tables._lines("a,b\rc,d\re")) == ["a,b\r", "c,d\r", "e"]  # old Mac line endings
 
 
 def test_characters_that_are_line_breaks_to_python_stay_in_the_cell():
