@@ -1540,20 +1540,32 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
             return [token.upper() if re.fullmatch(r"[A-Za-z]\d{8}", token) else token]
         return codes_by_key.get(token.casefold())
 
-    expanded: dict[str, list[list[str]] | None] = {}  # token -> its areas: names recur across cells
-
     def expand(token: str) -> list[list[str]] | None:
-        if token not in expanded:
-            expanded[token] = expand_anew(token)
-        return expanded[token]
-
-    def expand_anew(token: str) -> list[list[str]] | None:
         codes = resolve(token)
         if codes is None and token.casefold() in groups:
             members = groups[token.casefold()]
             # An empty group is a name several areas share (Lancashire county and police area).
             return [[c] for c in members] if members else [["", ""]]
         return None if codes is None else [codes]
+
+    def effects(token: str) -> list[tuple[str, str]]:
+        """What a token adds to its cell, in order: ("code", an area code), ("bad", text not
+        matched) or ("ambiguous", text matching several areas)."""
+        pieces: list[tuple[str, list[list[str]] | None]] = [(token, expand(token))]
+        if pieces[0][1] is None and "," in token:
+            # "A, B" written with commas (area names rarely hold one): use the parts if all match.
+            parts = [(p.strip(), expand(p.strip())) for p in token.split(",") if p.strip()]
+            if all(codes is not None for _, codes in parts):
+                pieces = parts
+        found: list[tuple[str, str]] = []
+        for piece, matches in pieces:
+            if matches is None:
+                found.append(("bad", piece))
+                continue
+            found.extend(("ambiguous", piece) if len(codes) > 1 else ("code", codes[0]) for codes in matches)
+        return found
+
+    effects_of: dict[str, list[tuple[str, str]]] = {}  # per token: area names recur across cells
 
     def parse(text: str) -> tuple[tuple[str, ...], list[str], list[str]]:
         if text == "":
@@ -1565,21 +1577,16 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
         bad: list[str] = []
         ambiguous: list[str] = []
         for token in tokens:
-            pieces: list[tuple[str, list[list[str]] | None]] = [(token, expand(token))]
-            if pieces[0][1] is None and "," in token:
-                # "A, B" written with commas (area names rarely hold one): use the parts if all match.
-                parts = [(p.strip(), expand(p.strip())) for p in token.split(",") if p.strip()]
-                if all(codes is not None for _, codes in parts):
-                    pieces = parts
-            for piece, expanded in pieces:
-                if expanded is None:
-                    bad.append(piece)
-                    continue
-                for codes in expanded:
-                    if len(codes) > 1:
-                        ambiguous.append(piece)
-                    elif codes[0] not in found:
-                        found.append(codes[0])
+            if token not in effects_of:
+                effects_of[token] = effects(token)
+            for kind, value in effects_of[token]:
+                if kind == "code":
+                    if value not in found:
+                        found.append(value)
+                elif kind == "bad":
+                    bad.append(value)
+                else:
+                    ambiguous.append(value)
         return tuple(found), bad, ambiguous
 
     # Parsed once per distinct cell; only the rows with a token in error are visited.
