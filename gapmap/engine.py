@@ -105,6 +105,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from gapmap.areaindex import area_tree
 from gapmap.config import Benchmark, Config, Profile
 from gapmap.errors import GapmapInputError
 from gapmap.filters import ServiceFilter
@@ -629,11 +630,11 @@ class _AreaGeometry:
         self._lock = threading.Lock()  # one build per entry, whichever session asks first
 
     def tree(self) -> shapely.STRtree:
-        """An STRtree of the areas, whose polygons are prepared (indexed) for point tests."""
+        """An STRtree of the areas, whose polygons are prepared (indexed) for point tests: the
+        one `gapmap.areaindex` keeps, which the service-list validator may have built already."""
         with self._lock:
             if self._tree is None:
-                shapely.prepare(self.geoms)  # in place: the same immutable objects, faster tests
-                self._tree = shapely.STRtree(self.geoms)
+                self._tree = area_tree(self.geoms)
             return self._tree
 
     def edges(self) -> _AreaEdges:

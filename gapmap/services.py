@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ import pandas as pd
 import shapely
 
 from gapmap import settings
+from gapmap.areaindex import points_in_any_area
 from gapmap.config import Config
 from gapmap.errors import ValidationReport
 from gapmap.postcodes import normalise_postcodes
@@ -347,16 +348,29 @@ def _parse_flag(text: str) -> bool | None:
 
 
 def _possibly_confidential(
-    type_ids: list[str | None], flags: list[bool | None], flag_text: list[str], config: Config
+    type_ids: Sequence[str | None], flags: Sequence[bool | None], flag_text: Sequence[str], config: Config
 ) -> np.ndarray:
     """Rows whose messages must quote nothing: flagged confidential, of a confidential-by-default
     type, or whose type or flag cannot be read.
     """
-    out = np.zeros(len(type_ids), dtype=bool)
-    for i, (type_id, flag, text) in enumerate(zip(type_ids, flags, flag_text, strict=True)):
-        st = config.service_types.get(type_id) if type_id else None
-        out[i] = st is None or st.confidential or flag is True or (flag is None and text != "")
-    return out
+    if not len(type_ids) == len(flags) == len(flag_text):
+        raise ValueError("type ids, flags and flag texts differ in length")
+    # The type's part once per distinct type id; the flags (True, False or None) as arrays.
+    codes, uniques = pd.factorize(_objects(type_ids), sort=False, use_na_sentinel=False)
+    kinds = [config.service_types.get(t) if t else None for t in uniques]
+    type_secret = np.array([st is None or st.confidential for st in kinds], dtype=bool)[codes]
+    flag = _objects(flags)
+    flag_true = np.fromiter((f is True for f in flag), dtype=bool, count=len(flag))
+    flag_none = np.fromiter((f is None for f in flag), dtype=bool, count=len(flag))
+    return _secret_rows(type_secret, flag_true, flag_none, _objects(flag_text) != "")
+
+
+def _secret_rows(
+    type_secret: np.ndarray, flag_true: np.ndarray, flag_unread: np.ndarray, flag_given: np.ndarray
+) -> np.ndarray:
+    """`_possibly_confidential` from its parts, per row: a type that is secret (or unknown),
+    a flag read as true, or a flag given that cannot be read."""
+    return type_secret | flag_true | (flag_unread & flag_given)
 
 
 def _confidential_row_numbers(table: pd.DataFrame, config: Config) -> set[int]:
@@ -397,6 +411,39 @@ def _text(series: pd.Series) -> pd.Series:
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     lookup = np.append(_strip_text(pd.Series(uniques, dtype=object)).to_numpy(dtype=object), "")
     return pd.Series(lookup[codes], index=series.index, dtype=object)
+
+
+def _texts(columns: list[pd.Series]) -> tuple[list[np.ndarray], np.ndarray]:
+    """`_text` of several columns, as arrays, and which rows are blank in all of them.
+
+    The distinct values of all the text columns are stripped in one pass (the same
+    operations, elementwise), not one pass per column.
+    """
+    out: list[np.ndarray | None] = [None] * len(columns)
+    blank = np.ones(len(columns[0]) if columns else 0, dtype=bool)
+    factorized: list[tuple[int, np.ndarray, int, int]] = []  # (column, codes, start, stop)
+    uniques: list[pd.Series] = []
+    start = 0
+    for k, series in enumerate(columns):
+        if pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
+            out[k] = _strip_text(series).to_numpy(dtype=object)  # mixed cells: as `_text`
+            blank &= out[k] == ""
+            continue
+        codes, values = pd.factorize(series, use_na_sentinel=True)
+        # `_strip_text`'s first step, here per column: Arrow-backed text (the reader's) stays in
+        # Arrow, not turned into Python strings and back.
+        distinct = pd.Series(values, dtype=object if isinstance(values, np.ndarray) else None)
+        uniques.append(distinct.astype("string"))
+        factorized.append((k, codes, start, start + len(values)))
+        start += len(values)
+    if factorized:
+        stripped = _strip_text(pd.concat(uniques, ignore_index=True)).to_numpy(dtype=object)
+        for k, codes, first, stop in factorized:
+            # Code -1 (a missing cell) picks the "" appended last.
+            lookup = np.append(stripped[first:stop], "")
+            out[k] = lookup[codes]
+            blank &= (lookup == "")[codes]
+    return out, blank  # type: ignore[return-value]
 
 
 def _strip_text(series: pd.Series) -> pd.Series:
@@ -571,15 +618,6 @@ class _Collector:
         return _quote(str(value))
 
 
-def _per_unique(values: pd.Series, parse: Callable[[str], Any]) -> list[Any]:
-    """Apply `parse` once per distinct cell value; results in row order."""
-    codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=False)
-    table = np.empty(len(uniques), dtype=object)
-    for k, u in enumerate(uniques):  # one by one: a tuple result must stay one cell
-        table[k] = parse(u)
-    return table[codes].tolist()  # a take in C, not a Python lookup per row
-
-
 # --------------------------------------------------------------------------------------
 # the validator
 
@@ -623,8 +661,10 @@ def validate_service_table(
     serves = _serves(cells.col("serves"), areas, out)
     _check_placeable(names, cells.col("serves"), cells.col("postcode"), serves, lat, out)
     located = ~np.isnan(lat)
-    if areas is not None and located.any():
-        _check_points_in_areas(lat, lon, located, serves, areas, out)
+    # The services' points, made once: for the check against the areas and for the frame.
+    points = shapely.points(lon[located], lat[located]) if located.any() else None
+    if areas is not None and points is not None:
+        _check_points_in_areas(lat, lon, located, points, serves, areas, out)
 
     _sort_problems_by_row(report, problems_before)
     if len(report.errors) > errors_before:
@@ -643,7 +683,7 @@ def validate_service_table(
         intervention=cells.col("intervention").to_numpy(dtype=object),
         source_row=cells.rows.astype(int),
     )
-    return _services_frame(columns, lat, lon, located)
+    return _services_frame(columns, points, located)
 
 
 def _row_numbers(table: pd.DataFrame) -> np.ndarray:
@@ -743,14 +783,17 @@ def _cells_as_text(
     """Checks there is at least one service below the header. Blank rows (every cell empty)
     are dropped silently. Returns the cells as text, or None (with an error) when none is left.
     """
-    texts = {column: _text(table[column]) for column in data_columns}
-    blank = np.ones(len(table), dtype=bool)
-    for text in texts.values():
-        blank &= (text == "").to_numpy()
-    keep = ~blank
+    texts, blank = _texts([table[column] for column in data_columns])
+    if not data_columns:
+        blank = np.ones(len(table), dtype=bool)
+    keep = None if not blank.any() else ~blank  # no blank row (the usual case): no copies
+    by_header = dict(zip(data_columns, texts, strict=True))
     cells = _Cells(
-        {canonical: texts[header][keep].reset_index(drop=True) for canonical, header in headers.items()},
-        _row_numbers(table)[keep],
+        {
+            canonical: pd.Series(by_header[header] if keep is None else by_header[header][keep], dtype=object)
+            for canonical, header in headers.items()
+        },
+        _row_numbers(table) if keep is None else _row_numbers(table)[keep],
     )
     if cells.n == 0:
         report.error(file, "the file has a header row but no services below it; add one row per service.")
@@ -758,9 +801,24 @@ def _cells_as_text(
     return cells
 
 
+@dataclasses.dataclass
+class _RowTypes:
+    """Each row's service type: `kinds[codes[i]]` is row i's `ServiceType`, or None when its
+    type is unknown (one entry per distinct `service_type` cell, so that what depends on the
+    type is worked out once per type, not once per row)."""
+
+    codes: np.ndarray
+    kinds: list[Any]
+
+    def by_type(self, value: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
+        """`value(type)` for each row (None for an unknown type), computed once per type."""
+        per_kind = [value(kind) for kind in self.kinds]
+        return (_objects(per_kind) if dtype is object else np.array(per_kind, dtype=dtype))[self.codes]
+
+
 def _types_and_confidentiality(
     cells: _Cells, headers: dict[str, str], config: Config, out: _Collector
-) -> tuple[np.ndarray, list[Any], np.ndarray]:
+) -> tuple[np.ndarray, _RowTypes, np.ndarray]:
     """Checks `service_type` and `confidential`; decides which rows may be secret first.
 
     `out.secret` is set before any message about a row is added, so that no message quotes a
@@ -769,15 +827,24 @@ def _types_and_confidentiality(
     """
     type_lookup = _vocab_lookup(config.service_types)
     type_raw = cells.col("service_type")
-    type_ids = np.array(_per_unique(type_raw, lambda v: type_lookup.get(header_key(v), "")), dtype=object)
-    types = [config.service_types.get(t) for t in type_ids]
+    codes, uniques = pd.factorize(type_raw, sort=False, use_na_sentinel=False)
+    ids = [type_lookup.get(header_key(v), "") for v in uniques]
+    type_ids = _objects(ids)[codes]
+    # The `ServiceType` (or None) of each row, looked up once per distinct type.
+    types = _RowTypes(codes, [config.service_types.get(t) for t in ids])
     conf_raw = cells.col("confidential")
-    conf_parsed = _per_unique(conf_raw, _parse_flag)
+    # The flags read once per distinct cell: True, False or None (blank or unreadable).
+    conf_codes, conf_uniques = pd.factorize(conf_raw, sort=False, use_na_sentinel=False)
+    parsed = [_parse_flag(v) for v in conf_uniques]
     if "confidential" in headers and _inverted(headers["confidential"]):
-        conf_parsed = [None if v is None else not v for v in conf_parsed]
-    out.secret = _possibly_confidential(list(type_ids), conf_parsed, conf_raw.tolist(), config)
+        parsed = [None if v is None else not v for v in parsed]
+    flag_true = np.array([v is True for v in parsed], dtype=bool)[conf_codes]
+    flag_unread = np.array([v is None for v in parsed], dtype=bool)[conf_codes]
+    flag_given = (conf_raw != "").to_numpy(dtype=bool)
+    type_secret = types.by_type(lambda st: st is None or st.confidential, bool)
+    out.secret = _secret_rows(type_secret, flag_true, flag_unread, flag_given)
     _check_service_types(type_ids, type_raw, config, out)
-    confidential = _confidential_flags(conf_parsed, conf_raw, types, headers, out)
+    confidential = _confidential_flags(flag_true, flag_unread, flag_given, conf_raw, types, headers, out)
     return type_ids, types, confidential
 
 
@@ -807,45 +874,46 @@ def _check_service_types(type_ids: np.ndarray, type_raw: pd.Series, config: Conf
 
 
 def _confidential_flags(
-    conf_parsed: list[bool | None],
+    read: np.ndarray,
+    unread: np.ndarray,
+    given: np.ndarray,
     conf_raw: pd.Series,
-    types: list[Any],
+    types: _RowTypes,
     headers: dict[str, str],
     out: _Collector,
 ) -> np.ndarray:
     """Checks the `confidential` flags read as true/false, and warns when a type that is secret
     by default (a refuge) is marked not confidential. Blank means the type's default; an
     unreadable flag counts as confidential while it is reported.
+
+    Per row: `read` the flag says true, `unread` it says neither true nor false (blank or
+    unreadable), `given` it is not blank.
     """
     flag_name = headers.get("confidential", "confidential")
-    confidential = np.empty(len(conf_parsed), dtype=bool)
-    conf_cells = conf_raw.to_numpy(dtype=object)  # one conversion, not a pandas lookup per row
-    for i, value in enumerate(conf_parsed):
-        if value is None:
-            if conf_cells[i] == "":
-                value = types[i].confidential if types[i] is not None else True
-            else:
-                fix = (
-                    f"write true or false (yes/no, 1/0) in `{flag_name}`, or leave it blank for the "
-                    "service type's default"
-                )
-                out.error(
-                    i,
-                    "confidential",
-                    f"`{flag_name}` is {_quote(conf_raw.iat[i])}; {fix}.",
-                    private=(f"`{flag_name}` cannot be read; {fix}"),
-                )
-                value = True  # treat as confidential while reporting: never echo a location
-        confidential[i] = value
-    for i in np.flatnonzero(~confidential).tolist():
-        st = types[i]
-        if st is not None and st.confidential and conf_cells[i] != "":
-            message = (
-                f"this {st.label.lower()} is marked not confidential, so its location will be shown "
-                "on maps and in exports; refuge addresses are usually secret, as are the locations of other "
-                "safe accommodation. Make sure this is intended."
-            )
-            out.warn(i, "confidential", message, safe=True)
+    # By type, as arrays: secret by default (an unknown type counts as secret).
+    by_default = types.by_type(lambda st: st is None or st.confidential, bool)
+    secret_type = types.by_type(lambda st: st is not None and st.confidential, bool)
+    fix = (
+        f"write true or false (yes/no, 1/0) in `{flag_name}`, or leave it blank for the "
+        "service type's default"
+    )
+    for i in np.flatnonzero(unread & given).tolist():
+        out.error(
+            i,
+            "confidential",
+            f"`{flag_name}` is {_quote(conf_raw.iat[i])}; {fix}.",
+            private=(f"`{flag_name}` cannot be read; {fix}"),
+        )
+    # Blank: the type's default; unreadable: confidential while reporting (never echo a location).
+    confidential = np.where(unread, np.where(given, True, by_default), read)
+    for i in np.flatnonzero(~confidential & secret_type & given).tolist():
+        label = types.kinds[types.codes[i]].label.lower()
+        message = (
+            f"this {label} is marked not confidential, so its location will be shown "
+            "on maps and in exports; refuge addresses are usually secret, as are the locations of other "
+            "safe accommodation. Make sure this is intended."
+        )
+        out.warn(i, "confidential", message, safe=True)
     return confidential
 
 
@@ -867,7 +935,7 @@ def _check_names(names: pd.Series, out: _Collector) -> None:
 
 
 def _attribute_columns(
-    cells: _Cells, headers: dict[str, str], types: list[Any], config: Config, today: date, out: _Collector
+    cells: _Cells, headers: dict[str, str], types: _RowTypes, config: Config, today: date, out: _Collector
 ) -> dict[str, Any]:
     """Checks and reads every descriptive column: ids, the `;` lists (tiers, cohorts, abuse
     types, groups; blank lists default from the service type), eligibility flags, catchment,
@@ -897,8 +965,7 @@ def _attribute_columns(
     columns["capacity"] = _number_column("capacity", col("capacity"), out, minimum=0.0, strict=False)
     columns["capacity_unit"] = _capacity_units(col("capacity_unit"), types, config, out)
     columns["hours"] = _hours(col("hours"), config, out)
-    funding = _funding_end(col("funding_end"), today, out)
-    columns["funding_end"] = pd.to_datetime(pd.Series(funding, dtype=object)).astype("datetime64[ns]")
+    columns["funding_end"] = _funding_end(col("funding_end"), today, out)
     columns["activity"] = {
         c: _number_column(c, col(c), out, minimum=0.0, strict=False) for c in ACTIVITY_COLUMNS if c in headers
     }
@@ -909,7 +976,7 @@ def _check_placeable(
     names: pd.Series,
     serves_raw: pd.Series,
     postcode_raw: pd.Series,
-    serves: list[tuple[str, ...]],
+    serves: np.ndarray,
     lat: np.ndarray,
     out: _Collector,
 ) -> None:
@@ -938,37 +1005,38 @@ def _sort_problems_by_row(report: ValidationReport, start: int) -> None:
 
 
 def _services_frame(
-    columns: dict[str, Any], lat: np.ndarray, lon: np.ndarray, located: np.ndarray
+    columns: dict[str, Any], points: np.ndarray | None, located: np.ndarray
 ) -> gpd.GeoDataFrame:
-    """The services frame (`SERVICE_COLUMNS`, then any activity columns) with WGS84 points."""
+    """The services frame (`SERVICE_COLUMNS`, then any activity columns) with WGS84 points
+    (`points` holds the located rows' points, in row order)."""
     activity = columns.pop("activity")
-    geometry = np.full(len(lat), None, dtype=object)
-    if located.any():
-        geometry[located] = shapely.points(lon[located], lat[located])
+    geometry = np.full(len(located), None, dtype=object)
+    if points is not None:
+        geometry[located] = points
     frame = pd.DataFrame({c: columns[c] for c in SERVICE_COLUMNS if c != "geometry"})
     for c, values in activity.items():
         frame[c] = values
     result = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=settings.WGS84_EPSG))
-    return result[[*SERVICE_COLUMNS, *activity]]
+    order = [*SERVICE_COLUMNS, *activity]
+    # The geometry comes last, where SERVICE_COLUMNS has it: reorder only for activity columns.
+    return result if list(result.columns) == order else result[order]
 
 
 def _optional_flags(canonical: str, raw: pd.Series, out: _Collector) -> np.ndarray:
     """An optional yes/no column: True, False, or None where blank (the list does not say)."""
-    parsed = _per_unique(
-        raw, lambda v: True if v.lower() in _TRUE else False if v.lower() in _FALSE else None
-    )
-    values = np.empty(len(parsed), dtype=object)
+    # Read once per distinct cell; only the rows with an unreadable value are visited.
+    codes, uniques = pd.factorize(raw, sort=False, use_na_sentinel=False)
+    parsed = _objects([_parse_flag(v) for v in uniques])
+    unreadable = np.array([p is None and v != "" for p, v in zip(parsed, uniques, strict=True)], dtype=bool)
     cells = raw.to_numpy(dtype=object)  # one conversion, not a pandas lookup per row
-    for i, value in enumerate(parsed):
-        if value is None and cells[i] != "":
-            out.error(
-                i,
-                canonical,
-                f"`{canonical}` is {_quote(cells[i])}; write true or false (yes/no, 1/0), "
-                "or leave it blank if not known.",
-            )
-        values[i] = value
-    return values
+    for i in np.flatnonzero(unreadable[codes]).tolist():
+        out.error(
+            i,
+            canonical,
+            f"`{canonical}` is {_quote(cells[i])}; write true or false (yes/no, 1/0), "
+            "or leave it blank if not known.",
+        )
+    return parsed[codes]
 
 
 def _did_you_mean_header(canonical: str, unrecognised: list[str]) -> str:
@@ -989,9 +1057,7 @@ def _service_ids(raw: pd.Series, present: bool, out: _Collector) -> np.ndarray:
     used = set(given[given != ""])
     ids = given.copy()
     counter = 0
-    for i in range(n):
-        if ids[i] != "":
-            continue
+    for i in np.flatnonzero(given == "").tolist():
         # Deterministic ids for rows without one: S0001, S0002, ... in row order.
         counter += 1
         candidate = f"S{counter:04d}"
@@ -1000,25 +1066,23 @@ def _service_ids(raw: pd.Series, present: bool, out: _Collector) -> np.ndarray:
             candidate = f"S{counter:04d}"
         ids[i] = candidate
         used.add(candidate)
-    if present:
-        first_row: dict[str, int] = {}
-        for i, value in enumerate(given):
-            if value == "":
-                continue
-            if value in first_row:
-                other = first_row[value]
-                private = (
-                    f"this service_id is also used on row {out.rows[other]}; each service needs its own "
-                    "id (or leave the cell blank to have one generated)"
-                )
-                message = (
-                    f"service_id {_quote(value)} is also used on row {out.rows[other]}; "
-                    "each service needs its own id (or leave the cell blank to have one generated)."
-                )
-                # The value is also the other row's: quote it only when neither row may be secret.
-                out.error(i, "service_id", message if not out.secret[other] else "", private=private)
-            else:
-                first_row[value] = i
+    if present and n:
+        # The first row of each id (codes are 0, 1, ... in order); every later row with the
+        # same id is an error, in row order.
+        codes, _ = pd.factorize(given, sort=False, use_na_sentinel=False)
+        first = np.unique(codes, return_index=True)[1]
+        for i in np.flatnonzero((first[codes] != np.arange(n)) & (given != "")).tolist():
+            value, other = given[i], int(first[codes[i]])
+            private = (
+                f"this service_id is also used on row {out.rows[other]}; each service needs its own "
+                "id (or leave the cell blank to have one generated)"
+            )
+            message = (
+                f"service_id {_quote(value)} is also used on row {out.rows[other]}; "
+                "each service needs its own id (or leave the cell blank to have one generated)."
+            )
+            # The value is also the other row's: quote it only when neither row may be secret.
+            out.error(i, "service_id", message if not out.secret[other] else "", private=private)
     return ids
 
 
@@ -1026,10 +1090,11 @@ def _list_column(
     canonical: str,
     raw: pd.Series,
     vocab: dict[str, Any] | Iterable[str],
-    types: list | None,
+    types: _RowTypes | None,
     out: _Collector,
     default_attr: str | None,
-) -> list[tuple[str, ...]]:
+) -> np.ndarray:
+    """A `;` list column: tuples of vocabulary ids per row (an object array)."""
     lookup = _vocab_lookup(vocab)
     allowed = list(vocab)
     separators = ";,+" if canonical == "abuse_types" else ";,"
@@ -1049,7 +1114,8 @@ def _list_column(
     # an unknown token (an error each, in row order) and blank ones taking their type's default.
     codes, uniques = pd.factorize(raw, sort=False)
     parsed = [parse(u) for u in uniques]
-    values: list[tuple[str, ...]] = [parsed[c][0] for c in codes]
+    # A take in C, not a Python lookup per row; code -1 (none: the cells are text) picks ().
+    values = _objects([found for found, _ in parsed] + [()])[codes]
     singular = canonical.rstrip("s").replace("_", " ")
     has_bad = np.array([bool(bad) for _, bad in parsed] + [False], dtype=bool)  # code -1: none
     for i in np.flatnonzero(has_bad[codes]).tolist():
@@ -1065,13 +1131,13 @@ def _list_column(
             )
     if default_attr and types is not None:
         blank = (raw == "").to_numpy(dtype=bool)  # one comparison, not a pandas lookup per row
-        defaults: dict[int, tuple[str, ...]] = {}  # per service type object, not per row
-        for i in np.flatnonzero(blank).tolist():
-            t = types[i]
-            if not values[i] and t is not None:
-                if id(t) not in defaults:
-                    defaults[id(t)] = tuple(getattr(t, default_attr))
-                values[i] = defaults[id(t)]
+        # A blank cell parses to (); it takes its type's default, made once per type.
+        made: dict[int, tuple[str, ...]] = {}  # one tuple per `ServiceType`
+        defaults = types.by_type(
+            lambda t: None if t is None else made.setdefault(id(t), tuple(getattr(t, default_attr)))
+        )
+        take = blank & types.by_type(lambda t: t is not None, bool)
+        values[take] = defaults[take]
     return values
 
 
@@ -1079,12 +1145,15 @@ def _number_column(
     canonical: str, raw: pd.Series, out: _Collector, *, minimum: float, strict: bool
 ) -> np.ndarray:
     """Numbers >= minimum (> minimum when strict); blanks are NaN."""
+    # Parsed once per distinct cell (a column of 10,000 numbers holds a few hundred), with the
+    # same operations elementwise; then taken back to row order.
+    codes, uniques = pd.factorize(raw, sort=False, use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=object)
     # "1,200" is a thousands separator; "2,5" (a decimal comma) stays unreadable and is reported.
-    thousands = raw.str.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?").fillna(False).astype(bool)
-    cleaned = raw.where(~thousands, raw.str.replace(",", "", regex=False))
-    values = (
-        pd.to_numeric(cleaned.where(cleaned != "", None), errors="coerce").astype(float).to_numpy().copy()
-    )
+    thousands = distinct.str.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?").fillna(False).astype(bool)
+    cleaned = distinct.where(~thousands, distinct.str.replace(",", "", regex=False))
+    numbers = pd.to_numeric(cleaned.where(cleaned != "", None), errors="coerce").astype(float).to_numpy()
+    values = numbers[codes]
     present = (raw != "").to_numpy()
     bad_text = present & ~np.isfinite(values)
     for i in np.flatnonzero(bad_text):
@@ -1104,27 +1173,28 @@ def _number_column(
     return values
 
 
-def _capacity_units(raw: pd.Series, types: list, config: Config, out: _Collector) -> np.ndarray:
+def _capacity_units(raw: pd.Series, types: _RowTypes, config: Config, out: _Collector) -> np.ndarray:
+    """Each row's capacity unit: a blank cell takes its type's unit; an unknown unit is an error."""
     lookup = {header_key(u): u for u in config.capacity_units}
-    units = np.empty(len(raw), dtype=object)
-    for i, text in enumerate(raw):
-        if text == "":
-            units[i] = types[i].capacity_unit if types[i] is not None else ""
-            continue
-        unit = lookup.get(header_key(text))
-        if unit is None:
-            out.error(
-                i,
-                "capacity_unit",
-                f"unknown capacity unit {_quote(text)}; "
-                + _did_you_mean(header_key(text), config.capacity_units)
-                + f"expected one of: {_listing(config.capacity_units)}, "
-                "or leave blank for the type's default.",
-                private=f"unknown capacity unit; expected one of: {_listing(config.capacity_units)}, "
-                "or leave blank for the type's default",
-            )
-            unit = ""
-        units[i] = unit
+    # Read once per distinct cell; only the rows with an unknown unit are visited.
+    codes, uniques = pd.factorize(raw, sort=False, use_na_sentinel=False)
+    found = [lookup.get(header_key(text)) if text != "" else "" for text in uniques]
+    given = _objects(["" if unit is None else unit for unit in found])[codes]
+    blank = (raw == "").to_numpy(dtype=bool)
+    units = np.where(blank, types.by_type(lambda t: t.capacity_unit if t is not None else ""), given)
+    unknown = np.array([unit is None for unit in found], dtype=bool)
+    for i in np.flatnonzero(unknown[codes]).tolist():
+        text = raw.iat[i]
+        out.error(
+            i,
+            "capacity_unit",
+            f"unknown capacity unit {_quote(text)}; "
+            + _did_you_mean(header_key(text), config.capacity_units)
+            + f"expected one of: {_listing(config.capacity_units)}, "
+            "or leave blank for the type's default.",
+            private=f"unknown capacity unit; expected one of: {_listing(config.capacity_units)}, "
+            "or leave blank for the type's default",
+        )
     return units
 
 
@@ -1143,49 +1213,57 @@ def _hours(raw: pd.Series, config: Config, out: _Collector) -> np.ndarray:
             key = key[: -len("_hours")]
         return key if key in allowed else None
 
-    parsed = _per_unique(raw, parse)
-    values = np.empty(len(raw), dtype=object)
-    for i, value in enumerate(parsed):
-        if value is None:
-            out.error(
-                i,
-                "hours",
-                f"unknown opening hours {_quote(raw.iat[i])}; "
-                + _did_you_mean(header_key(raw.iat[i]), allowed)
-                + f"expected one of: {_listing(allowed)} (24/7 is read as 24_7), or leave blank.",
-                private=f"unknown opening hours; expected one of: {_listing(allowed)} (24/7 is read as "
-                "24_7), or leave blank",
-            )
-            value = ""
-        values[i] = value
+    codes, uniques = pd.factorize(raw, sort=False, use_na_sentinel=False)
+    parsed = _objects([parse(u) for u in uniques])
+    unknown = np.array([p is None for p in parsed], dtype=bool)
+    values = parsed[codes]
+    for i in np.flatnonzero(unknown[codes]).tolist():  # only the rows with an unknown value
+        out.error(
+            i,
+            "hours",
+            f"unknown opening hours {_quote(raw.iat[i])}; "
+            + _did_you_mean(header_key(raw.iat[i]), allowed)
+            + f"expected one of: {_listing(allowed)} (24/7 is read as 24_7), or leave blank.",
+            private=f"unknown opening hours; expected one of: {_listing(allowed)} (24/7 is read as "
+            "24_7), or leave blank",
+        )
+        values[i] = ""
     return values
 
 
-def _funding_end(raw: pd.Series, today: date, out: _Collector) -> list:
-    parsed = _per_unique(raw, lambda v: parse_date(v) if v else (None, ""))
-    values: list = []
+def _funding_end(raw: pd.Series, today: date, out: _Collector) -> pd.Series:
+    """Each row's funding end date (NaT where blank or unreadable: an error), warning about a
+    date before `today`."""
+    # Read and converted once per distinct cell; only the rows with a message are visited.
+    codes, uniques = pd.factorize(raw, sort=False, use_na_sentinel=False)
+    parsed = [parse_date(v) if v else (None, "") for v in uniques]
     today_ts = pd.Timestamp(today)
-    blank = (raw == "").to_numpy(dtype=bool)
-    for i, (stamp, reason) in enumerate(parsed):
+    stamps = pd.to_datetime(pd.Series([pd.NaT if p is None else p for p, _ in parsed], dtype=object))
+    values = stamps.astype("datetime64[ns]").to_numpy()[codes]
+    noted = np.array(
+        [
+            (stamp is None and text != "") or (stamp is not None and stamp < today_ts)
+            for (stamp, _), text in zip(parsed, uniques, strict=True)
+        ],
+        dtype=bool,
+    )
+    for i in np.flatnonzero(noted[codes]).tolist():
+        stamp, reason = parsed[codes[i]]
         if stamp is None:
-            if not blank[i]:
-                out.error(
-                    i,
-                    "funding_end",
-                    f"funding_end {_quote(raw.iat[i])} {reason}; write the date as YYYY-MM-DD "
-                    "(e.g. 2027-03-31) or DD/MM/YYYY (31/03/2027), or leave it blank if open-ended.",
-                )
-            values.append(pd.NaT)
-            continue
-        if stamp < today_ts:
+            out.error(
+                i,
+                "funding_end",
+                f"funding_end {_quote(raw.iat[i])} {reason}; write the date as YYYY-MM-DD "
+                "(e.g. 2027-03-31) or DD/MM/YYYY (31/03/2027), or leave it blank if open-ended.",
+            )
+        else:
             out.warn(
                 i,
                 "funding_end",
                 f"funding ended on {_uk_date(stamp)}, before today ({_uk_date(today_ts)}); check whether "
                 "the service still runs and update the date, or remove the row.",
             )
-        values.append(stamp)
-    return values
+    return pd.Series(values, dtype="datetime64[ns]")
 
 
 def _coordinate_pair(
@@ -1193,10 +1271,9 @@ def _coordinate_pair(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Parse two paired numeric columns. Returns a, b, `given` (both valid) and `failed`."""
     raw_a, raw_b = col(first), col(second)
-    a = pd.to_numeric(raw_a.where(raw_a != "", None), errors="coerce").astype(float).to_numpy().copy()
-    b = pd.to_numeric(raw_b.where(raw_b != "", None), errors="coerce").astype(float).to_numpy().copy()
     has_a = (raw_a != "").to_numpy()
     has_b = (raw_b != "").to_numpy()
+    a, b = _coordinates(raw_a, has_a), _coordinates(raw_b, has_b)
     failed = np.zeros(len(a), dtype=bool)
     for name, raw, values, has in ((first, raw_a, a, has_a), (second, raw_b, b, has_b)):
         bad = has & ~np.isfinite(values)
@@ -1216,6 +1293,13 @@ def _coordinate_pair(
     out.location_error |= failed
     given = has_a & has_b & ~failed
     return a, b, given, failed
+
+
+def _coordinates(raw: pd.Series, given: np.ndarray) -> np.ndarray:
+    """The cells as floats, NaN where blank (`given` False) or not a number."""
+    if not given.any():  # a column the list does not have: no cell to read
+        return np.full(len(raw), np.nan)
+    return pd.to_numeric(raw.where(given, None), errors="coerce").astype(float).to_numpy().copy()
 
 
 def _locate(
@@ -1326,7 +1410,10 @@ def _from_postcode(
 ) -> np.ndarray:
     """Checks postcodes are UK-shaped; locates rows with no other location attempt by the
     lookup. Returns the normalised postcodes ("" where none or malformed)."""
-    postcode = normalise_postcodes(postcode_raw).fillna("").to_numpy(dtype=object)
+    # Once per distinct cell (most are blank or repeated), the same operations elementwise.
+    codes, uniques = pd.factorize(postcode_raw, sort=False, use_na_sentinel=False)
+    normalised = normalise_postcodes(pd.Series(uniques, dtype=object)).fillna("").to_numpy(dtype=object)
+    postcode = normalised[codes]
     has_pc = (postcode_raw != "").to_numpy()
     bad_shape = has_pc & (postcode == "")
     for i in np.flatnonzero(bad_shape):
@@ -1374,7 +1461,11 @@ def _look_up_postcodes(
     p_lon = found["long"].to_numpy(dtype=float)
     known = found.index.isin(postcodes.index) if len(found) else np.zeros(0, dtype=bool)
     terminated = found["terminated"].fillna(False).to_numpy(dtype=bool)
-    for j, i in enumerate(idx):
+    no_grid = known & np.isnan(p_lat)
+    placed = known & ~no_grid
+    # Rows are placed in one step; only those with a warning are visited, in row order.
+    for j in np.flatnonzero(~placed | terminated).tolist():
+        i = idx[j]
         if not known[j]:
             out.warn(
                 i,
@@ -1405,8 +1496,8 @@ def _look_up_postcodes(
                 private="the postcode is terminated (no longer in use); the service was placed at "
                 "its last known location. Check the current postcode",
             )
-        located.lat[i], located.lon[i] = p_lat[j], p_lon[j]
-        located.source[i] = "postcode"
+    located.lat[idx[placed]], located.lon[idx[placed]] = p_lat[placed], p_lon[placed]
+    located.source[idx[placed]] = "postcode"
 
 
 def _warn_outside_great_britain(lat: np.ndarray, lon: np.ndarray, out: _Collector) -> None:
@@ -1423,7 +1514,8 @@ def _warn_outside_great_britain(lat: np.ndarray, lon: np.ndarray, out: _Collecto
         )
 
 
-def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> list[tuple[str, ...]]:
+def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> np.ndarray:
+    """Checks `serves` and resolves it to area codes: a tuple per row (an object array)."""
     if areas is None:
         codes_by_key: dict[str, list[str]] | None = None
         candidates: list[str] = []
@@ -1456,6 +1548,25 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
             return [[c] for c in members] if members else [["", ""]]
         return None if codes is None else [codes]
 
+    def effects(token: str) -> list[tuple[str, str]]:
+        """What a token adds to its cell, in order: ("code", an area code), ("bad", text not
+        matched) or ("ambiguous", text matching several areas)."""
+        pieces: list[tuple[str, list[list[str]] | None]] = [(token, expand(token))]
+        if pieces[0][1] is None and "," in token:
+            # "A, B" written with commas (area names rarely hold one): use the parts if all match.
+            parts = [(p.strip(), expand(p.strip())) for p in token.split(",") if p.strip()]
+            if all(codes is not None for _, codes in parts):
+                pieces = parts
+        found: list[tuple[str, str]] = []
+        for piece, matches in pieces:
+            if matches is None:
+                found.append(("bad", piece))
+                continue
+            found.extend(("ambiguous", piece) if len(codes) > 1 else ("code", codes[0]) for codes in matches)
+        return found
+
+    effects_of: dict[str, list[tuple[str, str]]] = {}  # per token: area names recur across cells
+
     def parse(text: str) -> tuple[tuple[str, ...], list[str], list[str]]:
         if text == "":
             return (), [], []
@@ -1466,26 +1577,24 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
         bad: list[str] = []
         ambiguous: list[str] = []
         for token in tokens:
-            pieces: list[tuple[str, list[list[str]] | None]] = [(token, expand(token))]
-            if pieces[0][1] is None and "," in token:
-                # "A, B" written with commas (area names rarely hold one): use the parts if all match.
-                parts = [(p.strip(), expand(p.strip())) for p in token.split(",") if p.strip()]
-                if all(codes is not None for _, codes in parts):
-                    pieces = parts
-            for piece, expanded in pieces:
-                if expanded is None:
-                    bad.append(piece)
-                    continue
-                for codes in expanded:
-                    if len(codes) > 1:
-                        ambiguous.append(piece)
-                    elif codes[0] not in found:
-                        found.append(codes[0])
+            if token not in effects_of:
+                effects_of[token] = effects(token)
+            for kind, value in effects_of[token]:
+                if kind == "code":
+                    if value not in found:
+                        found.append(value)
+                elif kind == "bad":
+                    bad.append(value)
+                else:
+                    ambiguous.append(value)
         return tuple(found), bad, ambiguous
 
-    parsed = _per_unique(raw, parse)
-    values: list[tuple[str, ...]] = []
-    for i, (found, bad, ambiguous) in enumerate(parsed):
+    # Parsed once per distinct cell; only the rows with a token in error are visited.
+    codes, uniques = pd.factorize(raw, sort=False, use_na_sentinel=False)
+    parsed = [parse(u) for u in uniques]
+    wrong = np.array([bool(bad or ambiguous) for _, bad, ambiguous in parsed], dtype=bool)
+    for i in np.flatnonzero(wrong[codes]).tolist():
+        _, bad, ambiguous = parsed[codes[i]]
         for token in bad:
             out.error(
                 i,
@@ -1504,25 +1613,27 @@ def _serves(raw: pd.Series, areas: gpd.GeoDataFrame | None, out: _Collector) -> 
                 "use the area code instead.",
                 private="`serves` names an area that matches more than one area; use the area code instead",
             )
-        values.append(found)
-    return values
+    return _objects([found for found, _, _ in parsed])[codes]
 
 
 def _check_points_in_areas(
     lat: np.ndarray,
     lon: np.ndarray,
     located: np.ndarray,
-    serves: list[tuple[str, ...]],
+    points: np.ndarray,
+    serves: np.ndarray,
     areas: gpd.GeoDataFrame,
     out: _Collector,
 ) -> None:
+    """Warns about a located service that lies outside every area (it is kept); `points` are
+    the located rows' points."""
     idx = np.flatnonzero(located)
-    points = shapely.points(lon[idx], lat[idx])
-    geoms = areas.to_crs(settings.WGS84_EPSG).geometry if areas.crs is not None else areas.geometry
-    tree = shapely.STRtree(np.asarray(geoms.values))
-    hits = tree.query(points, predicate="intersects")
-    inside = np.zeros(len(idx), dtype=bool)
-    inside[hits[0]] = True
+    if areas.crs is not None and areas.crs.to_epsg() != settings.WGS84_EPSG:
+        areas = areas.to_crs(settings.WGS84_EPSG)
+    # The areas' own geometry objects when already in WGS84: the analysis that follows reuses
+    # the prepared tree built for them here.
+    geoms = np.asarray(areas.geometry.array, dtype=object)
+    inside = points_in_any_area(lon[idx], lat[idx], geoms, points)
     for j in np.flatnonzero(~inside):
         i = idx[j]
         consequence = (

@@ -260,3 +260,63 @@ def test_the_collector_is_paused_while_a_table_is_read_and_restored_after():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+#: Lines as `_LINE` (and Excel) ends them: \r\n, \r or \n only; \x85, \u2028, \v and \x1c are
+#: characters inside a line (str.splitlines would also break at them).
+LINES = ["a,b\r\n", "c\r", "d\n", "e\x85f\u2028g\vh\x1c\r\n", '"q\n', 'r"\r\n', "\n", "\r", "last"]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 4, 7, 1024 * 1024])
+def test_lines_end_only_at_cr_lf_whatever_the_chunk(monkeypatch, chunk):
+    from gapmap import tables
+
+    monkeypatch.setattr(tables, "_LINES_CHUNK", chunk)
+    assert list(tables._lines("".join(LINES))) == LINES
+    assert list(tables._lines("".join(LINES[:-1]))) == LINES[:-1]  # ending in a line break
+    assert list(tables._lines("only\u2028one line")) == ["only\u2028one line"]
+    assert list(tables._lines("a,b\rc,d\re")) == ["a,b\r", "c,d\r", "e"]  # old Mac line endings
+
+
+def test_characters_that_are_line_breaks_to_python_stay_in_the_cell():
+    frame, report = read("name,service_type\r\nA\u2028B\x85C,idva\r\nD\vE,marac\r\n".encode())
+    assert report.ok, report.to_text()
+    assert frame["name"].tolist() == ["A\u2028B\x85C", "D\vE"]
+    assert frame[ROW_COLUMN].tolist() == [2, 3]
+
+
+def test_row_limit_counts_the_rows_read_before_it_is_near(monkeypatch):
+    """Rows 1-3 are within a limit of 3 whatever they hold; from row 4 on each row is counted
+    with them: header, A, B and C are 4 rows with data, so C (row 6) is over the limit."""
+    monkeypatch.setattr(settings, "MAX_INPUT_ROWS", 3)
+    frame, report = read(b"name,service_type\n,\nA,idva\n,\nB,idva\nC,idva\n")
+    assert frame is None
+    (problem,) = report.problems
+    assert problem.row == 6
+    assert problem.message.startswith("the file has more than 3 rows with data (6 lines in all)")
+    # Blank rows 2, 3, 5 and 6: the fourth (row 6) is over the limit of 3.
+    frame, report = read(b"name,service_type\n,\n,\nA,idva\n,\n,\n")
+    assert frame is None
+    (problem,) = report.problems
+    assert problem.row == 6
+    assert problem.message.startswith("the file has more than 3 blank rows")
+    # Header, A and B: 3 rows with data and 2 blank ones are within the limit.
+    frame, report = read(b"name,service_type\n,\nA,idva\n,\nB,idva\n")
+    assert report.ok and frame[ROW_COLUMN].tolist() == [3, 5]
+
+
+def test_columns_are_stripped_as_pandas_strips_its_string_dtype():
+    """The frame's columns are built directly in Arrow where pandas' "str" dtype is Arrow's:
+    the same values and dtype as `pd.Series(cells, dtype="str").str.strip()`, whitespace that
+    Python and Arrow disagree about included (\\x1c is whitespace to Python only)."""
+    import pandas as pd
+
+    from gapmap.tables import _stripped_text
+
+    cells = (" a ", "\tb\r\n", "", "\u00a0c\u3000", "\x1cd\x1c", "\u200be", "e\u2028", "  ")
+    column = _stripped_text(cells)
+    expected = pd.Series(cells, dtype="str").str.strip()
+    assert column.dtype == expected.dtype
+    assert column.tolist() == expected.tolist()
+    assert column.tolist()[:4] == ["a", "b", "", "c"]
+    assert _stripped_text(()).tolist() == [] and _stripped_text(()).dtype == expected.dtype
