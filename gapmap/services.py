@@ -1045,7 +1045,8 @@ def _did_you_mean_header(canonical: str, unrecognised: list[str]) -> str:
     return f" Column `{keys[close[0]]}` looks close: rename it to `{canonical}`." if close else ""
 
 
-def _objects(values: list) -> np.ndarray:
+def _objects(values: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """`values` as a 1-D object array (a tuple stays one cell, as np.array would not keep it)."""
     arr = np.empty(len(values), dtype=object)
     arr[:] = values
     return arr
