@@ -1499,7 +1499,9 @@ def page(role: str) -> None:
     title = f"{selection_label}: domestic abuse and sexual violence services"
     st.title(selection_label)
     st.markdown(kicker_html(fictional=dataset.is_demo, today=date.today()), unsafe_allow_html=True)
-    st.caption(geography_line(dataset.geography, choice_label, level))
+    # The dataset label holds the uploaded file's name: escaped, so a name cannot turn into a
+    # link, an image or emphasis in the caption's markdown.
+    st.caption(geography_line(dataset.geography, md(choice_label), level))
     headline(dataset, analysis, view, selection_label)
 
     # Lazy tabs: only the open tab runs, so the first page (the map) arrives sooner and a

@@ -565,6 +565,9 @@ def gap_costs(
             }
         )
     opts = patchwork_options(analysis, catalogue, area_code=area_code) if options is None else options
+    if area_code is not None and options is not None:
+        # Options made for every area (as `build_commissioning` keeps them) cost only this one.
+        opts = opts[opts["area_code"] == area_code]
     by_area: dict[str, pd.Series] = {}
     for r in opts[opts["intervention_id"] != ""].itertuples(index=False):
         item = catalogue.interventions[r.intervention_id]

@@ -126,13 +126,15 @@ def _fixed(v: float | Decimal, decimals: int) -> str:
     Rounds the shortest decimal that reads back as `v` (its repr), so 0.285 gives 0.29 and
     112.5% gives 113%, where binary floating point and round-half-even would give 0.28 and 112%.
     """
-    if type(v) is float and -1e9 < v < 1e9:
+    if type(v) is float and -1e9 < v < 1e9 and 0 <= decimals <= 4:
         text = repr(v)
         # Unless the repr ends in a half at `decimals` places, Python's correctly rounded
         # format of the float gives the same digits as rounding its repr: a midpoint between
         # the two would lie in the float's rounding interval (far narrower than 0.00005 below
         # 1e9) with no more digits than the repr, and the repr is the shortest, then nearest,
         # decimal that reads back. Half the cost of `Decimal`; a report words thousands of figures.
+        # Only to 4 places: at more, the float's own binary digits would show (0.3 to 17 places
+        # is 0.29999999999999999, not the repr's 0.30000000000000000).
         if "e" not in text and not (len(text) - text.find(".") == decimals + 2 and text[-1] == "5"):
             return f"{v:,.{decimals}f}"
     quantum = _QUANTA[decimals] if 0 <= decimals < len(_QUANTA) else Decimal(1).scaleb(-decimals)

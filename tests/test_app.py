@@ -102,8 +102,8 @@ def test_default_page_shows_the_demo():
     assert at.title[0].value == "Fenmarsh (fictional demo county)"
     assert any("Fictional demo data" in m.value for m in at.markdown)
     # The page names its dataset once, in the geography line under the title.
-    said = [e.value for e in [*at.markdown, *at.caption] if "Dataset: Demo (fictional)" in e.value]
-    assert said == ["Geography: Demo county (fictional) · Dataset: Demo (fictional)"]
+    said = [e.value for e in [*at.markdown, *at.caption] if "Dataset: Demo \\(fictional\\)" in e.value]
+    assert said == ["Geography: Demo county (fictional) · Dataset: Demo \\(fictional\\)"]  # as typed
     # The default profile is the standards one; its first benchmark refuge family places.
     assert metric(at, "Provided / required (family places)") == "31 / 100"  # 31 of 99.972
     assert metric(at, "Whole selection") == "31%"
@@ -442,6 +442,21 @@ def test_the_services_tab_lists_only_the_selection_and_filters():
     at.multiselect(key="f_tiers").set_value(["primary"]).run()
     listed = dataframe_with(at, "Funding ends")
     assert len(listed) < len(expected) and all("primary" in t for t in listed["Tiers"])
+
+
+def test_an_uploaded_file_name_is_shown_as_typed_in_the_geography_line():
+    """The dataset label carries the upload's file name into a markdown caption: a name
+    written as a markdown link or image must show as text, never become one."""
+    at = choose_idva(start())
+    name = "![x](https:evil.example) [click](https:evil.example).csv"
+    upload(at, demo_csv_without("FEN-022"), name)
+    at.selectbox(key="dataset_choice").set_value("upload").run()
+    assert not at.exception, at.exception
+    line = [c.value for c in at.caption if c.value.startswith("Geography:")]
+    assert line == [
+        "Geography: Demo county (fictional) · Dataset: Uploaded, not saved\\: "
+        "\\!\\[x\\]\\(https\\:evil\\.example\\) \\[click\\]\\(https\\:evil\\.example\\)\\.csv"
+    ]
 
 
 def test_saving_switches_the_view_to_the_saved_version():

@@ -228,3 +228,16 @@ def test_costs_take_quantities_from_each_areas_population(tmp_path):
         options=patchwork_options(_Analysis(coverage), CAT),
     )
     pd.testing.assert_frame_equal(same, costs)
+
+
+def test_costs_of_one_area_from_options_made_for_every_area():
+    """`options=` made for all areas (as `build_commissioning` keeps them) with `area_code`:
+    only that area's options are costed, as when gap_costs makes them itself."""
+    coverage = _coverage().assign(patchwork_gap=[True, False, True])  # a gap in Alpha and in Beta
+    analysis = _Analysis(coverage)
+    every = patchwork_options(analysis, CAT)
+    assert set(every["area_code"]) == {"A", "B"}
+    own = gap_costs(analysis, CAT, area_code="B")
+    given = gap_costs(analysis, CAT, area_code="B", options=every)
+    assert len(own) and set(own["area_code"]) == {"B"}
+    pd.testing.assert_frame_equal(given, own)

@@ -88,6 +88,20 @@ def test_fixed_is_the_repr_rounded_half_up(value, places):
 
 
 @pytest.mark.parametrize(
+    ("value", "places", "text"),
+    [
+        (0.3, 17, "0.30000000000000000"),
+        (999999999.1, 8, "999,999,999.10000000"),
+        (0.1, 20, "0." + "1".ljust(20, "0")),
+    ],
+)
+def test_fixed_beyond_four_places_is_still_the_repr(value, places, text):
+    """The fast float format is only exact to 4 places; beyond, the repr's digits, not the float's
+    binary ones (0.3 is 0.299999999999999988897769753748... in binary)."""
+    assert wording._fixed(value, places) == text == _half_up(value, places)
+
+
+@pytest.mark.parametrize(
     ("ratio", "text"),
     [(0.351 / 0.379, "93%"), (1.125, "113%"), (0.285, "29%"), (15.2, "1,520%"), (None, "–")],
 )
