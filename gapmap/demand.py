@@ -782,7 +782,6 @@ def with_demand(analysis: Any, rows: pd.DataFrame, notes: list[str] | None = Non
     The summary gains `demand`: the benchmarks added (with definition and source) and notes.
     The analysis given is not changed.
     """
-    import dataclasses
 
     if rows is None or rows.empty:
         return analysis
@@ -795,7 +794,7 @@ def with_demand(analysis: Any, rows: pd.DataFrame, notes: list[str] | None = Non
             "period": str(group["period"].iat[0]),
         }
     summary["demand"] = {"benchmarks": entries, "notes": list(notes or [])}
-    return dataclasses.replace(analysis, gaps=gaps, summary=summary)
+    return analysis.replace(gaps=gaps, summary=summary)
 
 
 def demand_for(
@@ -871,7 +870,7 @@ def mapped_profile(analysis: Any, config: Config) -> Any:
             "denominator_source": str(source.iat[0]) if len(source) else "",
         }
     summary["benchmarks"] = entries
-    return dataclasses.replace(analysis, profile=profile, summary=summary)
+    return analysis.replace(profile=profile, summary=summary)
 
 
 def _area_names(analysis: Any, codes: Any) -> np.ndarray:

@@ -340,7 +340,6 @@ def demand_for_map(
     districts) is never split: its benchmarks are recorded in `summary["demand"]["refused"]`
     with the reason, so the map says so instead of colouring areas nobody scored.
     """
-    import dataclasses
 
     from gapmap.demand import check_levels, demand_benchmarks, demand_for
     from gapmap.errors import GapmapInputError
@@ -370,7 +369,7 @@ def demand_for_map(
             # Nothing to map (e.g. every row for a finer level): keep why, for the map to say.
             summary = dict(full.summary)
             summary["demand"] = {"benchmarks": {}, "notes": list(notes)}
-            return dataclasses.replace(full, summary=summary)
+            return full.replace(summary=summary)
         return full
     summary = dict(full.summary)
     entry = dict(summary.get("demand") or {"benchmarks": {}, "notes": []})
@@ -381,7 +380,7 @@ def demand_for_map(
         **dict(entry.get("benchmarks") or {}),
     }
     summary["demand"] = entry
-    return dataclasses.replace(full, summary=summary)
+    return full.replace(summary=summary)
 
 
 def demand_unmapped_note(analysis: Any) -> str:

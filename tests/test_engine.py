@@ -579,3 +579,18 @@ def test_projection_is_the_fixed_helmert_whatever_grids_the_machine_has():
     ref_x, ref_y = Transformer.from_crs("EPSG:4326", demo._BNG_HELMERT, always_xy=True).transform(lon, lat)
     assert np.allclose(x, ref_x, atol=1e-6) and np.allclose(y, ref_y, atol=1e-6)
     assert 454_000 < x[1] < 460_000 and 303_000 < y[1] < 306_000  # Leicester
+
+
+def test_replace_keeps_frames_not_read_yet_unbuilt():
+    """A demand table or a note changes the summary; the frames nobody read stay unbuilt
+    (dataclasses.replace would build them: millions of assignment rows on small areas)."""
+    from gapmap.engine import _Deferred
+
+    analysis = run()
+    changed = analysis.replace(summary={**analysis.summary, "note": "x"})
+    assert changed.summary["note"] == "x" and "note" not in analysis.summary
+    for name in ("_access", "_assignments"):
+        assert isinstance(changed.__dict__[name], _Deferred)
+    assert changed.access.equals(analysis.access) and changed.assignments.equals(analysis.assignments)
+    with pytest.raises(TypeError, match="no field 'sumary'"):
+        analysis.replace(sumary={})
