@@ -53,8 +53,8 @@ def write_atomic(
     durable
         False skips the fsync: still atomic for every reader, but a power cut just after may
         leave the old file or an empty one. For outputs that are made again by running the
-        command again (report exports), where the fsyncs were up to a third of a tables-only
-        `report`; never for what only the user has (saved versions, users, scenarios).
+        command again (report exports: a disk flush per file saved); never for what only the
+        user has (saved versions, users, scenarios).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
