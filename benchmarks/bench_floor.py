@@ -134,6 +134,7 @@ def catchment_rows(services, areas, runs: int, add: Callable[..., None]) -> None
     import shapely
 
     from gapmap import engine
+    from gapmap.projection import to_bng
 
     km = pd.to_numeric(services["catchment_km"], errors="coerce").to_numpy(dtype=float)
     has_serves = services["serves"].map(len).to_numpy() > 0
@@ -148,11 +149,11 @@ def catchment_rows(services, areas, runs: int, add: Callable[..., None]) -> None
     tree = shapely.STRtree(districts)
 
     def exact() -> object:
-        x, y = engine._to_bng(lon, lat)
+        x, y = to_bng(lon, lat)
         return engine._catchment_links(x, y, radius, edges)
 
     def overlay() -> object:
-        x, y = engine._to_bng(lon, lat)
+        x, y = to_bng(lon, lat)
         disks = shapely.buffer(shapely.points(x, y), radius, quad_segs=32)
         c, a = tree.query(disks, predicate="intersects")
         return c, a, shapely.area(shapely.intersection(disks[c], districts[a])) / district_area[a]

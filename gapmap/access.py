@@ -387,8 +387,8 @@ def load_small_areas(path: Path | str | None = None) -> pd.DataFrame:
     pandas.DataFrame
         `SMALL_AREA_COLUMNS` plus `x`, `y` (BNG metres, float); `small_area_lonlat` gives WGS84.
     """
-    from gapmap.engine import _to_bng
     from gapmap.geography import data_dir
+    from gapmap.projection import to_bng
 
     if path is None:
         frame = pd.read_csv(
@@ -459,7 +459,7 @@ def load_small_areas(path: Path | str | None = None) -> pd.DataFrame:
         if bng:
             x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
         else:
-            x, y = _to_bng(a.to_numpy(dtype=float), b.to_numpy(dtype=float))
+            x, y = to_bng(a.to_numpy(dtype=float), b.to_numpy(dtype=float))
         frame["easting"], frame["northing"] = x, y
     frame["x"], frame["y"] = x, y
     return frame
@@ -467,18 +467,9 @@ def load_small_areas(path: Path | str | None = None) -> pd.DataFrame:
 
 def small_area_lonlat(small_areas: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 lon, lat of each small area's point (only maps need them, so not computed on load)."""
-    from pyproj.enums import TransformDirection
+    from gapmap.projection import to_wgs84
 
-    from gapmap.engine import _transformer
-
-    # The engine's WGS84 -> BNG transformer run backwards: the same operation, and a second
-    # transformer would cost ~20 ms to create on every `report` (same values to 1e-14 degrees).
-    lon, lat = _transformer().transform(
-        small_areas["x"].to_numpy(dtype=float),
-        small_areas["y"].to_numpy(dtype=float),
-        direction=TransformDirection.INVERSE,
-    )
-    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    return to_wgs84(small_areas["x"].to_numpy(dtype=float), small_areas["y"].to_numpy(dtype=float))
 
 
 def engine_small_area_population(small_areas: pd.DataFrame) -> pd.DataFrame:
@@ -575,7 +566,7 @@ def load_travel_times(path: Path | str) -> pd.DataFrame:
 
 def _public_services(services: pd.DataFrame) -> pd.DataFrame:
     """Located, non-confidential services: x, y (BNG metres), service_type, service_id."""
-    from gapmap.engine import _to_bng
+    from gapmap.projection import to_bng
 
     if len(services) == 0:
         return pd.DataFrame({"service_id": [], "service_type": [], "x": [], "y": []})
@@ -588,7 +579,7 @@ def _public_services(services: pd.DataFrame) -> pd.DataFrame:
     if crs is not None and crs.to_epsg() == 27700:
         x, y = shapely.get_x(g), shapely.get_y(g)
     else:
-        x, y = _to_bng(shapely.get_x(g), shapely.get_y(g))
+        x, y = to_bng(shapely.get_x(g), shapely.get_y(g))
     return pd.DataFrame(
         {
             "service_id": services["service_id"].astype(str).to_numpy()[keep],

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from math import cos, pi, sin
 from pathlib import Path
 
-import pyproj
 import shapely
 from shapely.geometry import MultiPoint, Point, Polygon
 
@@ -32,13 +32,6 @@ COUNTY_DESCRIPTION = (
     "(QX...) are outside every real range, and every organisation in it is invented."
 )
 
-#: British National Grid with the published OSGB36 -> WGS84 Helmert parameters. Used instead of
-#: EPSG:27700's best available operation so that the output cannot change with which PROJ grids
-#: (OSTN15) happen to be installed; the difference is a couple of metres.
-_BNG_HELMERT = (
-    "+proj=tmerc +lat_0=49 +lon_0=-2 +k=0.9996012717 +x_0=400000 +y_0=-100000 +ellps=airy "
-    "+towgs84=446.448,-125.157,542.06,0.15,0.247,0.842,-20.489 +units=m +no_defs +type=crs"
-)
 
 #: Centre of the county in BNG metres (about 54.05 N, 1.05 E).
 _CENTRE_E = 600_000.0
@@ -163,8 +156,13 @@ def _area_polygons_bng() -> dict[str, Polygon]:
 
 
 def _to_wgs84():
-    transformer = pyproj.Transformer.from_crs(_BNG_HELMERT, "EPSG:4326", always_xy=True)
-    return transformer.transform
+    """BNG -> lon/lat with the fixed Helmert (`gapmap.projection`): the output cannot change
+    with which PROJ grids (OSTN15) happen to be installed."""
+    from pyproj.enums import TransformDirection
+
+    from gapmap.projection import transformer
+
+    return partial(transformer().transform, direction=TransformDirection.INVERSE)
 
 
 def _ring_text(coords) -> str:

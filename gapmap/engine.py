@@ -97,14 +97,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from functools import lru_cache
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
 
 from gapmap.areaindex import area_tree
 from gapmap.config import Benchmark, Config, Profile
@@ -112,8 +110,9 @@ from gapmap.errors import GapmapInputError
 from gapmap.filters import ServiceFilter
 from gapmap.population import resolve_denominators
 from gapmap.privacy import redact_confidential
+from gapmap.projection import to_bng
 from gapmap.schema import AREA_CODE, AREA_NAME, SERVES_EVERYWHERE
-from gapmap.settings import WGS84_EPSG, WGS84_TO_BNG_PIPELINE
+from gapmap.settings import WGS84_EPSG
 from gapmap.wording import REGIONAL_NOTE, benchmark_definition, denominator_text, unit_label
 
 ALL_CODE = "ALL"
@@ -236,7 +235,7 @@ class _LazyAccess(_Deferred):
         n_sel = len(sel_codes)
         if len(lon) == 0 or n_sel == 0:
             return pd.DataFrame({c: [] for c in ACCESS_COLUMNS}).astype({"nearest_km": float})
-        px, py = _to_bng(lon, lat)
+        px, py = to_bng(lon, lat)
         type_codes, type_names = pd.factorize(types, sort=True)
         out = _nearest_by_group(ox, oy, px, py, type_codes, len(type_names)) / 1000.0
         return pd.DataFrame(
@@ -337,18 +336,7 @@ for _name in ("access", "assignments"):
 # --------------------------------------------------------------------------- projection
 
 
-@lru_cache(maxsize=1)
-def _transformer() -> Transformer:
-    """WGS84 lon/lat to BNG metres (`settings.WGS84_TO_BNG_PIPELINE`); `direction=INVERSE` back."""
-    return Transformer.from_pipeline(WGS84_TO_BNG_PIPELINE)
-
-
-def _to_bng(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lon/lat arrays (EPSG:4326) to British National Grid metres."""
-    if len(x) == 0:
-        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    bx, by = _transformer().transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-    return np.asarray(bx, dtype=float), np.asarray(by, dtype=float)
+# One fixed WGS84 -> BNG operation for every module: `gapmap.projection`.
 
 
 # --------------------------------------------------------------------------- catchments
@@ -395,7 +383,7 @@ def _area_edges(geoms: np.ndarray) -> _AreaEdges:
     coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
     # Neighbouring areas share their border vertices: project each distinct vertex once.
     distinct, back = np.unique(coords[:, 0] + 1j * coords[:, 1], return_inverse=True)
-    ux, uy = _to_bng(distinct.real, distinct.imag)
+    ux, uy = to_bng(distinct.real, distinct.imag)
     x, y = ux[back], uy[back]
     n_rings = len(rings)
     # Orient rings: exteriors anticlockwise (positive area), holes clockwise, by reversing
@@ -662,7 +650,7 @@ class _AreaGeometry:
         with self._lock:
             if self._surface is None:
                 rep = shapely.point_on_surface(self.geoms)
-                self._surface = _to_bng(shapely.get_x(rep), shapely.get_y(rep))
+                self._surface = to_bng(shapely.get_x(rep), shapely.get_y(rep))
             return self._surface
 
 
@@ -747,7 +735,7 @@ def _assign(
     if use_catchment.any():
         pos = np.nonzero(use_catchment)[0]
         radius_m = catchment_km[pos] * 1000.0
-        cx, cy = _to_bng(where.lon[pos], where.lat[pos])
+        cx, cy = to_bng(where.lon[pos], where.lat[pos])
         circle, area, share = _catchment_links(cx, cy, radius_m, geometry.edges())
         parts.append((pos[circle], area, share, _CATCHMENT))
     return _Links(
@@ -1055,7 +1043,7 @@ def _representative_points(
         second = pd.to_numeric(sap[b], errors="coerce").to_numpy(dtype=float)
         ok = (idx >= 0) & np.isfinite(pop) & (pop > 0) & np.isfinite(first) & np.isfinite(second)
         if ok.any():
-            sx, sy = (first[ok], second[ok]) if given_bng else _to_bng(first[ok], second[ok])
+            sx, sy = (first[ok], second[ok]) if given_bng else to_bng(first[ok], second[ok])
             k = len(positions)
             total = np.bincount(idx[ok], pop[ok], minlength=k)
             wx = np.bincount(idx[ok], pop[ok] * sx, minlength=k)

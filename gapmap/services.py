@@ -1393,10 +1393,9 @@ def _from_easting_northing(
     out.location_error |= bad_en
     en_ok = en_given & ~bad_en
     if en_ok.any():
-        from pyproj import Transformer
+        from gapmap.projection import to_wgs84
 
-        to_wgs84 = Transformer.from_crs(settings.BNG_EPSG, settings.WGS84_EPSG, always_xy=True)
-        x, y = to_wgs84.transform(east[en_ok], north[en_ok])
+        x, y = to_wgs84(east[en_ok], north[en_ok])
         located.lon[en_ok], located.lat[en_ok] = x, y
         located.source[en_ok] = "easting_northing"
     return en_given | en_failed

@@ -567,18 +567,24 @@ def test_only_star_services():
 
 
 def test_projection_is_the_fixed_helmert_whatever_grids_the_machine_has():
-    """BNG metres come from one fixed operation (OSGB36 to WGS 84 (6)), the one the demo county
-    is drawn with, not from whichever PROJ grids happen to be installed."""
+    """BNG metres come from one fixed operation (OSGB36 to WGS 84 (6)), for the engine, the demo
+    county and easting/northing inputs alike, not from whichever PROJ grids are installed."""
     from pyproj import Transformer
 
-    from gapmap import demo, engine
+    from gapmap import projection
 
+    helmert_bng = (
+        "+proj=tmerc +lat_0=49 +lon_0=-2 +k=0.9996012717 +x_0=400000 +y_0=-100000 +ellps=airy "
+        "+towgs84=446.448,-125.157,542.06,0.15,0.247,0.842,-20.489 +units=m +no_defs +type=crs"
+    )
     lon = np.array([-2.0, -1.13, 0.12, -3.2])
     lat = np.array([49.0, 52.64, 51.5, 54.6])
-    x, y = engine._to_bng(lon, lat)
-    ref_x, ref_y = Transformer.from_crs("EPSG:4326", demo._BNG_HELMERT, always_xy=True).transform(lon, lat)
+    x, y = projection.to_bng(lon, lat)
+    ref_x, ref_y = Transformer.from_crs("EPSG:4326", helmert_bng, always_xy=True).transform(lon, lat)
     assert np.allclose(x, ref_x, atol=1e-6) and np.allclose(y, ref_y, atol=1e-6)
     assert 454_000 < x[1] < 460_000 and 303_000 < y[1] < 306_000  # Leicester
+    back_lon, back_lat = projection.to_wgs84(x, y)
+    assert np.allclose(back_lon, lon, atol=1e-9) and np.allclose(back_lat, lat, atol=1e-9)
 
 
 def test_replace_keeps_frames_not_read_yet_unbuilt():
