@@ -148,6 +148,9 @@ h1 {font-size: 2.4rem !important; line-height: 1.15 !important; padding-bottom: 
 .gapmap-demo {display: inline-block; background: #fff3cd; color: #4d3800; border: 3px solid #8a6d00;
               padding: 2px 12px; font-weight: 700; border-radius: 6px; margin-right: 12px;}
 .gapmap-kicker {font-size: 1.2rem; color: #222; margin: -0.3rem 0 0.6rem 0;}
+/* The dataset is named by the geography line below; the kicker names it only where that line
+   is hidden (short screens, below). */
+.gapmap-kicker-dataset {display: none;}
 .gapmap-sub {font-size: 1.15rem; color: #222; margin-top: -0.4rem;}
 /* Headline labels wrap instead of being cut ("Provided / required (…"). */
 [data-testid="stMetricLabel"] * {white-space: normal !important; overflow: visible !important;
@@ -168,6 +171,7 @@ iframe[title*="st_folium"], iframe[title*="streamlit_folium"] {
   h1 {font-size: 1.6rem !important; padding: 0 0 0.35rem 0 !important; line-height: 1.25 !important;}
   .gapmap-kicker {font-size: 0.95rem; margin: 0 0 0.1rem 0;}
   [data-testid="stCaptionContainer"] {display: none;}
+  .gapmap-kicker-dataset {display: inline;}
   .gapmap-demo {padding: 0 8px; border-width: 2px;}
   [data-testid="stMetricValue"] {font-size: 1.6rem !important;}
   [data-testid="stMetricLabel"] p {font-size: 0.95rem !important;}
@@ -1498,7 +1502,9 @@ def page(role: str) -> None:
 
     title = f"{selection_label}: domestic abuse and sexual violence services"
     st.title(selection_label)
-    st.markdown(kicker_html(fictional=dataset.is_demo, today=date.today()), unsafe_allow_html=True)
+    st.markdown(
+        kicker_html(choice_label, fictional=dataset.is_demo, today=date.today()), unsafe_allow_html=True
+    )
     # The dataset label holds the uploaded file's name: escaped, so a name cannot turn into a
     # link, an image or emphasis in the caption's markdown.
     st.caption(geography_line(dataset.geography, md(choice_label), level))

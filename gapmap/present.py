@@ -155,13 +155,14 @@ def index_text(value: Any) -> str:
     return wording.number(value)
 
 
-def kicker_html(*, fictional: bool, today: date) -> str:
-    """The line under the title: demo badge, subject, UK date. The dataset is named once, in
-    the geography line below it (`gapmap.choices.geography_line`)."""
+def kicker_html(choice_label: str, *, fictional: bool, today: date) -> str:
+    """The line under the title: demo badge, subject, UK date, and the dataset name (escaped)
+    in a span the page shows only on short screens (projectors), where the geography line that
+    names it otherwise is hidden for room: the dataset is said once at every size."""
     badge = '<span class="gapmap-demo">Fictional demo data</span>' if fictional else ""
     return (
         f'<div class="gapmap-kicker">{badge}Domestic abuse and sexual violence services · '
-        f"{uk_date(today)}</div>"
+        f'{uk_date(today)}<span class="gapmap-kicker-dataset"> · Dataset: {escape(choice_label)}</span></div>'
     )
 
 

@@ -101,7 +101,8 @@ def test_default_page_shows_the_demo():
     at = start()
     assert at.title[0].value == "Fenmarsh (fictional demo county)"
     assert any("Fictional demo data" in m.value for m in at.markdown)
-    # The page names its dataset once, in the geography line under the title.
+    # The geography line names the dataset as typed (markdown-escaped); the kicker's copy is
+    # shown only where that line is hidden (checked in a browser: test_app_browser).
     said = [e.value for e in [*at.markdown, *at.caption] if "Dataset: Demo \\(fictional\\)" in e.value]
     assert said == ["Geography: Demo county (fictional) · Dataset: Demo \\(fictional\\)"]  # as typed
     # The default profile is the standards one; its first benchmark refuge family places.

@@ -137,6 +137,15 @@ def test_map_legend_and_headline_fit_the_first_screen(size):
                     return r.top >= 0 && h.contains(e); }""",
                     selector,
                 ), selector
+            # The dataset is named once on screen: the geography line, or on short screens (where
+            # that line is hidden for room) the kicker.
+            shown = page.evaluate(
+                """() => [...document.querySelectorAll(
+                    '.gapmap-kicker-dataset, [data-testid="stCaptionContainer"]')]
+                    .filter(e => e.offsetParent !== null && e.innerText.includes('Dataset: Demo (fictional)'))
+                    .length"""
+            )
+            assert shown == 1, shown
             iframe = page.locator("iframe[title*='st_folium'], iframe[title*='streamlit_folium']").first
             box = iframe.bounding_box()
             assert box is not None and box["y"] + box["height"] <= height, (box, height)

@@ -72,10 +72,14 @@ def test_md_escapes_a_hostile_name_so_it_shows_as_typed():
 
 
 def test_kicker_and_filter_lines_escape_user_text():
-    kicker = present.kicker_html(fictional=True, today=date(2026, 11, 22))
-    assert "22 November 2026" in kicker and "Dataset" not in kicker  # named once, below it
+    kicker = present.kicker_html(HOSTILE, fictional=True, today=date(2026, 11, 22))
+    assert "<img" not in kicker
+    assert "&lt;img src=x onerror=alert(1)&gt;" in kicker
+    assert "22 November 2026" in kicker
+    # The dataset in a span shown only on short screens (the geography line names it elsewhere).
+    assert '<span class="gapmap-kicker-dataset"> · Dataset: &lt;img' in kicker
     assert "Fictional demo data" in kicker
-    assert "Fictional demo data" not in present.kicker_html(fictional=False, today=date(2026, 1, 2))
+    assert "Fictional demo data" not in present.kicker_html("x", fictional=False, today=date(2026, 1, 2))
     assert present.filter_html(HOSTILE) == (
         '<div class="gapmap-sub">Counting only: &lt;img src=x onerror=alert(1)&gt;</div>'
     )
