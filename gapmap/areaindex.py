@@ -10,35 +10,49 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import shapely
 
-#: Area sets kept (the districts and the small areas of a session, with room to spare).
+#: Area sets kept per kind of entry (the districts and the small areas of a session, with room
+#: to spare).
 _CACHE_SIZE = 4
-_CACHE: OrderedDict[tuple[int, ...], tuple[np.ndarray, shapely.STRtree]] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, tuple[int, ...]], Any] = OrderedDict()
 _LOCK = threading.Lock()  # Streamlit serves sessions from threads
+
+T = TypeVar("T")
+
+
+def cached_for(geoms: np.ndarray, kind: str, build: Callable[[np.ndarray], T]) -> T:
+    """`build(geoms)` for exactly these geometry objects (the same objects, in order), built
+    once and kept: the last `_CACHE_SIZE` area sets of each `kind`.
+
+    Shapely geometries are immutable, and `build` gets (and an entry holds) its own copy of the
+    array it was keyed on, so no key's object ids can be reused while the entry exists.
+    """
+    key = (kind, tuple(map(id, geoms)))
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return cast(T, _CACHE[key])
+        entry = _CACHE[key] = build(np.asarray(geoms, dtype=object).copy())
+        same_kind = [k for k in _CACHE if k[0] == kind]
+        for old in same_kind[: max(0, len(same_kind) - _CACHE_SIZE)]:
+            del _CACHE[old]
+        return entry
+
+
+def _prepared_tree(geoms: np.ndarray) -> shapely.STRtree:
+    shapely.prepare(geoms)  # in place: the same immutable objects, faster tests
+    return shapely.STRtree(geoms)
 
 
 def area_tree(geoms: np.ndarray) -> shapely.STRtree:
-    """An STRtree of exactly these geometry objects (the same objects, in order), whose
-    polygons are prepared (indexed) for point tests; built once and kept.
-
-    Shapely geometries are immutable, and an entry holds its own copy of the array it was
-    keyed on, so no key's object ids can be reused while the entry exists.
-    """
-    key = tuple(map(id, geoms))
-    with _LOCK:
-        entry = _CACHE.get(key)
-        if entry is None:
-            kept = np.asarray(geoms, dtype=object).copy()
-            shapely.prepare(kept)  # in place: the same immutable objects, faster tests
-            entry = _CACHE[key] = (kept, shapely.STRtree(kept))
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        else:
-            _CACHE.move_to_end(key)
-        return entry[1]
+    """An STRtree of exactly these geometry objects, whose polygons are prepared (indexed) for
+    point tests; built once and kept (`cached_for`)."""
+    return cached_for(geoms, "tree", _prepared_tree)
 
 
 def points_in_any_area(

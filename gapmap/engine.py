@@ -94,7 +94,6 @@ import copy
 import itertools
 import math
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -104,7 +103,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gapmap.areaindex import area_tree
+from gapmap.areaindex import area_tree, cached_for
 from gapmap.config import Benchmark, Config, Profile
 from gapmap.errors import GapmapInputError
 from gapmap.filters import ServiceFilter
@@ -618,13 +617,12 @@ class _AreaGeometry:
 
     The app scores the same areas on every rerun and a report once per profile; projecting
     every vertex to BNG and cutting the rings into edges each time was the largest part of a
-    run (a geopandas sjoin keeps its spatial index on the frame in the same way). Shapely
-    geometries are immutable, and an entry holds its own copy of the array of geometries it
-    was keyed on, so no key's object ids can be reused while the entry exists.
+    run (a geopandas sjoin keeps its spatial index on the frame in the same way). Made and
+    kept by `gapmap.areaindex.cached_for`, which hands it its own copy of the geometry array.
     """
 
     def __init__(self, geoms: np.ndarray) -> None:
-        self.geoms = geoms.copy()
+        self.geoms = geoms
         self._edges: _AreaEdges | None = None
         self._surface: tuple[np.ndarray, np.ndarray] | None = None
         self._tree: shapely.STRtree | None = None
@@ -654,24 +652,9 @@ class _AreaGeometry:
             return self._surface
 
 
-#: Area sets kept (the districts and the small areas of a session, with room to spare).
-_GEOMETRY_CACHE_SIZE = 4
-_GEOMETRY_CACHE: OrderedDict[tuple[int, ...], _AreaGeometry] = OrderedDict()
-_GEOMETRY_LOCK = threading.Lock()  # Streamlit serves sessions from threads
-
-
 def _area_geometry(geoms: np.ndarray) -> _AreaGeometry:
     """The cached `_AreaGeometry` of exactly these geometry objects (the same objects, in order)."""
-    key = tuple(map(id, geoms))
-    with _GEOMETRY_LOCK:
-        entry = _GEOMETRY_CACHE.get(key)
-        if entry is None:
-            entry = _GEOMETRY_CACHE[key] = _AreaGeometry(geoms)
-            while len(_GEOMETRY_CACHE) > _GEOMETRY_CACHE_SIZE:
-                _GEOMETRY_CACHE.popitem(last=False)
-        else:
-            _GEOMETRY_CACHE.move_to_end(key)
-        return entry
+    return cached_for(geoms, "engine", _AreaGeometry)
 
 
 # --------------------------------------------------------------------------- assignment
